@@ -1,0 +1,240 @@
+"""A small lazy command framework shared by ``gt`` and ``bd``.
+
+Agents call ``gt``/``bd`` constantly, so start-up must stay lean: a
+program's command table maps each top-level word to the module that
+implements it, and only that module is imported.  A module declares its
+commands with :func:`command`; multi-word names (``"dep add"``) become
+argparse sub-commands.
+
+Errors: a :class:`~gastown_server.errors.GastownError` (or a usage error)
+prints one line on stderr and exits 1.  Anything else is a bug: one line
+too (set ``GT_DEBUG=1`` for the traceback) and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Handler = Callable[["Context", argparse.Namespace], "int | None"]
+
+
+@dataclass(frozen=True)
+class Arg:
+    flags: tuple[str, ...]
+    options: dict[str, Any]
+
+
+def arg(*flags: str, **options: Any) -> Arg:
+    return Arg(flags, options)
+
+
+@dataclass
+class Command:
+    name: str
+    help: str
+    handler: Handler
+    args: Sequence[Arg] = ()
+    description: str = ""
+
+
+@dataclass
+class Registry:
+    """Commands declared by one module (``COMMANDS = Registry()``)."""
+
+    commands: dict[str, Command] = field(default_factory=dict)
+
+    def command(self, name: str, help: str, *args: Arg, description: str = "") -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            self.commands[name] = Command(name, help, fn, args, description or fn.__doc__ or "")
+            return fn
+
+        return deco
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A top-level word in a program's table."""
+
+    module: str
+    summary: str
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _add_global_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--actor", help="who is acting (default: $BD_ACTOR, else overseer)")
+    p.add_argument("--db", help="ledger file (default: the town's, found from the cwd or $GT_TOWN)")
+
+
+class Context:
+    """What a handler needs: parsed args, actor, output, the ledger (lazily)."""
+
+    def __init__(self, prog: str, args: argparse.Namespace) -> None:
+        self.prog = prog
+        self.args = args
+        self.json = bool(getattr(args, "json", False))
+        self._ledger = None
+
+    @property
+    def actor(self) -> str:
+        return (
+            getattr(self.args, "actor", None)
+            or os.environ.get("BD_ACTOR")
+            or os.environ.get("GT_ACTOR")
+            or "overseer"
+        )
+
+    @property
+    def ledger(self):
+        if self._ledger is None:
+            from ..beads.store import Ledger
+            from ..errors import NoTown
+            from ..paths import find_ledger
+
+            path = find_ledger(getattr(self.args, "db", None))
+            if path is None or not path.exists():
+                where = f" at {path}" if path else ""
+                raise NoTown(
+                    f"no ledger found{where}: run 'bd init' or 'gt install <dir>', or set GT_TOWN"
+                )
+            self._ledger = Ledger(path)
+        return self._ledger
+
+    def out(self, text: str = "") -> None:
+        sys.stdout.write(text + "\n")
+
+    def emit_json(self, value: Any) -> None:
+        import msgspec
+
+        sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(value), indent=2) + b"\n")
+        sys.stdout.flush()
+
+    def close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
+
+
+def _build_parser(prog: str, word: str, registry: Registry) -> argparse.ArgumentParser:
+    root = _Parser(prog=prog, add_help=True)
+    _add_global_options(root)
+    subs = root.add_subparsers(dest="_command", metavar="COMMAND")
+    mine = {n: c for n, c in registry.commands.items() if n.split()[0] == word}
+    if not mine:
+        raise UsageError(f"unknown command {word!r}")
+    parent = _Parser(add_help=False)
+    _add_global_options(parent)
+    if word in mine and len(mine) == 1:
+        cmd = mine[word]
+        p = subs.add_parser(word, help=cmd.help, description=cmd.description or cmd.help, parents=[parent])
+        _add_args(p, cmd)
+        p.set_defaults(_handler=cmd.handler)
+        return root
+    group = subs.add_parser(word, help=word, parents=[parent], description=_group_help(word, mine))
+    group_subs = group.add_subparsers(dest="_subcommand", metavar="SUBCOMMAND")
+    group_subs.required = True
+    if word in mine:  # a bare word that also works alone, e.g. "comments <id>"
+        group.set_defaults(_handler=mine[word].handler)
+        group_subs.required = False
+        _add_args(group, mine[word])
+    for name, cmd in mine.items():
+        if name == word:
+            continue
+        p = group_subs.add_parser(
+            name.split(maxsplit=1)[1], help=cmd.help, description=cmd.description or cmd.help, parents=[parent]
+        )
+        _add_args(p, cmd)
+        p.set_defaults(_handler=cmd.handler)
+    return root
+
+
+def _group_help(word: str, mine: dict[str, Command]) -> str:
+    lines = [f"{word} commands:"]
+    lines += [f"  {n:<20} {c.help}" for n, c in sorted(mine.items()) if n != word]
+    return "\n".join(lines)
+
+
+def _add_args(p: argparse.ArgumentParser, cmd: Command) -> None:
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    for a in cmd.args:
+        p.add_argument(*a.flags, **a.options)
+
+
+def _first_word(argv: Sequence[str]) -> str | None:
+    takes_value = {"--actor", "--db"}
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+            continue
+        if token in takes_value:
+            skip = True
+            continue
+        if token.startswith("-"):
+            continue
+        return token
+    return None
+
+
+def _overview(prog: str, table: dict[str, Entry], about: str) -> str:
+    width = max(len(w) for w in table)
+    lines = [f"usage: {prog} [--json] [--actor NAME] [--db PATH] COMMAND [ARGS]", "", about, "", "commands:"]
+    lines += [f"  {w:<{width}}  {e.summary}" for w, e in table.items()]
+    lines += ["", f"Run '{prog} COMMAND --help' for a command's options."]
+    return "\n".join(lines)
+
+
+def run(prog: str, table: dict[str, Entry], about: str, argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    word = _first_word(argv)
+    if word is None:
+        if "--version" in argv:
+            from .. import __version__
+
+            print(f"{prog} {__version__}")
+            return 0
+        print(_overview(prog, table, about), file=sys.stdout if argv else sys.stderr)
+        return 0 if argv else 1
+    ctx = None
+    try:
+        if word not in table:
+            raise UsageError(f"unknown command {word!r} (see '{prog} --help')")
+        module = importlib.import_module(table[word].module)
+        parser = _build_parser(prog, word, module.COMMANDS)
+        args = parser.parse_args(argv)
+        ctx = Context(prog, args)
+        return int(args._handler(ctx, args) or 0)
+    except UsageError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the one place that turns errors into lines
+        from ..errors import GastownError
+
+        if isinstance(exc, GastownError):
+            print(f"{prog}: error: {exc.message}", file=sys.stderr)
+            return 1
+        if os.environ.get("GT_DEBUG"):
+            raise
+        print(f"{prog}: internal error: {type(exc).__name__}: {exc} (set GT_DEBUG=1 for details)", file=sys.stderr)
+        return 2
+    finally:
+        if ctx is not None:
+            ctx.close()

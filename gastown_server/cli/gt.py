@@ -1,0 +1,49 @@
+"""``gt``: the Gas Town command line, for the Overseer and the agents.
+
+Each word maps to the module that implements it; only that module is
+imported.  Command names and flags mirror Gas Town's.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .framework import Entry, run
+
+_TOWN = "gastown_server.cli.gt_town"
+_AGENTS = "gastown_server.cli.gt_agents"
+_WORK = "gastown_server.cli.gt_work"
+_FORMULA = "gastown_server.cli.gt_formula"
+_RPC = "gastown_server.cli.gt_rpc"
+
+TABLE: dict[str, Entry] = {
+    "install": Entry(_TOWN, "Create a town directory"),
+    "rig": Entry(_TOWN, "Rigs (projects): add, list, remove"),
+    "crew": Entry(_TOWN, "Crew members: add, list, start, stop, attach"),
+    "config": Entry(_TOWN, "Town configuration (agent runtimes)"),
+    "up": Entry(_TOWN, "Start the daemon and the town's agents"),
+    "down": Entry(_TOWN, "Stop the town's agents and the daemon"),
+    "status": Entry(_TOWN, "Town, rigs, agents, tmux socket and daemon"),
+    "daemon": Entry(_TOWN, "The heartbeat daemon: start, stop, status, run"),
+    "agents": Entry(_AGENTS, "List every agent and its state"),
+    "prime": Entry(_AGENTS, "What an agent reads at start: role, hook, mail"),
+    "hook": Entry(_AGENTS, "Show the work on an agent's hook"),
+    "nudge": Entry(_AGENTS, "Type a message into an agent's session, safely"),
+    "peek": Entry(_AGENTS, "Show the last lines of an agent's pane"),
+    "mayor": Entry(_AGENTS, "The Mayor: attach"),
+    "polecat": Entry(_AGENTS, "Polecats: list, attach, nuke"),
+    "handoff": Entry(_AGENTS, "End this session; a fresh one takes the hook"),
+    "seance": Entry(_AGENTS, "List predecessor sessions, or ask one a question"),
+    "formula": Entry(_FORMULA, "Formulas: list, show, run, hanoi"),
+    "rpc": Entry(_RPC, "Call a gastown-server JSON-RPC method"),
+}
+
+ABOUT = "gt: run a town of coding agents (Gas Town)."
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run("gt", TABLE, ABOUT, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
