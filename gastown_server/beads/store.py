@@ -237,6 +237,42 @@ class Ledger:
         bead.comment_count = len(bead.comments)
         return bead
 
+    def embed_many(self, beads: Sequence[Bead]) -> list[Bead]:
+        """Fill the JSONL collections of many beads with a few bulk queries."""
+        by_id = {b.id: b for b in beads}
+        for b in beads:
+            b.labels, b.dependencies, b.comments = [], [], []
+            b.dependent_count = 0
+        keys = list(by_id)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for issue_id, label in self.conn.execute(
+                f"SELECT issue_id, label FROM labels WHERE issue_id IN ({marks}) ORDER BY issue_id, label", chunk
+            ):
+                by_id[issue_id].labels.append(label)
+            for row in self.conn.execute(
+                "SELECT issue_id, depends_on_id, type, created_at, created_by, metadata FROM dependencies "
+                f"WHERE issue_id IN ({marks}) ORDER BY issue_id, depends_on_id",
+                chunk,
+            ):
+                by_id[row[0]].dependencies.append(Dependency(*row))
+            for row in self.conn.execute(
+                f"SELECT id, issue_id, author, text, created_at FROM comments WHERE issue_id IN ({marks}) ORDER BY id",
+                chunk,
+            ):
+                by_id[row[1]].comments.append(Comment(*row))
+            for target, n in self.conn.execute(
+                f"SELECT depends_on_id, COUNT(*) FROM dependencies WHERE depends_on_id IN ({marks}) "
+                "GROUP BY depends_on_id",
+                chunk,
+            ):
+                by_id[target].dependent_count = n
+        for b in beads:
+            b.dependency_count = len(b.dependencies)
+            b.comment_count = len(b.comments)
+        return list(beads)
+
     def labels(self, bead_id: str) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT label FROM labels WHERE issue_id = ? ORDER BY label", (bead_id,))]
 
