@@ -135,6 +135,10 @@ class Ledger:
         finally:
             self._depth = 0
 
+    def atomic(self):
+        """A transaction grouping several mutations, each keeping its own event."""
+        return self._transaction()
+
     @contextmanager
     def mutation(
         self, kind: str, actor: str, bead_id: str = "", payload: dict | None = None
@@ -168,14 +172,15 @@ class Ledger:
         finally:
             self.conn.execute("COMMIT")
 
-    def close(self) -> None:
+    def disconnect(self) -> None:
+        """Close the database connection (``close`` closes beads)."""
         self.conn.close()
 
     def __enter__(self) -> Ledger:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.close()
+        self.disconnect()
 
     # -- config --------------------------------------------------------------
 
