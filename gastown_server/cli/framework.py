@@ -125,7 +125,7 @@ class Context:
 
     def close(self) -> None:
         if self._ledger is not None:
-            self._ledger.close()
+            self._ledger.disconnect()
 
 
 def _build_parser(prog: str, word: str, registry: Registry) -> argparse.ArgumentParser:
@@ -146,13 +146,7 @@ def _build_parser(prog: str, word: str, registry: Registry) -> argparse.Argument
     group = subs.add_parser(word, help=word, parents=[parent], description=_group_help(word, mine))
     group_subs = group.add_subparsers(dest="_subcommand", metavar="SUBCOMMAND")
     group_subs.required = True
-    if word in mine:  # a bare word that also works alone, e.g. "comments <id>"
-        group.set_defaults(_handler=mine[word].handler)
-        group_subs.required = False
-        _add_args(group, mine[word])
     for name, cmd in mine.items():
-        if name == word:
-            continue
         p = group_subs.add_parser(
             name.split(maxsplit=1)[1], help=cmd.help, description=cmd.description or cmd.help, parents=[parent]
         )
@@ -163,7 +157,7 @@ def _build_parser(prog: str, word: str, registry: Registry) -> argparse.Argument
 
 def _group_help(word: str, mine: dict[str, Command]) -> str:
     lines = [f"{word} commands:"]
-    lines += [f"  {n:<20} {c.help}" for n, c in sorted(mine.items()) if n != word]
+    lines += [f"  {n:<20} {c.help}" for n, c in sorted(mine.items())]
     return "\n".join(lines)
 
 
