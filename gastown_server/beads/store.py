@@ -891,9 +891,11 @@ class Ledger:
 def _status_matters(old: str, new: str) -> bool:
     """Whether a status change can flip anyone's blocked flag.
 
-    Blockers care about done vs not done; waits-for counts closed children.
+    Blockers care about done vs not done, and waits-for counts closed
+    children while ignoring tombstoned ones; so every change into, out of or
+    between the done statuses matters, and changes among the others don't.
     """
-    return (old in DONE_STATUSES) != (new in DONE_STATUSES) or (old == "closed") != (new == "closed")
+    return old != new and (old in DONE_STATUSES or new in DONE_STATUSES)
 
 
 def validate_status(status: str) -> None:
