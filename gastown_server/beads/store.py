@@ -337,12 +337,16 @@ class Ledger:
             params.extend(values)
 
         if status:
+            for s in [status] if isinstance(status, str) else status:
+                validate_status(s)
             _in("status", status)
         elif not include_closed:
             where.append("status NOT IN ('closed', 'tombstone')")
         else:
             where.append("status != 'tombstone'")
         if issue_type:
+            for t in [issue_type] if isinstance(issue_type, str) else issue_type:
+                validate_type(t)
             _in("issue_type", issue_type)
         if assignee is not None:
             where.append("assignee = ?")

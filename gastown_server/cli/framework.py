@@ -74,10 +74,13 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _add_global_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--actor", help="who is acting (default: $BD_ACTOR, else overseer)")
-    p.add_argument("--db", help="ledger file (default: the town's, found from the cwd or $GT_TOWN)")
+def _add_global_options(p: argparse.ArgumentParser, *, inherited: bool = False) -> None:
+    # On sub-commands the defaults are suppressed so that a global option
+    # given before the command word ("bd --json list") is not reset.
+    kw = {"default": argparse.SUPPRESS} if inherited else {}
+    p.add_argument("--json", action="store_true", help="machine-readable output", **kw)
+    p.add_argument("--actor", help="who is acting (default: $BD_ACTOR, else overseer)", **kw)
+    p.add_argument("--db", help="ledger file (default: the town's, found from the cwd or $GT_TOWN)", **kw)
 
 
 class Context:
@@ -136,7 +139,7 @@ def _build_parser(prog: str, word: str, registry: Registry) -> argparse.Argument
     if not mine:
         raise UsageError(f"unknown command {word!r}")
     parent = _Parser(add_help=False)
-    _add_global_options(parent)
+    _add_global_options(parent, inherited=True)
     if word in mine and len(mine) == 1:
         cmd = mine[word]
         p = subs.add_parser(word, help=cmd.help, description=cmd.description or cmd.help, parents=[parent])
