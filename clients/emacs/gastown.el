@@ -621,9 +621,10 @@ one of KEYS."
            collect b))
 
 (defun gastown-filter-terminal (string)
-  "Return STRING without the terminal sequences `ansi-color-apply' leaves.
-Removes OSC sequences (titles, hyperlinks), carriage returns and
-other C0 controls except newline and tab."
+  "Return STRING without OSC sequences and stray control characters.
+`ansi-color-apply' handles CSI sequences but leaves OSC ones (titles,
+hyperlinks), carriage returns and other C0 controls except newline,
+tab and escape."
   (replace-regexp-in-string
    "\e][^\a\e]*\\(?:\a\\|\e\\\\\\)\\|[\r\0-\b\v\f\016-\032\034-\037]" "" string))
 
