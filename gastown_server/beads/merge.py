@@ -1,0 +1,211 @@
+"""Three-way merge of classic ``issues.jsonl`` files by bead id (the git merge driver).
+
+Git calls ``bd merge-driver %O %A %B`` with the common ancestor, our
+version and theirs; the merge is written over ``%A``.  Rules, per bead:
+
+* on one side only (added there): kept;
+* changed on one side only: that side's version;
+* changed on both sides: the newer ``updated_at`` wins the fields, and
+  labels, dependencies (by target) and comments (by author, time, text)
+  are merged three-way, so neither side's additions are lost and a removal
+  on one side of an item the other side left alone sticks;
+* absent on one side (deleted) and unchanged on the other: dropped;
+  deleted on one side and changed on the other: the changed one is kept.
+
+Records are merged as parsed JSON objects, not as our ``Bead`` Struct, so
+keys written by newer Beads versions survive a merge.  Non-bead records
+(``_type`` other than ``issue``) are merged by exact content.  Output is
+sorted by id with keys in export order, so merged files diff like exports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from ..errors import InvalidInput
+from .jsonl import timestamp_key
+from .models import Bead
+
+_KEY_ORDER = {name: i for i, name in enumerate(("_type", *Bead.__struct_fields__))}
+_DECODER = msgspec.json.Decoder()
+_ENCODER = msgspec.json.Encoder()
+_SORTED_ENCODER = msgspec.json.Encoder(order="sorted")
+
+Record = dict[str, Any]
+
+
+class Side(msgspec.Struct):
+    """One version of the file: beads by id, other records by content."""
+
+    beads: dict[str, Record]
+    others: dict[bytes, Record]
+
+
+class MergeReport(msgspec.Struct):
+    beads: int = 0
+    from_ours: int = 0
+    from_theirs: int = 0
+    combined: int = 0
+    dropped: int = 0
+
+
+def parse(data: bytes, source: str) -> Side:
+    beads: dict[str, Record] = {}
+    others: dict[bytes, Record] = {}
+    for number, line in enumerate(data.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        where = f"{source}:{number}"
+        try:
+            record = _DECODER.decode(line)
+        except msgspec.DecodeError as exc:
+            raise InvalidInput(f"{where}: {exc}") from None
+        if not isinstance(record, dict):
+            raise InvalidInput(f"{where}: expected a JSON object, got {type(record).__name__}")
+        if record.get("_type", "issue") != "issue":
+            others[_SORTED_ENCODER.encode(record)] = record
+            continue
+        bead_id = record.get("id")
+        if not isinstance(bead_id, str) or not bead_id:
+            raise InvalidInput(f"{where}: bead without an id")
+        beads[bead_id] = record
+    return Side(beads, others)
+
+
+def _label_key(label: Any) -> Any:
+    return label if isinstance(label, str) else _SORTED_ENCODER.encode(label)
+
+
+def _dep_key(dep: Any) -> Any:
+    return dep.get("depends_on_id") if isinstance(dep, dict) else _SORTED_ENCODER.encode(dep)
+
+
+def _comment_key(comment: Any) -> Any:
+    # Ids are assigned per ledger, so two clones give different comments the
+    # same id; what a comment *is* is who said what when.
+    if isinstance(comment, dict):
+        return (str(comment.get("author", "")), str(comment.get("created_at", "")), str(comment.get("text", "")))
+    return _SORTED_ENCODER.encode(comment)
+
+
+def _three_way(base: Iterable, ours: Iterable, theirs: Iterable, key: Callable, prefer_ours: bool) -> list:
+    o = {key(x): x for x in base or ()}
+    a = {key(x): x for x in ours or ()}
+    b = {key(x): x for x in theirs or ()}
+    out = {}
+    for k in [*a, *(k for k in b if k not in a)]:
+        in_a, in_b = k in a, k in b
+        if in_a and in_b:
+            out[k] = a[k] if prefer_ours else b[k]
+        elif in_a:
+            # Only ours has it: ours added it, or theirs removed it (kept
+            # only if ours changed it meanwhile, as for whole beads).
+            if k not in o or a[k] != o[k]:
+                out[k] = a[k]
+        elif k not in o or b[k] != o[k]:
+            out[k] = b[k]
+    return list(out.values())
+
+
+def _sorted_comments(comments: list) -> list:
+    def order(c: Any) -> tuple:
+        if not isinstance(c, dict):
+            return (-2, 0, "")
+        cid = c.get("id")
+        return (timestamp_key(c.get("created_at")), cid if isinstance(cid, int) else 0, str(cid))
+
+    return sorted(comments, key=order)
+
+
+def _set_list(record: Record, key: str, items: list, count_key: str | None) -> None:
+    if items:
+        record[key] = items
+    else:
+        record.pop(key, None)
+    if count_key:
+        if items:
+            record[count_key] = len(items)
+        else:
+            record.pop(count_key, None)
+
+
+def ordered(record: Record) -> Record:
+    """Keys in export order (``_type``, the Bead fields), unknown keys after."""
+    return dict(sorted(record.items(), key=lambda kv: _KEY_ORDER.get(kv[0], len(_KEY_ORDER))))
+
+
+def combine(base: Record | None, ours: Record, theirs: Record) -> Record:
+    """Both sides changed a bead: newer fields win, collections merge three-way."""
+    base = base or {}
+    prefer_ours = timestamp_key(ours.get("updated_at")) >= timestamp_key(theirs.get("updated_at"))
+    result = dict(ours if prefer_ours else theirs)
+    labels = _three_way(base.get("labels"), ours.get("labels"), theirs.get("labels"), _label_key, prefer_ours)
+    _set_list(result, "labels", sorted(labels, key=lambda x: str(_label_key(x))), None)
+    deps = _three_way(
+        base.get("dependencies"), ours.get("dependencies"), theirs.get("dependencies"), _dep_key, prefer_ours
+    )
+    _set_list(result, "dependencies", sorted(deps, key=lambda d: str(_dep_key(d))), "dependency_count")
+    comments = _three_way(
+        base.get("comments"), ours.get("comments"), theirs.get("comments"), _comment_key, prefer_ours
+    )
+    _set_list(result, "comments", _sorted_comments(comments), "comment_count")
+    return result
+
+
+def merge_sides(base: Side, ours: Side, theirs: Side) -> tuple[list[Record], MergeReport]:
+    report = MergeReport()
+    merged: list[Record] = []
+    for bead_id in sorted(ours.beads.keys() | theirs.beads.keys() | base.beads.keys()):
+        o, a, b = base.beads.get(bead_id), ours.beads.get(bead_id), theirs.beads.get(bead_id)
+        if a is None and b is None:
+            report.dropped += 1
+            continue
+        if a is None or b is None:
+            present, side = (b, "theirs") if a is None else (a, "ours")
+            if o is not None and present == o:
+                report.dropped += 1  # deleted on one side, untouched on the other
+                continue
+            result = present
+        elif a == b or b == o:
+            result, side = a, "ours"
+        elif a == o:
+            result, side = b, "theirs"
+        else:
+            result, side = combine(o, a, b), "combined"
+        if side == "ours":
+            report.from_ours += 1
+        elif side == "theirs":
+            report.from_theirs += 1
+        else:
+            report.combined += 1
+        merged.append(ordered(result))
+    report.beads = len(merged)
+    for key in sorted(ours.others.keys() | theirs.others.keys()):
+        in_a, in_b, in_o = key in ours.others, key in theirs.others, key in base.others
+        if (in_a and in_b) or not in_o:
+            merged.append((ours.others.get(key) or theirs.others[key]))
+    return merged, report
+
+
+def merge_bytes(base: bytes, ours: bytes, theirs: bytes, *, names: tuple[str, str, str] = ("base", "ours", "theirs")) -> tuple[bytes, MergeReport]:
+    sides = [parse(data, name) for data, name in zip((base, ours, theirs), names)]
+    records, report = merge_sides(*sides)
+    return b"".join(_ENCODER.encode(r) + b"\n" for r in records), report
+
+
+def merge_files(base: str | Path, ours: str | Path, theirs: str | Path) -> MergeReport:
+    """The git driver: merge into ``ours`` (%A).  Nothing is written if any side fails to parse."""
+    paths = [Path(p) for p in (base, ours, theirs)]
+    contents = []
+    for p in paths:
+        try:
+            contents.append(p.read_bytes() if p.exists() or p == paths[1] else b"")
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {p}: {exc.strerror or exc}") from None
+    data, report = merge_bytes(*contents, names=tuple(str(p) for p in paths))  # type: ignore[arg-type]
+    paths[1].write_bytes(data)
+    return report
