@@ -1,0 +1,5 @@
+// The client layer: everything that talks to gastown-server, free of `vscode`.
+export * from "./protocol";
+export * from "./connection";
+export * from "./store";
+export * from "./transcript";

@@ -1,0 +1,295 @@
+// The slice of the gastown-server JSON-RPC protocol this client speaks.
+//
+// Method and notification names are fixed by the RPC issue (docs/protocol.md
+// in the repository documents params and results, generated from
+// gastown_server/rpc/types.py).  Results are read through the small
+// normalisers below so that an optional field the server omits, or a list
+// wrapped in an object, never breaks a tree.
+
+export const Methods = {
+  initialize: "initialize",
+  townStatus: "town/status",
+  rigList: "rig/list",
+  agentList: "agent/list",
+  agentShow: "agent/show",
+  agentAttachCommand: "agent/attachCommand",
+  convoyList: "convoy/list",
+  convoyTree: "convoy/tree",
+  convoyCreate: "convoy/create",
+  beadList: "bead/list",
+  beadReady: "bead/ready",
+  beadShow: "bead/show",
+  beadClose: "bead/close",
+  mailInbox: "mail/inbox",
+  mailRead: "mail/read",
+  mailSend: "mail/send",
+  mailReply: "mail/reply",
+  mailAck: "mail/ack",
+  sling: "sling",
+  nudge: "nudge",
+  handoff: "handoff",
+  seanceList: "seance/list",
+  seanceTalk: "seance/talk",
+  formulaList: "formula/list",
+  feedSubscribe: "feed/subscribe",
+  feedUnsubscribe: "feed/unsubscribe",
+  transcriptSubscribe: "transcript/subscribe",
+  transcriptUnsubscribe: "transcript/unsubscribe",
+} as const;
+
+export const Notifications = {
+  event: "$/gastown/event",
+  convoyChanged: "$/gastown/convoyChanged",
+  mailArrived: "$/gastown/mailArrived",
+  agentChanged: "$/gastown/agentChanged",
+  transcript: "$/gastown/transcript",
+} as const;
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Obj = Record<string, unknown>;
+
+export interface InitializeResult {
+  serverInfo: { name: string; version: string };
+  town: { name: string; root: string };
+  capabilities: string[];
+}
+
+export interface TownStatus {
+  name: string;
+  root: string;
+  tmuxSocket: string;
+  tmuxRunning: boolean;
+  sessionCount: number;
+  daemonRunning: boolean | undefined;
+  rigs: string[];
+}
+
+export interface Agent {
+  address: string;
+  role: string;
+  rig: string | undefined;
+  name: string;
+  session: string | undefined;
+  state: string;
+  running: boolean;
+  hook: string | undefined;
+  hookTitle: string | undefined;
+  lastActivity: string | undefined;
+}
+
+export interface Bead {
+  id: string;
+  title: string;
+  status: string;
+  issueType: string;
+  assignee: string | undefined;
+  priority: number | undefined;
+}
+
+export interface Convoy extends Bead {
+  total: number;
+  closed: number;
+}
+
+export interface ConvoyTree {
+  convoy: Convoy;
+  tracked: Bead[];
+}
+
+export interface Mail {
+  id: string;
+  from: string;
+  to: string;
+  subject: string;
+  body: string;
+  read: boolean;
+  createdAt: string | undefined;
+}
+
+export interface FeedEvent {
+  id: number;
+  at: string | undefined;
+  actor: string | undefined;
+  kind: string;
+  beadId: string | undefined;
+  payload: unknown;
+}
+
+export interface TranscriptChunk {
+  session: string;
+  agent: string | undefined;
+  offset: number;
+  data: string;
+}
+
+// ---- normalisers -----------------------------------------------------------
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function str(o: Obj, ...keys: string[]): string | undefined {
+  for (const k of keys) {
+    const v = o[k];
+    if (typeof v === "string" && v !== "") return v;
+  }
+  return undefined;
+}
+
+function num(o: Obj, ...keys: string[]): number | undefined {
+  for (const k of keys) {
+    const v = o[k];
+    if (typeof v === "number" && Number.isFinite(v)) return v;
+  }
+  return undefined;
+}
+
+function bool(o: Obj, ...keys: string[]): boolean | undefined {
+  for (const k of keys) {
+    const v = o[k];
+    if (typeof v === "boolean") return v;
+  }
+  return undefined;
+}
+
+/** A list result, whether the server returns `[...]` or `{items: [...]}`-style objects. */
+export function listOf(result: unknown, ...keys: string[]): Obj[] {
+  if (Array.isArray(result)) return result.filter(isObj);
+  if (isObj(result)) {
+    for (const k of [...keys, "items", "results"]) {
+      const v = result[k];
+      if (Array.isArray(v)) return v.filter(isObj);
+    }
+  }
+  return [];
+}
+
+export function toInitializeResult(r: unknown): InitializeResult {
+  const o = isObj(r) ? r : {};
+  const si = isObj(o.serverInfo) ? o.serverInfo : isObj(o.server_info) ? o.server_info : {};
+  const town = isObj(o.town) ? o.town : {};
+  const caps = Array.isArray(o.capabilities) ? o.capabilities.filter((c): c is string => typeof c === "string") : [];
+  return {
+    serverInfo: { name: str(si, "name") ?? "gastown-server", version: str(si, "version") ?? "?" },
+    town: { name: str(town, "name") ?? "", root: str(town, "root", "path") ?? "" },
+    capabilities: caps,
+  };
+}
+
+export function toTownStatus(r: unknown): TownStatus {
+  const o = isObj(r) ? r : {};
+  const town = isObj(o.town) ? o.town : o;
+  const tmux = isObj(o.tmux) ? o.tmux : {};
+  const daemon = isObj(o.daemon) ? o.daemon : {};
+  const rigs = listOf(o.rigs).map((x) => str(x, "name") ?? "").filter(Boolean);
+  if (rigs.length === 0 && Array.isArray(o.rigs)) {
+    for (const x of o.rigs) if (typeof x === "string") rigs.push(x);
+  }
+  return {
+    name: str(town, "name") ?? str(o, "name") ?? "",
+    root: str(town, "root", "path") ?? str(o, "root") ?? "",
+    tmuxSocket: str(tmux, "socket") ?? "",
+    tmuxRunning: bool(tmux, "running") ?? false,
+    sessionCount: num(tmux, "session_count", "sessionCount") ?? 0,
+    daemonRunning: bool(daemon, "running"),
+    rigs,
+  };
+}
+
+const RUNNING_STATES = new Set(["running", "working", "idle", "active", "busy", "spawning", "started", "up"]);
+
+export function toAgent(o: Obj): Agent {
+  const address = str(o, "address", "actor", "id") ?? "?";
+  const parts = address.split("/").filter(Boolean);
+  const role = str(o, "role") ?? (parts.length >= 2 ? (parts[1] === "polecats" ? "polecat" : parts[1] === "crew" ? "crew" : parts[1]!) : parts[0] ?? "?");
+  const rig = str(o, "rig") ?? (parts.length >= 2 ? parts[0] : undefined);
+  const hookObj = isObj(o.hook) ? o.hook : undefined;
+  const hook = hookObj ? str(hookObj, "id", "bead_id") : str(o, "hook", "hook_bead", "hookBead");
+  const state = str(o, "state", "agent_state", "status") ?? "unknown";
+  const running = bool(o, "running", "alive", "session_running") ?? RUNNING_STATES.has(state);
+  return {
+    address,
+    role,
+    rig,
+    name: str(o, "name") ?? parts[parts.length - 1] ?? address,
+    session: str(o, "session", "session_name"),
+    state,
+    running,
+    hook,
+    hookTitle: hookObj ? str(hookObj, "title") : str(o, "hook_title", "hookTitle"),
+    lastActivity: str(o, "last_activity", "lastActivity"),
+  };
+}
+
+export function toBead(o: Obj): Bead {
+  return {
+    id: str(o, "id") ?? "?",
+    title: str(o, "title") ?? "",
+    status: str(o, "status") ?? "open",
+    issueType: str(o, "issue_type", "type", "issueType") ?? "task",
+    assignee: str(o, "assignee"),
+    priority: num(o, "priority"),
+  };
+}
+
+export function toConvoy(o: Obj, tracked?: Bead[]): Convoy {
+  const inner = isObj(o.convoy) ? o.convoy : o;
+  const progress = isObj(o.progress) ? o.progress : isObj(inner.progress) ? inner.progress : {};
+  const total = num(progress, "total") ?? num(o, "total", "tracked_count", "total_count") ?? num(inner, "total", "tracked_count") ?? tracked?.length ?? 0;
+  const closed = num(progress, "closed", "done") ?? num(o, "closed", "closed_count", "done") ?? num(inner, "closed", "closed_count") ?? tracked?.filter((b) => b.status === "closed").length ?? 0;
+  return { ...toBead(inner), total, closed };
+}
+
+export function toConvoyTree(r: unknown): ConvoyTree {
+  const o = isObj(r) ? r : {};
+  const tracked = listOf(o.tracked ?? o.beads ?? o.children).map(toBead);
+  const convoy = toConvoy(o, tracked);
+  return { convoy: tracked.length ? { ...convoy, total: tracked.length, closed: tracked.filter((b) => b.status === "closed").length } : convoy, tracked };
+}
+
+export function toMail(o: Obj): Mail {
+  const labels = Array.isArray(o.labels) ? o.labels : [];
+  const read = bool(o, "read", "is_read") ?? (labels.includes("read") || o.status === "closed");
+  return {
+    id: str(o, "id") ?? "?",
+    from: str(o, "from", "sender") ?? "?",
+    to: str(o, "to", "recipient", "assignee") ?? "",
+    subject: str(o, "subject", "title") ?? "(no subject)",
+    body: str(o, "body", "description") ?? "",
+    read,
+    createdAt: str(o, "created_at", "createdAt", "at"),
+  };
+}
+
+export function toFeedEvent(r: unknown): FeedEvent | undefined {
+  if (!isObj(r)) return undefined;
+  const e = isObj(r.event) ? r.event : r;
+  const id = num(e, "id", "cursor");
+  if (id === undefined) return undefined;
+  return {
+    id,
+    at: str(e, "at", "created_at"),
+    actor: str(e, "actor"),
+    kind: str(e, "kind", "type", "event_type") ?? "event",
+    beadId: str(e, "bead_id", "beadId", "issue_id"),
+    payload: e.payload,
+  };
+}
+
+export function toTranscriptChunk(r: unknown): TranscriptChunk | undefined {
+  if (!isObj(r)) return undefined;
+  const data = str(r, "data", "text", "chunk");
+  if (data === undefined) return undefined;
+  return { session: str(r, "session") ?? "", agent: str(r, "agent", "address"), offset: num(r, "offset") ?? 0, data };
+}
+
+/** Strip ANSI escape sequences (colours, cursor moves) from a transcript chunk. */
+export function stripAnsi(s: string): string {
+  // CSI ... final byte, OSC ... BEL/ST, and lone two-byte escapes.
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\r(?!\n)/g, "");
+}
+
+export function isObject(v: unknown): v is Obj {
+  return isObj(v);
+}
