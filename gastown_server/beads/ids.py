@@ -7,7 +7,6 @@ is bumped, and after a few bumps the length.
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -37,6 +36,8 @@ def base36(data: bytes, length: int) -> str:
 
 
 def candidate(prefix: str, seed: str, nonce: int, length: int, *, wisp: bool = False) -> str:
+    import hashlib  # only creates need it; keeps every other `bd` call lighter
+
     digest = hashlib.sha256(f"{seed}|{nonce}".encode()).digest()
     middle = "wisp-" if wisp else ""
     return f"{prefix}-{middle}{base36(digest[:16], length)}"

@@ -17,10 +17,11 @@ change can affect and walk down ``parent-child`` edges while flags flip.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import deque
 from collections.abc import Iterable
+
+import msgspec
 
 from .models import DONE_STATUSES
 
@@ -52,7 +53,7 @@ def any_children_gate(metadata: str) -> bool:
     if not metadata:
         return False
     try:
-        meta = json.loads(metadata)
+        meta = msgspec.json.decode(metadata)
     except ValueError:
         return "any-children" in metadata
     return isinstance(meta, dict) and meta.get("gate") == "any-children"

@@ -10,7 +10,6 @@ locked".
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sqlite3
@@ -18,6 +17,8 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+import msgspec
 
 from ..errors import Conflict, InvalidInput, NotFound
 from . import clock, ids, readiness
@@ -155,7 +156,7 @@ class Ledger:
                 yield rec
                 self.conn.execute(
                     "INSERT INTO events(at, actor, kind, bead_id, payload) VALUES (?, ?, ?, ?, ?)",
-                    (clock.now(), rec.actor, rec.kind, rec.bead_id, json.dumps(rec.payload, sort_keys=True)),
+                    (clock.now(), rec.actor, rec.kind, rec.bead_id, msgspec.json.encode(rec.payload, order="sorted").decode()),
                 )
             finally:
                 self._recorder = None
@@ -506,7 +507,7 @@ class Ledger:
             "SELECT id, at, actor, kind, bead_id, payload FROM events WHERE id > ? ORDER BY id LIMIT ?",
             (cursor, limit),
         )
-        return [Event(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+        return [Event(r[0], r[1], r[2], r[3], r[4], msgspec.json.decode(r[5])) for r in rows]
 
     def data_version(self) -> int:
         """Changes whenever another connection commits (cheap change probe)."""

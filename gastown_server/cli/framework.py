@@ -17,15 +17,14 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, NamedTuple, Sequence
+
+# (No dataclasses here: importing them costs milliseconds on every `bd` call.)
 
 Handler = Callable[["Context", argparse.Namespace], "int | None"]
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(NamedTuple):
     flags: tuple[str, ...]
     options: dict[str, Any]
 
@@ -34,8 +33,7 @@ def arg(*flags: str, **options: Any) -> Arg:
     return Arg(flags, options)
 
 
-@dataclass
-class Command:
+class Command(NamedTuple):
     name: str
     help: str
     handler: Handler
@@ -43,11 +41,11 @@ class Command:
     description: str = ""
 
 
-@dataclass
 class Registry:
     """Commands declared by one module (``COMMANDS = Registry()``)."""
 
-    commands: dict[str, Command] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
 
     def command(self, name: str, help: str, *args: Arg, description: str = "") -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
@@ -57,8 +55,7 @@ class Registry:
         return deco
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """A top-level word in a program's table."""
 
     module: str
