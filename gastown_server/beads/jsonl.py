@@ -209,7 +209,9 @@ def _lines(data: bytes) -> Iterator[tuple[int, bytes]]:
 
 def _problem(exc: Exception) -> str:
     text = str(exc)
-    return text[:1].lower() + text[1:] if text else type(exc).__name__
+    if text == "Input data was truncated":
+        return "malformed JSON: the line ends in the middle of a value"
+    return text or type(exc).__name__
 
 
 def _metadata(value: Any) -> str:
