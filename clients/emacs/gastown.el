@@ -33,6 +33,7 @@
 (require 'cl-lib)
 (require 'jsonrpc)
 (require 'subr-x)
+(require 'seq)
 (require 'ansi-color)
 
 (defgroup gastown nil
@@ -80,6 +81,10 @@ The last value repeats until `gastown-reconnect-max-attempts'."
 
 (defcustom gastown-events-log-width 400
   "Characters of each message kept in the `*gastown-events*' buffer."
+  :type 'integer)
+
+(defcustom gastown-feed-keep 1000
+  "Feed events remembered per town (shown when a feed buffer opens)."
   :type 'integer)
 
 (defvar gastown-notification-functions nil
@@ -218,6 +223,8 @@ With ASK non-nil (a prefix argument), always ask the user."
   (attempts 0)
   (timer nil)
   (stderr-tail nil)                     ; last stderr lines, newest first
+  (events nil)                          ; recent feed events, newest first
+  (event-count 0)
   (transcripts (make-hash-table :test #'equal))) ; agent -> offset
 
 (defun gastown--state (town)
@@ -321,7 +328,12 @@ or set `gastown-town'" (abbreviate-file-name town) (abbreviate-file-name town)))
         (when (and (integerp id)
                    (or (null (gastown--state-cursor st))
                        (> id (gastown--state-cursor st))))
-          (setf (gastown--state-cursor st) id))))
+          (setf (gastown--state-cursor st) id))
+        (push (or (plist-get params :event) params) (gastown--state-events st))
+        (when (> (cl-incf (gastown--state-event-count st)) (* 2 gastown-feed-keep))
+          (setf (gastown--state-events st)
+                (seq-take (gastown--state-events st) gastown-feed-keep)
+                (gastown--state-event-count st) gastown-feed-keep))))
     (when (eq method '$/gastown/transcript)
       (let ((agent (plist-get params :agent))
             (offset (gastown-transcript-chunk-end params)))
@@ -332,6 +344,11 @@ or set `gastown-town'" (abbreviate-file-name town) (abbreviate-file-name town)))
           (funcall fn town method params)
         (error (gastown--log town "!!" "%s failed on %s: %s"
                              fn method (error-message-string err)))))))
+
+(defun gastown-recent-events (town)
+  "Return the feed events of TOWN received lately, oldest first."
+  (let ((st (gethash town gastown--states)))
+    (and st (reverse (gastown--state-events st)))))
 
 (defun gastown-event-id (event)
   "Return the cursor id of EVENT, a feed event plist (or its wrapper)."
@@ -642,6 +659,25 @@ tab and escape."
               ('connecting (propertize "  [connecting]" 'face 'warning))
               (_ (propertize "  [disconnected: reconnecting, see M-x gastown-events]"
                              'face 'error))))))
+
+;;;; Entry points in the other files (for load-path installs)
+
+(autoload 'gastown-mayor "gastown-transcript" nil t)
+(autoload 'gastown-transcript "gastown-transcript" nil t)
+(autoload 'gastown-nudge "gastown-transcript" nil t)
+(autoload 'gastown-attach "gastown-transcript" nil t)
+(autoload 'gastown-convoys "gastown-convoys" nil t)
+(autoload 'gastown-mail "gastown-mail" nil t)
+(autoload 'gastown-mail-compose "gastown-mail" nil t)
+(autoload 'gastown-mail-mode-line-mode "gastown-mail" nil t)
+(autoload 'gastown-agents "gastown-agents" nil t)
+(autoload 'gastown-seance "gastown-agents" nil t)
+(autoload 'gastown-handoff "gastown-agents" nil t)
+(autoload 'gastown-peek "gastown-agents" nil t)
+(autoload 'gastown-sling "gastown-beads" nil t)
+(autoload 'gastown-feed "gastown-beads" nil t)
+(autoload 'gastown-bead "gastown-beads" nil t)
+(autoload 'gastown-dispatch "gastown-dispatch" nil t)
 
 (provide 'gastown)
 

@@ -1,0 +1,352 @@
+;;; gastown-beads.el --- Bead view, slinging work and the live feed  -*- lexical-binding: t -*-
+
+;; Copyright (C) 2026 The gastown authors
+
+;; This file is not part of GNU Emacs.
+
+;;; Commentary:
+
+;; `gastown-bead' shows one bead (updated when the feed says it
+;; changed), `gastown-sling' puts a bead or formula on a worker's hook
+;; with completion of beads, formulas and targets, and `gastown-feed'
+;; shows the town's activity as it happens.
+
+;;; Code:
+
+(require 'gastown)
+
+(declare-function gastown-status-face "gastown-convoys" (status))
+
+(defgroup gastown-beads nil
+  "Beads, slinging and the feed."
+  :group 'gastown)
+
+;;;; Reading beads, formulas and targets
+
+(defun gastown--annotated (items key fmt)
+  "Return completion candidates from ITEMS (plists) keyed by KEY.
+Each candidate carries its plist; FMT formats the annotation."
+  (mapcar (lambda (it)
+            (propertize (gastown-str (plist-get it key)) 'gastown-item it
+                        'gastown-annotation (funcall fmt it)))
+          items))
+
+(defun gastown--completion-table (candidates category)
+  "Return a completion table over CANDIDATES of CATEGORY with annotations."
+  (lambda (string pred action)
+    (if (eq action 'metadata)
+        `(metadata (category . ,category)
+                   (annotation-function
+                    . ,(lambda (c)
+                         (let ((cell (car (member c candidates))))
+                           (and cell (concat "  " (get-text-property
+                                                   0 'gastown-annotation cell)))))))
+      (complete-with-action action candidates string pred))))
+
+(defun gastown-bead-candidates (town &optional all)
+  "Return bead ids of TOWN for completion: ready work, or ALL open beads."
+  (gastown--annotated
+   (gastown-result-items (gastown-request (if all 'bead/list 'bead/ready)
+                                          (list :limit 1000) town)
+                         :beads :items)
+   :id (lambda (b) (format "%-11s %s" (gastown-str (plist-get b :status))
+                           (gastown-str (plist-get b :title))))))
+
+(defun gastown-formula-candidates (town)
+  "Return formula names of TOWN for completion."
+  (gastown--annotated
+   (mapcar (lambda (f) (if (stringp f) (list :name f) f))
+           (gastown-result-items (gastown-request 'formula/list nil town)
+                                 :formulas :items))
+   :name (lambda (f) (concat "formula  " (gastown-str (plist-get f :description))))))
+
+(defun gastown-target-candidates (town)
+  "Return sling targets of TOWN: rigs and agents."
+  (append
+   (gastown--annotated
+    (mapcar (lambda (r) (if (stringp r) (list :name r) r))
+            (gastown-result-items (gastown-request 'rig/list nil town) :rigs :items))
+    :name (lambda (_) "rig (spawns a polecat)"))
+   (gastown--annotated
+    (mapcar (lambda (a) (plist-put (copy-sequence a) :address
+                                   (gastown-get a :address :id :name)))
+            (gastown-result-items (gastown-request 'agent/list nil town) :agents :items))
+    :address (lambda (a) (format "%s %s" (gastown-str (plist-get a :role))
+                                 (gastown-str (gastown-get a :state :agent_state)))))))
+
+(defun gastown-read-bead (prompt town &optional all)
+  "Read a bead id with PROMPT from TOWN's ready beads (ALL: any open bead)."
+  (let ((cands (gastown-bead-candidates town all)))
+    (completing-read prompt (gastown--completion-table cands 'gastown-bead))))
+
+;;;; Sling
+
+;;;###autoload
+(defun gastown-sling (what target &optional town formula)
+  "Sling WHAT (a bead id) to TARGET (a rig or agent) in TOWN.
+With FORMULA non-nil, WHAT names a formula to pour and sling.
+Interactively, complete ready beads and formulas, then rigs and agents."
+  (interactive
+   (let* ((town (gastown-current-town current-prefix-arg))
+          (beads (gastown-bead-candidates town))
+          (formulas (gastown-formula-candidates town))
+          (what (completing-read "Sling (bead or formula): "
+                                 (gastown--completion-table (append beads formulas)
+                                                            'gastown-sling)))
+          (formula (and (member what formulas) (not (member what beads))))
+          (targets (gastown-target-candidates town))
+          (target (completing-read (format "Sling %s to: " what)
+                                   (gastown--completion-table targets 'gastown-target))))
+     (list what target town formula)))
+  (let* ((town (or town (gastown-current-town)))
+         (params (append (if formula (list :formula what) (list :bead what))
+                         (and target (not (string-empty-p target)) (list :target target))))
+         (res (gastown-request 'sling params town)))
+    (message "Gastown: slung %s to %s%s" what
+             (or (and (listp res) (gastown-get res :target :agent :assignee)) target)
+             (if-let ((convoy (and (listp res) (gastown-get res :convoy :convoy_id))))
+                 (format " (convoy %s)" convoy) ""))
+    res))
+
+;;;; Bead view
+
+(defvar-local gastown-bead-id nil
+  "Id of the bead the buffer shows.")
+
+(defvar gastown-bead-mode-map
+  (let ((map (make-sparse-keymap)))
+    (set-keymap-parent map special-mode-map)
+    (define-key map (kbd "g") #'gastown-bead-refresh)
+    (define-key map (kbd "c") #'gastown-bead-close)
+    (define-key map (kbd "s") #'gastown-bead-sling)
+    (define-key map (kbd "S") #'gastown-bead-set-status)
+    (define-key map (kbd "a") #'gastown-bead-assign)
+    (define-key map (kbd "RET") #'gastown-bead-follow)
+    map)
+  "Keymap of `gastown-bead-mode'.")
+
+(define-derived-mode gastown-bead-mode special-mode "Gastown-Bead"
+  "Major mode showing one bead; it updates when the bead changes.
+
+\\{gastown-bead-mode-map}"
+  (setq-local header-line-format '(:eval (gastown-header-line)))
+  (setq-local revert-buffer-function (lambda (&rest _) (gastown-bead-refresh))))
+
+(defun gastown-bead--field (label value)
+  "Insert a LABEL: VALUE line when VALUE is not empty."
+  (let ((v (gastown-str value)))
+    (unless (string-empty-p v)
+      (insert (propertize (format "%-12s " (concat label ":")) 'face 'bold) v "\n"))))
+
+(defun gastown-bead--text (label value)
+  "Insert a titled block LABEL holding the text VALUE, when not empty."
+  (let ((v (gastown-str value)))
+    (unless (string-empty-p v)
+      (insert "\n" (propertize label 'face 'bold) "\n" v "\n"))))
+
+(defun gastown-bead--id-button (id)
+  "Return ID as text that RET opens."
+  (propertize id 'face 'link 'gastown-bead id 'mouse-face 'highlight
+              'help-echo "RET: open this bead"))
+
+(defun gastown-bead--render (bead)
+  "Draw BEAD (a plist) in the current buffer, keeping point."
+  (let ((inhibit-read-only t)
+        (line (line-number-at-pos))
+        (col (current-column))
+        (status (gastown-str (plist-get bead :status))))
+    (erase-buffer)
+    (insert (propertize (gastown-str (plist-get bead :title)) 'face 'bold) "\n\n")
+    (gastown-bead--field "Id" (plist-get bead :id))
+    (gastown-bead--field "Status" (propertize status 'face (if (fboundp 'gastown-status-face)
+                                                               (gastown-status-face status)
+                                                             'default)))
+    (gastown-bead--field "Type" (plist-get bead :issue_type))
+    (gastown-bead--field "Priority" (let ((p (plist-get bead :priority)))
+                                      (and p (format "P%s" p))))
+    (gastown-bead--field "Assignee" (plist-get bead :assignee))
+    (gastown-bead--field "Owner" (plist-get bead :owner))
+    (gastown-bead--field "Sender" (plist-get bead :sender))
+    (gastown-bead--field "Labels" (string-join (mapcar #'gastown-str
+                                                       (gastown-seq (plist-get bead :labels)))
+                                               ", "))
+    (gastown-bead--field "Parent" (plist-get bead :parent))
+    (gastown-bead--field "Created" (concat (gastown-time (plist-get bead :created_at))
+                                           (if-let ((by (plist-get bead :created_by)))
+                                               (concat " by " by) "")))
+    (gastown-bead--field "Updated" (gastown-time (plist-get bead :updated_at)))
+    (gastown-bead--field "Closed" (gastown-time (plist-get bead :closed_at)))
+    (gastown-bead--field "Reason" (plist-get bead :close_reason))
+    (gastown-bead--text "Description" (plist-get bead :description))
+    (gastown-bead--text "Design" (plist-get bead :design))
+    (gastown-bead--text "Acceptance" (plist-get bead :acceptance_criteria))
+    (gastown-bead--text "Notes" (plist-get bead :notes))
+    (let ((deps (gastown-seq (gastown-get bead :dependencies :deps))))
+      (when deps
+        (insert "\n" (propertize "Dependencies" 'face 'bold) "\n")
+        (dolist (d deps)
+          (let ((target (gastown-get d :depends_on_id :id)))
+            (insert "  " (gastown-str (gastown-get d :type :dep_type)) " "
+                    (gastown-bead--id-button (gastown-str target))
+                    (if-let ((title (plist-get d :title))) (concat "  " title) "")
+                    "\n")))))
+    (let ((comments (gastown-seq (plist-get bead :comments))))
+      (when comments
+        (insert "\n" (propertize "Comments" 'face 'bold) "\n")
+        (dolist (c comments)
+          (insert (propertize (format "%s  %s\n" (gastown-str (plist-get c :author))
+                                      (gastown-time (plist-get c :created_at)))
+                              'face 'shadow)
+                  (gastown-str (plist-get c :text)) "\n"))))
+    (goto-char (point-min))
+    (forward-line (1- line))
+    (move-to-column col)))
+
+;;;###autoload
+(defun gastown-bead (id &optional town)
+  "Show bead ID of TOWN in its own buffer and return the buffer."
+  (interactive (let ((town (gastown-current-town current-prefix-arg)))
+                 (list (gastown-read-bead "Bead: " town t) town)))
+  (let* ((town (or town (gastown-current-town)))
+         (bead (gastown-request 'bead/show (list :id id) town))
+         (bead (or (plist-get bead :bead) bead))
+         (buf (gastown-buffer "bead" town id)))
+    (with-current-buffer buf
+      (unless (derived-mode-p 'gastown-bead-mode)
+        (gastown-bead-mode))
+      (setq gastown-buffer-town town
+            gastown-bead-id id)
+      (gastown-bead--render bead))
+    (when (called-interactively-p 'any)
+      (pop-to-buffer buf))
+    buf))
+
+(defun gastown-bead-refresh ()
+  "Fetch the bead again."
+  (interactive)
+  (let ((buf (current-buffer)))
+    (gastown-async 'bead/show (list :id gastown-bead-id)
+                   (lambda (bead)
+                     (when (buffer-live-p buf)
+                       (with-current-buffer buf
+                         (gastown-bead--render (or (plist-get bead :bead) bead)))))
+                   :town gastown-buffer-town)))
+
+(defun gastown-bead-close (reason)
+  "Close this bead with REASON."
+  (interactive (list (read-string "Close reason: ")))
+  (gastown-request 'bead/close (list :id gastown-bead-id :reason reason) gastown-buffer-town)
+  (gastown-bead-refresh))
+
+(defun gastown-bead-set-status (status)
+  "Set this bead's STATUS."
+  (interactive (list (completing-read "Status: " '("open" "in_progress" "blocked"
+                                                   "deferred" "closed" "pinned")
+                                      nil t)))
+  (gastown-request 'bead/update (list :id gastown-bead-id :status status) gastown-buffer-town)
+  (gastown-bead-refresh))
+
+(defun gastown-bead-assign (assignee)
+  "Set this bead's ASSIGNEE."
+  (interactive (list (read-string "Assignee: ")))
+  (gastown-request 'bead/update (list :id gastown-bead-id :assignee assignee)
+                   gastown-buffer-town)
+  (gastown-bead-refresh))
+
+(defun gastown-bead-sling (target)
+  "Sling this bead to TARGET."
+  (interactive (list (completing-read
+                      "Sling to: " (gastown--completion-table
+                                    (gastown-target-candidates gastown-buffer-town)
+                                    'gastown-target))))
+  (gastown-sling gastown-bead-id target gastown-buffer-town))
+
+(defun gastown-bead-follow ()
+  "Open the bead whose id is at point."
+  (interactive)
+  (if-let ((id (get-text-property (point) 'gastown-bead)))
+      (pop-to-buffer (gastown-bead id gastown-buffer-town))
+    (user-error "No bead id at point")))
+
+(defun gastown-beads--on-notification (town method params)
+  "Refresh bead buffers of TOWN that feed event PARAMS (METHOD) touches."
+  (when (eq method '$/gastown/event)
+    (let* ((ev (or (plist-get params :event) params))
+           (id (gastown-get ev :bead_id :issue_id)))
+      (when id
+        (dolist (buf (gastown-buffers-of 'gastown-bead-mode town))
+          (with-current-buffer buf
+            (when (equal gastown-bead-id id)
+              (gastown-bead-refresh))))))))
+
+(add-hook 'gastown-notification-functions #'gastown-beads--on-notification)
+
+;;;; Feed
+
+(defvar gastown-feed-mode-map
+  (let ((map (make-sparse-keymap)))
+    (set-keymap-parent map special-mode-map)
+    (define-key map (kbd "RET") #'gastown-bead-follow)
+    map)
+  "Keymap of `gastown-feed-mode'.")
+
+(define-derived-mode gastown-feed-mode special-mode "Gastown-Feed"
+  "Major mode showing a town's activity as it happens.
+
+\\{gastown-feed-mode-map}"
+  (setq-local header-line-format '(:eval (gastown-header-line)))
+  (buffer-disable-undo))
+
+(defun gastown-feed--line (event)
+  "Return the display line of feed EVENT."
+  (let ((bead (gastown-get event :bead_id :issue_id))
+        (payload (plist-get event :payload)))
+    (concat (propertize (gastown-time (gastown-get event :at :ts :created_at)) 'face 'shadow)
+            " " (propertize (format "%-22s" (gastown-str (plist-get event :actor)))
+                            'face 'font-lock-variable-name-face)
+            " " (format "%-16s" (gastown-str (gastown-get event :kind :type)))
+            " " (if bead (gastown-bead--id-button bead) "")
+            (let ((title (and (listp payload) (gastown-get payload :title :subject))))
+              (if title (concat "  " (gastown-str title)) ""))
+            "\n")))
+
+(defun gastown-feed--append (events)
+  "Append EVENTS at the end of the feed, following the tail."
+  (let* ((inhibit-read-only t)
+         (tailing (cl-loop for w in (get-buffer-window-list nil nil t)
+                           when (= (window-point w) (point-max)) collect w))
+         (at-end (= (point) (point-max))))
+    (save-excursion
+      (goto-char (point-max))
+      (dolist (ev events) (insert (gastown-feed--line ev))))
+    (when at-end (goto-char (point-max)))
+    (dolist (w tailing) (set-window-point w (point-max)))))
+
+(defun gastown-feed--on-notification (town method params)
+  "Append feed event PARAMS (METHOD) to TOWN's feed buffers."
+  (when (eq method '$/gastown/event)
+    (dolist (buf (gastown-buffers-of 'gastown-feed-mode town))
+      (with-current-buffer buf
+        (gastown-feed--append (list (or (plist-get params :event) params)))))))
+
+(add-hook 'gastown-notification-functions #'gastown-feed--on-notification)
+
+;;;###autoload
+(defun gastown-feed (&optional town)
+  "Show the live activity feed of TOWN."
+  (interactive (list (gastown-current-town current-prefix-arg)))
+  (let* ((town (or town (gastown-current-town)))
+         (buf (gastown-buffer "feed" town)))
+    (gastown-conn town)
+    (with-current-buffer buf
+      (unless (derived-mode-p 'gastown-feed-mode)
+        (gastown-feed-mode)
+        (setq gastown-buffer-town town)
+        (gastown-feed--append (gastown-recent-events town))))
+    (when (called-interactively-p 'any)
+      (pop-to-buffer buf))
+    buf))
+
+(provide 'gastown-beads)
+
+;;; gastown-beads.el ends here

@@ -1,0 +1,454 @@
+;;; gastown-convoys.el --- Convoys and the beads they track  -*- lexical-binding: t -*-
+
+;; Copyright (C) 2026 The gastown authors
+
+;; This file is not part of GNU Emacs.
+
+;;; Commentary:
+
+;; `gastown-convoys' shows a `magit-section' tree: each convoy, and
+;; under it the beads it tracks with their status, assignee and rig.
+;; The buffer updates itself when the server pushes
+;; `$/gastown/convoyChanged' (or a feed event touches a shown bead),
+;; keeping point and which sections are expanded.
+
+;;; Code:
+
+(require 'gastown)
+(require 'magit-section)
+
+(declare-function gastown-bead "gastown-beads" (id &optional town))
+(declare-function gastown-sling "gastown-beads" (what target &optional town))
+(declare-function gastown-read-bead "gastown-beads" (prompt town &optional all))
+(declare-function gastown-dispatch "gastown-dispatch" ())
+
+(defgroup gastown-convoys nil
+  "Convoy trees of Gas Town."
+  :group 'gastown)
+
+(defcustom gastown-convoys-show-closed nil
+  "Non-nil means list landed and closed convoys too."
+  :type 'boolean)
+
+(defface gastown-status-open '((t :inherit default))
+  "Face of beads that are open.")
+(defface gastown-status-in-progress '((t :inherit warning))
+  "Face of beads in progress or hooked.")
+(defface gastown-status-closed '((t :inherit shadow))
+  "Face of closed beads.")
+(defface gastown-status-blocked '((t :inherit error))
+  "Face of blocked beads.")
+(defface gastown-bead-id '((t :inherit font-lock-constant-face))
+  "Face of bead ids.")
+(defface gastown-assignee '((t :inherit font-lock-variable-name-face))
+  "Face of assignees and agent addresses.")
+
+(defun gastown-status-face (status)
+  "Return the face showing a bead STATUS."
+  (pcase status
+    ((or "in_progress" "hooked") 'gastown-status-in-progress)
+    ((or "closed" "tombstone") 'gastown-status-closed)
+    ((or "blocked" "deferred") 'gastown-status-blocked)
+    (_ 'gastown-status-open)))
+
+(defclass gastown-convoy-section (magit-section)
+  ((keymap :initform 'gastown-convoy-section-map))
+  "A convoy in the convoys buffer; its value is the convoy id.")
+
+(defclass gastown-bead-section (magit-section)
+  ((keymap :initform 'gastown-bead-section-map))
+  "A tracked bead in the convoys buffer; its value is the bead id.")
+
+(defvar gastown-convoy-section-map
+  (let ((map (make-sparse-keymap)))
+    (define-key map (kbd "RET") #'gastown-convoys-visit)
+    map)
+  "Keymap on convoy headings.")
+
+(defvar gastown-bead-section-map
+  (let ((map (make-sparse-keymap)))
+    (define-key map (kbd "RET") #'gastown-convoys-visit)
+    map)
+  "Keymap on tracked bead lines.")
+
+(defvar gastown-convoys-mode-map
+  (let ((map (make-sparse-keymap)))
+    (set-keymap-parent map magit-section-mode-map)
+    (define-key map (kbd "g") #'gastown-convoys-refresh)
+    (define-key map (kbd "c") #'gastown-convoys-create)
+    (define-key map (kbd "a") #'gastown-convoys-add)
+    (define-key map (kbd "L") #'gastown-convoys-land)
+    (define-key map (kbd "k") #'gastown-convoys-close)
+    (define-key map (kbd "s") #'gastown-convoys-sling)
+    (define-key map (kbd "A") #'gastown-convoys-toggle-closed)
+    (define-key map (kbd "?") #'gastown-dispatch)
+    map)
+  "Keymap of `gastown-convoys-mode'.")
+
+(define-derived-mode gastown-convoys-mode magit-section-mode "Gastown-Convoys"
+  "Major mode listing convoys and the beads they track.
+The buffer updates itself as beads change.
+
+\\{gastown-convoys-mode-map}"
+  (setq-local header-line-format '(:eval (gastown-header-line)))
+  (setq-local revert-buffer-function (lambda (&rest _) (gastown-convoys-refresh))))
+
+(defvar-local gastown-convoys--list nil
+  "Convoys shown, in order: a list of plists.")
+
+(defvar-local gastown-convoys--trees nil
+  "Hash table from convoy id to the list of beads it tracks.")
+
+(defvar-local gastown-convoys--owners nil
+  "Hash table from tracked bead id to the convoy ids tracking it.")
+
+(defvar-local gastown-convoys--dirty nil
+  "Convoy ids to fetch again, or t to fetch the whole list.")
+
+(defvar-local gastown-convoys--timer nil
+  "Pending update timer.")
+
+(defvar-local gastown-convoys--generation 0
+  "Counts full reloads, so answers to older ones are dropped.")
+
+(defvar gastown-convoys-after-render-hook nil
+  "Hook run in a convoys buffer after it is drawn again.")
+
+;;;; Data
+
+(defun gastown-convoys--tracked (convoy)
+  "Return the beads CONVOY carries inline, or :none if it carries none."
+  (let ((beads (gastown-get convoy :tracked :beads :children :issues)))
+    (if (and beads (or (vectorp beads) (consp beads))
+             (let ((first (elt beads 0))) (and (listp first) (plist-get first :id))))
+        (gastown-seq beads)
+      (if (or (vectorp beads) (and (null beads) (plist-member convoy :tracked)))
+          nil
+        :none))))
+
+(defun gastown-convoys--tree-beads (tree)
+  "Return the tracked beads of a `convoy/tree' answer TREE."
+  (gastown-seq (or (gastown-get tree :tracked :beads :children :issues)
+                   (let ((c (plist-get tree :convoy)))
+                     (and c (gastown-get c :tracked :beads :children))))))
+
+(defun gastown-convoys--index ()
+  "Recompute which convoys track which beads."
+  (let ((owners (make-hash-table :test #'equal)))
+    (maphash (lambda (cid beads)
+               (dolist (b beads)
+                 (push cid (gethash (plist-get b :id) owners))))
+             gastown-convoys--trees)
+    (setq gastown-convoys--owners owners)))
+
+(defun gastown-convoys--load (&optional callback)
+  "Fetch every convoy and its tree, then draw; then call CALLBACK."
+  (let* ((buf (current-buffer))
+         (town gastown-buffer-town)
+         (gen (cl-incf gastown-convoys--generation))
+         (params (and gastown-convoys-show-closed (list :all t)))
+         (result (gastown-request 'convoy/list params town))
+         (convoys (gastown-result-items result :convoys :items))
+         (trees (make-hash-table :test #'equal))
+         (pending nil))
+    (dolist (c convoys)
+      (let ((inline (gastown-convoys--tracked c)))
+        (if (eq inline :none)
+            (push (plist-get c :id) pending)
+          (puthash (plist-get c :id) inline trees))))
+    (setq gastown-convoys--list convoys
+          gastown-convoys--trees trees)
+    (if (null pending)
+        (progn (gastown-convoys--index)
+               (gastown-convoys--render)
+               (when callback (funcall callback)))
+      (let ((left (length pending)))
+        (dolist (id pending)
+          (gastown-async
+           'convoy/tree (list :id id)
+           (lambda (tree)
+             (when (buffer-live-p buf)
+               (with-current-buffer buf
+                 (when (= gen gastown-convoys--generation)
+                   (puthash id (gastown-convoys--tree-beads tree) trees)
+                   (when (zerop (cl-decf left))
+                     (gastown-convoys--index)
+                     (gastown-convoys--render)
+                     (when callback (funcall callback)))))))
+           :town town
+           :on-error (lambda (msg)
+                       (message "Gastown: convoy %s: %s" id msg)
+                       (when (buffer-live-p buf)
+                         (with-current-buffer buf
+                           (when (zerop (cl-decf left))
+                             (gastown-convoys--index)
+                             (gastown-convoys--render)))))))))))
+
+(defun gastown-convoys--update-one (id)
+  "Fetch convoy ID again and redraw."
+  (let ((buf (current-buffer)))
+    (gastown-async
+     'convoy/tree (list :id id)
+     (lambda (tree)
+       (when (buffer-live-p buf)
+         (with-current-buffer buf
+           (let* ((convoy (or (plist-get tree :convoy) tree))
+                  (cell (cl-member id gastown-convoys--list
+                                   :key (lambda (c) (plist-get c :id)) :test #'equal)))
+             (if cell
+                 (setcar cell (gastown-convoys--merge (car cell) convoy))
+               (setq gastown-convoys--list
+                     (append gastown-convoys--list (list convoy))))
+             (puthash id (gastown-convoys--tree-beads tree) gastown-convoys--trees)
+             (gastown-convoys--index)
+             (gastown-convoys--render)))))
+     :town gastown-buffer-town)))
+
+(defun gastown-convoys--merge (old new)
+  "Return convoy plist OLD updated with the fields of NEW."
+  (let ((res (copy-sequence old)))
+    (cl-loop for (k v) on new by #'cddr
+             unless (memq k '(:tracked :beads :children :issues))
+             do (setq res (plist-put res k v)))
+    res))
+
+;;;; Drawing
+
+(defun gastown-convoys--progress (beads)
+  "Return \"closed/total\" for BEADS."
+  (format "%d/%d" (cl-count "closed" beads :key (lambda (b) (plist-get b :status))
+                            :test #'equal)
+          (length beads)))
+
+(defun gastown-convoys--insert-bead (bead depth)
+  "Insert a section for BEAD indented by DEPTH."
+  (let ((id (plist-get bead :id))
+        (status (gastown-str (plist-get bead :status))))
+    (magit-insert-section (gastown-bead-section id)
+      (magit-insert-heading
+        (make-string (* 2 depth) ?\s)
+        (propertize (format "%-12s" id) 'face 'gastown-bead-id) " "
+        (propertize (format "%-11s" status) 'face (gastown-status-face status)) " "
+        (propertize (format "%-24s" (gastown-str (plist-get bead :assignee)))
+                    'face 'gastown-assignee) " "
+        (format "%-10s" (gastown-str (gastown-get bead :rig :prefix))) " "
+        (gastown-str (plist-get bead :title)) "\n")
+      (dolist (child (gastown-seq (plist-get bead :children)))
+        (gastown-convoys--insert-bead child (1+ depth))))))
+
+(defun gastown-convoys--insert-convoy (convoy)
+  "Insert a section for CONVOY and its tracked beads."
+  (let* ((id (plist-get convoy :id))
+         (beads (gethash id gastown-convoys--trees))
+         (status (gastown-str (plist-get convoy :status))))
+    (magit-insert-section (gastown-convoy-section id)
+      (magit-insert-heading
+        (propertize (gastown-str (plist-get convoy :title)) 'face 'magit-section-heading)
+        "  " (propertize id 'face 'gastown-bead-id)
+        "  " (gastown-convoys--progress beads)
+        "  " (propertize status 'face (gastown-status-face status))
+        "\n")
+      (dolist (bead beads)
+        (gastown-convoys--insert-bead bead 1)))))
+
+(defun gastown-convoys--position ()
+  "Return where point is, as (IDENT LINE-OFFSET COLUMN)."
+  (let ((section (magit-current-section)))
+    (list (and section (magit-section-ident section))
+          (and section (- (line-number-at-pos) (line-number-at-pos (oref section start))))
+          (current-column))))
+
+(defun gastown-convoys--restore (pos)
+  "Move point back to POS as returned by `gastown-convoys--position'."
+  (pcase-let ((`(,ident ,offset ,column) pos))
+    (let ((section (and ident (magit-get-section ident))))
+      (if (not section)
+          (goto-char (min (point-max) (point)))
+        (goto-char (oref section start))
+        (forward-line (or offset 0))
+        (move-to-column column)))))
+
+(defun gastown-convoys--render ()
+  "Draw the buffer from the data held, keeping point and expansion."
+  (let ((inhibit-read-only t)
+        (pos (gastown-convoys--position))
+        (windows (cl-loop for w in (get-buffer-window-list nil nil t)
+                          collect (cons w (window-start w)))))
+    (erase-buffer)
+    (magit-insert-section (gastown-convoys-root)
+      (insert (propertize (format "Convoys (%d)" (length gastown-convoys--list))
+                          'face 'magit-section-heading)
+              "\n\n")
+      (if (null gastown-convoys--list)
+          (insert "No convoys.  Press c to create one, or sling work with s.\n")
+        (dolist (c gastown-convoys--list)
+          (gastown-convoys--insert-convoy c))))
+    (gastown-convoys--restore pos)
+    (dolist (ws windows)
+      (set-window-start (car ws) (min (cdr ws) (point-max)) t)
+      (set-window-point (car ws) (point)))
+    (run-hooks 'gastown-convoys-after-render-hook)))
+
+;;;; Updates
+
+(defun gastown-convoys--schedule (what)
+  "Mark WHAT (a convoy id, or t for everything) for fetching soon."
+  (if (or (eq what t) (eq gastown-convoys--dirty t))
+      (setq gastown-convoys--dirty t)
+    (cl-pushnew what gastown-convoys--dirty :test #'equal))
+  (unless gastown-convoys--timer
+    (let ((buf (current-buffer)))
+      (setq gastown-convoys--timer
+            (run-with-timer 0 nil #'gastown-convoys--flush buf)))))
+
+(defun gastown-convoys--flush (buf)
+  "Fetch what changed in convoys buffer BUF."
+  (when (buffer-live-p buf)
+    (with-current-buffer buf
+      (let ((dirty gastown-convoys--dirty))
+        (setq gastown-convoys--timer nil
+              gastown-convoys--dirty nil)
+        (condition-case err
+            (if (eq dirty t)
+                (gastown-convoys--load)
+              (mapc #'gastown-convoys--update-one dirty))
+          (error (message "Gastown: %s" (error-message-string err))))))))
+
+(defun gastown-convoys--event-convoys (params)
+  "Return the convoy ids a feed event PARAMS touches, t for all, or nil."
+  (let* ((ev (or (plist-get params :event) params))
+         (bead (gastown-get ev :bead_id :issue_id))
+         (kind (gastown-str (gastown-get ev :kind :type)))
+         (payload (plist-get ev :payload)))
+    (cond
+     ((string-match-p "convoy" kind) t)
+     ((and (listp payload) (equal (plist-get payload :issue_type) "convoy")) t)
+     (bead (gethash bead gastown-convoys--owners)))))
+
+(defun gastown-convoys--on-notification (town method params)
+  "Update TOWN's convoy buffers on notification METHOD with PARAMS."
+  (pcase method
+    ('$/gastown/convoyChanged
+     (let ((id (gastown-get params :id :convoy :convoy_id)))
+       (dolist (buf (gastown-buffers-of 'gastown-convoys-mode town))
+         (with-current-buffer buf
+           (gastown-convoys--schedule
+            (if (and (stringp id) (gethash id gastown-convoys--trees)) id t))))))
+    ('$/gastown/event
+     (dolist (buf (gastown-buffers-of 'gastown-convoys-mode town))
+       (with-current-buffer buf
+         (let ((which (gastown-convoys--event-convoys params)))
+           (if (eq which t)
+               (gastown-convoys--schedule t)
+             (mapc #'gastown-convoys--schedule which))))))))
+
+(add-hook 'gastown-notification-functions #'gastown-convoys--on-notification)
+
+(defun gastown-convoys--on-connected (town)
+  "Reload TOWN's convoy buffers after a reconnection."
+  (dolist (buf (gastown-buffers-of 'gastown-convoys-mode town))
+    (with-current-buffer buf (gastown-convoys--schedule t))))
+
+(add-hook 'gastown-connected-functions #'gastown-convoys--on-connected)
+
+;;;; Commands
+
+;;;###autoload
+(defun gastown-convoys (&optional town)
+  "Show TOWN's convoys and the beads they track.
+With a prefix argument, ask for the town."
+  (interactive (list (gastown-current-town current-prefix-arg)))
+  (let* ((town (or town (gastown-current-town)))
+         (buf (gastown-buffer "convoys" town)))
+    (with-current-buffer buf
+      (unless (derived-mode-p 'gastown-convoys-mode)
+        (gastown-convoys-mode)
+        (setq gastown-buffer-town town))
+      (gastown-convoys--load))
+    (when (called-interactively-p 'any)
+      (pop-to-buffer buf))
+    buf))
+
+(defun gastown-convoys-refresh ()
+  "Fetch every convoy again."
+  (interactive)
+  (gastown-convoys--load))
+
+(defun gastown-convoys-toggle-closed ()
+  "Toggle listing closed convoys."
+  (interactive)
+  (setq-local gastown-convoys-show-closed (not gastown-convoys-show-closed))
+  (gastown-convoys--load))
+
+(defun gastown-convoys--convoy-at-point ()
+  "Return the id of the convoy at point, or nil."
+  (let ((s (magit-current-section)))
+    (while (and s (not (eq (oref s type) 'gastown-convoy-section)))
+      (setq s (oref s parent)))
+    (and s (oref s value))))
+
+(defun gastown-convoys--read-convoy (prompt)
+  "Read a convoy id with PROMPT, defaulting to the one at point."
+  (let ((here (gastown-convoys--convoy-at-point)))
+    (completing-read prompt (mapcar (lambda (c) (plist-get c :id)) gastown-convoys--list)
+                     nil nil nil nil here)))
+
+(defun gastown-convoys-visit ()
+  "Open the bead or convoy at point."
+  (interactive)
+  (let ((s (magit-current-section)))
+    (when (and s (memq (oref s type) '(gastown-bead-section gastown-convoy-section)))
+      (pop-to-buffer (gastown-bead (oref s value) gastown-buffer-town)))))
+
+(defun gastown-read-beads (prompt town)
+  "Read several bead ids with PROMPT in TOWN (comma separated)."
+  (let ((ids (mapcar (lambda (b) (plist-get b :id))
+                     (gastown-result-items
+                      (gastown-request 'bead/list (list :limit 500) town) :beads :items))))
+    (completing-read-multiple prompt ids)))
+
+(defun gastown-convoys-create (title beads)
+  "Create a convoy called TITLE tracking BEADS."
+  (interactive (list (read-string "Convoy title: ")
+                     (gastown-read-beads "Track beads (comma separated): "
+                                         gastown-buffer-town)))
+  (let ((res (gastown-request 'convoy/create (list :title title :beads (vconcat beads))
+                              gastown-buffer-town)))
+    (message "Gastown: created convoy %s" (gastown-get res :id :convoy))
+    (gastown-convoys--schedule t)))
+
+(defun gastown-convoys-add (convoy beads)
+  "Add BEADS to CONVOY's tracked set."
+  (interactive (list (gastown-convoys--read-convoy "Add to convoy: ")
+                     (gastown-read-beads "Beads to track: " gastown-buffer-town)))
+  (gastown-request 'convoy/add (list :id convoy :beads (vconcat beads)) gastown-buffer-town)
+  (message "Gastown: %s now tracks %s" convoy (string-join beads ", "))
+  (gastown-convoys--schedule convoy))
+
+(defun gastown-convoys-land (convoy)
+  "Land CONVOY: close it and notify, once its tracked beads are closed."
+  (interactive (list (gastown-convoys--read-convoy "Land convoy: ")))
+  (gastown-request 'convoy/land (list :id convoy) gastown-buffer-town)
+  (message "Gastown: landed %s" convoy)
+  (gastown-convoys--schedule t))
+
+(defun gastown-convoys-close (convoy reason)
+  "Close CONVOY with REASON, whatever the state of its beads."
+  (interactive (list (gastown-convoys--read-convoy "Close convoy: ")
+                     (read-string "Reason: ")))
+  (gastown-request 'bead/close (list :id convoy :reason reason) gastown-buffer-town)
+  (message "Gastown: closed %s" convoy)
+  (gastown-convoys--schedule t))
+
+(defun gastown-convoys-sling (bead target)
+  "Sling BEAD (default: the bead at point) to TARGET."
+  (interactive
+   (let* ((s (magit-current-section))
+          (here (and s (eq (oref s type) 'gastown-bead-section) (oref s value))))
+     (list (or here (gastown-read-bead "Sling bead: " gastown-buffer-town))
+           (read-string "Target (rig or agent): "))))
+  (gastown-sling bead target gastown-buffer-town))
+
+(provide 'gastown-convoys)
+
+;;; gastown-convoys.el ends here
