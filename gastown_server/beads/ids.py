@@ -15,7 +15,9 @@ _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 _LENGTH_STEPS = ((160, 3), (980, 4), (5_900, 5), (35_000, 6), (210_000, 7), (1_260_000, 8))
 
 PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
-ID_RE = re.compile(r"^[a-z][a-z0-9]{0,15}-(?:wisp-)?[a-z0-9]+(?:\.[0-9]+)*$")
+#: Hyphenated words after the prefix are allowed for Gas Town's well-known
+#: ids (``hq-mayor-role``, ``gt-crew-max``) and wisps (``bd-wisp-x1y``).
+ID_RE = re.compile(r"^[a-z][a-z0-9]{0,15}-[a-z0-9]+(?:-[a-z0-9]+)*(?:\.[0-9]+)*$")
 
 
 def hash_length(count: int) -> int:
