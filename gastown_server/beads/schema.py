@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from .models import BEAD_COLUMNS, NON_WORK_TYPES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _INT_COLUMNS = {"priority": 2, "ephemeral": 0, "pinned": 0}
 
 
 def _column_sql(name: str) -> str:
     if name == "id":
-        return "id TEXT PRIMARY KEY"
+        return "id TEXT NOT NULL UNIQUE"
     if name in _INT_COLUMNS:
         return f"{name} INTEGER NOT NULL DEFAULT {_INT_COLUMNS[name]}"
     if name == "status":
@@ -37,6 +37,7 @@ READY_PREDICATE = (
 
 DDL = f"""
 CREATE TABLE IF NOT EXISTS issues (
+    seq INTEGER PRIMARY KEY,  -- a stable rowid (VACUUM keeps it), the key of issues_fts
     {", ".join(_column_sql(c) for c in BEAD_COLUMNS)},
     is_blocked INTEGER NOT NULL DEFAULT 0
 );
@@ -89,8 +90,47 @@ CREATE TABLE IF NOT EXISTS config (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 
+-- Full-text (trigram) index for `bd search`: substring matches without a
+-- table scan.  Its rowid is the issue's rowid; wisps are not indexed.
+CREATE VIRTUAL TABLE IF NOT EXISTS issues_fts USING fts5(id, title, description, tokenize = 'trigram');
+CREATE TRIGGER IF NOT EXISTS issues_fts_insert AFTER INSERT ON issues WHEN new.ephemeral = 0 BEGIN
+    INSERT INTO issues_fts(rowid, id, title, description) VALUES (new.rowid, new.id, new.title, new.description);
+END;
+CREATE TRIGGER IF NOT EXISTS issues_fts_update AFTER UPDATE OF title, description, ephemeral ON issues BEGIN
+    DELETE FROM issues_fts WHERE rowid = old.rowid;
+    INSERT INTO issues_fts(rowid, id, title, description)
+        SELECT new.rowid, new.id, new.title, new.description WHERE new.ephemeral = 0;
+END;
+CREATE TRIGGER IF NOT EXISTS issues_fts_delete AFTER DELETE ON issues BEGIN
+    DELETE FROM issues_fts WHERE rowid = old.rowid;
+END;
+
 CREATE TABLE IF NOT EXISTS id_counters (
     scope TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
 """
+
+
+def statements() -> list[str]:
+    """DDL split into statements (trigger bodies contain semicolons)."""
+    out, buf = [], []
+    for line in DDL.splitlines():
+        buf.append(line)
+        text = "\n".join(buf).strip()
+        if text.endswith(";") and (not text.upper().startswith("CREATE TRIGGER") or text.endswith("END;")):
+            out.append(text)
+            buf = []
+    return out
+
+
+#: Statements that bring an older ledger up to SCHEMA_VERSION.
+def migrations(from_version: int) -> list[str]:
+    steps: list[str] = []
+    if from_version < 2:
+        steps += [s for s in statements() if "issues_fts" in s]
+        steps.append(
+            "INSERT INTO issues_fts(rowid, id, title, description) "
+            "SELECT rowid, id, title, description FROM issues WHERE ephemeral = 0"
+        )
+    return steps

@@ -36,7 +36,8 @@ from .models import (
     Dependency,
     Event,
 )
-from .schema import DDL, READY_PREDICATE, SCHEMA_VERSION
+from . import schema
+from .schema import READY_PREDICATE, SCHEMA_VERSION
 
 BUSY_TIMEOUT_S = 30.0
 _RETRIES = 50
@@ -97,13 +98,26 @@ class Ledger:
         if create:
             self._retry(lambda: c.execute("PRAGMA journal_mode = WAL"))
             with self._transaction():
-                for stmt in DDL.split(";"):
-                    if stmt.strip():
-                        c.execute(stmt)
+                for stmt in schema.statements():
+                    c.execute(stmt)
                 c.execute(
                     "INSERT OR IGNORE INTO config(key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
+        else:
+            self._migrate()
+
+    def _migrate(self) -> None:
+        version = int(self.config_get("schema_version") or 1)
+        if version >= SCHEMA_VERSION:
+            return
+        with self._transaction():
+            version = int(self.config_get("schema_version") or 1)  # another process may have done it
+            for stmt in schema.migrations(version):
+                self.conn.execute(stmt)
+            self.conn.execute(
+                "UPDATE config SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
 
     def _retry(self, fn):
         for attempt in range(_RETRIES):
@@ -469,15 +483,22 @@ class Ledger:
         return bool(row[0])
 
     def search(self, query: str, *, limit: int | None = 50, include_closed: bool = True) -> list[Bead]:
-        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        """Beads whose id, title or description contains ``query`` (any case)."""
         status = "status != 'tombstone'" if include_closed else "status NOT IN ('closed', 'tombstone')"
-        sql = (
-            f"{_SELECT} WHERE {status} AND (title LIKE ?1 ESCAPE '\\' OR id LIKE ?1 ESCAPE '\\' "
-            "OR description LIKE ?1 ESCAPE '\\') ORDER BY priority, created_at, id"
-        )
+        if len(query) >= 3:  # the trigram index answers substring queries of 3+ characters
+            phrase = '"' + query.replace('"', '""') + '"'
+            where, params = f"rowid IN (SELECT rowid FROM issues_fts WHERE issues_fts MATCH ?) AND {status}", [phrase]
+        else:
+            pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where = (
+                f"{status} AND (title LIKE ?1 ESCAPE '\\' OR id LIKE ?1 ESCAPE '\\' "
+                "OR description LIKE ?1 ESCAPE '\\')"
+            )
+            params = [pattern]
+        sql = f"{_SELECT} WHERE {where} ORDER BY priority, created_at, id"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [_row_to_bead(r) for r in self.conn.execute(sql, (pattern,))]
+        return [_row_to_bead(r) for r in self.conn.execute(sql, params)]
 
     def stats(self) -> dict:
         by_status = dict(self.conn.execute("SELECT status, COUNT(*) FROM issues GROUP BY status").fetchall())

@@ -323,3 +323,16 @@ def test_waits_for_ignores_deleted_children(ledger):
     assert ledger.is_blocked(waiter.id)  # a pinned child is not closed
     ledger.delete(pinned.id, actor="t")  # pinned -> tombstone: no longer a child that counts
     assert not ledger.is_blocked(waiter.id)
+
+
+def test_search_index_follows_renames_purges_and_vacuum(ledger):
+    a = ledger.create("Fix the Refinery merge queue", actor="t", description="when two MRs race")
+    b = ledger.create("Unrelated", actor="t")
+    ledger.create("refinery wisp", actor="t", ephemeral=True)  # wisps are not indexed
+    ledger.purge([b.id], actor="t")
+    ledger.vacuum()  # rowids must survive: the index is keyed by them
+    assert [x.id for x in ledger.search("refinery")] == [a.id]
+    assert [x.id for x in ledger.search("mrs")] == [a.id]  # any case
+    ledger.update(a.id, actor="t", title="Renamed")
+    assert ledger.search("refinery") == [] and [x.id for x in ledger.search("enam")] == [a.id]
+    assert [x.id for x in ledger.search("Re")] == [a.id]  # short queries scan
