@@ -485,6 +485,7 @@ class Ledger:
     def search(self, query: str, *, limit: int | None = 50, include_closed: bool = True) -> list[Bead]:
         """Beads whose id, title or description contains ``query`` (any case)."""
         status = "status != 'tombstone'" if include_closed else "status NOT IN ('closed', 'tombstone')"
+        status += " AND ephemeral = 0"  # wisps are workflow plumbing, not searchable work
         if len(query) >= 3:  # the trigram index answers substring queries of 3+ characters
             phrase = '"' + query.replace('"', '""') + '"'
             where, params = f"rowid IN (SELECT rowid FROM issues_fts WHERE issues_fts MATCH ?) AND {status}", [phrase]
