@@ -246,21 +246,21 @@ With ASK non-nil (a prefix argument), always ask the user."
 
 (defun gastown--check-startable (town)
   "Signal a `user-error' saying what to do if TOWN's server cannot start."
-  (let ((program (car (gastown--command town))))
+  (let ((where (abbreviate-file-name town))
+        (program (car (gastown--command town))))
+    (unless (file-directory-p town)
+      (user-error "Gastown: town %s does not exist; create it with `gt install %s' \
+or set `gastown-town'" where where))
+    (unless (file-exists-p (expand-file-name ".gastown/ledger.db" town))
+      (user-error "Gastown: %s is not a town (no .gastown/ledger.db); run \
+`gt install %s' or set `gastown-town'" where where))
     (unless (and program (or (file-name-absolute-p program)
                              (executable-find program)))
       (user-error "Gastown: cannot find `%s' on exec-path; install gastown \
 \(pip install gastown) or set `gastown-server-command'" program))
     (when (and (file-name-absolute-p program) (not (file-executable-p program)))
       (user-error "Gastown: `%s' is not an executable file; fix \
-`gastown-server-command'" program))
-    (unless (file-directory-p town)
-      (user-error "Gastown: town %s does not exist; create it with `gt install %s' \
-or set `gastown-town'" (abbreviate-file-name town) (abbreviate-file-name town)))
-    (unless (file-exists-p (expand-file-name ".gastown/ledger.db" town))
-      (user-error "Gastown: %s is not a town (no .gastown/ledger.db); run \
-`gt install %s' or set `gastown-town'" (abbreviate-file-name town)
-(abbreviate-file-name town)))))
+`gastown-server-command'" program))))
 
 (defun gastown--stderr-filter (town)
   "Return a process filter logging a server's stderr for TOWN."

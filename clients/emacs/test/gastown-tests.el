@@ -1,0 +1,195 @@
+;;; gastown-tests.el --- ERT tests for the gastown Emacs client  -*- lexical-binding: t -*-
+
+;;; Commentary:
+
+;; Two kinds of tests.  Client-logic tests drive the buffers' own code
+;; (transcript offsets and colours, convoy redraws keeping point and
+;; expansion, start-up errors).  Server tests start the real
+;; `gastown-server --stdio' on a real town in a temporary directory
+;; (and real tmux for agents) and check what the buffers show.
+;; Run through run-tests.sh, or tests/clients/test_emacs.py.
+
+;;; Code:
+
+(require 'ert)
+(require 'cl-lib)
+(require 'gastown)
+(require 'gastown-transcript)
+(require 'gastown-convoys)
+(require 'gastown-mail)
+(require 'gastown-agents)
+(require 'gastown-beads)
+(require 'gastown-dispatch)
+
+;;;; Helpers
+
+(defun gastown-test-wait-for (pred &optional timeout what)
+  "Process events until PRED returns non-nil; fail after TIMEOUT seconds.
+WHAT describes the wait in the failure message."
+  (let ((deadline (+ (float-time) (or timeout 10)))
+        value)
+    (while (and (not (setq value (funcall pred)))
+                (< (float-time) deadline))
+      (accept-process-output nil 0.02)
+      (when (input-pending-p) (discard-input)))
+    (or value (ert-fail (format "timed out waiting for %s" (or what pred))))))
+
+(defun gastown-test-buffer-text (buf)
+  "Return the text of BUF without properties."
+  (with-current-buffer buf (buffer-substring-no-properties (point-min) (point-max))))
+
+;;;; Client logic: terminal text
+
+(ert-deftest gastown-filter-terminal-strips-osc-and-controls ()
+  (should (equal (gastown-filter-terminal "a\e]0;title\ab\r\nc\bd\e[31me")
+                 "ab\ncd\e[31me")))
+
+(defun gastown-test--transcript-buffer ()
+  "Return a fresh transcript buffer for agent \"t\" with no server."
+  (let ((buf (generate-new-buffer "*gastown-test-transcript*")))
+    (with-current-buffer buf
+      (gastown-transcript-mode)
+      (setq gastown-transcript-agent "t")
+      (gastown-transcript--setup-prompt)
+      (setq gastown-transcript--offset 0))
+    buf))
+
+(ert-deftest gastown-transcript-offsets-colours-and-prompt ()
+  (let ((buf (gastown-test--transcript-buffer)))
+    (unwind-protect
+        (with-current-buffer buf
+          (goto-char (point-max))
+          (insert "typed")
+          (gastown-transcript-accept '(:offset 0 :data "one \e[31mred\e[0m\n"))
+          ;; The same chunk again, and one overlapping it, add nothing twice.
+          (gastown-transcript-accept '(:offset 0 :data "one \e[31mred\e[0m\n"))
+          (gastown-transcript-accept '(:offset 4 :data "\e[31mred\e[0m\ntwo\n"))
+          (should (equal (buffer-substring-no-properties (point-min) gastown-transcript--output-end)
+                         "one red\ntwo\n"))
+          (should (= gastown-transcript--offset (+ 4 (length "\e[31mred\e[0m\ntwo\n"))))
+          ;; Colour became a face that shows without font-lock.
+          (goto-char (point-min))
+          (search-forward "red")
+          (let ((face (get-text-property (1- (point)) 'face)))
+            (should face)
+            (should (string-match-p "red" (format "%S" face))))
+          ;; Prompt and typed input stay below the output.
+          (should (equal (gastown-transcript--input) "typed"))
+          ;; A gap is noted, not hidden.
+          (gastown-transcript-accept (list :offset (+ gastown-transcript--offset 10) :data "three\n"))
+          (should (string-match-p "10 bytes not shown\\(.\\|\n\\)*three"
+                                  (gastown-test-buffer-text buf)))
+          ;; Output is read-only; input is not.
+          (goto-char (point-min))
+          (should-error (insert "x") :type 'text-read-only))
+      (kill-buffer buf))))
+
+(ert-deftest gastown-transcript-follows-tail-unless-scrolled-up ()
+  (let ((buf (gastown-test--transcript-buffer)))
+    (unwind-protect
+        (save-window-excursion
+          (switch-to-buffer buf)
+          (delete-other-windows)
+          (let ((w (selected-window)))
+            (dotimes (i 50)
+              (gastown-transcript-accept (list :offset gastown-transcript--offset
+                                               :data (format "line %d\n" i))))
+            ;; Point sits on the input line: it follows.
+            (goto-char (point-max))
+            (gastown-transcript-accept (list :offset gastown-transcript--offset :data "new\n"))
+            (should (>= (window-point w) gastown-transcript--input-start))
+            ;; Scrolled up: point stays on the old line.
+            (goto-char (point-min))
+            (forward-line 3)
+            (let ((here (point)))
+              (gastown-transcript-accept (list :offset gastown-transcript--offset
+                                               :data "newer\n"))
+              (should (= (window-point w) here)))))
+      (kill-buffer buf))))
+
+;;;; Client logic: convoy redraws
+
+(defun gastown-test--convoy-data (status)
+  "Return convoy plists whose bead b-2 has STATUS."
+  (list (list :id "hq-cv-1" :title "First" :status "open"
+              :tracked (vector (list :id "b-1" :title "one" :status "open")
+                               (list :id "b-2" :title "two" :status status
+                                     :assignee "r/polecats/nux")))
+        (list :id "hq-cv-2" :title "Second" :status "open"
+              :tracked (vector (list :id "b-3" :title "three" :status "open")))))
+
+(defun gastown-test--load-convoys (buf convoys)
+  "Draw CONVOYS into BUF as if the server had sent them."
+  (with-current-buffer buf
+    (let ((trees (make-hash-table :test #'equal)))
+      (dolist (c convoys)
+        (puthash (plist-get c :id) (gastown-convoys--tracked c) trees))
+      (setq gastown-convoys--list convoys
+            gastown-convoys--trees trees)
+      (gastown-convoys--index)
+      (gastown-convoys--render))))
+
+(ert-deftest gastown-convoys-redraw-keeps-point-and-expansion ()
+  (let ((buf (generate-new-buffer "*gastown-test-convoys*")))
+    (unwind-protect
+        (save-window-excursion
+          (switch-to-buffer buf)
+          (gastown-convoys-mode)
+          (gastown-test--load-convoys buf (gastown-test--convoy-data "open"))
+          (should (string-match-p "b-2 +open +r/polecats/nux" (gastown-test-buffer-text buf)))
+          (should (string-match-p "First +hq-cv-1 +0/2" (gastown-test-buffer-text buf)))
+          ;; Collapse the second convoy, put point on b-2.
+          (magit-section-hide (magit-get-section '((gastown-convoy-section . "hq-cv-2")
+                                                   (gastown-convoys-root))))
+          (goto-char (oref (magit-get-section '((gastown-bead-section . "b-2")
+                                                (gastown-convoy-section . "hq-cv-1")
+                                                (gastown-convoys-root)))
+                           start))
+          (forward-char 3)
+          (gastown-test--load-convoys buf (gastown-test--convoy-data "closed"))
+          (should (string-match-p "b-2 +closed" (gastown-test-buffer-text buf)))
+          (should (string-match-p "First +hq-cv-1 +1/2" (gastown-test-buffer-text buf)))
+          (let ((s (magit-current-section)))
+            (should (equal (oref s value) "b-2"))
+            (should (= (current-column) 3)))
+          (should (oref (magit-get-section '((gastown-convoy-section . "hq-cv-2")
+                                             (gastown-convoys-root)))
+                        hidden))
+          (should (equal (gethash "b-2" gastown-convoys--owners) '("hq-cv-1"))))
+      (kill-buffer buf))))
+
+(ert-deftest gastown-mail-unread-first ()
+  (let ((sorted (gastown-mail--sort
+                 (list (list :id "m1" :read t :created_at "2026-11-22T10:00:00Z")
+                       (list :id "m2" :read :json-false :created_at "2026-11-22T09:00:00Z")
+                       (list :id "m3" :read :json-false :created_at "2026-11-22T11:00:00Z")))))
+    (should (equal (mapcar (lambda (m) (plist-get m :id)) sorted) '("m3" "m2" "m1")))))
+
+;;;; Bad input: what the user is told
+
+(ert-deftest gastown-missing-server-binary-says-what-to-do ()
+  (let* ((town (make-temp-file "gastown-town" t))
+         (gastown-server-command '("gastown-server-no-such-binary" "--stdio")))
+    (unwind-protect
+        (progn
+          (make-directory (expand-file-name ".gastown" town))
+          (write-region "" nil (expand-file-name ".gastown/ledger.db" town))
+          (let ((err (should-error (gastown-conn (gastown--normalize-town town))
+                                   :type 'user-error)))
+            (should (string-match-p "cannot find .gastown-server-no-such-binary.*install"
+                                    (cadr err)))
+            (should-not (string-match-p "\n" (cadr err)))))
+      (delete-directory town t))))
+
+(ert-deftest gastown-missing-town-says-what-to-do ()
+  (let* ((town (expand-file-name "no-such-town/" temporary-file-directory))
+         (err (should-error (gastown-conn town) :type 'user-error)))
+    (should (string-match-p "does not exist; create it with .gt install" (cadr err))))
+  (let* ((dir (make-temp-file "gastown-notatown" t))
+         (err (should-error (gastown-conn (gastown--normalize-town dir)) :type 'user-error)))
+    (delete-directory dir t)
+    (should (string-match-p "is not a town" (cadr err)))))
+
+(provide 'gastown-tests)
+
+;;; gastown-tests.el ends here
