@@ -146,7 +146,7 @@ The buffer updates itself as beads change.
   (let* ((buf (current-buffer))
          (town gastown-buffer-town)
          (gen (cl-incf gastown-convoys--generation))
-         (params (and gastown-convoys-show-closed (list :all t)))
+         (params (list :status (if gastown-convoys-show-closed "all" "open")))
          (result (gastown-request 'convoy/list params town))
          (convoys (gastown-result-items result :convoys :items))
          (trees (make-hash-table :test #'equal))
@@ -214,6 +214,15 @@ The buffer updates itself as beads change.
 
 ;;;; Drawing
 
+(defun gastown-convoys--rig (bead)
+  "Return the rig of BEAD: given, else from its assignee or id prefix."
+  (let ((assignee (gastown-str (plist-get bead :assignee)))
+        (id (gastown-str (plist-get bead :id))))
+    (or (plist-get bead :rig)
+        (and (string-match "\\`\\([^/]+\\)/" assignee) (match-string 1 assignee))
+        (and (string-match "\\`\\([^-]+\\)-" id) (match-string 1 id))
+        "")))
+
 (defun gastown-convoys--progress (beads)
   "Return \"closed/total\" for BEADS."
   (format "%d/%d" (cl-count "closed" beads :key (lambda (b) (plist-get b :status))
@@ -231,7 +240,7 @@ The buffer updates itself as beads change.
         (propertize (format "%-11s" status) 'face (gastown-status-face status)) " "
         (propertize (format "%-24s" (gastown-str (plist-get bead :assignee)))
                     'face 'gastown-assignee) " "
-        (format "%-10s" (gastown-str (gastown-get bead :rig :prefix))) " "
+        (format "%-10s" (gastown-convoys--rig bead)) " "
         (gastown-str (plist-get bead :title)) "\n")
       (dolist (child (gastown-seq (plist-get bead :children)))
         (gastown-convoys--insert-bead child (1+ depth))))))
@@ -412,7 +421,7 @@ With a prefix argument, ask for the town."
   (interactive (list (read-string "Convoy title: ")
                      (gastown-read-beads "Track beads (comma separated): "
                                          gastown-buffer-town)))
-  (let ((res (gastown-request 'convoy/create (list :title title :beads (vconcat beads))
+  (let ((res (gastown-request 'convoy/create (list :title title :tracked (vconcat beads))
                               gastown-buffer-town)))
     (message "Gastown: created convoy %s" (gastown-get res :id :convoy))
     (gastown-convoys--schedule t)))

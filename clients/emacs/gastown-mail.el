@@ -50,9 +50,10 @@
 
 (defun gastown-mail-read-p (m)
   "Return non-nil if message M has been read."
-  (or (gastown-true-p (plist-get m :read))
-      (member (plist-get m :status) '("closed"))
-      (member "read" (gastown-seq (plist-get m :labels)))))
+  (if (plist-member m :read)
+      (gastown-true-p (plist-get m :read))
+    (or (equal (plist-get m :status) "closed")
+        (member "read" (gastown-seq (plist-get m :labels))))))
 
 (defun gastown-mail--sort (messages)
   "Return MESSAGES with unread ones first, newest first within each group."
@@ -355,8 +356,7 @@ BODY, if non-nil, is inserted as the start of the message."
 
 (defun gastown-mail-send (to subject body &optional town)
   "Send mail with SUBJECT and BODY to TO (an address) in TOWN."
-  (let ((res (gastown-request 'mail/send (list :to to :subject subject :body body
-                                               :from gastown-actor)
+  (let ((res (gastown-request 'mail/send (list :to to :subject subject :body body)
                               town)))
     (message "Gastown: sent %s to %s" (or (and (listp res) (gastown-get res :id :message_id))
                                           "mail")
@@ -365,7 +365,7 @@ BODY, if non-nil, is inserted as the start of the message."
 
 (defun gastown-mail-reply-send (id body &optional town subject)
   "Reply to message ID with BODY (and SUBJECT) in TOWN."
-  (gastown-request 'mail/reply (append (list :id id :body body :from gastown-actor)
+  (gastown-request 'mail/reply (append (list :id id :body body)
                                        (and subject (list :subject subject)))
                    town))
 

@@ -225,7 +225,7 @@ With ASK non-nil (a prefix argument), always ask the user."
   (stderr-tail nil)                     ; last stderr lines, newest first
   (events nil)                          ; recent feed events, newest first
   (event-count 0)
-  (transcripts (make-hash-table :test #'equal))) ; agent -> offset
+  (transcripts (make-hash-table :test #'equal))) ; agent -> (offset . subscription)
 
 (defun gastown--state (town)
   "Return the state record of TOWN, creating it."
@@ -337,8 +337,8 @@ or set `gastown-town'" where where))
     (when (eq method '$/gastown/transcript)
       (let ((agent (plist-get params :agent))
             (offset (gastown-transcript-chunk-end params)))
-        (when (and agent offset)
-          (puthash agent offset (gastown--state-transcripts st)))))
+        (when-let ((cell (and agent offset (gethash agent (gastown--state-transcripts st)))))
+          (setcar cell offset))))
     (dolist (fn gastown-notification-functions)
       (condition-case err
           (funcall fn town method params)
@@ -458,10 +458,12 @@ Return the connection."
     (unless cursor
       (let ((c (and (listp res) (plist-get res :cursor))))
         (when (integerp c) (setf (gastown--state-cursor st) c))))
-    (maphash (lambda (agent offset)
+    (maphash (lambda (agent cell)
                (jsonrpc-async-request
-                conn 'transcript/subscribe (list :agent agent :offset offset)
+                conn 'transcript/subscribe (list :agent agent :offset (car cell))
                 :timeout gastown-request-timeout
+                :success-fn (lambda (res)
+                              (setcdr cell (plist-get res :subscription)))
                 :error-fn (lambda (e)
                             (gastown--log town "!!" "transcript/subscribe %s: %s"
                                           agent (plist-get e :message)))))
@@ -565,25 +567,31 @@ On an error, call ON-ERROR with the message, or show the message."
 ;;;; Transcript subscriptions (kept here so reconnection can resume them)
 
 (defun gastown-transcript-subscribe (town agent &optional offset)
-  "Subscribe to AGENT's transcript on TOWN from byte OFFSET.
-Return the server's answer (a plist with at least the starting offset).
-Chunks arrive as `$/gastown/transcript' notifications."
+  "Subscribe to AGENT's transcript on TOWN from byte OFFSET (nil: the end).
+Return the server's answer, a plist with the starting :offset.
+Chunks arrive as `$/gastown/transcript' notifications; after a
+reconnection the subscription resumes from the last chunk seen."
   (let* ((st (gastown--state town))
-         (res (gastown-request 'transcript/subscribe
-                               (append (list :agent agent)
-                                       (and offset (list :offset offset)))
-                               town))
-         (start (or (plist-get res :offset) offset 0)))
-    (puthash agent start (gastown--state-transcripts st))
-    res))
+         (old (gethash agent (gastown--state-transcripts st))))
+    (when (and old (cdr old) (gastown-connected-p town))
+      (ignore-errors
+        (gastown-request 'transcript/unsubscribe (list :subscription (cdr old)) town)))
+    (let* ((res (gastown-request 'transcript/subscribe
+                                 (list :agent agent :offset offset)
+                                 town))
+           (start (or (plist-get res :offset) offset 0)))
+      (puthash agent (cons start (plist-get res :subscription))
+               (gastown--state-transcripts st))
+      res)))
 
 (defun gastown-transcript-unsubscribe (town agent)
   "Stop receiving AGENT's transcript from TOWN."
-  (let ((st (gethash town gastown--states)))
-    (when st
+  (let* ((st (gethash town gastown--states))
+         (cell (and st (gethash agent (gastown--state-transcripts st)))))
+    (when cell
       (remhash agent (gastown--state-transcripts st))
-      (when (gastown-connected-p town)
-        (gastown-async 'transcript/unsubscribe (list :agent agent) #'ignore
+      (when (and (cdr cell) (gastown-connected-p town))
+        (gastown-async 'transcript/unsubscribe (list :subscription (cdr cell)) #'ignore
                        :town town :on-error #'ignore)))))
 
 ;;;; Small helpers shared by the buffers
