@@ -1,0 +1,250 @@
+// Commands: thin wrappers that gather input with quick picks / input boxes
+// and call one server method each.  Failures become one-line notifications.
+
+import * as vscode from "vscode";
+import {
+  ConnectionError,
+  describeError,
+  isObject,
+  listOf,
+  Methods,
+  toBead,
+  toMail,
+  type Agent,
+  type GastownConnection,
+  type TownStore,
+} from "../client";
+import type { AgentNode, ConvoyNode, MailNode } from "./trees";
+import { TranscriptPanel } from "./transcriptPanel";
+
+export interface CommandContext {
+  conn: GastownConnection;
+  store: TownStore;
+  log: (line: string) => void;
+}
+
+/** Run a command body; any error becomes one notification with a fitting action. */
+async function guarded(what: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    const msg = describeError(e);
+    const actions = e instanceof ConnectionError && e.action === "retry" ? ["Retry Connection", "Show Log"] : ["Show Log"];
+    const pick = await vscode.window.showErrorMessage(`Gas Town: ${what} failed: ${msg}`, ...actions);
+    if (pick === "Retry Connection") void vscode.commands.executeCommand("gastown.reconnect");
+    if (pick === "Show Log") void vscode.commands.executeCommand("gastown.showLog");
+  }
+}
+
+function agentFrom(arg: unknown): string | undefined {
+  if (typeof arg === "string") return arg;
+  if (isObject(arg) && arg.kind === "agent") return (arg as AgentNode & { kind: "agent" }).agent.address;
+  return undefined;
+}
+
+async function pickAgent(store: TownStore, placeHolder: string, arg?: unknown): Promise<string | undefined> {
+  const given = agentFrom(arg);
+  if (given) return given;
+  const items = store.agents.map((a: Agent) => ({ label: a.address, description: `${a.role} · ${a.state}`, detail: a.hook ? `hook ${a.hook}` : undefined }));
+  if (items.length === 0) {
+    return vscode.window.showInputBox({ prompt: placeHolder, placeHolder: "mayor, <rig>/witness, <rig>/polecats/<name>" });
+  }
+  return (await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true }))?.label;
+}
+
+async function openDocument(content: string): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument({ content, language: "markdown" });
+  await vscode.window.showTextDocument(doc, { preview: false });
+}
+
+export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
+  const { conn, store, log } = ctx;
+  const reg = (id: string, fn: (...args: unknown[]) => Promise<void> | void) => vscode.commands.registerCommand(id, fn);
+
+  return [
+    reg("gastown.openMayor", () => {
+      TranscriptPanel.show(conn, "mayor", log);
+    }),
+    reg("gastown.openTranscript", (arg) => {
+      const agent = agentFrom(arg) ?? "mayor";
+      TranscriptPanel.show(conn, agent, log);
+    }),
+
+    reg("gastown.attach", (arg) =>
+      guarded("Attach", async () => {
+        const agent = await pickAgent(store, "Attach a terminal to which agent?", arg);
+        if (!agent) return;
+        const r = await conn.request(Methods.agentAttachCommand, { agent });
+        const argv = isObject(r) && Array.isArray(r.argv) ? r.argv.map(String) : isObject(r) && typeof r.command === "string" ? ["/bin/sh", "-c", r.command] : typeof r === "string" ? ["/bin/sh", "-c", r] : undefined;
+        if (!argv || argv.length === 0) throw new Error("the server gave no attach command");
+        const term = vscode.window.createTerminal({ name: `Gas Town: ${agent}`, shellPath: argv[0]!, shellArgs: argv.slice(1), iconPath: new vscode.ThemeIcon("terminal-tmux") });
+        term.show();
+      }),
+    ),
+
+    reg("gastown.sling", (arg) =>
+      guarded("Sling", async () => {
+        const [beads, formulas] = await Promise.all([
+          conn.request(Methods.beadReady, {}).then((r) => listOf(r, "beads").map(toBead), () => []),
+          conn.request(Methods.formulaList, {}).then((r) => listOf(r, "formulas"), () => []),
+        ]);
+        const items: (vscode.QuickPickItem & { value: string })[] = [
+          ...beads.map((b) => ({ label: `$(circle-large-outline) ${b.id}`, description: b.title, detail: `bead · ${b.status}`, value: b.id })),
+          ...formulas.map((f) => {
+            const name = typeof f.name === "string" ? f.name : typeof f.formula === "string" ? f.formula : "?";
+            return { label: `$(symbol-event) ${name}`, description: typeof f.description === "string" ? f.description : "", detail: "formula", value: name };
+          }),
+        ];
+        const what = items.length
+          ? (await vscode.window.showQuickPick(items, { placeHolder: "Sling which bead or formula?", matchOnDescription: true }))?.value
+          : await vscode.window.showInputBox({ prompt: "Bead id or formula name to sling" });
+        if (!what) return;
+        const given = agentFrom(arg);
+        const rigs = store.status?.rigs ?? [];
+        const targets = [...rigs.map((r) => ({ label: r, description: "rig (spawns a polecat)" })), ...store.agents.map((a) => ({ label: a.address, description: `${a.role} · ${a.state}` }))];
+        const target = given ?? (targets.length ? (await vscode.window.showQuickPick(targets, { placeHolder: `Sling ${what} to?` }))?.label : await vscode.window.showInputBox({ prompt: `Sling ${what} to (rig or agent address)` }));
+        if (!target) return;
+        const r = await conn.request(Methods.sling, { target: what, to: target });
+        const where = isObject(r) && typeof r.agent === "string" ? r.agent : target;
+        void vscode.window.showInformationMessage(`Gas Town: slung ${what} to ${where}.`);
+      }),
+    ),
+
+    reg("gastown.nudge", (arg) =>
+      guarded("Nudge", async () => {
+        const agent = await pickAgent(store, "Nudge which agent?", arg);
+        if (!agent) return;
+        const message = await vscode.window.showInputBox({ prompt: `Message typed into ${agent}'s session` });
+        if (!message) return;
+        await conn.request(Methods.nudge, { target: agent, message });
+        void vscode.window.setStatusBarMessage(`Gas Town: nudged ${agent}`, 3000);
+      }),
+    ),
+
+    reg("gastown.handoff", (arg) =>
+      guarded("Hand off", async () => {
+        const agent = await pickAgent(store, "Hand off which agent (a fresh session takes its hook)?", arg);
+        if (!agent) return;
+        const ok = await vscode.window.showWarningMessage(`End ${agent}'s session and start a fresh one on its hook?`, { modal: true }, "Hand Off");
+        if (ok !== "Hand Off") return;
+        await conn.request(Methods.handoff, { agent });
+        void vscode.window.showInformationMessage(`Gas Town: ${agent} handed off.`);
+      }),
+    ),
+
+    reg("gastown.seance", (arg) =>
+      guarded("Seance", async () => {
+        const agent = await pickAgent(store, "Ask a predecessor of which agent?", arg);
+        if (!agent) return;
+        const sessions = listOf(await conn.request(Methods.seanceList, { agent }), "sessions");
+        if (sessions.length === 0) {
+          void vscode.window.showInformationMessage(`Gas Town: ${agent} has no predecessor sessions.`);
+          return;
+        }
+        const picked = await vscode.window.showQuickPick(
+          sessions.map((s) => {
+            const id = String(s.id ?? s.session ?? s.session_id ?? "?");
+            return { label: id, description: String(s.started_at ?? s.at ?? ""), detail: typeof s.summary === "string" ? s.summary : undefined, id };
+          }),
+          { placeHolder: "Which predecessor session?" },
+        );
+        if (!picked) return;
+        const question = await vscode.window.showInputBox({ prompt: `Question for ${agent}'s session ${picked.id}` });
+        if (!question) return;
+        const answer = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `Asking ${agent}'s predecessor...`, cancellable: true },
+          (_p, token) => conn.request(Methods.seanceTalk, { agent, session: picked.id, question }, token),
+        );
+        const text = isObject(answer) ? String(answer.answer ?? answer.text ?? JSON.stringify(answer, null, 2)) : String(answer);
+        await openDocument(`# Seance: ${agent}, session ${picked.id}\n\n**Q:** ${question}\n\n${text}\n`);
+      }),
+    ),
+
+    reg("gastown.mail.read", (arg) =>
+      guarded("Read mail", async () => {
+        let id = typeof arg === "string" ? arg : isObject(arg) && arg.kind === "mail" ? (arg as MailNode).mail.id : undefined;
+        if (!id) {
+          id = (await vscode.window.showQuickPick(store.inbox.map((m) => ({ label: m.subject, description: m.from, id: m.id })), { placeHolder: "Read which message?" }))?.id;
+        }
+        if (!id) return;
+        const m = toMail(await conn.request(Methods.mailRead, { id }));
+        await openDocument(`# ${m.subject}\n\n- From: ${m.from}\n- To: ${m.to}\n- Date: ${m.createdAt ?? ""}\n- Id: ${m.id}\n\n${m.body}\n`);
+      }),
+    ),
+
+    reg("gastown.mail.reply", (arg) =>
+      guarded("Reply", async () => {
+        let mail = isObject(arg) && arg.kind === "mail" ? (arg as MailNode).mail : store.inbox.find((m) => m.id === arg);
+        if (!mail) {
+          const id = (await vscode.window.showQuickPick(store.inbox.map((m) => ({ label: m.subject, description: m.from, id: m.id })), { placeHolder: "Reply to which message?" }))?.id;
+          mail = store.inbox.find((m) => m.id === id);
+        }
+        if (!mail) return;
+        const body = await vscode.window.showInputBox({ prompt: `Reply to ${mail.from}: Re: ${mail.subject}` });
+        if (!body) return;
+        await conn.request(Methods.mailReply, { id: mail.id, body });
+        void vscode.window.setStatusBarMessage(`Gas Town: replied to ${mail.from}`, 3000);
+      }),
+    ),
+
+    reg("gastown.mail.compose", () =>
+      guarded("Send mail", async () => {
+        const addresses = [...new Set(["mayor/", "deacon/", "overseer", ...store.agents.map((a) => a.address)])].map((label) => ({ label }));
+        const qp = vscode.window.createQuickPick();
+        qp.items = addresses;
+        qp.placeholder = "To (an address; type a new one freely)";
+        const to = await new Promise<string | undefined>((resolve) => {
+          qp.onDidAccept(() => {
+            resolve(qp.selectedItems[0]?.label ?? (qp.value || undefined));
+            qp.hide();
+          });
+          qp.onDidHide(() => resolve(undefined));
+          qp.show();
+        });
+        qp.dispose();
+        if (!to) return;
+        const subject = await vscode.window.showInputBox({ prompt: `Subject (to ${to})` });
+        if (!subject) return;
+        const body = await vscode.window.showInputBox({ prompt: "Message" });
+        if (body === undefined) return;
+        await conn.request(Methods.mailSend, { to, subject, body });
+        void vscode.window.setStatusBarMessage(`Gas Town: mail sent to ${to}`, 3000);
+      }),
+    ),
+
+    reg("gastown.convoy.create", () =>
+      guarded("Create convoy", async () => {
+        const title = await vscode.window.showInputBox({ prompt: "Convoy title" });
+        if (!title) return;
+        const beads = await conn.request(Methods.beadList, { status: "open" }).then((r) => listOf(r, "beads").map(toBead).filter((b) => b.issueType !== "convoy"), () => []);
+        const picked = beads.length
+          ? await vscode.window.showQuickPick(beads.map((b) => ({ label: b.id, description: b.title })), { canPickMany: true, placeHolder: "Beads the convoy tracks" })
+          : undefined;
+        const ids = picked ? picked.map((p) => p.label) : ((await vscode.window.showInputBox({ prompt: "Bead ids to track (space separated)" })) ?? "").split(/\s+/).filter(Boolean);
+        const r = await conn.request(Methods.convoyCreate, { title, beads: ids });
+        const id = isObject(r) && typeof r.id === "string" ? r.id : isObject(r) && isObject(r.convoy) ? String(r.convoy.id) : "";
+        void vscode.window.showInformationMessage(`Gas Town: convoy ${id} created, tracking ${ids.length} bead(s).`);
+      }),
+    ),
+
+    reg("gastown.convoy.land", (arg) =>
+      guarded("Land convoy", async () => {
+        let id = isObject(arg) && arg.kind === "convoy" ? (arg as ConvoyNode & { kind: "convoy" }).convoy.id : typeof arg === "string" ? arg : undefined;
+        if (!id) {
+          const open = store.convoys.filter((c) => c.status !== "closed");
+          id = (await vscode.window.showQuickPick(open.map((c) => ({ label: c.id, description: `${c.title} (${c.closed}/${c.total})` })), { placeHolder: "Land which convoy?" }))?.label;
+        }
+        if (!id) return;
+        const convoy = store.convoys.find((c) => c.id === id);
+        if (convoy && convoy.closed < convoy.total) {
+          const ok = await vscode.window.showWarningMessage(`${convoy.total - convoy.closed} tracked bead(s) are still open. Land ${id} anyway?`, { modal: true }, "Land");
+          if (ok !== "Land") return;
+        }
+        // Landing a convoy closes its bead; a dedicated method is used when the server offers one.
+        if (conn.server?.capabilities.includes("convoy/land")) await conn.request("convoy/land", { id, convoy_id: id });
+        else await conn.request(Methods.beadClose, { id, reason: "landed" });
+        void vscode.window.showInformationMessage(`Gas Town: convoy ${id} landed.`);
+      }),
+    ),
+  ];
+}
