@@ -19,3 +19,20 @@ def file_text(path: Path) -> str:
         return Path(path).read_text(errors="replace")
     except FileNotFoundError:
         return ""
+
+
+AGENT = [PY, "-m", "gastown_server.runtime.script_agent"]
+
+
+def start_agent(tmux, tmp_path: Path, name: str, env: dict, *, address: str = "mayor", extra: dict | None = None) -> Path:
+    """Start the script agent in session ``name``; return its transcript once it is ready."""
+    log = tmp_path / "transcripts" / f"{name}.log"
+    full = {**env, "BD_ACTOR": address, "GT_ROLE": address, **(extra or {})}
+    tmux.start(name, AGENT, cwd=tmp_path, env=full, transcript=log)
+    assert wait_for(lambda: "ready for input" in file_text(log), timeout=10), file_text(log)
+    return log
+
+
+def got_lines(log: Path, address: str = "mayor") -> list[str]:
+    prefix = f"[{address}] got: "
+    return [l[len(prefix):].rstrip("\r") for l in file_text(log).splitlines() if l.startswith(prefix)]

@@ -1,0 +1,464 @@
+"""The reliable nudge: type a line into an agent's pane, and know it arrived.
+
+What the original got wrong, and what this module guarantees instead:
+
+* **Serialized.**  Every nudge to a session takes an exclusive ``fcntl`` lock
+  (``<state_dir>/nudge/<session>.lock``) for the whole typing + submit
+  sequence, so two nudges never interleave.  Each gets a ``seq`` (a per-session
+  counter bumped under the lock): deliveries reach the pane in ``seq`` order.
+* **Polite.**  It types only when every (writable) client attached to the
+  session has been idle for ``idle_s`` (tmux ``client_activity``; no attached
+  client = idle) and the pane is not in copy mode.  tmux reports activity in
+  whole seconds, so an activity stamp ``t`` is taken as ``t + 1`` (we may wait
+  up to a second longer than needed, never shorter).
+* **Never cancels.**  Text goes with ``send-keys -l`` (literal, no key names),
+  then a separate ``Enter``.  Control characters in the message are turned
+  into spaces or dropped, so no Escape, C-c or newline is ever sent.  The only
+  other key ever sent is BSpace, to take back our own unsubmitted text.
+* **Confirmed.**  "Submitted" is defined on the pane's screen:
+  1. *echo*: after typing, the tail of the message (its last
+     :data:`TAIL_CHARS` letters/digits, whitespace and punctuation ignored, so
+     TUI box borders and wrapping do not matter) appears in the rows at the
+     cursor more often than before typing; no echo within ``echo_s`` ->
+     ``failed`` (nothing is retyped: the keys went somewhere we cannot see,
+     typing again could duplicate them);
+  2. *submit*: after ``Enter``, the cursor's logical line (wrapped rows
+     joined) has changed from what it was after typing and holds fewer copies
+     of the tail: the text left the input line (a line-mode program moved to a
+     new line; a TUI cleared its input box).  Not within ``confirm_s``: press
+     Enter again, at most ``retries`` more times; then ``failed``, and our text
+     is erased with BSpace so the next nudge is not glued onto it.
+* **Never dropped.**  If clients stay busy past ``timeout_s`` (or the lock is
+  held that long), the nudge is appended to ``<state_dir>/nudge/<session>.queue.jsonl``
+  and the result is ``queued``.  Queued nudges go out, oldest first and before
+  any newer one, on the next nudge to that session or on :func:`flush_queue`
+  (the daemon heartbeat calls it).
+* **Honest.**  Every outcome is a :class:`NudgeResult`; each is appended to
+  ``<state_dir>/nudge.log`` (JSON lines); :func:`last_failures` reads the
+  failed ones back for ``gt status``.  Delivery problems never raise; only bad
+  input (empty message) and an unknown session do.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import msgspec
+
+from ..beads import clock
+from ..errors import InvalidInput, NotFound
+from .tmux import TownTmux
+
+TAIL_CHARS = 12
+MAX_MESSAGE = 16 * 1024
+LOG_FILE = "nudge.log"
+LOG_MAX_BYTES = 1024 * 1024
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_BREAK_RE = re.compile(r"\r\n|[\r\n\t]")
+_NON_WORD_RE = re.compile(r"[\W_]+")
+_SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+class NudgeResult(msgspec.Struct, omit_defaults=True):
+    status: str  # "delivered" | "queued" | "failed"
+    session: str
+    message: str
+    id: str
+    #: Delivery order within the session (0 for a nudge that was only queued).
+    seq: int = 0
+    attempts: int = 0
+    reason: str = ""
+    elapsed_ms: float = 0.0
+    at: str = ""
+    sender: str = ""
+
+
+class QueuedNudge(msgspec.Struct, omit_defaults=True):
+    id: str
+    session: str
+    message: str
+    queued_at: str
+    sender: str = ""
+
+
+_result_decoder = msgspec.json.Decoder(NudgeResult)
+_queued_decoder = msgspec.json.Decoder(QueuedNudge)
+_encoder = msgspec.json.Encoder()
+
+
+def clean_message(message: str) -> str:
+    """One line of printable text: line breaks/tabs -> spaces, other controls dropped."""
+    text = _CONTROL_RE.sub("", _BREAK_RE.sub(" ", message or "")).strip()
+    if not text:
+        raise InvalidInput("nudge message is empty")
+    if len(text) > MAX_MESSAGE:
+        raise InvalidInput(f"nudge message is too long ({len(text)} > {MAX_MESSAGE} characters)")
+    return text
+
+
+def _norm(text: str) -> str:
+    return _NON_WORD_RE.sub("", text)
+
+
+def _tail(text: str) -> str:
+    norm = _norm(text)
+    return norm[-TAIL_CHARS:] if norm else text[-TAIL_CHARS:]
+
+
+# -- files -------------------------------------------------------------------
+
+
+def _dir(state_dir: Path) -> Path:
+    d = Path(state_dir) / "nudge"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _safe(session: str) -> str:
+    return _SAFE_NAME_RE.sub("_", session)
+
+
+@contextmanager
+def _flock(path: Path, *, deadline: float | None) -> Iterator[bool]:
+    """Exclusive lock on ``path``; yields False if not acquired by ``deadline`` (None: wait forever)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        got = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if deadline is None else fcntl.LOCK_NB))
+                got = True
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:  # type: ignore[operator]
+                    break
+                time.sleep(0.005)
+        yield got
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _next_seq(d: Path, session: str) -> int:
+    path = d / f"{_safe(session)}.seq"
+    try:
+        n = int(path.read_text() or 0) + 1
+    except (FileNotFoundError, ValueError):
+        n = 1
+    tmp = path.with_suffix(".seq.tmp")
+    tmp.write_text(str(n))
+    os.replace(tmp, path)
+    return n
+
+
+def _queue_path(d: Path, session: str) -> Path:
+    return d / f"{_safe(session)}.queue.jsonl"
+
+
+def _read_queue(path: Path) -> list[QueuedNudge]:
+    out = []
+    try:
+        lines = path.read_bytes().splitlines()
+    except FileNotFoundError:
+        return out
+    for line in lines:
+        if line.strip():
+            try:
+                out.append(_queued_decoder.decode(line))
+            except msgspec.DecodeError:
+                continue  # a torn line from a crash: skip it, keep the rest
+    return out
+
+
+def _write_queue(path: Path, items: list[QueuedNudge]) -> None:
+    if not items:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(b"".join(_encoder.encode(i) + b"\n" for i in items))
+    os.replace(tmp, path)
+
+
+def _enqueue(d: Path, item: QueuedNudge) -> None:
+    with _flock(d / f"{_safe(item.session)}.queue.lock", deadline=None):
+        path = _queue_path(d, item.session)
+        with open(path, "ab") as fh:
+            fh.write(_encoder.encode(item) + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _pop_queue(d: Path, session: str, item_id: str) -> None:
+    with _flock(d / f"{_safe(session)}.queue.lock", deadline=None):
+        path = _queue_path(d, session)
+        _write_queue(path, [i for i in _read_queue(path) if i.id != item_id])
+
+
+def _log(state_dir: Path, result: NudgeResult) -> None:
+    path = Path(state_dir) / LOG_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.stat().st_size > LOG_MAX_BYTES:
+            os.replace(path, path.with_name(LOG_FILE + ".1"))
+    except FileNotFoundError:
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, _encoder.encode(result) + b"\n")
+    finally:
+        os.close(fd)
+
+
+# -- public reads --------------------------------------------------------------
+
+
+def pending_nudges(state_dir: Path, session: str | None = None) -> list[QueuedNudge]:
+    """Queued (not yet delivered) nudges, oldest first per session."""
+    d = Path(state_dir) / "nudge"
+    if not d.is_dir():
+        return []
+    if session is not None:
+        return _read_queue(_queue_path(d, session))
+    out: list[QueuedNudge] = []
+    for path in sorted(d.glob("*.queue.jsonl")):
+        out.extend(_read_queue(path))
+    return out
+
+
+def read_log(state_dir: Path) -> list[NudgeResult]:
+    out = []
+    for path in (Path(state_dir) / (LOG_FILE + ".1"), Path(state_dir) / LOG_FILE):
+        try:
+            lines = path.read_bytes().splitlines()
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            try:
+                out.append(_result_decoder.decode(line))
+            except msgspec.DecodeError:
+                continue
+    return out
+
+
+def last_failures(state_dir: Path, limit: int = 10, session: str | None = None) -> list[NudgeResult]:
+    """The most recent failed nudges (oldest first), for ``gt status``."""
+    failed = [r for r in read_log(state_dir) if r.status == "failed" and (session is None or r.session == session)]
+    return failed[-limit:] if limit else failed
+
+
+# -- idle and delivery ---------------------------------------------------------
+
+
+def _busy_reason(tmux: TownTmux, session: str, pane: str, idle_s: float) -> str:
+    """Why typing now would be rude ('' = go ahead)."""
+    clients = [c for c in tmux.clients(session) if not c.readonly]
+    now = time.time()
+    for c in clients:
+        # client_activity has 1 s resolution: assume the latest instant of that second.
+        if now - (c.activity + 1) < idle_s:
+            return f"client {c.name} active"
+    state = tmux.pane_state(pane)
+    if state is not None and state.in_mode:
+        if clients:
+            return "pane is in copy mode"
+        tmux.cancel_mode(pane)  # nobody is looking at the scrollback
+    return ""
+
+
+def _wait_idle(tmux: TownTmux, session: str, pane: str, idle_s: float, deadline: float) -> bool:
+    step = max(0.02, min(0.1, idle_s / 4))
+    while True:
+        if not _busy_reason(tmux, session, pane, idle_s):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(step)
+
+
+def _region(tmux: TownTmux, pane: str, rows: int) -> tuple[str, str] | None:
+    """(the last ``rows`` logical lines up to the cursor, the cursor's logical line)."""
+    text = tmux.input_line(pane, above=rows)
+    if text is None:
+        return None
+    lines = text.split("\n")
+    return "\n".join(lines), lines[-1] if lines else ""
+
+
+def _poll(fn, timeout_s: float, step: float = 0.01):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = fn()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(step)
+        step = min(step * 1.5, 0.05)
+
+
+def _deliver(
+    tmux: TownTmux, pane: str, text: str, *, echo_s: float, confirm_s: float, retries: int
+) -> tuple[str, int, str]:
+    """Type ``text`` and submit it: ``(status, enter_presses, reason)``."""
+    state = tmux.pane_state(pane)
+    if state is None or state.dead:
+        return "failed", 0, "agent pane is gone"
+    rows = 2 + len(text) // max(1, state.width)
+    tail = _tail(text)
+    before = _region(tmux, pane, rows)
+    if before is None:
+        return "failed", 0, "agent pane is gone"
+    before_count = _norm(before[0]).count(tail)
+    tmux.send_literal(pane, text)
+
+    typed: list[str] = []
+
+    def echoed() -> bool:
+        now = _region(tmux, pane, rows)
+        if now is not None and _norm(now[0]).count(tail) > before_count:
+            typed[:] = [now[1]]
+            return True
+        return False
+
+    if not _poll(echoed, echo_s):
+        return "failed", 0, "typed text never showed on the pane's input line (agent not reading input?)"
+    typed_line = typed[0]
+    typed_count = _norm(typed_line).count(tail)
+
+    def submitted() -> bool:
+        now = _region(tmux, pane, 0)
+        if now is None:
+            return True  # the pane closed on Enter: it consumed the line
+        line = now[1]
+        return _norm(line) != _norm(typed_line) and _norm(line).count(tail) < max(1, typed_count)
+
+    presses = 0
+    for _ in range(retries + 1):
+        tmux.send_enter(pane)
+        presses += 1
+        if _poll(submitted, confirm_s):
+            return "delivered", presses, ""
+    # Take our text back so the next nudge (or the human) starts on a clean line.
+    tmux.send_backspaces(pane, len(text))
+    return "failed", presses, f"text stayed on the input line after {presses} Enter presses; erased it"
+
+
+def nudge(
+    tmux: TownTmux,
+    session: str,
+    message: str,
+    *,
+    idle_s: float = 1.0,
+    timeout_s: float = 30.0,
+    state_dir: Path,
+    echo_s: float = 3.0,
+    confirm_s: float = 1.5,
+    retries: int = 2,
+    sender: str = "",
+    queue_if_missing: bool = False,
+) -> NudgeResult:
+    """Deliver ``message`` to ``session``'s agent pane; see the module docstring."""
+    text = clean_message(message)
+    started = time.monotonic()
+    d = _dir(state_dir)
+    nudge_id = uuid.uuid4().hex[:12]
+
+    def finish(status: str, *, seq: int = 0, attempts: int = 0, reason: str = "") -> NudgeResult:
+        result = NudgeResult(
+            status=status, session=session, message=text, id=nudge_id, seq=seq, attempts=attempts,
+            reason=reason, elapsed_ms=round((time.monotonic() - started) * 1000, 1), at=clock.now(),
+            sender=sender,
+        )  # fmt: skip
+        _log(state_dir, result)
+        return result
+
+    def queue(reason: str) -> NudgeResult:
+        _enqueue(d, QueuedNudge(id=nudge_id, session=session, message=text, queued_at=clock.now(), sender=sender))
+        return finish("queued", reason=reason)
+
+    if not tmux.has(session):
+        if queue_if_missing:
+            return queue("session not running; queued until it is")
+        raise NotFound(f"no agent session {session!r} (is it running? see gt status)")
+    deadline = started + timeout_s
+    with _flock(d / f"{_safe(session)}.lock", deadline=deadline) as got:
+        if not got:
+            return queue(f"another nudge held {session} for {timeout_s:g}s")
+        pane = tmux.gastown_pane(session)
+        if pane is None:
+            return queue("agent pane not running; queued until it is respawned")
+        if not _wait_idle(tmux, session, pane, idle_s, deadline):
+            return queue(f"attached clients busy for {timeout_s:g}s")
+        opts = dict(echo_s=echo_s, confirm_s=confirm_s, retries=retries)
+        if not _drain(tmux, state_dir, d, session, pane, idle_s, opts):
+            return queue("older queued nudges could not all be delivered yet")
+        seq = _next_seq(d, session)
+        status, presses, reason = _deliver(tmux, pane, text, **opts)
+        return finish(status, seq=seq, attempts=presses, reason=reason)
+
+
+def _drain(tmux: TownTmux, state_dir: Path, d: Path, session: str, pane: str, idle_s: float, opts: dict) -> bool:
+    """Deliver this session's queue, oldest first (caller holds the session lock).
+
+    True when the queue is empty afterwards.  Stops early (False) when a client
+    becomes busy.  A queued nudge that fails is logged as failed and leaves the
+    queue (it was typed and erased; retrying it blindly could duplicate it).
+    """
+    for item in _read_queue(_queue_path(d, session)):
+        if _busy_reason(tmux, session, pane, idle_s):
+            return False
+        started = time.monotonic()
+        seq = _next_seq(d, session)
+        status, presses, reason = _deliver(tmux, pane, item.message, **opts)
+        _pop_queue(d, session, item.id)
+        _log(
+            state_dir,
+            NudgeResult(
+                status=status, session=session, message=item.message, id=item.id, seq=seq,
+                attempts=presses, reason=reason or "delivered from queue",
+                elapsed_ms=round((time.monotonic() - started) * 1000, 1), at=clock.now(), sender=item.sender,
+            ),
+        )  # fmt: skip
+    return not _read_queue(_queue_path(d, session))
+
+
+def flush_queue(
+    tmux: TownTmux,
+    state_dir: Path,
+    session: str | None = None,
+    *,
+    idle_s: float = 1.0,
+    echo_s: float = 3.0,
+    confirm_s: float = 1.5,
+    retries: int = 2,
+) -> list[NudgeResult]:
+    """Deliver queued nudges whose sessions are running and idle now; never waits.
+
+    Returns the outcomes of the queued nudges it attempted (also logged).
+    Sessions whose lock is held (a nudge is in progress; it drains the queue
+    itself) or whose clients are busy are skipped until the next call.
+    """
+    d = Path(state_dir) / "nudge"
+    if not d.is_dir():
+        return []
+    sessions = [session] if session else sorted({i.session for i in pending_nudges(state_dir)})
+    opts = dict(echo_s=echo_s, confirm_s=confirm_s, retries=retries)
+    attempted: list[NudgeResult] = []
+    for name in sessions:
+        items = pending_nudges(state_dir, name)
+        if not items or not tmux.has(name):
+            continue
+        with _flock(d / f"{_safe(name)}.lock", deadline=time.monotonic()) as got:
+            if not got:
+                continue
+            pane = tmux.gastown_pane(name)
+            if pane is None or _busy_reason(tmux, name, pane, idle_s):
+                continue
+            _drain(tmux, state_dir, d, name, pane, idle_s, opts)
+        ids = {i.id for i in items}
+        attempted.extend(r for r in read_log(state_dir) if r.id in ids and r.status != "queued")
+    return attempted

@@ -1,0 +1,296 @@
+"""The offline ``script`` runtime: an agent program that follows GUPP mechanically.
+
+Run in a tmux pane as ``python -m gastown_server.runtime.script_agent``.  Its
+stdout is the pane, so everything it does is in the transcript.
+
+On start it prints a session marker (``=== gastown session <GT_SESSION_ID> ===``,
+which seance uses to find one session's part of a shared transcript), its
+identity, and what ``gt prime`` shows: role, hook, unread mail.  If the hook
+holds a molecule (a bead with child steps, or a bead whose ``metadata`` names
+one under ``molecule``) it walks it: for each ready step it runs the step's
+declared shell command (``formulas.step_command(bead)`` when that exists,
+else ``metadata`` keys ``command``/``run``/``cmd``), prints the output, and
+closes the step; a failing command leaves the step open with a comment and
+stops the walk; a step with no command is closed as "nothing mechanical to
+do".  When every step is closed it closes the molecule and the hooked bead
+and says ``done``.
+
+Then it reads lines from stdin (what a nudge or a human types) and answers
+``[<address>] got: <text>``; verbs: ``status``, ``hook``/``check hook`` (re-read
+and walk), ``mail``, ``handoff [note]`` (runs ``gt handoff -m <note>``, as an
+LLM agent would), ``quit``/``exit``.  A bad line never crashes it.
+
+Environment: ``BD_ACTOR`` (address), ``GT_ROLE``, ``GT_RIG``, ``GT_TOWN``,
+``GT_SESSION_ID``; ``GT_STEP_TIMEOUT`` (seconds, default 600).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from .transcripts import SESSION_MARK
+
+_COMMAND_KEYS = ("command", "run", "cmd", "shell")
+_MOLECULE_KEYS = ("molecule", "mol", "attached_molecule")
+
+
+def _metadata(bead) -> dict:
+    try:
+        data = json.loads(bead.metadata or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def step_command(bead) -> str:
+    """The shell command a step declares ('' if none)."""
+    try:
+        from .. import formulas
+
+        helper = getattr(formulas, "step_command", None)
+        if helper is not None:
+            return helper(bead) or ""
+    except Exception:
+        pass
+    meta = _metadata(bead)
+    for key in _COMMAND_KEYS:
+        value = meta.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    return ""
+
+
+class ScriptAgent:
+    def __init__(self, env: dict[str, str], out=None) -> None:
+        self.env = env
+        self.out = out or sys.stdout
+        self.address = env.get("BD_ACTOR") or env.get("GT_ROLE") or "agent"
+        self.role = env.get("GT_ROLE", "")
+        self.rig = env.get("GT_RIG", "")
+        self.session_id = env.get("GT_SESSION_ID") or uuid.uuid4().hex[:12]
+        self.step_timeout = float(env.get("GT_STEP_TIMEOUT") or 600)
+        self._ledger = None
+        self._failed_steps: set[str] = set()
+
+    # -- output ------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        for line in str(text).splitlines() or [""]:
+            print(f"[{self.address}] {line}", file=self.out, flush=True)
+
+    # -- ledger access -------------------------------------------------------------
+
+    def ledger(self):
+        if self._ledger is None:
+            from ..paths import find_town_root, ledger_path
+
+            town = self.env.get("GT_TOWN")
+            root = Path(town) if town else find_town_root()
+            if root is None or not ledger_path(root).exists():
+                return None
+            from ..beads.store import Ledger
+
+            self._ledger = Ledger(ledger_path(root))
+        return self._ledger
+
+    def hooked(self, ledger) -> list:
+        try:
+            from ..work import hooks
+
+            return list(hooks.hooked_work(ledger, self.address))
+        except ImportError:
+            return ledger.list(status="hooked", assignee=self.address)
+
+    def unread_mail(self, ledger) -> list[tuple[str, str, str]]:
+        """(id, sender, subject) of unread mail."""
+        try:
+            from ..work import hooks
+
+            beads = hooks.unread_mail(ledger, self.address)
+            return [(b.id, b.sender, b.title) for b in beads]
+        except (ImportError, AttributeError):
+            pass
+        try:
+            from ..work import mail
+
+            return [(m.id, m.sender, m.subject) for m in mail.unread(ledger, self.address)]
+        except ImportError:
+            beads = ledger.list(status="open", issue_type="message", assignee=self.address)
+            return [(b.id, b.sender, b.title) for b in beads]
+
+    # -- behaviour -----------------------------------------------------------------
+
+    def start(self, prompt: str = "") -> None:
+        print(SESSION_MARK.format(id=self.session_id), file=self.out, flush=True)
+        self.say(f"script agent up: role={self.role or '-'} rig={self.rig or '-'} session={self.session_id}")
+        if prompt:
+            self.say(f"startup prompt: {prompt}")
+        self.prime()
+        self.work_hook()
+        self.say("ready for input")
+
+    def prime(self) -> None:
+        ledger = self.ledger()
+        self.say(f"prime: I am {self.address} (role {self.role or '-'})")
+        if ledger is None:
+            self.say("prime: no town ledger found; nothing on my hook")
+            return
+        hooked = self.hooked(ledger)
+        if not hooked:
+            self.say("hook: empty")
+        for bead in hooked:
+            self.say(f"hook: {bead.id} {bead.title} ({bead.status})")
+        mail = self.unread_mail(ledger)
+        self.say(f"mail: {len(mail)} unread")
+        for mid, sender, subject in mail:
+            self.say(f"  {mid} from {sender or '?'}: {subject}")
+
+    def work_hook(self) -> None:
+        ledger = self.ledger()
+        if ledger is None:
+            return
+        for bead in self.hooked(ledger):
+            mol_id = self._molecule_of(ledger, bead)
+            if mol_id is None:
+                cmd = step_command(bead)
+                if cmd:
+                    if self.run_step(ledger, bead, cmd):
+                        self._finish(ledger, bead.id)
+                else:
+                    self.say(f"hook: {bead.id} has no molecule and no command; waiting for instructions")
+                continue
+            self.say(f"walking molecule {mol_id}")
+            if self.walk(ledger, mol_id):
+                if mol_id != bead.id and ledger.get(mol_id).status != "closed":
+                    ledger.close(mol_id, actor=self.address, reason="all steps closed")
+                self._finish(ledger, bead.id)
+
+    def _finish(self, ledger, bead_id: str) -> None:
+        if ledger.get(bead_id).status != "closed":
+            ledger.close(bead_id, actor=self.address, reason="done (script runtime)")
+        self.say(f"done: {bead_id}")
+
+    def _molecule_of(self, ledger, bead) -> str | None:
+        if ledger.children(bead.id):
+            return bead.id
+        meta = _metadata(bead)
+        for key in _MOLECULE_KEYS:
+            mol = meta.get(key)
+            if isinstance(mol, str) and mol and ledger.exists(mol):
+                return mol
+        return None
+
+    def walk(self, ledger, mol_id: str) -> bool:
+        """Run ready steps until none is left; True when every step is closed."""
+        while True:
+            ready = [
+                s for s in ledger.ready(parent=mol_id, include_ephemeral=True, limit=None)
+                if s.id not in self._failed_steps
+            ]  # fmt: skip
+            if not ready:
+                break
+            for step in ready:
+                if ledger.children(step.id):
+                    if not self.walk(ledger, step.id):
+                        return False
+                    ledger.close(step.id, actor=self.address, reason="all sub-steps closed")
+                    continue
+                cmd = step_command(step)
+                if not cmd:
+                    self.say(f"step {step.id} {step.title}: nothing mechanical to do; closing")
+                    ledger.close(step.id, actor=self.address, reason="no command (script runtime)")
+                elif not self.run_step(ledger, step, cmd):
+                    return False
+        open_steps = [c for c in ledger.children(mol_id) if c.status not in ("closed", "tombstone")]
+        if open_steps:
+            self.say(f"molecule {mol_id}: {len(open_steps)} step(s) not closed: {', '.join(s.id for s in open_steps)}")
+            return False
+        self.say(f"molecule {mol_id}: all steps closed")
+        return True
+
+    def run_step(self, ledger, step, cmd: str) -> bool:
+        self.say(f"step {step.id} {step.title}: $ {cmd}")
+        try:
+            proc = subprocess.run(
+                cmd, shell=True, capture_output=True, text=True, timeout=self.step_timeout, stdin=subprocess.DEVNULL
+            )
+            output, code = (proc.stdout + proc.stderr).rstrip(), proc.returncode
+        except subprocess.TimeoutExpired:
+            output, code = f"timed out after {self.step_timeout:g}s", -1
+        for line in output.splitlines():
+            print(line, file=self.out, flush=True)
+        if code != 0:
+            self._failed_steps.add(step.id)
+            self.say(f"step {step.id} failed (exit {code}); leaving it open")
+            ledger.add_comment(step.id, f"script runtime: `{cmd}` failed (exit {code}): {output[-500:]}", actor=self.address)
+            return False
+        ledger.close(step.id, actor=self.address, reason=f"ran `{cmd}` (exit 0)")
+        self.say(f"step {step.id} closed")
+        return True
+
+    def handle(self, line: str) -> bool:
+        """React to one typed line; False means quit."""
+        text = line.strip()
+        if not text:
+            return True
+        self.say(f"got: {text}")
+        verb, _, rest = text.partition(" ")
+        verb = verb.lower()
+        if verb in ("quit", "exit"):
+            self.say("bye")
+            return False
+        if verb == "status":
+            self.say(f"status: {self.address} role={self.role or '-'} session={self.session_id}")
+            self.prime()
+        elif verb == "hook" or text.lower() == "check hook":
+            self._failed_steps.clear()
+            self.prime()
+            self.work_hook()
+        elif verb in ("mail", "inbox"):
+            ledger = self.ledger()
+            mail = self.unread_mail(ledger) if ledger is not None else []
+            self.say(f"mail: {len(mail)} unread")
+            for mid, sender, subject in mail:
+                self.say(f"  {mid} from {sender or '?'}: {subject}")
+        elif verb == "handoff":
+            note = rest.strip() or "handoff requested by nudge"
+            self.say(f"handing off: {note}")
+            proc = subprocess.run(["gt", "handoff", "-m", note], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            if proc.returncode != 0:
+                self.say(f"handoff failed: {(proc.stderr or proc.stdout).strip()}")
+        return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="script-agent", description=__doc__.splitlines()[0])
+    parser.add_argument("--prompt", default="", help="startup prompt (printed)")
+    args = parser.parse_args(argv)
+    sys.stdin.reconfigure(errors="replace")  # type: ignore[union-attr]
+    agent = ScriptAgent(dict(os.environ))
+    try:
+        agent.start(args.prompt)
+    except Exception as exc:  # a broken ledger must not kill the agent
+        agent.say(f"error during start: {type(exc).__name__}: {exc}")
+    while True:
+        try:
+            line = sys.stdin.readline()
+        except KeyboardInterrupt:
+            return 0
+        if not line:
+            return 0
+        try:
+            if not agent.handle(line):
+                return 0
+        except Exception as exc:
+            agent.say(f"error: {type(exc).__name__}: {exc}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

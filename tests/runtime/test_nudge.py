@@ -1,0 +1,180 @@
+import json
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from gastown_server.errors import InvalidInput, NotFound
+from gastown_server.runtime import nudge as nudge_mod
+from gastown_server.runtime.nudge import clean_message, flush_queue, last_failures, nudge, pending_nudges
+from gastown_server.runtime.tmux import TownTmux
+
+from rt_helpers import PY, file_text, got_lines, start_agent, wait_for
+
+FAST = dict(idle_s=0.3, timeout_s=10.0, echo_s=2.0, confirm_s=0.5, retries=2)
+
+
+def test_clean_message_never_carries_control_keys():
+    assert clean_message("a\nb\tc\r\nd") == "a b c d"
+    assert clean_message("stop\x1b[A\x03 now\x7f") == "stop[A now"
+    with pytest.raises(InvalidInput):
+        clean_message(" \n\x1b ")
+
+
+def test_nudge_reaches_script_agent_and_reaction_is_in_transcript(tmux, tmp_path, base_env):
+    log = start_agent(tmux, tmp_path, "hq-mayor", base_env)
+    state = tmp_path / "state"
+    res = nudge(tmux, "hq-mayor", "check your hook; then report", state_dir=state, **FAST)
+    assert res.status == "delivered", res
+    assert res.attempts == 1 and res.seq == 1
+    assert wait_for(lambda: "check your hook; then report" in got_lines(log))
+    # A message with line breaks and an Escape arrives as one clean line.
+    res = nudge(tmux, "hq-mayor", "two\nlines\x1b here", state_dir=state, **FAST)
+    assert res.status == "delivered"
+    assert wait_for(lambda: "two lines here" in got_lines(log))
+    logged = nudge_mod.read_log(state)
+    assert [r.status for r in logged] == ["delivered", "delivered"]
+    assert last_failures(state) == []
+
+
+def test_bad_targets(tmux, tmp_path, base_env):
+    start_agent(tmux, tmp_path, "hq-mayor", base_env)
+    with pytest.raises(NotFound):
+        nudge(tmux, "hq-nobody", "hi", state_dir=tmp_path)
+    with pytest.raises(InvalidInput):
+        nudge(tmux, "hq-mayor", "\n", state_dir=tmp_path)
+    res = nudge(tmux, "hq-later", "hi later", state_dir=tmp_path, queue_if_missing=True)
+    assert res.status == "queued"
+    assert [q.message for q in pending_nudges(tmp_path, "hq-later")] == ["hi later"]
+
+
+_WORKER = """
+import json, sys
+from pathlib import Path
+from gastown_server.runtime.tmux import TownTmux
+from gastown_server.runtime.nudge import nudge
+sock, session, state, msg = sys.argv[1:5]
+r = nudge(TownTmux(sock), session, msg, state_dir=Path(state), idle_s=0.3, timeout_s=60, echo_s=3, confirm_s=1, retries=2)
+print(json.dumps({"status": r.status, "seq": r.seq, "message": r.message, "attempts": r.attempts}))
+"""
+
+
+@pytest.mark.slow
+def test_twenty_concurrent_nudges_arrive_intact_in_order_exactly_once(tmux, tmp_path, base_env):
+    log = start_agent(tmux, tmp_path, "gt-alpha", base_env, address="gt/polecats/alpha")
+    state = tmp_path / "state"
+    messages = [f"nudge-{i:02d} " + "payload-" * 6 + f"end-{i:02d}" for i in range(20)]
+    procs = [
+        subprocess.Popen([PY, "-c", _WORKER, tmux.socket, "gt-alpha", str(state), m], stdout=subprocess.PIPE, text=True)
+        for m in messages
+    ]
+    results = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+    assert all(r["status"] == "delivered" for r in results), results
+    assert sorted(r["seq"] for r in results) == list(range(1, 21))
+    expected = [r["message"] for r in sorted(results, key=lambda r: r["seq"])]
+    assert wait_for(lambda: len(got_lines(log, "gt/polecats/alpha")) >= 20, timeout=10)
+    time.sleep(0.3)
+    assert got_lines(log, "gt/polecats/alpha") == expected  # intact, in order of acquisition, each once
+
+
+# A program that reads raw keys, echoes printable ones, honours backspace and
+# ignores Enter: text typed into it can never be submitted.
+_RAW = r"""
+import os, sys, tty
+tty.setraw(0)
+os.write(1, b"raw> ")
+while True:
+    b = os.read(0, 1)
+    if not b:
+        break
+    if b == b"\x7f":
+        os.write(1, b"\b \b")
+    elif 32 <= b[0] < 127:
+        os.write(1, b)
+"""
+
+
+def test_nudge_to_pane_that_never_submits_is_failed_and_erased(tmux, tmp_path, base_env):
+    log = tmp_path / "raw.log"
+    tmux.start("raw", [PY, "-c", _RAW], cwd=tmp_path, env=base_env, transcript=log)
+    assert wait_for(lambda: "raw>" in tmux.capture("raw", 5))
+    state = tmp_path / "state"
+    res = nudge(tmux, "raw", "please submit me", state_dir=state, **FAST)
+    assert res.status == "failed"
+    assert res.attempts == 3 and "stayed on the input line" in res.reason
+    # Our text was taken back, so the next nudge would not be glued onto it.
+    assert wait_for(lambda: tmux.capture("raw", 5).strip() == "raw>")
+    fails = last_failures(state)
+    assert [f.message for f in fails] == ["please submit me"]
+    assert "failed" in (state / "nudge.log").read_text()
+
+
+def _attach_real_client(inner: TownTmux, session: str, outer: TownTmux, tmp_path: Path, base_env: dict) -> str:
+    """A real tmux client attached to ``session``, running in a pane of ``outer``; returns that pane."""
+    cmd = ["env", "-u", "TMUX", "tmux", "-L", inner.socket, "attach", "-t", session]
+    outer.start("human", cmd, cwd=tmp_path, env=base_env, transcript=tmp_path / "human.log")
+    assert wait_for(lambda: len(inner.clients(session)) == 1, timeout=5)
+    return outer.gastown_pane("human")
+
+
+@pytest.fixture
+def outer():
+    t = TownTmux(f"gt-test-outer-{uuid.uuid4().hex[:8]}")
+    yield t
+    t.kill_server()
+
+
+@pytest.mark.slow
+def test_nudge_waits_while_attached_client_types_then_arrives(tmux, outer, tmp_path, base_env):
+    log = start_agent(tmux, tmp_path, "hq-mayor", base_env)
+    human = _attach_real_client(tmux, "hq-mayor", outer, tmp_path, base_env)
+    typed_done = {}
+
+    def type_slowly():
+        for ch in "the human is typing this line":
+            outer.send_literal(human, ch)
+            time.sleep(0.07)
+        outer.send_enter(human)
+        typed_done["at"] = time.time()
+
+    typist = threading.Thread(target=type_slowly)
+    typist.start()
+    time.sleep(0.3)  # the human is mid-line
+    state = tmp_path / "state"
+    res = nudge(tmux, "hq-mayor", "from the deacon", state_dir=state, idle_s=0.5, timeout_s=20, echo_s=2, confirm_s=0.5)
+    delivered_at = time.time()
+    typist.join()
+    assert res.status == "delivered", res
+    assert delivered_at >= typed_done["at"] + 0.5
+    assert wait_for(lambda: len(got_lines(log)) >= 2)
+    assert got_lines(log) == ["the human is typing this line", "from the deacon"]
+
+
+@pytest.mark.slow
+def test_busy_client_queues_then_flush_and_next_nudge_deliver_in_order(tmux, outer, tmp_path, base_env):
+    log = start_agent(tmux, tmp_path, "hq-mayor", base_env)
+    _attach_real_client(tmux, "hq-mayor", outer, tmp_path, base_env)
+    pane = tmux.gastown_pane("hq-mayor")
+    tmux.server.cmd("copy-mode", "-t", pane)  # the human scrolls back: not a moment to type
+    state = tmp_path / "state"
+    first = nudge(tmux, "hq-mayor", "queued one", state_dir=state, idle_s=0.2, timeout_s=0.5)
+    second = nudge(tmux, "hq-mayor", "queued two", state_dir=state, idle_s=0.2, timeout_s=0.5)
+    assert (first.status, second.status) == ("queued", "queued")
+    assert [q.message for q in pending_nudges(state)] == ["queued one", "queued two"]
+    assert flush_queue(tmux, state, idle_s=0.2) == []  # still busy: nothing attempted, nothing lost
+    assert len(pending_nudges(state)) == 2
+    tmux.cancel_mode(pane)
+    done = flush_queue(tmux, state, idle_s=0.2, confirm_s=0.5)
+    assert [r.status for r in done] == ["delivered", "delivered"]
+    assert pending_nudges(state) == []
+    # Queue again, then a fresh nudge drains the older ones first.
+    tmux.server.cmd("copy-mode", "-t", pane)
+    assert nudge(tmux, "hq-mayor", "queued three", state_dir=state, idle_s=0.2, timeout_s=0.3).status == "queued"
+    tmux.cancel_mode(pane)
+    assert nudge(tmux, "hq-mayor", "fresh four", state_dir=state, idle_s=0.2, timeout_s=5).status == "delivered"
+    assert wait_for(lambda: len(got_lines(log)) >= 4)
+    assert got_lines(log) == ["queued one", "queued two", "queued three", "fresh four"]
