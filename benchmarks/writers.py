@@ -74,6 +74,8 @@ def worker(db: str, index: int, writes: int, acks: str) -> int:
 
 
 def maintenance(db: str, stop_file: str, report: str) -> None:
+    """Vacuum, checkpoint and export in a loop while the writers run."""
+    from gastown_server.beads import jsonl
     from gastown_server.beads.store import Ledger
 
     rounds = 0
@@ -83,8 +85,8 @@ def maintenance(db: str, stop_file: str, report: str) -> None:
             peak_wal = max(peak_wal, _size(db + "-wal"))
             led.vacuum()
             led.checkpoint("PASSIVE")
-            with led.snapshot():  # what export does: one consistent read of everything
-                led.embed_many(led.list(include_closed=True))
+            exported = jsonl.export_bytes(led)  # one consistent snapshot of everything
+            jsonl.parse_classic(exported, "export")  # and it must be well-formed
             rounds += 1
             time.sleep(0.05)
     Path(report).write_text(json.dumps({"rounds": rounds, "peak_wal_bytes": peak_wal}))
