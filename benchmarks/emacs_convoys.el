@@ -1,0 +1,108 @@
+;;; emacs_convoys.el --- Benchmark of the gastown convoys buffer  -*- lexical-binding: t -*-
+
+;;; Commentary:
+
+;; Run by benchmarks/emacs_convoys.py, which builds the town and passes
+;; GASTOWN_BENCH_TOWN, GASTOWN_BENCH_EXPECT (tracked beads) and
+;; GASTOWN_BENCH_CLOSER (a command closing beads, printing commit times).
+
+;;; Code:
+
+(require 'gastown)
+(require 'gastown-convoys)
+
+(defun gastown-bench--beads-shown ()
+  "Count tracked bead lines in the current convoys buffer."
+  (let ((n 0))
+    (maphash (lambda (_ beads) (setq n (+ n (length beads)))) gastown-convoys--trees)
+    n))
+
+(defun gastown-bench--ms (seconds)
+  "Return SECONDS as a millisecond string."
+  (format "%.1f ms" (* 1000 seconds)))
+
+(defun gastown-bench--percentile (values p)
+  "Return the P-th percentile of VALUES."
+  (let ((sorted (sort (copy-sequence values) #'<)))
+    (nth (min (1- (length sorted)) (floor (* p (length sorted)))) sorted)))
+
+(defun gastown-bench-convoys ()
+  "Measure first render and push-to-render latency; print the figures."
+  (let* ((town (gastown--normalize-town (getenv "GASTOWN_BENCH_TOWN")))
+         (expect (string-to-number (getenv "GASTOWN_BENCH_EXPECT")))
+         (t0 (float-time))
+         (_ (gastown-conn town))
+         (t-connect (- (float-time) t0))
+         (done nil)
+         (t-open (float-time))
+         buf t-first)
+    (add-hook 'gastown-convoys-after-render-hook
+              (lambda ()
+                (when (and (not done) (>= (gastown-bench--beads-shown) expect))
+                  (setq done (float-time)))))
+    (setq buf (gastown-convoys town))
+    (while (and (not done) (< (- (float-time) t-open) 60))
+      (accept-process-output nil 0.005))
+    (unless done (error "Convoys never rendered %d beads" expect))
+    (setq t-first (- done t-open))
+    (princ (format "connect + initialize (cold server start): %s\n" (gastown-bench--ms t-connect)))
+    (princ (format "gastown-convoys first render, %d convoys / %d beads: %s\n"
+                   (with-current-buffer buf (length gastown-convoys--list))
+                   expect (gastown-bench--ms t-first)))
+    ;; Redraw alone (what each pushed change costs once data is in).
+    (with-current-buffer buf
+      (let ((n 10) (start (float-time)))
+        (dotimes (_ n) (gastown-convoys--render))
+        (princ (format "redraw of the whole buffer: %s\n"
+                       (gastown-bench--ms (/ (- (float-time) start) n))))))
+    ;; Push latency: another process closes beads; time until shown closed.
+    (let* ((pending (make-hash-table :test #'equal))
+           (latencies nil)
+           (expected-closes 0)
+           (check (lambda ()
+                    (with-current-buffer buf
+                      (maphash
+                       (lambda (id at)
+                         (let ((s (cl-some (lambda (cid)
+                                             (magit-get-section
+                                              `((gastown-bead-section . ,id)
+                                                (gastown-convoy-section . ,cid)
+                                                (gastown-convoys-root))))
+                                           (gethash id gastown-convoys--owners))))
+                           (when (and s (save-excursion
+                                          (goto-char (oref s start))
+                                          (looking-at ".*closed")))
+                             (push (- (float-time) at) latencies)
+                             (remhash id pending))))
+                       pending))))
+           (proc (make-process
+                  :name "closer" :connection-type 'pipe
+                  :command (split-string (getenv "GASTOWN_BENCH_CLOSER"))
+                  :filter (let ((acc ""))
+                            (lambda (_p s)
+                              (setq acc (concat acc s))
+                              (while (string-match "\\`closed \\(\\S-+\\) \\([0-9.]+\\)\n" acc)
+                                (puthash (match-string 1 acc)
+                                         (string-to-number (match-string 2 acc)) pending)
+                                (cl-incf expected-closes)
+                                (setq acc (substring acc (match-end 0)))))))))
+      (add-hook 'gastown-convoys-after-render-hook check)
+      (process-send-string proc "go\n")
+      (let ((deadline (+ (float-time) 120)))
+        (while (and (or (process-live-p proc) (> (hash-table-count pending) 0))
+                    (< (float-time) deadline))
+          (accept-process-output nil 0.005)))
+      (when (> (hash-table-count pending) 0)
+        (error "%d closes never appeared in the buffer" (hash-table-count pending)))
+      (princ (format "bead closed by another process -> shown closed in open buffer (%d closes): \
+median %s, p90 %s, max %s\n"
+                     (length latencies)
+                     (gastown-bench--ms (gastown-bench--percentile latencies 0.5))
+                     (gastown-bench--ms (gastown-bench--percentile latencies 0.9))
+                     (gastown-bench--ms (apply #'max latencies)))))
+    (gastown-disconnect town)
+    (kill-emacs 0)))
+
+(provide 'emacs_convoys)
+
+;;; emacs_convoys.el ends here
