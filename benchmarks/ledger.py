@@ -86,8 +86,11 @@ def main() -> int:
 
         ready = timed(lambda: led.ready(), 300)
         creates = timed(lambda: led.create("bench create", actor="bench", priority=2), 1000)
-        queries = ["refinery merge", "nothing-matches-this", "tmux"]
-        search = timed(lambda: led.search(rng.choice(queries)), 60)
+        # A specific phrase (a few hits), a common pair of words (thousands of
+        # hits, sorted by priority), and a miss.
+        queries = ["task 4242", "refinery merge", "nothing-matches-this"]
+        search = timed(lambda: led.search(rng.choice(queries)), 90)
+        search_common = timed(lambda: led.search("refinery merge"), 20)
         led.disconnect()
 
         bd = Path(sys.executable).parent / "bd"
@@ -105,7 +108,8 @@ def main() -> int:
     rows = [
         ("ready (in-process, limit 10)", ready, 5),
         ("create (in-process)", creates, 1),
-        ("search (in-process)", search, 20),
+        ("search (in-process, mixed queries)", search, 20),
+        ("search, 'refinery merge' (~1% hits)", search_common, None),
         ("bd close (whole process)", closes, 60),
         ("bd ready --json (whole process)", ready_proc, None),
         ("python -c pass (interpreter floor)", noop, None),
