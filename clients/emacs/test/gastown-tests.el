@@ -190,6 +190,151 @@ WHAT describes the wait in the failure message."
     (delete-directory dir t)
     (should (string-match-p "is not a town" (cadr err)))))
 
+;;;; Server tests: the real gastown-server on a real town
+
+(defvar gastown-test-python nil
+  "Python running this checkout, for external writers (like an agent's bd).")
+
+(defun gastown-test--python ()
+  "Return the Python interpreter of the installed gastown."
+  (or gastown-test-python
+      (setq gastown-test-python
+            (or (getenv "GASTOWN_TEST_PYTHON")
+                (let ((bd (executable-find "bd")))
+                  (and bd (with-temp-buffer
+                            (insert-file-contents bd nil 0 200)
+                            (and (looking-at "#!\\(\\S-+\\)") (match-string 1)))))
+                "python3"))))
+
+(defun gastown-test-sh (town program &rest args)
+  "Run PROGRAM with ARGS in TOWN (as an agent would); return its stdout.
+Fail the test if it exits non-zero."
+  (let ((default-directory town)
+        (process-environment (cons (concat "GT_TOWN=" (directory-file-name town))
+                                   process-environment)))
+    (with-temp-buffer
+      (let* ((err (make-temp-file "gastown-test-err"))
+             (code (apply #'call-process program nil (list t err) nil args)))
+        (unless (eql code 0)
+          (ert-fail (format "%s %s exited %s: %s%s" program (string-join args " ") code
+                            (buffer-string)
+                            (with-temp-buffer (insert-file-contents err) (buffer-string)))))
+        (delete-file err)
+        (string-trim (buffer-string))))))
+
+(defun gastown-test-bead (town title &rest args)
+  "Create a bead called TITLE in TOWN with bd (extra ARGS); return its id."
+  (apply #'gastown-test-sh town "bd" "create" title "--silent" args))
+
+(defun gastown-test-kill-town-buffers (town)
+  "Kill every buffer showing TOWN."
+  (dolist (b (buffer-list))
+    (when (equal (buffer-local-value 'gastown-buffer-town b) town)
+      (kill-buffer b))))
+
+(defmacro gastown-test-with-town (var &rest body)
+  "Run BODY with VAR bound to a fresh town directory (a real ledger)."
+  (declare (indent 1))
+  `(let* ((,var (gastown--normalize-town (make-temp-file "gastown-ert-town" t)))
+          (gastown-reconnect-delays '(0.1 0.2 0.5)))
+     (unwind-protect
+         (progn
+           (gastown-test-sh ,var "bd" "init" "--prefix" "gt")
+           ,@body)
+       (gastown-test-kill-town-buffers ,var)
+       (gastown-disconnect ,var)
+       (remhash ,var gastown--states)
+       (delete-directory ,var t))))
+
+(defun gastown-test-buffer-matches (buf regexp)
+  "Return non-nil if BUF's text matches REGEXP."
+  (and (buffer-live-p buf)
+       (string-match-p regexp (gastown-test-buffer-text buf))))
+
+(ert-deftest gastown-server-connects-logs-and-errors-in-one-line ()
+  (gastown-test-with-town town
+    (should (gastown-conn town))
+    (should (gastown-connected-p town))
+    (should (gastown-test-buffer-matches (get-buffer gastown-events-buffer-name)
+                                         "--> initialize"))
+    (let ((err (should-error (gastown-request 'bead/show '(:id "gt-nosuch") town)
+                             :type 'user-error)))
+      (should (string-match-p "\\`Gastown: .*gt-nosuch" (cadr err)))
+      (should-not (string-match-p "\n\\|Traceback" (cadr err))))))
+
+(ert-deftest gastown-server-convoys-update-by-push ()
+  (gastown-test-with-town town
+    (let* ((a (gastown-test-bead town "Alpha work" "-a" "gastown/polecats/nux"))
+           (b (gastown-test-bead town "Beta work"))
+           (convoy (plist-get (gastown-request 'convoy/create
+                                               (list :title "Ship it" :tracked (vector a b))
+                                               town)
+                              :id))
+           (buf (gastown-convoys town)))
+      (should (stringp convoy))
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches buf (concat (regexp-quote b) " +open")))
+       10 "the convoy buffer to show the tracked beads")
+      (should (gastown-test-buffer-matches
+               buf (concat "Ship it +" (regexp-quote convoy) " +0/2")))
+      (should (gastown-test-buffer-matches
+               buf (concat (regexp-quote a) " +open +gastown/polecats/nux +gastown +Alpha work")))
+      ;; An agent closes a bead from its own process; no refresh command.
+      (gastown-test-sh town "bd" "--actor" "gastown/polecats/nux" "close" a)
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches buf (concat (regexp-quote a) " +closed")))
+       10 "the closed bead to show up by push")
+      (should (gastown-test-buffer-matches buf "1/2")))))
+
+(ert-deftest gastown-server-reconnects-and-resumes-feed ()
+  (gastown-test-with-town town
+    (let* ((feed (gastown-feed town))
+           (first (gastown-test-bead town "Before the crash")))
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches feed (regexp-quote first)))
+       10 "the feed to show the first bead")
+      ;; The server dies mid-session.
+      (let* ((conn (gastown-conn town))
+             (proc (jsonrpc--process conn)))
+        (signal-process proc 'KILL)
+        (gastown-test-wait-for (lambda () (not (process-live-p proc))) 5 "the server to die")
+        ;; Work goes on while it is down.
+        (let ((second (gastown-test-bead town "While it was down")))
+          (gastown-test-wait-for (lambda () (gastown-connected-p town)) 15 "reconnection")
+          (should-not (eq (gastown-conn town) conn))
+          ;; The feed resumed from its cursor: the missed event arrives.
+          (gastown-test-wait-for
+           (lambda () (gastown-test-buffer-matches feed (regexp-quote second)))
+           10 "the missed event after reconnecting")
+          (should (gastown-test-buffer-matches (get-buffer gastown-events-buffer-name)
+                                               "server exited")))))))
+
+(ert-deftest gastown-server-mail-round-trip ()
+  (gastown-test-with-town town
+    (let ((inbox (gastown-mail town)))
+      (gastown-mail-send "mayor" "Status?" "How are the convoys?" town)
+      ;; It is in the Mayor's inbox, as the Mayor sees it.
+      (let* ((res (gastown-request 'mail/inbox '(:address "mayor") town))
+             (msg (car (gastown-result-items res :messages))))
+        (should (equal (plist-get msg :subject) "Status?"))
+        (should (equal (plist-get msg :sender) "overseer"))
+        ;; The Mayor answers from its own process.
+        (gastown-test-sh town (gastown-test--python) "-c"
+                         (format "import sys; from gastown_server.beads.store import Ledger; \
+from gastown_server.work import mail; \
+mail.reply(Ledger(sys.argv[1]), %S, 'All green.', actor='mayor')"
+                                 (plist-get msg :id))
+                         (expand-file-name ".gastown/ledger.db" town))
+        (gastown-test-wait-for
+         (lambda () (gastown-test-buffer-matches inbox "mayor +Re: Status\\?"))
+         10 "the reply to show in the Emacs inbox")
+        (should (> (gethash town gastown-mail--unread 0) 0))
+        ;; Reading it opens its own buffer with the body.
+        (with-current-buffer inbox
+          (goto-char (point-min))
+          (let ((read (gastown-mail-read (tabulated-list-get-id) town)))
+            (should (gastown-test-buffer-matches read "All green\\."))))))))
+
 (provide 'gastown-tests)
 
 ;;; gastown-tests.el ends here
