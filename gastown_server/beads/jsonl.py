@@ -491,13 +491,39 @@ def _issue_row(bead: Bead) -> tuple:
     return tuple(int(getattr(bead, c)) if c in _BOOL_COLUMNS else getattr(bead, c) for c in BEAD_COLUMNS)
 
 
+#: Above this many beads, the search index is filled in one statement rather
+#: than by the per-row trigger (4x faster at 100K beads).
+BULK_INDEX_MIN = 2000
+
+
+def _insert_issues(conn: sqlite3.Connection, beads: list[Bead]) -> None:
+    rows = (_issue_row(b) for b in beads)
+    trigger = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'issues_fts_insert'"
+    ).fetchone()
+    if trigger is None or len(beads) < BULK_INDEX_MIN:
+        conn.executemany(_INSERT_ISSUE, rows)
+        return
+    # DDL is transactional in SQLite: if anything fails the trigger comes back
+    # with the rollback, and other connections never see it missing.
+    (top,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM issues").fetchone()
+    conn.execute("DROP TRIGGER issues_fts_insert")
+    conn.executemany(_INSERT_ISSUE, rows)
+    conn.execute(
+        "INSERT INTO issues_fts(rowid, id, title, description) "
+        "SELECT rowid, id, title, description FROM issues WHERE rowid > ? AND ephemeral = 0",
+        (top,),
+    )
+    conn.execute(trigger[0])
+
+
 def _apply(conn: sqlite3.Connection, creating: list[Bead], replacing: list[Bead]) -> None:
     for chunk in _chunks([b.id for b in replacing]):
         marks = ",".join("?" * len(chunk))
         for table, column in (("dependencies", "issue_id"), ("labels", "issue_id"), ("comments", "issue_id"), ("issues", "id")):
             conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
     writing = creating + replacing
-    conn.executemany(_INSERT_ISSUE, (_issue_row(b) for b in writing))
+    _insert_issues(conn, writing)
     conn.executemany(
         "INSERT OR REPLACE INTO dependencies(issue_id, depends_on_id, type, created_at, created_by, metadata) "
         "VALUES (?, ?, ?, ?, ?, ?)",

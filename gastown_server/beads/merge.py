@@ -12,10 +12,12 @@ version and theirs; the merge is written over ``%A``.  Rules, per bead:
 * absent on one side (deleted) and unchanged on the other: dropped;
   deleted on one side and changed on the other: the changed one is kept.
 
-Records are merged as parsed JSON objects, not as our ``Bead`` Struct, so
-keys written by newer Beads versions survive a merge.  Non-bead records
-(``_type`` other than ``issue``) are merged by exact content.  Output is
-sorted by id with keys in export order, so merged files diff like exports.
+Beads are compared as JSON objects, not as our ``Bead`` Struct, so keys
+written by newer Beads versions survive a merge; a bead taken whole from
+one side keeps its line byte for byte, and only beads combined from both
+sides are re-encoded (keys in export order).  Non-bead records (``_type``
+other than ``issue``) are merged by exact content.  Output is sorted by id,
+so merged files diff like exports.
 """
 
 from __future__ import annotations
@@ -39,41 +41,58 @@ Record = dict[str, Any]
 
 
 class Side(msgspec.Struct):
-    """One version of the file: beads by id, other records by content."""
+    """One version of the file: raw lines of beads by id, other records by content."""
 
-    beads: dict[str, Record]
-    others: dict[bytes, Record]
+    beads: dict[str, bytes]
+    others: dict[bytes, bytes]
+    source: str = ""
 
 
 class MergeReport(msgspec.Struct):
     beads: int = 0
+    unchanged: int = 0
     from_ours: int = 0
     from_theirs: int = 0
     combined: int = 0
     dropped: int = 0
 
 
+class _Head(msgspec.Struct):
+    """Just enough of a line to file it; the rest is decoded only when sides differ."""
+
+    id: Any = None
+    record_type: Any = msgspec.field(default=None, name="_type")
+
+
+_HEAD_DECODER = msgspec.json.Decoder(_Head)
+
+
 def parse(data: bytes, source: str) -> Side:
-    beads: dict[str, Record] = {}
-    others: dict[bytes, Record] = {}
+    beads: dict[str, bytes] = {}
+    others: dict[bytes, bytes] = {}
     for number, line in enumerate(data.split(b"\n"), 1):
-        if not line.strip():
+        line = line.strip()
+        if not line:
             continue
         where = f"{source}:{number}"
         try:
-            record = _DECODER.decode(line)
+            head = _HEAD_DECODER.decode(line)
         except msgspec.DecodeError as exc:
             raise InvalidInput(f"{where}: {exc}") from None
-        if not isinstance(record, dict):
-            raise InvalidInput(f"{where}: expected a JSON object, got {type(record).__name__}")
-        if record.get("_type", "issue") != "issue":
-            others[_SORTED_ENCODER.encode(record)] = record
+        if head.record_type not in (None, "issue"):
+            others[_SORTED_ENCODER.encode(_DECODER.decode(line))] = line
             continue
-        bead_id = record.get("id")
-        if not isinstance(bead_id, str) or not bead_id:
+        if not isinstance(head.id, str) or not head.id:
             raise InvalidInput(f"{where}: bead without an id")
-        beads[bead_id] = record
-    return Side(beads, others)
+        beads[head.id] = line
+    return Side(beads, others, source)
+
+
+def _same(x: bytes | None, y: bytes | None) -> bool:
+    """Equal as JSON (whitespace and key order do not count as a change)."""
+    if x is None or y is None:
+        return x is y
+    return x == y or _DECODER.decode(x) == _DECODER.decode(y)
 
 
 def _label_key(label: Any) -> Any:
@@ -156,45 +175,60 @@ def combine(base: Record | None, ours: Record, theirs: Record) -> Record:
     return result
 
 
-def merge_sides(base: Side, ours: Side, theirs: Side) -> tuple[list[Record], MergeReport]:
+def merge_sides(base: Side, ours: Side, theirs: Side) -> tuple[list[bytes], MergeReport]:
+    """Merged lines in id order; beads taken whole keep their bytes exactly."""
     report = MergeReport()
-    merged: list[Record] = []
+    out: list[bytes] = []
     for bead_id in sorted(ours.beads.keys() | theirs.beads.keys() | base.beads.keys()):
         o, a, b = base.beads.get(bead_id), ours.beads.get(bead_id), theirs.beads.get(bead_id)
         if a is None and b is None:
             report.dropped += 1
             continue
         if a is None or b is None:
-            present, side = (b, "theirs") if a is None else (a, "ours")
-            if o is not None and present == o:
+            present = a if b is None else b
+            if o is not None and _same(present, o):
                 report.dropped += 1  # deleted on one side, untouched on the other
                 continue
-            result = present
-        elif a == b or b == o:
-            result, side = a, "ours"
-        elif a == o:
-            result, side = b, "theirs"
-        else:
-            result, side = combine(o, a, b), "combined"
-        if side == "ours":
+            line = present
+            if b is None:
+                report.from_ours += 1
+            else:
+                report.from_theirs += 1
+        elif _same(a, b):
+            line = a
+            report.unchanged += 1
+        elif _same(b, o):
+            line = a
             report.from_ours += 1
-        elif side == "theirs":
+        elif _same(a, o):
+            line = b
             report.from_theirs += 1
         else:
+            decoded = [None if x is None else _decode_record(x, side.source, bead_id) for x, side in ((o, base), (a, ours), (b, theirs))]
+            line = _ENCODER.encode(ordered(combine(*decoded)))
             report.combined += 1
-        merged.append(ordered(result))
-    report.beads = len(merged)
+        out.append(line)
+    report.beads = len(out)
     for key in sorted(ours.others.keys() | theirs.others.keys()):
         in_a, in_b, in_o = key in ours.others, key in theirs.others, key in base.others
         if (in_a and in_b) or not in_o:
-            merged.append((ours.others.get(key) or theirs.others[key]))
-    return merged, report
+            out.append(ours.others.get(key) or theirs.others[key])
+    return out, report
 
 
-def merge_bytes(base: bytes, ours: bytes, theirs: bytes, *, names: tuple[str, str, str] = ("base", "ours", "theirs")) -> tuple[bytes, MergeReport]:
+def _decode_record(line: bytes, source: str, bead_id: str) -> Record:
+    record = _DECODER.decode(line)
+    if not isinstance(record, dict):
+        raise InvalidInput(f"{source}: bead {bead_id}: expected a JSON object")
+    return record
+
+
+def merge_bytes(
+    base: bytes, ours: bytes, theirs: bytes, *, names: tuple[str, str, str] = ("base", "ours", "theirs")
+) -> tuple[bytes, MergeReport]:
     sides = [parse(data, name) for data, name in zip((base, ours, theirs), names)]
-    records, report = merge_sides(*sides)
-    return b"".join(_ENCODER.encode(r) + b"\n" for r in records), report
+    lines, report = merge_sides(*sides)
+    return b"".join(line + b"\n" for line in lines), report
 
 
 def merge_files(base: str | Path, ours: str | Path, theirs: str | Path) -> MergeReport:

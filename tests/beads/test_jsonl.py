@@ -200,6 +200,25 @@ def test_export_skips_wisps_keeps_tombstones_and_filters_prefix(ledger):
     assert jsonl.import_path(fresh, path, actor="t").created == 3
 
 
+def test_bulk_import_keeps_the_search_index_exact(ledger, tmp_path, monkeypatch):
+    """Large imports fill the search index in one statement; results must not differ."""
+    small = Ledger(tmp_path / "small.db", create=True)
+    jsonl.import_path(small, CLASSIC, actor="t")
+    monkeypatch.setattr(jsonl, "BULK_INDEX_MIN", 0)
+    jsonl.import_path(ledger, CLASSIC, actor="t")
+    records = {r["id"]: r for r in lines_of(CLASSIC) if r.get("_type", "issue") == "issue"}
+    newer = dict(records["gt-e5f"], title="Exporter loses anonymous notes", updated_at="2026-11-22T00:00:00Z")
+    for led in (ledger, small):
+        jsonl.import_path(led, write_lines(tmp_path / "newer.jsonl", [newer]), actor="t")
+    for query in ("interop", "anonymous", "drops comments", "gt-a1b", "msgspec", "Mayor"):
+        assert [b.id for b in ledger.search(query)] == [b.id for b in small.search(query)], query
+    assert [b.id for b in ledger.search("anonymous")] == ["gt-e5f"]
+    assert ledger.search("drops comments") == []
+    # The trigger is back: later creates are searchable.
+    later = ledger.create("Quasar telemetry", actor="t")
+    assert [b.id for b in ledger.search("quasar")] == [later.id]
+
+
 def test_write_atomic_leaves_identical_files_alone(tmp_path):
     target = tmp_path / "deep" / ".beads" / "issues.jsonl"
     assert jsonl.write_atomic(target, b"a\n") is True

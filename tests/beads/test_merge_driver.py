@@ -109,6 +109,16 @@ def test_unknown_keys_and_non_bead_records_survive():
     assert report.from_theirs == 1
 
 
+def test_lines_taken_whole_keep_their_bytes():
+    foreign = b'{ "id": "bd-a",  "title": "spaced out", "updated_at": "2026-11-01T00:00:00Z" }'
+    reordered = b'{"updated_at":"2026-11-01T00:00:00Z","title":"spaced out","id":"bd-a"}'
+    theirs = enc(bead("bd-b"))
+    data, report = merge.merge_bytes(foreign + b"\n", reordered + b"\n", foreign + b"\n" + theirs)
+    # Ours differs from base only in formatting: not a change, so no conflict with theirs.
+    assert data.splitlines()[0] in (foreign, reordered) and report.combined == 0
+    assert data.splitlines()[1] == theirs.strip()
+
+
 def test_merging_identical_exports_is_byte_identical():
     sample = SAMPLE.read_bytes()
     assert merge.merge_bytes(sample, sample, sample)[0] == sample

@@ -1,0 +1,108 @@
+"""JSONL interop figures at scale: import, re-import, export, merge driver.
+
+    python benchmarks/jsonl_interop.py [--beads 100000]
+
+Writes a classic-shape file of N beads shaped like a real project (epics
+with ~8 children, blocks chains, labels on most beads, a comment on every
+fifth, about half closed), then prints wall-clock seconds for:
+
+* parse + validate the file (no ledger)
+* ``import`` into an empty ledger (one transaction, blocked cache rebuilt)
+* re-``import`` of the same file (nothing changes: no write, no event)
+* ``export`` (one snapshot, bulk queries)             target: a few seconds at 100K
+* the merge driver on two edited copies of the file
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from gastown_server.beads import jsonl, merge
+from gastown_server.beads.store import Ledger
+
+
+def make_file(path: Path, n: int, rng: random.Random) -> None:
+    words = "login cache refinery merge queue witness polecat convoy mail hook nudge tmux ledger patrol".split()
+    lines = []
+    made = epic_no = 0
+    while made < n:
+        epic = f"bm-{epic_no:06x}"
+        epic_no += 1
+        stamp = f"2026-{1 + epic_no % 12:02d}-{1 + epic_no % 28:02d}T{epic_no % 24:02d}:00:00Z"
+        lines.append({"id": epic, "title": f"Epic {epic_no}", "issue_type": "epic", "created_at": stamp, "updated_at": stamp})
+        made += 1
+        prev = None
+        for c in range(1, min(8, n - made) + 1):
+            cid = f"{epic}.{c}"
+            deps = [{"depends_on_id": epic, "type": "parent-child", "created_at": stamp}]
+            if prev and rng.random() < 0.5:
+                deps.append({"depends_on_id": prev, "type": "blocks", "created_at": stamp})
+            bead = {
+                "id": cid,
+                "title": f"{rng.choice(words)} {rng.choice(words)} task {made}",
+                "description": " ".join(rng.choice(words) for _ in range(20)),
+                "status": "closed" if rng.random() < 0.5 else "open",
+                "priority": rng.randint(0, 4),
+                "created_at": stamp,
+                "updated_at": stamp,
+                "parent": epic,
+                "labels": rng.sample(words, rng.randint(0, 3)),
+                "dependencies": deps,
+            }
+            if made % 5 == 0:
+                bead["comments"] = [{"id": made, "author": "bench", "text": "progress", "created_at": stamp}]
+            lines.append(bead)
+            made += 1
+            prev = cid
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+
+def timed(label: str, fn):
+    t = time.perf_counter()
+    value = fn()
+    print(f"  {label:<44} {time.perf_counter() - t:7.2f} s")
+    return value
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--beads", type=int, default=100_000)
+    args = ap.parse_args()
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        src = d / "issues.jsonl"
+        make_file(src, args.beads, rng)
+        size_mb = src.stat().st_size / 1e6
+        print(f"JSONL interop, {args.beads} beads ({size_mb:.1f} MB classic file)")
+        timed("parse + validate (no ledger)", lambda: jsonl.read_source(src))
+        led = Ledger(d / "ledger.db", create=True)
+        r = timed("import into an empty ledger", lambda: jsonl.import_path(led, src, actor="bench"))
+        assert r.created == args.beads
+        r = timed("re-import (no-op)", lambda: jsonl.import_path(led, src, actor="bench"))
+        assert r.unchanged == args.beads
+        data = timed("export (bytes, one snapshot)", lambda: jsonl.export_bytes(led))
+        out = d / "export.jsonl"
+        out.write_bytes(data)
+        timed("export again (deterministic check)", lambda: jsonl.export_bytes(led) == data)
+        ids = [json.loads(x)["id"] for x in data.splitlines()[:: max(1, args.beads // 100)]]
+        with led.atomic():
+            for i in ids[::2]:
+                led.update(i, actor="a", title="edited by ours")
+        ours = jsonl.export_bytes(led)
+        with led.atomic():
+            for i in ids[1::2]:
+                led.add_label(i, "theirs", actor="b")
+        theirs = jsonl.export_bytes(led)
+        merged, report = timed("merge driver (3 x file, ~100 edits)", lambda: merge.merge_bytes(data, ours, theirs))
+        print(f"  merged: {report.beads} beads, {report.from_ours} ours, {report.from_theirs} theirs, {report.combined} combined")
+        led.disconnect()
+
+
+if __name__ == "__main__":
+    main()
