@@ -96,6 +96,11 @@ export class GastownConnection {
     return this._state;
   }
 
+  /** Process id of the running server, if any. */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
   /** Change settings; takes effect at the next (re)start. */
   configure(options: ConnectionOptions): void {
     this.options = options;

@@ -13,6 +13,7 @@ export const Methods = {
   agentList: "agent/list",
   agentShow: "agent/show",
   agentAttachCommand: "agent/attachCommand",
+  agentTranscript: "agent/transcript",
   convoyList: "convoy/list",
   convoyTree: "convoy/tree",
   convoyCreate: "convoy/create",
@@ -89,6 +90,8 @@ export interface Bead {
 export interface Convoy extends Bead {
   total: number;
   closed: number;
+  /** Every tracked bead is done. */
+  landed: boolean;
 }
 
 export interface ConvoyTree {
@@ -116,10 +119,15 @@ export interface FeedEvent {
 }
 
 export interface TranscriptChunk {
+  subscription: number | undefined;
   session: string;
   agent: string | undefined;
   offset: number;
+  /** Offset after this chunk (bytes). */
+  end: number | undefined;
   data: string;
+  /** The log was rotated: offsets restart at 0 with this chunk. */
+  rotated: boolean;
 }
 
 // ---- normalisers -----------------------------------------------------------
@@ -237,14 +245,15 @@ export function toConvoy(o: Obj, tracked?: Bead[]): Convoy {
   const progress = isObj(o.progress) ? o.progress : isObj(inner.progress) ? inner.progress : {};
   const total = num(progress, "total") ?? num(o, "total", "tracked_count", "total_count") ?? num(inner, "total", "tracked_count") ?? tracked?.length ?? 0;
   const closed = num(progress, "closed", "done") ?? num(o, "closed", "closed_count", "done") ?? num(inner, "closed", "closed_count") ?? tracked?.filter((b) => b.status === "closed").length ?? 0;
-  return { ...toBead(inner), total, closed };
+  const bead = toBead(inner);
+  const landed = bool(o, "landed") ?? bool(inner, "landed") ?? (bead.status === "closed" || (total > 0 && closed === total));
+  return { ...bead, total, closed, landed };
 }
 
 export function toConvoyTree(r: unknown): ConvoyTree {
   const o = isObj(r) ? r : {};
   const tracked = listOf(o.tracked ?? o.beads ?? o.children).map(toBead);
-  const convoy = toConvoy(o, tracked);
-  return { convoy: tracked.length ? { ...convoy, total: tracked.length, closed: tracked.filter((b) => b.status === "closed").length } : convoy, tracked };
+  return { convoy: toConvoy(o, tracked), tracked };
 }
 
 export function toMail(o: Obj): Mail {
@@ -280,7 +289,15 @@ export function toTranscriptChunk(r: unknown): TranscriptChunk | undefined {
   if (!isObj(r)) return undefined;
   const data = str(r, "data", "text", "chunk");
   if (data === undefined) return undefined;
-  return { session: str(r, "session") ?? "", agent: str(r, "agent", "address"), offset: num(r, "offset") ?? 0, data };
+  return {
+    subscription: num(r, "subscription"),
+    session: str(r, "session") ?? "",
+    agent: str(r, "agent", "address"),
+    offset: num(r, "offset") ?? 0,
+    end: num(r, "end"),
+    data,
+    rotated: bool(r, "rotated") ?? false,
+  };
 }
 
 /** Strip ANSI escape sequences (colours, cursor moves) from a transcript chunk. */

@@ -43,8 +43,10 @@ export class TownStore {
   convoys: Convoy[] = [];
   trees = new Map<string, ConvoyTree>();
   inbox: Mail[] = [];
-  /** Id of the last feed event seen; the feed resumes after it on reconnect. */
-  cursor = 0;
+  /** Id of the last feed event seen; the feed resumes after it on reconnect (undefined: from now on). */
+  cursor: number | undefined;
+  /** The server's id for our feed subscription. */
+  subscription: number | undefined;
   /** Errors from loading parts (a method the server lacks, say), by part. */
   readonly errors = new Map<Part, string>();
   loaded = false;
@@ -93,9 +95,12 @@ export class TownStore {
 
   private async subscribeFeed(): Promise<void> {
     try {
-      const r = await this.conn.request(Methods.feedSubscribe, { cursor: this.cursor });
-      // Events after the cursor arrive as notifications; some servers also return a backlog.
-      for (const e of listOf(r, "events")) this.onFeedEvent(e);
+      // First connect: from now on (the snapshots cover the past). Reconnect: after the last event seen.
+      const r = await this.conn.request(Methods.feedSubscribe, { cursor: this.cursor ?? null });
+      if (isObject(r)) {
+        if (typeof r.subscription === "number") this.subscription = r.subscription;
+        if (this.cursor === undefined && typeof r.cursor === "number") this.cursor = r.cursor;
+      }
     } catch (e) {
       this.log(`[store] feed/subscribe failed: ${describeError(e)}`);
     }
@@ -104,7 +109,7 @@ export class TownStore {
   private onFeedEvent(params: unknown): void {
     const ev = toFeedEvent(params);
     if (!ev) return;
-    if (ev.id <= this.cursor) return; // already seen (a replayed backlog)
+    if (this.cursor !== undefined && ev.id <= this.cursor) return; // already seen
     this.cursor = ev.id;
     this._onEvent.fire(ev);
   }
@@ -112,8 +117,8 @@ export class TownStore {
   private onConvoyChanged(params: unknown): void {
     const t = performance.now();
     const o = isObject(params) ? params : {};
-    const id = typeof o.convoy_id === "string" ? o.convoy_id : typeof o.id === "string" ? o.id : isObject(o.convoy) && typeof o.convoy.id === "string" ? o.convoy.id : undefined;
-    if (id && (Array.isArray(o.tracked) || Array.isArray(o.beads))) {
+    const id = typeof o.convoy === "string" ? o.convoy : isObject(o.convoy) && typeof o.convoy.id === "string" ? o.convoy.id : typeof o.id === "string" ? o.id : undefined;
+    if (id && Array.isArray(o.tracked)) {
       // The push carries the tree itself: no round trip.
       this.applyTree(toConvoyTree(o), t);
       return;
@@ -148,7 +153,7 @@ export class TownStore {
   private async refreshConvoy(id: string, pushedAt: number): Promise<void> {
     await this.serialised(`convoy:${id}`, async () => {
       try {
-        const tree = toConvoyTree(await this.conn.request(Methods.convoyTree, { convoy_id: id, id }));
+        const tree = toConvoyTree(await this.conn.request(Methods.convoyTree, { id }));
         this.applyTree(tree, pushedAt);
       } catch (e) {
         this.log(`[store] convoy/tree ${id}: ${describeError(e)}`);
@@ -180,11 +185,11 @@ export class TownStore {
           this.inbox.sort((a, b) => Number(a.read) - Number(b.read) || (b.createdAt ?? "").localeCompare(a.createdAt ?? ""));
           break;
         case "convoys": {
-          const list = listOf(await this.conn.request(Methods.convoyList, {}), "convoys").map((c) => toConvoy(c));
+          const list = listOf(await this.conn.request(Methods.convoyList, { status: "open" }), "convoys").map((c) => toConvoy(c));
           const trees = await Promise.all(
             list.map(async (c) => {
               try {
-                return toConvoyTree(await this.conn.request(Methods.convoyTree, { convoy_id: c.id, id: c.id }));
+                return toConvoyTree(await this.conn.request(Methods.convoyTree, { id: c.id }));
               } catch (e) {
                 this.log(`[store] convoy/tree ${c.id}: ${describeError(e)}`);
                 return undefined;
@@ -221,7 +226,8 @@ export class TownStore {
     this.convoys = [];
     this.trees.clear();
     this.inbox = [];
-    this.cursor = 0;
+    this.cursor = undefined;
+    this.subscription = undefined;
     this.loaded = false;
     for (const p of ["status", "agents", "convoys", "mail"] as const) this._onDidChange.fire({ part: p, pushedAt: undefined });
   }

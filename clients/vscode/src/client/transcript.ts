@@ -1,5 +1,5 @@
-// A live transcript of one agent (the Mayor, usually): subscribe from a byte
-// offset, append the chunks the server pushes, resubscribe from where we
+// A live transcript of one agent (the Mayor, usually): the recent tail
+// first, then every chunk the server pushes, resubscribing from where we
 // stopped after a reconnect.  No `vscode` import.
 
 import { Emitter, type Disposable, type Event } from "vscode-jsonrpc/node";
@@ -7,61 +7,83 @@ import { describeError, type GastownConnection } from "./connection";
 import { isObject, Methods, Notifications, stripAnsi, toTranscriptChunk } from "./protocol";
 
 export class TranscriptStream {
-  /** Byte offset in the transcript file up to which we have text. */
-  offset = 0;
-  /** The session name the server streams under (learnt from subscribe or the first chunk). */
+  /** Byte offset in the transcript file up to which we have text (undefined: not started). */
+  offset: number | undefined;
+  /** The tmux session the server streams under. */
   session: string | undefined;
+  subscription: number | undefined;
   text = "";
-  private subscription: unknown;
   private readonly subs: Disposable[] = [];
   private readonly _onDidAppend = new Emitter<string>();
+  private readonly _onDidReset = new Emitter<void>();
   readonly onDidAppend: Event<string> = this._onDidAppend.event;
+  /** The transcript restarted (log rotated): `text` was cleared. */
+  readonly onDidReset: Event<void> = this._onDidReset.event;
 
   constructor(
     private readonly conn: GastownConnection,
     readonly agent: string,
     private readonly log: (line: string) => void = () => {},
-    /** Start this many bytes before the end when the transcript is long (0: from the start). */
-    private readonly tailBytes = 64 * 1024,
+    /** How many lines of history to show when first opened. */
+    private readonly historyLines = 300,
   ) {
     this.subs.push(
       conn.onNotification(Notifications.transcript, (p) => this.onChunk(p)),
-      conn.onDidConnect(() => void this.subscribe()),
+      conn.onDidConnect(() => {
+        this.subscription = undefined;
+        if (this.offset !== undefined) void this.subscribe().catch(() => undefined);
+      }),
     );
   }
 
+  /** Start streaming: the last lines of history, then live chunks from the end of that history. */
   async subscribe(): Promise<void> {
     try {
-      const r = await this.conn.request(Methods.transcriptSubscribe, { agent: this.agent, offset: this.offset, tail: this.offset === 0 ? this.tailBytes : 0 });
+      if (this.offset === undefined) {
+        const tail = await this.conn.request(Methods.agentTranscript, { agent: this.agent, lines: this.historyLines });
+        if (isObject(tail)) {
+          if (typeof tail.session === "string") this.session = tail.session;
+          if (typeof tail.data === "string" && tail.data) this.append(stripAnsi(tail.data));
+          this.offset = typeof tail.end === "number" ? tail.end : typeof tail.size === "number" ? tail.size : 0;
+        } else {
+          this.offset = 0;
+        }
+      }
+      const r = await this.conn.request(Methods.transcriptSubscribe, { agent: this.agent, offset: this.offset });
       if (isObject(r)) {
+        if (typeof r.subscription === "number") this.subscription = r.subscription;
         if (typeof r.session === "string") this.session = r.session;
-        this.subscription = r.subscription ?? r.id ?? this.subscription;
-        // A server may answer with the text up to now in the result.
-        const chunk = toTranscriptChunk(r);
-        if (chunk) this.onChunk({ ...r, session: this.session ?? chunk.session });
-        else if (typeof r.offset === "number" && this.offset === 0) this.offset = r.offset;
       }
     } catch (e) {
-      this.log(`[transcript] subscribe ${this.agent}: ${describeError(e)}`);
+      this.log(`[transcript] ${this.agent}: ${describeError(e)}`);
       throw e;
     }
   }
 
   private onChunk(params: unknown): void {
     const c = toTranscriptChunk(params);
-    if (!c) return;
-    const mine = c.agent === this.agent || (this.session !== undefined && c.session === this.session) || (this.session === undefined && c.agent === undefined);
+    if (!c || this.offset === undefined) return;
+    const mine = c.subscription !== undefined && this.subscription !== undefined ? c.subscription === this.subscription : c.agent === this.agent || (!!this.session && c.session === this.session);
     if (!mine) return;
-    if (this.session === undefined && c.session) this.session = c.session;
-    const bytes = Buffer.byteLength(c.data, "utf8");
-    const end = c.offset + bytes;
+    if (c.rotated) {
+      this.offset = 0;
+      this.text = "";
+      this._onDidReset.fire();
+    }
+    const bytes = Buffer.from(c.data, "utf8");
+    const end = c.end ?? c.offset + bytes.length;
     if (end <= this.offset) return; // a chunk we already have
-    let data = c.data;
-    if (c.offset < this.offset) data = Buffer.from(c.data, "utf8").subarray(this.offset - c.offset).toString("utf8");
+    const data = c.offset < this.offset ? bytes.subarray(this.offset - c.offset).toString("utf8") : c.data;
     this.offset = end;
-    const clean = stripAnsi(data);
-    this.text += clean;
-    this._onDidAppend.fire(clean);
+    this.append(stripAnsi(data));
+  }
+
+  private append(text: string): void {
+    if (!text) return;
+    this.text += text;
+    // Keep memory bounded for long-lived panels.
+    if (this.text.length > 2_000_000) this.text = this.text.slice(-1_000_000);
+    this._onDidAppend.fire(text);
   }
 
   /** Send a line of text to the agent (a nudge: typed into its pane, then Enter). */
@@ -72,9 +94,10 @@ export class TranscriptStream {
   async dispose(): Promise<void> {
     for (const s of this.subs) s.dispose();
     this._onDidAppend.dispose();
-    if (this.conn.state === "connected") {
+    this._onDidReset.dispose();
+    if (this.conn.state === "connected" && this.subscription !== undefined) {
       try {
-        await this.conn.request(Methods.transcriptUnsubscribe, { agent: this.agent, subscription: this.subscription, session: this.session });
+        await this.conn.request(Methods.transcriptUnsubscribe, { subscription: this.subscription });
       } catch {
         // the server may be gone already
       }

@@ -104,7 +104,8 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         const targets = [...rigs.map((r) => ({ label: r, description: "rig (spawns a polecat)" })), ...store.agents.map((a) => ({ label: a.address, description: `${a.role} · ${a.state}` }))];
         const target = given ?? (targets.length ? (await vscode.window.showQuickPick(targets, { placeHolder: `Sling ${what} to?` }))?.label : await vscode.window.showInputBox({ prompt: `Sling ${what} to (rig or agent address)` }));
         if (!target) return;
-        const r = await conn.request(Methods.sling, { target: what, to: target });
+        const isFormula = formulas.some((f) => f.name === what || f.formula === what) && !beads.some((b) => b.id === what);
+        const r = await conn.request(Methods.sling, { ...(isFormula ? { formula: what } : { bead: what }), target });
         const where = isObject(r) && typeof r.agent === "string" ? r.agent : target;
         void vscode.window.showInformationMessage(`Gas Town: slung ${what} to ${where}.`);
       }),
@@ -221,7 +222,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
           ? await vscode.window.showQuickPick(beads.map((b) => ({ label: b.id, description: b.title })), { canPickMany: true, placeHolder: "Beads the convoy tracks" })
           : undefined;
         const ids = picked ? picked.map((p) => p.label) : ((await vscode.window.showInputBox({ prompt: "Bead ids to track (space separated)" })) ?? "").split(/\s+/).filter(Boolean);
-        const r = await conn.request(Methods.convoyCreate, { title, beads: ids });
+        const r = await conn.request(Methods.convoyCreate, { title, tracked: ids });
         const id = isObject(r) && typeof r.id === "string" ? r.id : isObject(r) && isObject(r.convoy) ? String(r.convoy.id) : "";
         void vscode.window.showInformationMessage(`Gas Town: convoy ${id} created, tracking ${ids.length} bead(s).`);
       }),
@@ -231,7 +232,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       guarded("Land convoy", async () => {
         let id = isObject(arg) && arg.kind === "convoy" ? (arg as ConvoyNode & { kind: "convoy" }).convoy.id : typeof arg === "string" ? arg : undefined;
         if (!id) {
-          const open = store.convoys.filter((c) => c.status !== "closed");
+          const open = store.convoys.filter((c) => !c.landed);
           id = (await vscode.window.showQuickPick(open.map((c) => ({ label: c.id, description: `${c.title} (${c.closed}/${c.total})` })), { placeHolder: "Land which convoy?" }))?.label;
         }
         if (!id) return;
@@ -241,7 +242,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
           if (ok !== "Land") return;
         }
         // Landing a convoy closes its bead; a dedicated method is used when the server offers one.
-        if (conn.server?.capabilities.includes("convoy/land")) await conn.request("convoy/land", { id, convoy_id: id });
+        if (conn.server?.capabilities.includes("convoy/land")) await conn.request("convoy/land", { id });
         else await conn.request(Methods.beadClose, { id, reason: "landed" });
         void vscode.window.showInformationMessage(`Gas Town: convoy ${id} landed.`);
       }),

@@ -40,6 +40,7 @@ export class TranscriptPanel {
     this.stream = new TranscriptStream(conn, agent, log);
     this.subs.push(
       this.stream.onDidAppend((text) => this.post(text)),
+      this.stream.onDidReset(() => void this.panel.webview.postMessage({ type: "reset", text: "" })),
       this.panel.webview.onDidReceiveMessage((m: { type: string; text?: string }) => void this.onMessage(m)),
       this.panel.onDidDispose(() => this.dispose()),
     );

@@ -82,7 +82,7 @@ export class ConvoysTree extends StoreTree<ConvoyNode> {
       const err = this.store.errors.get("convoys");
       if (err && this.store.convoys.length === 0) return [{ kind: "error", message: err }];
       // Open convoys first, then landed ones; newest ids last is fine within a group.
-      const convoys = [...this.store.convoys].sort((a, b) => Number(a.status === "closed") - Number(b.status === "closed"));
+      const convoys = [...this.store.convoys].sort((a, b) => Number(a.landed) - Number(b.landed));
       return convoys.map((convoy) => ({ kind: "convoy", convoy }));
     }
     if (element.kind === "convoy") {
@@ -100,7 +100,7 @@ export class ConvoysTree extends StoreTree<ConvoyNode> {
     }
     if (node.kind === "convoy") {
       const c = node.convoy;
-      const landed = c.status === "closed";
+      const landed = c.landed;
       const item = new vscode.TreeItem(c.title || c.id, vscode.TreeItemCollapsibleState.Expanded);
       item.id = `convoy:${c.id}`;
       item.description = `${c.closed}/${c.total}${landed ? " landed" : ""} · ${c.id}`;

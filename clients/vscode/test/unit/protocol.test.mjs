@@ -1,0 +1,51 @@
+// The normalisers read the server's result shapes (gastown_server/rpc/types.py).
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { client } from "./helpers.mjs";
+
+test("convoy/tree result: progress, landed flag and tracked beads", () => {
+  const tree = client.toConvoyTree({
+    convoy: { id: "gt-c1", title: "Time machine", status: "open", issue_type: "convoy" },
+    tracked: [
+      { id: "gt-a", title: "A", status: "closed", issue_type: "task", priority: 2, assignee: "", is_blocked: false },
+      { id: "gt-b", title: "B", status: "in_progress", issue_type: "task", priority: 1, assignee: "rig/polecats/nux", is_blocked: false },
+    ],
+    missing: [],
+    progress: { total: 2, closed: 1, by_status: { closed: 1, in_progress: 1 } },
+    landed: false,
+  });
+  assert.equal(tree.convoy.id, "gt-c1");
+  assert.equal(tree.convoy.title, "Time machine");
+  assert.equal(tree.convoy.total, 2);
+  assert.equal(tree.convoy.closed, 1);
+  assert.equal(tree.convoy.landed, false);
+  assert.deepEqual(tree.tracked.map((b) => [b.id, b.status, b.assignee]), [["gt-a", "closed", undefined], ["gt-b", "in_progress", "rig/polecats/nux"]]);
+});
+
+test("convoy/list summaries and mail/inbox messages", () => {
+  const [c] = client.listOf({ convoys: [{ id: "gt-c", title: "T", status: "open", created_at: "", updated_at: "", progress: { total: 3, closed: 3, by_status: {} }, landed: true }] }, "convoys").map((o) => client.toConvoy(o));
+  assert.deepEqual([c.total, c.closed, c.landed], [3, 3, true]);
+  const [m] = client.listOf({ address: "overseer", unread: 1, messages: [{ id: "hq-m", to: "overseer", sender: "mayor", subject: "Hi", body: "b", status: "open", read: false, created_at: "2026-11-22T00:00:00Z" }] }, "messages").map(client.toMail);
+  assert.deepEqual([m.from, m.to, m.subject, m.read], ["mayor", "overseer", "Hi", false]);
+});
+
+test("agents: role and rig from the address when the server omits them", () => {
+  const a = client.toAgent({ address: "gastown/polecats/nux", state: "working", hook: "gt-abc" });
+  assert.deepEqual([a.rig, a.role, a.name, a.hook, a.running], ["gastown", "polecat", "nux", "gt-abc", true]);
+  const m = client.toAgent({ address: "mayor", state: "stopped" });
+  assert.deepEqual([m.rig, m.role, m.running], [undefined, "mayor", false]);
+});
+
+test("feed events and transcript chunks", () => {
+  const e = client.toFeedEvent({ subscription: 1, event: { id: 42, at: "t", actor: "overseer", kind: "closed", bead_id: "gt-a", payload: {} } });
+  assert.deepEqual([e.id, e.kind, e.beadId], [42, "closed", "gt-a"]);
+  assert.equal(client.toFeedEvent({ nothing: true }), undefined);
+  const c = client.toTranscriptChunk({ subscription: 3, session: "hq-mayor", agent: "mayor", offset: 10, end: 15, data: "hello", rotated: false });
+  assert.deepEqual([c.subscription, c.offset, c.end, c.data], [3, 10, 15, "hello"]);
+});
+
+test("ANSI colour and cursor sequences are stripped from transcript text", () => {
+  assert.equal(client.stripAnsi("\x1b[1;32mok\x1b[0m done\x1b[2K\r\n"), "ok done\r\n");
+  assert.equal(client.stripAnsi("\x1b]0;title\x07plain"), "plain");
+});
