@@ -1,0 +1,218 @@
+"""Agent runtimes as configuration: how to start, resume and find each CLI's transcripts.
+
+A :class:`RuntimePreset` is data.  ``command`` is the argv prefix (the token
+``{python}`` stands for the running interpreter); ``prompt_style`` says how
+the startup prompt is given:
+
+* ``arg``   - appended as the last argument (``claude "<prompt>"``);
+* ``flag``  - after ``prompt_flag`` (``gemini --prompt-interactive "<prompt>"``);
+* ``nudge`` - the CLI has no such option: the caller types the prompt into
+  the pane once it is up (:func:`startup_nudge` returns it);
+* ``none``  - the prompt is not used.
+
+``resume`` is the argv template for a non-interactive question to a past
+session (seance), with ``{bin}`` (``command[0]``), ``{session_id}`` and
+``{question}`` replaced as whole tokens (never re-parsed by a shell).
+``session_id_flag`` lets gastown choose the session id up front (Claude
+Code's ``--session-id <uuid>``), so seance knows it without scraping.
+``transcripts`` is where the CLI keeps its own logs (``~``, ``{cwd_slug}``,
+``{session_id}`` expanded by :func:`transcript_location`).
+
+The flags below are the CLIs' documented ones as of 2026; where a CLI is
+uncertain the choice is recorded in ``docs/runtimes.md`` and can be
+overridden per town (``gt config agent set``) through :func:`from_config`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import msgspec
+
+from ..errors import InvalidInput, NotFound, Unavailable
+
+PROMPT_STYLES = ("arg", "flag", "nudge", "none")
+
+
+class RuntimePreset(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    name: str
+    command: list[str] = []
+    prompt_style: str = "arg"
+    prompt_flag: str = ""
+    session_id_flag: str = ""
+    resume: list[str] = []
+    transcripts: str = ""
+    env: dict[str, str] = {}
+    description: str = ""
+
+
+PRESETS: dict[str, RuntimePreset] = {
+    p.name: p
+    for p in (
+        RuntimePreset(
+            name="claude",
+            command=["claude", "--dangerously-skip-permissions"],
+            prompt_style="arg",
+            session_id_flag="--session-id",
+            resume=["{bin}", "--resume", "{session_id}", "-p", "{question}"],
+            transcripts="~/.claude/projects/{cwd_slug}/{session_id}.jsonl",
+            description="Claude Code",
+        ),
+        RuntimePreset(
+            name="codex",
+            command=["codex"],
+            prompt_style="arg",
+            resume=["{bin}", "exec", "resume", "{session_id}", "{question}"],
+            transcripts="~/.codex/sessions",
+            description="OpenAI Codex CLI",
+        ),
+        RuntimePreset(
+            name="gemini",
+            command=["gemini"],
+            prompt_style="flag",
+            prompt_flag="--prompt-interactive",
+            resume=["{bin}", "--resume", "{session_id}", "--prompt", "{question}"],
+            transcripts="~/.gemini/tmp",
+            description="Gemini CLI",
+        ),
+        RuntimePreset(
+            name="opencode",
+            command=["opencode"],
+            prompt_style="flag",
+            prompt_flag="--prompt",
+            resume=["{bin}", "run", "--session", "{session_id}", "{question}"],
+            transcripts="~/.local/share/opencode/storage",
+            description="OpenCode",
+        ),
+        RuntimePreset(
+            name="amp",
+            command=["amp"],
+            prompt_style="nudge",
+            resume=["{bin}", "threads", "continue", "{session_id}", "-x", "{question}"],
+            description="Amp (threads live on ampcode.com; no local transcripts)",
+        ),
+        RuntimePreset(
+            name="custom",
+            command=[],
+            prompt_style="arg",
+            description="Any command (set it with gt config agent set <name> --command ...)",
+        ),
+        RuntimePreset(
+            name="script",
+            command=["{python}", "-m", "gastown_server.runtime.script_agent"],
+            prompt_style="flag",
+            prompt_flag="--prompt",
+            description="Built-in offline agent: follows GUPP mechanically (tests, demo, mechanical work)",
+        ),
+    )
+}
+
+
+def get_preset(name: str) -> RuntimePreset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise NotFound(f"unknown runtime {name!r} (known: {', '.join(PRESETS)})") from None
+
+
+def from_config(name: str, settings: dict | None = None) -> RuntimePreset:
+    """A preset from a town's agent settings: ``{"preset": "claude", "command": [...], ...}``.
+
+    Without ``preset`` the base is the preset called ``name`` if there is one,
+    else ``custom``.  Fields given override the base; unknown fields are an error.
+    """
+    settings = dict(settings or {})
+    base_name = settings.pop("preset", None) or (name if name in PRESETS else "custom")
+    base = get_preset(base_name)
+    merged = {**msgspec.to_builtins(base), **settings, "name": name}
+    try:
+        preset = msgspec.convert(merged, RuntimePreset)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"bad settings for agent runtime {name!r}: {exc}") from None
+    if preset.prompt_style not in PROMPT_STYLES:
+        raise InvalidInput(f"bad prompt_style {preset.prompt_style!r} for runtime {name!r} (one of {', '.join(PROMPT_STYLES)})")
+    if preset.prompt_style == "flag" and not preset.prompt_flag:
+        raise InvalidInput(f"runtime {name!r} uses prompt_style 'flag' but has no prompt_flag")
+    return preset
+
+
+def _expand(token: str) -> str:
+    return sys.executable if token == "{python}" else token
+
+
+def base_command(preset: RuntimePreset) -> list[str]:
+    argv = [_expand(t) for t in preset.command]
+    if not argv or not argv[0]:
+        raise InvalidInput(f"runtime {preset.name!r} has no command configured")
+    return argv
+
+
+def start_command(preset: RuntimePreset, *, cwd: Path, prompt: str, session_id: str | None = None) -> list[str]:
+    """The argv that starts the runtime (tmux sets ``cwd``; it is validated here)."""
+    if not Path(cwd).is_dir():
+        raise InvalidInput(f"agent directory {cwd} does not exist")
+    argv = base_command(preset)
+    if session_id and preset.session_id_flag:
+        argv += [preset.session_id_flag, session_id]
+    if prompt:
+        if preset.prompt_style == "arg":
+            argv.append(prompt)
+        elif preset.prompt_style == "flag":
+            argv += [preset.prompt_flag, prompt]
+    return argv
+
+
+def startup_nudge(preset: RuntimePreset, prompt: str) -> str | None:
+    """The prompt to type into the pane after start (``nudge`` style), else None."""
+    return prompt if prompt and preset.prompt_style == "nudge" else None
+
+
+def resume_command(preset: RuntimePreset, *, session_id: str, question: str) -> list[str] | None:
+    """Argv asking ``question`` of past session ``session_id`` non-interactively; None if unsupported."""
+    if not preset.resume:
+        return None
+    if not session_id or session_id.startswith("-") or any(c.isspace() for c in session_id):
+        raise InvalidInput(f"bad session id {session_id!r}")
+    if not question.strip():
+        raise InvalidInput("the question is empty")
+    binary = base_command(preset)[0]
+    values = {"{bin}": binary, "{session_id}": session_id, "{question}": question}
+    return [values.get(t, _expand(t)) for t in preset.resume]
+
+
+def check_available(preset: RuntimePreset, *, path: str | None = None) -> str:
+    """The resolved executable of the runtime, or :class:`Unavailable` with a clear line."""
+    binary = base_command(preset)[0]
+    if os.sep in binary:
+        if os.access(binary, os.X_OK) and Path(binary).is_file():
+            return binary
+        raise Unavailable(f"runtime {preset.name!r} not found: {binary} is not an executable file")
+    found = shutil.which(binary, path=path)
+    if not found:
+        raise Unavailable(
+            f"runtime {preset.name!r} not found on PATH: no {binary!r} executable "
+            f"(install it, or pick another runtime with `gt config agent default <name>`)"
+        )
+    return found
+
+
+def cwd_slug(cwd: Path) -> str:
+    """Claude Code's project directory name for ``cwd``: every non-alphanumeric char -> '-'."""
+    return re.sub(r"[^A-Za-z0-9]", "-", str(Path(cwd).resolve()))
+
+
+def transcript_location(preset: RuntimePreset, *, cwd: Path, session_id: str = "") -> Path | None:
+    """Where the runtime keeps its own transcript(s) for ``cwd``/``session_id`` (None: nowhere local)."""
+    if not preset.transcripts:
+        return None
+    text = preset.transcripts.replace("{cwd_slug}", cwd_slug(cwd))
+    if "{session_id}" in text:
+        if not session_id:
+            text = text.split("{session_id}")[0].rstrip("/")
+        else:
+            text = text.replace("{session_id}", session_id)
+    return Path(os.path.expanduser(text))
