@@ -1,0 +1,1 @@
+"""RPC method handlers, one module per noun; each a few lines over a domain function."""

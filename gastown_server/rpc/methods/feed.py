@@ -1,0 +1,24 @@
+"""``feed/*``: the activity feed, pushed as ``$/gastown/event``."""
+
+from __future__ import annotations
+
+from .. import types as t
+from ..registry import method
+
+
+@method("feed/subscribe", t.FeedSubscribeParams, t.FeedSubscribeResult)
+def subscribe(call, p: t.FeedSubscribeParams) -> t.FeedSubscribeResult:
+    """Receive every event after ``cursor`` (``null``: from now), in order, exactly once.
+
+    Also turns on the derived notifications (convoyChanged, mailArrived,
+    agentChanged) for this connection.  A reconnecting client passes the id
+    of the last event it saw and misses nothing.
+    """
+    sub = call.app.feed.subscribe(call.conn, p.cursor, p.kinds)
+    return t.FeedSubscribeResult(sub.id, call.app.feed.cursor)
+
+
+@method("feed/unsubscribe", t.UnsubscribeParams, t.UnsubscribeResult)
+def unsubscribe(call, p: t.UnsubscribeParams) -> t.UnsubscribeResult:
+    """Stop a feed subscription of this connection."""
+    return t.UnsubscribeResult(call.app.feed.unsubscribe(call.conn, p.subscription))

@@ -1,0 +1,41 @@
+"""``mail/*``: inboxes and messages."""
+
+from __future__ import annotations
+
+from ...work import mail
+from ...work.mail import Message
+from .. import types as t
+from ..registry import method
+
+
+@method("mail/inbox", t.MailInboxParams, t.MailInboxResult)
+def inbox(call, p: t.MailInboxParams) -> t.MailInboxResult:
+    """Open messages of an address (default: the session's actor), oldest first."""
+    address = mail.normalize_address(p.address or call.actor)
+    messages = mail.inbox(call.ledger, address, unread_only=p.unread_only, limit=p.limit)
+    unread = sum(1 for m in messages if not m.read) if not p.limit else len(mail.unread(call.ledger, address))
+    return t.MailInboxResult(address, messages, unread)
+
+
+@method("mail/read", t.MailIdParams, Message, mode="write")
+def read(call, p: t.MailIdParams) -> Message:
+    """A message with its thread; marks it read."""
+    return mail.read(call.ledger, p.id, actor=call.actor)
+
+
+@method("mail/send", t.MailSendParams, Message, mode="write")
+def send(call, p: t.MailSendParams) -> Message:
+    """Send a message from the session's actor."""
+    return mail.send(call.ledger, p.to, p.subject, p.body, actor=call.actor, priority=p.priority)
+
+
+@method("mail/reply", t.MailReplyParams, Message, mode="write")
+def reply(call, p: t.MailReplyParams) -> Message:
+    """Answer a message (to its sender, in its thread)."""
+    return mail.reply(call.ledger, p.id, p.body, actor=call.actor, subject=p.subject)
+
+
+@method("mail/ack", t.MailIdParams, Message, mode="write")
+def ack(call, p: t.MailIdParams) -> Message:
+    """Acknowledge a message: it leaves the inbox (closed, kept in the ledger)."""
+    return mail.ack(call.ledger, p.id, actor=call.actor)

@@ -1,0 +1,228 @@
+"""``gastown-server``: the JSON-RPC server editors and scripts talk to.
+
+Transports (Content-Length framing on all of them):
+
+- ``--stdio`` (default): one client, the editor that spawned us; the
+  server exits when stdin closes.
+- ``--socket [PATH]``: a unix socket (default ``<town>/.gastown/rpc.sock``,
+  mode 0600), any number of clients.
+- ``--tcp HOST:PORT``: refused unless ``--token`` (or ``--token-file``)
+  is given; every client must then send the token in ``initialize``.
+
+The town is ``--town DIR``, else found from the cwd / ``$GT_TOWN``; with
+``--stdio`` the server may start without one and open the town an
+``initialize`` names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import stat
+import sys
+from pathlib import Path
+
+PROG = "gastown-server"
+SOCKET_NAME = "rpc.sock"
+
+
+class StartError(Exception):
+    """Cannot start: one line for the user, exit 1."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="JSON-RPC server of a Gas Town (for editors and scripts).")
+    t = p.add_mutually_exclusive_group()
+    t.add_argument("--stdio", action="store_true", help="serve one client on stdin/stdout (default)")
+    t.add_argument("--socket", nargs="?", const="", metavar="PATH", help="serve on a unix socket (default: <town>/.gastown/rpc.sock)")
+    t.add_argument("--tcp", metavar="HOST:PORT", help="serve on TCP (requires --token)")
+    p.add_argument("--town", metavar="DIR", help="the town to serve (default: found from the cwd or $GT_TOWN)")
+    p.add_argument("--token", help="shared secret every client must send in initialize")
+    p.add_argument("--token-file", metavar="PATH", help="read the token from this file")
+    p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    return p
+
+
+def _town_root(args) -> Path | None:
+    from ..paths import find_town_root, ledger_path
+
+    if args.town:
+        root = Path(args.town).expanduser().resolve()
+        if not ledger_path(root).exists():
+            raise StartError(f"no town at {root}: run 'gt install {root}' (or 'bd init' there) first")
+        return root
+    return find_town_root()
+
+
+def _token(args) -> str | None:
+    if args.token_file:
+        try:
+            token = Path(args.token_file).read_text().strip()
+        except OSError as exc:
+            raise StartError(f"cannot read --token-file: {exc.strerror}: {args.token_file}") from None
+        if not token:
+            raise StartError(f"--token-file {args.token_file} is empty")
+        return token
+    if args.token is not None and not args.token.strip():
+        raise StartError("--token must not be empty")
+    return args.token
+
+
+def _tcp_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise StartError(f"--tcp wants HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _prepare_socket_path(path: Path) -> None:
+    """Refuse to steal a live server's socket; clear a stale one."""
+    if not path.exists() and not path.is_symlink():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return
+    if not stat.S_ISSOCK(path.lstat().st_mode):
+        raise StartError(f"{path} exists and is not a socket")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        path.unlink()  # nobody listens: a crashed server's leftover
+        return
+    finally:
+        probe.close()
+    raise StartError(f"a server already listens on {path}")
+
+
+async def _serve(args, root: Path | None, token: str | None) -> None:
+    from .app import App
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    app = App(root, token=token)
+    try:
+        if args.socket is not None or args.tcp:
+            await _serve_network(args, app, stop)
+        else:
+            await _serve_stdio(app, stop)
+    finally:
+        app.shutdown()
+
+
+async def _serve_network(args, app, stop: asyncio.Event) -> None:
+    async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = app.attach(writer, name=f"client-{id(writer):x}")
+        await conn.serve(reader)
+
+    cleanup: Path | None = None
+    if args.tcp:
+        host, port = _tcp_address(args.tcp)
+        try:
+            server = await asyncio.start_server(on_client, host, port)
+        except OSError as exc:
+            raise StartError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        bound = server.sockets[0].getsockname()
+        where = f"tcp {bound[0]}:{bound[1]}"
+    else:
+        if args.socket:
+            path = Path(args.socket).expanduser().absolute()
+        elif app.town_root is not None:
+            path = app.town_root / ".gastown" / SOCKET_NAME
+        else:
+            raise StartError("no town here: give --town DIR or --socket PATH")
+        _prepare_socket_path(path)
+        old = os.umask(0o177)
+        try:
+            server = await asyncio.start_unix_server(on_client, str(path))
+        except OSError as exc:
+            raise StartError(f"cannot listen on {path}: {exc.strerror}") from None
+        finally:
+            os.umask(old)
+        os.chmod(path, 0o600)
+        cleanup = path
+        where = f"unix {path}"
+    print(f"{PROG}: listening on {where}", file=sys.stderr, flush=True)
+    try:
+        async with server:
+            await stop.wait()
+    finally:
+        if cleanup is not None:
+            try:
+                cleanup.unlink()
+            except FileNotFoundError:
+                pass
+
+
+async def _serve_stdio(app, stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    # The protocol owns fd 1; anything else printing goes to stderr.
+    out_fd = os.dup(1)
+    os.dup2(2, 1)
+    reader = asyncio.StreamReader()
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(0, "rb", buffering=0, closefd=False))
+    except ValueError:  # stdin is a regular file: feed the reader from a thread
+        def pump() -> None:
+            while chunk := os.read(0, 1 << 16):
+                loop.call_soon_threadsafe(reader.feed_data, chunk)
+            loop.call_soon_threadsafe(reader.feed_eof)
+
+        loop.run_in_executor(None, pump)
+    transport, protocol = await loop.connect_write_pipe(
+        asyncio.streams.FlowControlMixin, os.fdopen(out_fd, "wb", buffering=0)
+    )
+    writer = asyncio.StreamWriter(transport, protocol, None, loop)
+    conn = app.attach(writer, name="stdio")
+    serving = asyncio.ensure_future(conn.serve(reader))
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not serving.done():
+        serving.cancel()
+    try:
+        await asyncio.wait_for(writer.drain(), 2)
+    except (asyncio.TimeoutError, ConnectionError, OSError, RuntimeError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.version:
+        from .. import __version__
+
+        print(f"{PROG} {__version__}")
+        return 0
+    from .app import setup_logging
+
+    setup_logging(args.log_level)
+    try:
+        token = _token(args)
+        if args.tcp and token is None:
+            raise StartError("--tcp is refused without --token (or --token-file): TCP needs authentication")
+        root = _town_root(args)
+        asyncio.run(_serve(args, root, token))
+    except StartError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - GastownError at start-up, or a bug
+        from ..errors import GastownError
+
+        if isinstance(exc, GastownError):
+            print(f"{PROG}: error: {exc.message}", file=sys.stderr)
+            return 1
+        if os.environ.get("GT_DEBUG"):
+            raise
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc} (set GT_DEBUG=1 for details)", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

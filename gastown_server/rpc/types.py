@@ -1,0 +1,387 @@
+"""Wire types: the params and result of every method, the params of every notification.
+
+These Structs are the protocol: the server decodes params with them (so a
+bad field gets an error naming it), encodes results from them, and
+``python -m gastown_server.rpc.docs`` generates ``docs/protocol.md`` (a JSON
+Schema per method) from them.
+
+Names: ``initialize`` uses LSP's camelCase names (``clientInfo``,
+``serverInfo``) because editors send those; everything else uses the
+ledger's snake_case names (a Bead is Beads' JSON shape).  Params reject
+unknown fields (a typo is an error, not a silent no-op), except
+``initialize``, which editors extend freely.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from ..beads.models import Bead, Event
+from ..work.convoys import ConvoySummary, ConvoyTree
+from ..work.mail import Message
+
+
+class Params(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Base of every method's params."""
+
+
+class NoParams(Params):
+    pass
+
+
+# -- session -------------------------------------------------------------------
+
+
+class ClientInfo(msgspec.Struct, omit_defaults=True):
+    name: str = ""
+    version: str = ""
+
+
+class InitializeParams(msgspec.Struct, omit_defaults=True, rename={"client_info": "clientInfo", "process_id": "processId"}):
+    """First call of a session.  Required before anything else when the server has a token."""
+
+    client_info: ClientInfo | None = None
+    process_id: int | None = None
+    #: The town the client wants; must match the server's town if it has one.
+    town: str | None = None
+    #: Who the client acts as (default ``overseer``); recorded on every event.
+    actor: str | None = None
+    #: The server's token (``--token``); required when the server has one.
+    token: str | None = None
+
+
+class ServerInfo(msgspec.Struct):
+    name: str
+    version: str
+
+
+class TownInfo(msgspec.Struct):
+    name: str
+    root: str
+
+
+class InitializeResult(msgspec.Struct, rename={"server_info": "serverInfo", "protocol_version": "protocolVersion"}):
+    server_info: ServerInfo
+    town: TownInfo | None
+    #: Every method this server implements.
+    capabilities: list[str]
+    #: Every notification it may send.
+    notifications: list[str]
+    actor: str
+    protocol_version: int = 1
+
+
+class ShutdownResult(msgspec.Struct):
+    ok: bool = True
+
+
+# -- beads -----------------------------------------------------------------------
+
+
+class BeadIdParams(Params):
+    id: str
+
+
+class BeadListParams(Params):
+    #: One status or several; default: every status but closed.
+    status: str | list[str] | None = None
+    type: str | list[str] | None = None
+    assignee: str | None = None
+    label: str | None = None
+    parent: str | None = None
+    #: Only ids with this prefix (``hq``, a rig's prefix).
+    prefix: str | None = None
+    #: Include closed beads.
+    all: bool = False
+    limit: int | None = 500
+
+
+class BeadsResult(msgspec.Struct):
+    beads: list[Bead]
+
+
+class BeadReadyParams(Params):
+    limit: int | None = 10
+    assignee: str | None = None
+    unassigned: bool = False
+    type: str | None = None
+    label: str | None = None
+    priority: int | None = None
+    parent: str | None = None
+
+
+class DepSpec(Params):
+    id: str
+    type: str = "blocks"
+
+
+class BeadCreateParams(Params):
+    title: str
+    description: str = ""
+    type: str = "task"
+    priority: int = 2
+    status: str = "open"
+    assignee: str = ""
+    parent: str = ""
+    labels: list[str] = []
+    deps: list[DepSpec] = []
+    design: str = ""
+    acceptance_criteria: str = ""
+    notes: str = ""
+    external_ref: str = ""
+    prefix: str | None = None
+    #: An explicit id instead of a generated one.
+    id: str | None = None
+    ephemeral: bool = False
+
+
+class BeadUpdateParams(Params):
+    """Only the fields given change; ``claim`` takes the bead for the caller."""
+
+    id: str
+    title: str | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+    design: str | UnsetType = UNSET
+    acceptance_criteria: str | UnsetType = UNSET
+    notes: str | UnsetType = UNSET
+    status: str | UnsetType = UNSET
+    priority: int | UnsetType = UNSET
+    type: str | UnsetType = UNSET
+    assignee: str | UnsetType = UNSET
+    external_ref: str | UnsetType = UNSET
+    defer_until: str | UnsetType = UNSET
+    due_at: str | UnsetType = UNSET
+    add_labels: list[str] = []
+    remove_labels: list[str] = []
+    claim: bool = False
+
+
+class BeadCloseParams(Params):
+    id: str
+    reason: str = ""
+
+
+# -- convoys ---------------------------------------------------------------------
+
+
+class ConvoyListParams(Params):
+    #: ``open`` (default), ``closed`` or ``all``.
+    status: Literal["open", "closed", "all"] = "open"
+    limit: int | None = None
+
+
+class ConvoyListResult(msgspec.Struct):
+    convoys: list[ConvoySummary]
+
+
+class ConvoyCreateParams(Params):
+    title: str
+    #: Bead ids the convoy tracks.
+    tracked: list[str] = []
+    description: str = ""
+    labels: list[str] = []
+
+
+# -- mail ------------------------------------------------------------------------
+
+
+class MailInboxParams(Params):
+    #: Whose inbox; default: the session's actor.
+    address: str | None = None
+    unread_only: bool = False
+    limit: int | None = None
+
+
+class MailInboxResult(msgspec.Struct):
+    address: str
+    messages: list[Message]
+    unread: int
+
+
+class MailIdParams(Params):
+    id: str
+
+
+class MailSendParams(Params):
+    to: str
+    subject: str
+    body: str = ""
+    priority: int = 2
+
+
+class MailReplyParams(Params):
+    id: str
+    body: str
+    subject: str = ""
+
+
+# -- feed --------------------------------------------------------------------------
+
+
+class FeedSubscribeParams(Params):
+    """Resume after ``cursor`` (an event id); ``null``: from now on."""
+
+    cursor: int | None = None
+    #: Only these event kinds (``created``, ``closed``, ...); default: all.
+    kinds: list[str] | None = None
+
+
+class FeedSubscribeResult(msgspec.Struct):
+    subscription: int
+    #: The newest event id when the subscription started.
+    cursor: int
+
+
+class UnsubscribeParams(Params):
+    subscription: int
+
+
+class UnsubscribeResult(msgspec.Struct):
+    unsubscribed: bool
+
+
+# -- transcripts -------------------------------------------------------------------
+
+
+class TranscriptRangeParams(Params):
+    """Give ``agent`` (an address) or ``session`` (a tmux session name)."""
+
+    agent: str | None = None
+    session: str | None = None
+    #: Byte offset into the live transcript file.
+    offset: int = 0
+    #: Bytes to read (default: to the end, at most 1 MiB).
+    length: int | None = None
+    #: Instead of a byte range: the last N lines as plain text.
+    lines: int | None = None
+
+
+class TranscriptRangeResult(msgspec.Struct):
+    session: str
+    agent: str
+    #: Byte range returned; ``end`` is the offset to continue from.
+    offset: int
+    end: int
+    #: Current size of the live transcript.
+    size: int
+    data: str
+
+
+class TranscriptSubscribeParams(Params):
+    agent: str | None = None
+    session: str | None = None
+    #: Start at this byte offset; ``null``: at the current end.
+    offset: int | None = None
+
+
+class TranscriptSubscribeResult(msgspec.Struct):
+    subscription: int
+    session: str
+    agent: str
+    offset: int
+    size: int
+
+
+# -- town --------------------------------------------------------------------------
+
+
+class LedgerStatus(msgspec.Struct):
+    total: int
+    by_status: dict[str, int]
+    by_type: dict[str, int]
+    ready: int
+    blocked: int
+
+
+class ConvoyCounts(msgspec.Struct):
+    open: int
+    landed: int
+
+
+class ServerStatus(msgspec.Struct):
+    version: str
+    pid: int
+    clients: int
+    feed_subscriptions: int
+    transcript_subscriptions: int
+    uptime_s: float
+
+
+class TownStatusResult(msgspec.Struct):
+    town: TownInfo
+    #: The newest event id (a feed cursor).
+    cursor: int
+    ledger: LedgerStatus
+    convoys: ConvoyCounts
+    server: ServerStatus
+
+
+# -- notifications -------------------------------------------------------------------
+
+
+class EventNotification(msgspec.Struct):
+    """``$/gastown/event``: one ledger event, in id order, exactly once per subscription."""
+
+    subscription: int
+    event: Event
+
+
+class ConvoyChangedNotification(msgspec.Struct):
+    """``$/gastown/convoyChanged``: a convoy or a bead it tracks changed."""
+
+    convoy: str
+    #: The bead that changed (the convoy itself or a tracked bead).
+    bead_id: str
+    #: The event that caused it.
+    event_id: int
+    kind: str
+
+
+class MailArrivedNotification(msgspec.Struct):
+    """``$/gastown/mailArrived``: a message was delivered to ``to``."""
+
+    id: str
+    to: str
+    sender: str
+    subject: str
+    event_id: int
+
+
+class AgentChangedNotification(msgspec.Struct):
+    """``$/gastown/agentChanged``: an agent bead changed or a session event happened."""
+
+    agent: str
+    event_id: int
+    kind: str
+
+
+class TranscriptNotification(msgspec.Struct):
+    """``$/gastown/transcript``: bytes ``[offset, end)`` appended to a transcript.
+
+    ``data`` is UTF-8 text cut on character boundaries; ``rotated`` is true
+    on the first chunk after the log was rotated (offsets restart at 0).
+    """
+
+    subscription: int
+    session: str
+    agent: str
+    offset: int
+    end: int
+    data: str
+    rotated: bool = False
+
+
+class ProgressValue(msgspec.Struct, omit_defaults=True):
+    kind: Literal["begin", "report", "end"]
+    message: str = ""
+    percentage: int | None = None
+
+
+class ProgressNotification(msgspec.Struct):
+    """``$/progress``: progress of a long-running request that gave ``progress_token``."""
+
+    token: int | str
+    value: ProgressValue
