@@ -7,7 +7,8 @@ one runs per agent session.  It reads the pane's output from stdin until the
 pane closes.  When the file would grow past ``max_bytes`` it is renamed to
 ``<path>.1`` (older ones shift to ``.2`` .. ``.<keep>``, the oldest is
 dropped) and a fresh file is started, so a transcript never exceeds
-``max_bytes * (keep + 1)`` on disk.
+``max_bytes * (keep + 1)`` (files are cut at a line break when one falls
+within the cap) on disk.
 """
 
 import fcntl
@@ -43,13 +44,24 @@ def main(argv: list[str]) -> int:
             continue
         if not data:
             break
-        if size and size + len(data) > max_bytes:
+        while data:
+            room = max_bytes - size
+            if len(data) <= room:
+                os.write(fd, data)
+                size += len(data)
+                break
+            # Fill the file up to the cap, ending on a line break when there
+            # is one, then start the next file with the rest.
+            cut = data.rfind(b"\n", 0, max(room, 0)) + 1
+            if cut == 0 and size == 0:
+                cut = max_bytes
+            if cut:
+                os.write(fd, data[:cut])
+            data = data[cut:]
             os.close(fd)
             rotate(path, keep)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             size = os.fstat(fd).st_size
-        os.write(fd, data)
-        size += len(data)
     os.close(fd)
     return 0
 
