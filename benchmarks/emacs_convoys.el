@@ -63,15 +63,10 @@
                     (with-current-buffer buf
                       (maphash
                        (lambda (id at)
-                         (let ((s (cl-some (lambda (cid)
-                                             (magit-get-section
-                                              `((gastown-bead-section . ,id)
-                                                (gastown-convoy-section . ,cid)
-                                                (gastown-convoys-root))))
-                                           (gethash id gastown-convoys--owners))))
-                           (when (and s (save-excursion
-                                          (goto-char (oref s start))
-                                          (looking-at ".*closed")))
+                         (let ((at (gastown-find-property 'gastown-bead id)))
+                           (when (and at (save-excursion
+                                           (goto-char at)
+                                           (looking-at ".*closed")))
                              (push (- (float-time) at) latencies)
                              (remhash id pending))))
                        pending))))

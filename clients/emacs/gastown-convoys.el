@@ -55,21 +55,11 @@
   ((keymap :initform 'gastown-convoy-section-map))
   "A convoy in the convoys buffer; its value is the convoy id.")
 
-(defclass gastown-bead-section (magit-section)
-  ((keymap :initform 'gastown-bead-section-map))
-  "A tracked bead in the convoys buffer; its value is the bead id.")
-
 (defvar gastown-convoy-section-map
   (let ((map (make-sparse-keymap)))
     (define-key map (kbd "RET") #'gastown-convoys-visit)
     map)
-  "Keymap on convoy headings.")
-
-(defvar gastown-bead-section-map
-  (let ((map (make-sparse-keymap)))
-    (define-key map (kbd "RET") #'gastown-convoys-visit)
-    map)
-  "Keymap on tracked bead lines.")
+  "Keymap on convoy sections (headings and the bead lines below).")
 
 (defvar gastown-convoys-mode-map
   (let ((map (make-sparse-keymap)))
@@ -91,6 +81,9 @@ The buffer updates itself as beads change.
 
 \\{gastown-convoys-mode-map}"
   (setq-local header-line-format '(:eval (gastown-header-line)))
+  ;; Highlighting a whole convoy of bead lines is noise: mark the line.
+  (setq-local magit-section-highlight-hook nil)
+  (hl-line-mode 1)
   (setq-local revert-buffer-function (lambda (&rest _) (gastown-convoys-refresh))))
 
 (defvar-local gastown-convoys--list nil
@@ -229,21 +222,24 @@ The buffer updates itself as beads change.
                             :test #'equal)
           (length beads)))
 
-(defun gastown-convoys--insert-bead (bead depth)
-  "Insert a section for BEAD indented by DEPTH."
-  (let ((id (plist-get bead :id))
-        (status (gastown-str (plist-get bead :status))))
-    (magit-insert-section (gastown-bead-section id)
-      (magit-insert-heading
-        (make-string (* 2 depth) ?\s)
-        (propertize (format "%-12s" id) 'face 'gastown-bead-id) " "
-        (propertize (format "%-11s" status) 'face (gastown-status-face status)) " "
-        (propertize (format "%-24s" (gastown-str (plist-get bead :assignee)))
-                    'face 'gastown-assignee) " "
-        (format "%-10s" (gastown-convoys--rig bead)) " "
-        (gastown-str (plist-get bead :title)) "\n")
-      (dolist (child (gastown-seq (plist-get bead :children)))
-        (gastown-convoys--insert-bead child (1+ depth))))))
+(defun gastown-convoys--bead-lines (bead depth)
+  "Return the lines showing BEAD (and its children) indented by DEPTH.
+Beads are plain lines carrying the `gastown-bead' property rather
+than sections: thousands of sections mean thousands of markers, and
+every insertion in the buffer pays for each marker."
+  (let* ((id (gastown-str (plist-get bead :id)))
+         (status (gastown-str (plist-get bead :status)))
+         (line (concat
+                (make-string (* 2 depth) ?\s)
+                (propertize (format "%-12s" id) 'face 'gastown-bead-id) " "
+                (propertize (format "%-11s" status) 'face (gastown-status-face status)) " "
+                (propertize (format "%-24s" (gastown-str (plist-get bead :assignee)))
+                            'face 'gastown-assignee)
+                " " (format "%-10s" (gastown-convoys--rig bead))
+                " " (gastown-str (plist-get bead :title)) "\n")))
+    (put-text-property 0 (length line) 'gastown-bead id line)
+    (cons line (cl-loop for child in (gastown-seq (plist-get bead :children))
+                        append (gastown-convoys--bead-lines child (1+ depth))))))
 
 (defun gastown-convoys--insert-convoy (convoy)
   "Insert a section for CONVOY and its tracked beads."
@@ -254,33 +250,47 @@ The buffer updates itself as beads change.
       (magit-insert-heading
         (propertize (gastown-str (plist-get convoy :title)) 'face 'magit-section-heading)
         "  " (propertize id 'face 'gastown-bead-id)
-        "  " (gastown-convoys--progress beads)
+        "  " (if beads (gastown-convoys--progress beads)
+               (let ((p (plist-get convoy :progress)))
+                 (format "%s/%s" (or (plist-get p :closed) 0) (or (plist-get p :total) 0))))
         "  " (propertize status 'face (gastown-status-face status))
         "\n")
-      (dolist (bead beads)
-        (gastown-convoys--insert-bead bead 1)))))
+      (insert (apply #'concat (cl-loop for bead in beads
+                                       append (gastown-convoys--bead-lines bead 1)))))))
 
 (defun gastown-convoys--position ()
-  "Return where point is, as (IDENT LINE-OFFSET COLUMN)."
+  "Return where point is: (CONVOY-IDENT BEAD-ID LINE-OFFSET COLUMN)."
   (let ((section (magit-current-section)))
     (list (and section (magit-section-ident section))
+          (get-text-property (point) 'gastown-bead)
           (and section (- (line-number-at-pos) (line-number-at-pos (oref section start))))
           (current-column))))
 
 (defun gastown-convoys--restore (pos)
   "Move point back to POS as returned by `gastown-convoys--position'."
-  (pcase-let ((`(,ident ,offset ,column) pos))
+  (pcase-let ((`(,ident ,bead ,offset ,column) pos))
     (let ((section (and ident (magit-get-section ident))))
-      (if (not section)
-          (goto-char (min (point-max) (point)))
-        (goto-char (oref section start))
-        (forward-line (or offset 0))
-        (move-to-column column)))))
+      (cond
+       ((not section) (goto-char (min (point-max) (point))))
+       ((and bead (let ((found (gastown-find-property 'gastown-bead bead (oref section start)
+                                                     (oref section end))))
+                    (and found (goto-char found)))))
+       (t (goto-char (oref section start))
+          (forward-line (or offset 0))))
+      (move-to-column column))))
+
+(defcustom gastown-convoys-render-gc-cons-threshold (* 64 1024 1024)
+  "Value of `gc-cons-threshold' while drawing a convoys buffer.
+Drawing thousands of bead lines conses a few megabytes; with the
+default threshold, garbage collection takes most of the time."
+  :type 'integer)
 
 (defun gastown-convoys--render ()
   "Draw the buffer from the data held, keeping point and expansion."
-  (let ((inhibit-read-only t)
+  (let ((gc-cons-threshold (max gc-cons-threshold gastown-convoys-render-gc-cons-threshold))
+        (inhibit-read-only t)
         (pos (gastown-convoys--position))
+        (old magit-root-section)
         (windows (cl-loop for w in (get-buffer-window-list nil nil t)
                           collect (cons w (window-start w)))))
     (erase-buffer)
@@ -292,11 +302,20 @@ The buffer updates itself as beads change.
           (insert "No convoys.  Press c to create one, or sling work with s.\n")
         (dolist (c gastown-convoys--list)
           (gastown-convoys--insert-convoy c))))
+    (when old (gastown-convoys--drop-markers old))
     (gastown-convoys--restore pos)
     (dolist (ws windows)
       (set-window-start (car ws) (min (cdr ws) (point-max)) t)
       (set-window-point (car ws) (point)))
     (run-hooks 'gastown-convoys-after-render-hook)))
+
+(defun gastown-convoys--drop-markers (section)
+  "Detach the markers of the replaced SECTION tree from the buffer.
+Until garbage collection, dead markers still cost every insertion."
+  (dolist (slot '(start content end))
+    (let ((m (eieio-oref section slot)))
+      (when (markerp m) (set-marker m nil))))
+  (mapc #'gastown-convoys--drop-markers (oref section children)))
 
 ;;;; Updates
 
@@ -402,12 +421,17 @@ With a prefix argument, ask for the town."
     (completing-read prompt (mapcar (lambda (c) (plist-get c :id)) gastown-convoys--list)
                      nil nil nil nil here)))
 
+(defun gastown-convoys-bead-at-point ()
+  "Return the id of the tracked bead on this line, or nil."
+  (get-text-property (line-beginning-position) 'gastown-bead))
+
 (defun gastown-convoys-visit ()
-  "Open the bead or convoy at point."
+  "Open the bead (or the convoy) at point."
   (interactive)
-  (let ((s (magit-current-section)))
-    (when (and s (memq (oref s type) '(gastown-bead-section gastown-convoy-section)))
-      (pop-to-buffer (gastown-bead (oref s value) gastown-buffer-town)))))
+  (let ((id (or (gastown-convoys-bead-at-point) (gastown-convoys--convoy-at-point))))
+    (if id
+        (pop-to-buffer (gastown-bead id gastown-buffer-town))
+      (user-error "No bead or convoy here"))))
 
 (defun gastown-read-beads (prompt town)
   "Read several bead ids with PROMPT in TOWN (comma separated)."
@@ -452,8 +476,7 @@ With a prefix argument, ask for the town."
 (defun gastown-convoys-sling (bead target)
   "Sling BEAD (default: the bead at point) to TARGET."
   (interactive
-   (let* ((s (magit-current-section))
-          (here (and s (eq (oref s type) 'gastown-bead-section) (oref s value))))
+   (let ((here (gastown-convoys-bead-at-point)))
      (list (or here (gastown-read-bead "Sling bead: " gastown-buffer-town))
            (read-string "Target (rig or agent): "))))
   (gastown-sling bead target gastown-buffer-town))

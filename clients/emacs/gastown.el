@@ -645,6 +645,18 @@ one of KEYS."
                      (equal (buffer-local-value 'gastown-buffer-town b) town))
            collect b))
 
+(defun gastown-find-property (prop value &optional start end)
+  "Return the first position between START and END where PROP is `equal' to VALUE.
+Unlike `text-property-any', compare with `equal' (ids are strings)."
+  (let ((pos (or start (point-min)))
+        (end (or end (point-max)))
+        found)
+    (while (and (not found) pos (< pos end))
+      (if (equal (get-text-property pos prop) value)
+          (setq found pos)
+        (setq pos (next-single-property-change pos prop nil end))))
+    found))
+
 (defun gastown-filter-terminal (string)
   "Return STRING without OSC sequences and stray control characters.
 `ansi-color-apply' handles CSI sequences but leaves OSC ones (titles,
