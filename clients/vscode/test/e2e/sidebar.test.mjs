@@ -1,0 +1,151 @@
+// The extension in a real VS Code workbench (code-server) with the built
+// .vsix installed, against the real gastown-server on a real town whose
+// agents (script runtime) run in real tmux on a throwaway socket.
+//
+// Checks: the sidebar shows the town's convoys, agents and mail; a bead
+// closed from another process updates the tree with no refresh; Open Mayor
+// streams the transcript and text sent from its input box reaches the
+// Mayor's pane.  Keeps screenshots and the extension host's timings in
+// test-output/vscode/.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, test } from "node:test";
+import { client, serverPath } from "../unit/helpers.mjs";
+import { openGasTown, openWorkbench, outputDir, readMetrics, runCommand, screenshot } from "./harness.mjs";
+
+const socket = `gastown-vscode-e2e-${process.pid}`;
+let tmp, town, wb, metricsFile, beads, convoyId, server;
+
+function sh(cmd, args, opts = {}) {
+  return execFileSync(cmd, args, { cwd: town, env: { ...process.env, GT_TOWN: town, GT_TMUX_SOCKET: socket, BD_ACTOR: "overseer" }, encoding: "utf8", ...opts });
+}
+
+function bdJson(...args) {
+  return JSON.parse(sh("bd", [...args, "--json"]));
+}
+
+function capturePane(session) {
+  try {
+    return execFileSync("tmux", ["-L", socket, "capture-pane", "-p", "-J", "-S", "-200", "-t", session], { encoding: "utf8" });
+  } catch {
+    return "";
+  }
+}
+
+async function eventually(fn, ms, what) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gastown-vscode-e2e-"));
+  town = path.join(tmp, "town");
+  // A real town (script runtime: offline agents) with its agents up in tmux.
+  execFileSync("gt", ["install", town, "--name", "e2etown"], { env: { ...process.env, GT_TMUX_SOCKET: socket }, encoding: "utf8" });
+  sh("gt", ["up"]);
+  const a = bdJson("create", "Wire the flux capacitor", "-t", "task");
+  const b = bdJson("create", "Paint the delorean", "-t", "task");
+  beads = [a.id, b.id];
+  convoyId = bdJson("create", "Time machine", "-t", "convoy", "--deps", `tracks:${a.id},tracks:${b.id}`).id;
+
+  // The Mayor writes to the Overseer through the server, as any agent's mail would arrive.
+  server = serverPath(tmp);
+  const conn = new client.GastownConnection({ serverPath: server, town, backoff: [], env: { ...process.env, GT_TMUX_SOCKET: socket } });
+  await conn.start();
+  await conn.request("mail/send", { to: "overseer", subject: "Convoy ready for review", body: "Time machine is rolling." });
+  conn.dispose();
+
+  metricsFile = path.join(tmp, "metrics.jsonl");
+  wb = await openWorkbench({
+    folder: town,
+    tmp,
+    settings: { "gastown.serverPath": server, "gastown.town": town },
+    env: { GT_TMUX_SOCKET: socket, GASTOWN_VSCODE_METRICS: metricsFile },
+  });
+});
+
+after(async () => {
+  await wb?.close();
+  try {
+    sh("gt", ["down"], { stdio: "pipe" });
+  } catch {
+    // the kill-server below cleans up regardless
+  }
+  try {
+    execFileSync("tmux", ["-L", socket, "kill-server"], { stdio: "pipe" });
+  } catch {
+    // no server left
+  }
+  if (metricsFile && fs.existsSync(metricsFile)) {
+    fs.mkdirSync(outputDir, { recursive: true });
+    fs.copyFileSync(metricsFile, path.join(outputDir, "metrics.jsonl"));
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const row = (page, label) => page.locator(`.monaco-list-row[aria-label^="${label}"]`);
+
+test("the sidebar shows the town's convoys, agents and mail", async () => {
+  const { page } = wb;
+  await openGasTown(page);
+  await row(page, `convoy ${convoyId} Time machine, 0 of 2 closed`).first().waitFor({ timeout: 30_000 });
+  for (const id of beads) await row(page, `bead ${id} `).first().waitFor({ timeout: 10_000 });
+  await row(page, "agent mayor").first().waitFor({ timeout: 15_000 });
+  await row(page, "mail from mayor: Convoy ready for review, unread").or(row(page, "mail from overseer: Convoy ready for review, unread")).first().waitFor({ timeout: 15_000 });
+  // The unread badge on the Mail view shows in the view container's activity bar entry.
+  const badge = page.locator('.activitybar [aria-label^="Gas Town"]').locator("xpath=..").locator(".badge-content");
+  assert.equal((await badge.first().textContent())?.trim(), "1");
+  const status = page.locator(".statusbar-item").filter({ hasText: "e2etown" });
+  await status.first().waitFor({ timeout: 10_000 });
+  await screenshot(page, "sidebar");
+});
+
+test("a bead closed from another process updates the tree with no refresh", async () => {
+  const { page } = wb;
+  const before = readMetrics(metricsFile).filter((m) => m.name === "refresh.convoys").length;
+  sh("bd", ["close", beads[0], "--reason", "done in tmux"]);
+  await row(page, `bead ${beads[0]} Wire the flux capacitor, closed`).first().waitFor({ timeout: 5_000 });
+  await row(page, `convoy ${convoyId} Time machine, 1 of 2 closed`).first().waitFor({ timeout: 5_000 });
+  const refreshes = await eventually(() => {
+    const r = readMetrics(metricsFile).filter((m) => m.name === "refresh.convoys");
+    return r.length > before ? r : undefined;
+  }, 5_000, "a refresh.convoys metric");
+  const ms = refreshes[refreshes.length - 1].ms;
+  console.log(`# tree refresh after push: ${ms} ms`);
+  assert.ok(ms < 100, `tree refresh after a pushed change took ${ms} ms (target < 100 ms)`);
+  await screenshot(page, "after-close");
+});
+
+test("Open Mayor streams the transcript and sends text to the Mayor's pane", async () => {
+  const { page } = wb;
+  await runCommand(page, "Gas Town: Open Mayor");
+  const frame = page.frameLocator("iframe.webview.ready").frameLocator("#active-frame");
+  const log = frame.locator("#log");
+  await log.waitFor({ timeout: 30_000 });
+  // Streaming: whatever the Mayor prints next appears without any action here.
+  const marker = `vscode-e2e-${Date.now()}`;
+  const input = frame.locator("#input");
+  await input.fill(`hello mayor ${marker}`);
+  await input.press("Enter");
+  await eventually(() => capturePane("hq-mayor").includes(marker), 15_000, "the text in the Mayor's tmux pane");
+  await eventually(async () => ((await log.textContent()) ?? "").includes(marker), 15_000, "the Mayor's transcript in the tab to show the text");
+  await screenshot(page, "mayor");
+});
+
+test("activation is fast (measured inside the extension host)", () => {
+  const m = readMetrics(metricsFile);
+  const activation = m.find((x) => x.name === "activation");
+  assert.ok(activation, `metrics: ${JSON.stringify(m)}`);
+  console.log(`# activation: ${activation.ms} ms; since bundle load: ${m.find((x) => x.name === "activation.sinceLoad")?.ms} ms; first data: ${m.find((x) => x.name === "activation.firstData")?.ms} ms`);
+  assert.ok(activation.ms < 500, `activation took ${activation.ms} ms (target < 500 ms)`);
+});
