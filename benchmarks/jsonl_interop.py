@@ -90,15 +90,26 @@ def main() -> None:
         out = d / "export.jsonl"
         out.write_bytes(data)
         timed("export again (deterministic check)", lambda: jsonl.export_bytes(led) == data)
-        ids = [json.loads(x)["id"] for x in data.splitlines()[:: max(1, args.beads // 100)]]
+        # Two diverged copies: ours retitles every 200th bead in the ledger;
+        # theirs (edited as text, like another clone) labels the beads in between
+        # and re-notes a few of ours, which forces a combined merge for those.
+        step = max(1, args.beads // 100)
+        ids = [json.loads(x)["id"] for x in data.splitlines()[::step]]
         with led.atomic():
             for i in ids[::2]:
                 led.update(i, actor="a", title="edited by ours")
         ours = jsonl.export_bytes(led)
-        with led.atomic():
-            for i in ids[1::2]:
-                led.add_label(i, "theirs", actor="b")
-        theirs = jsonl.export_bytes(led)
+        touched = set(ids[1::2]) | set(ids[::2][:10])
+        theirs_lines = []
+        for line in data.splitlines():
+            if line[7:].split(b'"', 1)[0].decode() in touched:  # lines start {"id":"
+                rec = json.loads(line)
+                rec["labels"] = sorted(set(rec.get("labels", [])) | {"theirs"})
+                rec["notes"] = "edited by theirs"
+                rec["updated_at"] = "2027-01-01T00:00:00Z"
+                line = json.dumps(rec, separators=(",", ":")).encode()
+            theirs_lines.append(line + b"\n")
+        theirs = b"".join(theirs_lines)
         merged, report = timed("merge driver (3 x file, ~100 edits)", lambda: merge.merge_bytes(data, ours, theirs))
         print(f"  merged: {report.beads} beads, {report.from_ours} ours, {report.from_theirs} theirs, {report.combined} combined")
         led.disconnect()
