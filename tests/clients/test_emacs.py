@@ -30,7 +30,7 @@ def _emacs() -> str:
 
 
 def _run(*step: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = dict(os.environ, EMACS=_emacs())
+    env = dict(os.environ, EMACS=_emacs(), GASTOWN_TEST_PYTHON=sys.executable)
     # The server and CLI the tests start must be this checkout's.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     proc = subprocess.run(

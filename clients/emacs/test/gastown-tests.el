@@ -196,12 +196,7 @@ WHAT describes the wait in the failure message."
   "Return the Python interpreter of the installed gastown."
   (or gastown-test-python
       (setq gastown-test-python
-            (or (getenv "GASTOWN_TEST_PYTHON")
-                (let ((bd (executable-find "bd")))
-                  (and bd (with-temp-buffer
-                            (insert-file-contents bd nil 0 200)
-                            (and (looking-at "#!\\(\\S-+\\)") (match-string 1)))))
-                "python3"))))
+            (or (getenv "GASTOWN_TEST_PYTHON") (executable-find "python3") "python3"))))
 
 (defun gastown-test-sh (town program &rest args)
   "Run PROGRAM with ARGS in TOWN (as an agent would); return its stdout.
