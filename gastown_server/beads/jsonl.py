@@ -686,19 +686,27 @@ def export_bytes(ledger, *, prefix: str | None = None, include_ephemeral: bool =
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> bool:
     """Replace ``path`` with ``data`` in one rename; False (untouched) when identical."""
     target = Path(path)
+    if target.is_dir():
+        raise InvalidInput(f"cannot write {target}: it is a directory")
     try:
         if target.read_bytes() == data:
             return False
     except OSError:
         pass
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {target}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InvalidInput(f"cannot write {target}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

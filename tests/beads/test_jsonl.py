@@ -430,12 +430,14 @@ def test_cli_bad_import_is_one_line_exit_1_and_ledger_unchanged(bd, content, fra
 @pytest.mark.parametrize(
     "argv, fragment",
     [
+        (["export", "-o", "."], "cannot write .: it is a directory"),
+        (["export", "-o", "/proc/no/such/dir/issues.jsonl"], "cannot write /proc/no/such/dir/issues.jsonl"),
         (["import"], "what to import?"),
         (["import", "/nonexistent/issues.jsonl"], "no such file: /nonexistent/issues.jsonl"),
         (["import", "."], "no issues.jsonl in this directory"),
     ],
 )
-def test_cli_import_usage_errors(bd, argv, fragment):
+def test_cli_usage_errors(bd, argv, fragment):
     proc = bd(*argv, check=False)
     assert proc.returncode == 1 and fragment in proc.stderr and proc.stderr.count("\n") == 1
 
@@ -524,6 +526,32 @@ def test_export_is_consistent_while_writers_run(ledger, tmp_path):
     assert sizes == sorted(sizes) and len(sizes) >= 3
     assert sum(created) > 0 and bead_count(ledger) == 25 + sum(created)
     assert len(jsonl.export_bytes(ledger).splitlines()) == 25 + sum(created)
+
+
+def test_bulk_import_while_writers_run(ledger, tmp_path):
+    """The bulk path swaps the index trigger inside its transaction; writers must not notice."""
+    rows = [
+        {"id": f"im-{i:05d}", "title": f"imported {i}", "description": "bulk loaded", "labels": ["bulk"],
+         "dependencies": [{"depends_on_id": f"im-{i - 1:05d}"}] if i % 3 else []}
+        for i in range(jsonl.BULK_INDEX_MIN + 500)
+    ]
+    src = write_lines(tmp_path / "bulk.jsonl", rows)
+    writers = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(ledger.path), "2.0"], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    time.sleep(0.3)
+    result = jsonl.import_path(ledger, src, actor="t")
+    created = [int(w.communicate(timeout=60)[0]) for w in writers]
+    assert all(w.returncode == 0 for w in writers) and all(n > 0 for n in created)
+    assert result.created == len(rows)
+    assert bead_count(ledger) == len(rows) + sum(created)
+    assert ledger.integrity_check() == "ok"
+    assert len(ledger.search("bulk loaded", limit=None)) == len(rows)
+    assert len(ledger.search("work", limit=None)) == sum(created)  # the writers' beads, indexed by the trigger
+    assert ledger.conn.execute(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'issues_fts_insert'"
+    ).fetchone()[0] == 1
 
 
 # -- property: any ledger survives export -> import -> export -------------------------------------
