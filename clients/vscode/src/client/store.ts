@@ -37,6 +37,13 @@ export interface Change {
   convoyId?: string;
 }
 
+const PART_METHOD: Record<Part, string> = {
+  status: Methods.townStatus,
+  agents: Methods.agentList,
+  convoys: Methods.convoyList,
+  mail: Methods.mailInbox,
+};
+
 export class TownStore {
   status: TownStatus | undefined;
   agents: Agent[] = [];
@@ -91,6 +98,7 @@ export class TownStore {
       this.load("mail", undefined),
     ]);
     this.loaded = true;
+    this._onDidChange.fire({ part: "status", pushedAt: undefined });
   }
 
   private async subscribeFeed(): Promise<void> {
@@ -172,6 +180,14 @@ export class TownStore {
   }
 
   private async load(part: Part, pushedAt: number | undefined): Promise<void> {
+    const method = PART_METHOD[part];
+    const caps = this.conn.server?.capabilities;
+    if (caps && caps.length > 0 && !caps.includes(method)) {
+      // An older or partial server: say so in the view instead of failing on every push.
+      this.errors.set(part, `this gastown-server does not offer ${method}`);
+      this._onDidChange.fire({ part, pushedAt });
+      return;
+    }
     try {
       switch (part) {
         case "status":

@@ -163,7 +163,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 
     reg("gastown.mail.read", (arg) =>
       guarded("Read mail", async () => {
-        let id = typeof arg === "string" ? arg : isObject(arg) && arg.kind === "mail" ? (arg as MailNode).mail.id : undefined;
+        let id = typeof arg === "string" ? arg : isObject(arg) && arg.kind === "mail" ? (arg as MailNode & { kind: "mail" }).mail.id : undefined;
         if (!id) {
           id = (await vscode.window.showQuickPick(store.inbox.map((m) => ({ label: m.subject, description: m.from, id: m.id })), { placeHolder: "Read which message?" }))?.id;
         }
@@ -175,7 +175,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 
     reg("gastown.mail.reply", (arg) =>
       guarded("Reply", async () => {
-        let mail = isObject(arg) && arg.kind === "mail" ? (arg as MailNode).mail : store.inbox.find((m) => m.id === arg);
+        let mail = isObject(arg) && arg.kind === "mail" ? (arg as MailNode & { kind: "mail" }).mail : store.inbox.find((m) => m.id === arg);
         if (!mail) {
           const id = (await vscode.window.showQuickPick(store.inbox.map((m) => ({ label: m.subject, description: m.from, id: m.id })), { placeHolder: "Reply to which message?" }))?.id;
           mail = store.inbox.find((m) => m.id === id);

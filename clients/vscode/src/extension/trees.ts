@@ -92,12 +92,7 @@ export class ConvoysTree extends StoreTree<ConvoyNode> {
   }
 
   getTreeItem(node: ConvoyNode): vscode.TreeItem {
-    if (node.kind === "error") {
-      const item = new vscode.TreeItem(`Could not load convoys: ${node.message}`);
-      item.iconPath = new vscode.ThemeIcon("warning");
-      item.command = { command: "gastown.showLog", title: "Show Log" };
-      return item;
-    }
+    if (node.kind === "error") return errorItem("convoys", node.message);
     if (node.kind === "convoy") {
       const c = node.convoy;
       const landed = c.landed;
@@ -124,7 +119,15 @@ export class ConvoysTree extends StoreTree<ConvoyNode> {
 
 // ---- agents ----------------------------------------------------------------
 
-export type AgentNode = { kind: "group"; key: string; label: string; icon: string; agents: Agent[]; level: "town" | "rig" | "role" } | { kind: "agent"; agent: Agent };
+export type AgentNode = { kind: "group"; key: string; label: string; icon: string; agents: Agent[]; level: "town" | "rig" | "role" } | { kind: "agent"; agent: Agent } | { kind: "error"; message: string };
+
+function errorItem(what: string, message: string): vscode.TreeItem {
+  const item = new vscode.TreeItem(`Could not load ${what}: ${message}`);
+  item.iconPath = new vscode.ThemeIcon("warning");
+  item.tooltip = `${message}\n\nClick to show the Gas Town log.`;
+  item.command = { command: "gastown.showLog", title: "Show Log" };
+  return item;
+}
 
 const ROLE_ORDER = ["mayor", "deacon", "boot", "dog", "witness", "refinery", "crew", "polecat"];
 
@@ -148,6 +151,8 @@ export class AgentsTree extends StoreTree<AgentNode> {
 
   children(element?: AgentNode): AgentNode[] {
     if (!element) {
+      const err = this.store.errors.get("agents");
+      if (err && this.store.agents.length === 0) return [{ kind: "error", message: err }];
       const agents = this.store.agents;
       const town = agents.filter((a) => !a.rig);
       const rigs = [...new Set(agents.filter((a) => a.rig).map((a) => a.rig!))].sort();
@@ -157,7 +162,7 @@ export class AgentsTree extends StoreTree<AgentNode> {
       for (const rig of rigs) nodes.push({ kind: "group", key: `rig:${rig}`, label: rig, icon: "repo", agents: agents.filter((a) => a.rig === rig), level: "rig" });
       return nodes;
     }
-    if (element.kind === "agent") return [];
+    if (element.kind !== "group") return [];
     const sorted = [...element.agents].sort((a, b) => roleRank(a.role) - roleRank(b.role) || a.name.localeCompare(b.name));
     if (element.level === "rig") {
       // Singletons (witness, refinery) sit directly under the rig; pools get a role group.
@@ -176,6 +181,7 @@ export class AgentsTree extends StoreTree<AgentNode> {
   }
 
   getTreeItem(node: AgentNode): vscode.TreeItem {
+    if (node.kind === "error") return errorItem("agents", node.message);
     if (node.kind === "group") {
       const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.Expanded);
       item.id = `group:${node.key}`;
@@ -204,7 +210,7 @@ export class AgentsTree extends StoreTree<AgentNode> {
 
 // ---- mail ------------------------------------------------------------------
 
-export type MailNode = { kind: "mail"; mail: Mail };
+export type MailNode = { kind: "mail"; mail: Mail } | { kind: "error"; message: string };
 
 export class MailTree extends StoreTree<MailNode> {
   constructor(store: TownStore, connected: () => boolean, metrics: Metrics) {
@@ -213,10 +219,13 @@ export class MailTree extends StoreTree<MailNode> {
 
   children(element?: MailNode): MailNode[] {
     if (element) return [];
+    const err = this.store.errors.get("mail");
+    if (err && this.store.inbox.length === 0) return [{ kind: "error", message: err }];
     return this.store.inbox.map((mail) => ({ kind: "mail", mail }));
   }
 
   getTreeItem(node: MailNode): vscode.TreeItem {
+    if (node.kind === "error") return errorItem("mail", node.message);
     const m = node.mail;
     const item = new vscode.TreeItem(m.subject, vscode.TreeItemCollapsibleState.None);
     item.id = `mail:${m.id}`;
