@@ -1,0 +1,329 @@
+"""``gt agents|prime|hook|nudge|peek|mayor|polecat|handoff|seance``: agent verbs.
+
+Thin wrappers: identities and sessions come from ``gastown_server.town``,
+tmux work from ``gastown_server.runtime``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..errors import InvalidInput
+from .framework import Registry, arg
+
+COMMANDS = Registry()
+
+
+def _town():
+    from ..town.core import open_town
+
+    return open_town()
+
+
+def _me(ctx) -> str:
+    from ..town.identity import actor_from_env
+
+    return actor_from_env(getattr(ctx.args, "actor", None))
+
+
+def attach(ctx, town, ident) -> int:
+    """exec ``tmux attach`` in a terminal; otherwise print the command."""
+    import shlex
+
+    from ..errors import NotFound
+
+    tmux = town.tmux
+    if not tmux.has(ident.session):
+        raise NotFound(f"{ident.address} is not running (session {ident.session}): start it first (gt up)")
+    cmd = tmux.attach_command(ident.session)
+    if ctx.json or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        if ctx.json:
+            ctx.emit_json({"address": ident.address, "session": ident.session, "command": cmd})
+        else:
+            ctx.out(shlex.join(cmd))
+        return 0
+    town.close()
+    os.execvp(cmd[0], cmd)
+    return 0  # not reached
+
+
+# -- agents / prime / hook ---------------------------------------------------------
+
+
+@COMMANDS.command("agents", "List every agent and its state")
+def agents(ctx, args):
+    from ..town.status import agent_rows
+
+    with _town() as town:
+        rows = agent_rows(town)
+    if ctx.json:
+        ctx.emit_json(rows)
+        return
+    for a in rows:
+        state = "alive" if a.alive else ("dead pane" if a.running else "stopped")
+        ctx.out(f"{a.address:<28} {a.role:<9} {a.session:<20} {state:<9} hook={','.join(a.hook) or '-'}")
+
+
+def _prime_data(town, address: str) -> dict:
+    import msgspec
+
+    from ..town import roles
+    from ..work import hooks
+
+    ident = town.identity(address)
+    ledger = town.ledger
+    hooked = hooks.hooked_work(ledger, ident.address)
+    hook = []
+    for b in hooked:
+        item = {"id": b.id, "title": b.title, "status": b.status, "issue_type": b.issue_type, "description": b.description}
+        steps = ledger.children(b.id)
+        if steps:
+            ready = ledger.ready(parent=b.id, include_ephemeral=True, limit=None)
+            item["steps"] = {"total": len(steps), "closed": sum(s.status == "closed" for s in steps),
+                             "ready": [s.id for s in ready]}  # fmt: skip
+        hook.append(item)
+    mail = [
+        {"id": m.id, "from": m.sender, "subject": m.title, "created_at": m.created_at}
+        for m in hooks.unread_mail(ledger, ident.address)
+    ]
+    return {
+        "identity": msgspec.to_builtins(ident),
+        "town": town.name,
+        "role": ident.role,
+        "instructions": roles.role_text(ledger, ident.role),
+        "hook": hook,
+        "mail": mail,
+    }
+
+
+@COMMANDS.command("prime", "What an agent reads at start: role, hook, unread mail")
+def prime(ctx, args):
+    with _town() as town:
+        data = _prime_data(town, _me(ctx))
+    if ctx.json:
+        ctx.emit_json(data)
+        return
+    ident = data["identity"]
+    ctx.out(f"# You are {ident['address']} ({data['role']}) in Gas Town {data['town']}; session {ident['session']}")
+    ctx.out(data["instructions"])
+    ctx.out("")
+    if data["hook"]:
+        ctx.out("## Your hook (GUPP: there is work on your hook, so you run it now)")
+        for h in data["hook"]:
+            ctx.out(f"- {h['id']} [{h['status']}] {h['title']}")
+            if "steps" in h:
+                st = h["steps"]
+                ctx.out(f"  steps: {st['closed']}/{st['total']} closed; ready: {', '.join(st['ready']) or 'none'}")
+    else:
+        ctx.out("## Your hook is empty: wait for work (check mail).")
+    ctx.out("")
+    ctx.out(f"## Mail: {len(data['mail'])} unread")
+    for m in data["mail"]:
+        ctx.out(f"- {m['id']} from {m['from'] or '?'}: {m['subject']}")
+
+
+@COMMANDS.command("hook", "Show the work on an agent's hook",
+                  arg("target", nargs="?", help="agent address (default: yourself)"))
+def hook(ctx, args):
+    from ..work import hooks
+
+    with _town() as town:
+        address = town.resolve(args.target).address if args.target else _me(ctx)
+        beads = hooks.hooked_work(town.ledger, address)
+    if ctx.json:
+        ctx.emit_json({"address": address, "hook": beads})
+        return
+    if not beads:
+        ctx.out(f"{address}: hook is empty")
+    for b in beads:
+        ctx.out(f"{address}: {b.id} [{b.status}] {b.title}")
+
+
+# -- nudge / peek / attach ------------------------------------------------------------
+
+
+@COMMANDS.command(
+    "nudge",
+    "Type a message into an agent's session, safely (exit 1 if it failed)",
+    arg("target", help="address (mayor, <rig>/witness, <rig>/polecats/<name>) or session name"),
+    arg("message", nargs="+"),
+    arg("--timeout", type=float, help="seconds to wait for idle clients before queueing (default: settings)"),
+    arg("--idle", type=float, help="seconds attached clients must be idle (default: settings)"),
+)
+def nudge(ctx, args):
+    from ..runtime import nudge as rt_nudge
+
+    message = " ".join(args.message)
+    if not message.strip():
+        raise InvalidInput("the message is empty")
+    with _town() as town:
+        ident = town.resolve(args.target)
+        cfg = town.config.nudge
+        res = rt_nudge.nudge(
+            town.tmux, ident.session, message, state_dir=town.state_dir,
+            idle_s=cfg.idle_s if args.idle is None else args.idle,
+            timeout_s=cfg.timeout_s if args.timeout is None else args.timeout,
+            sender=getattr(args, "actor", None) or os.environ.get("BD_ACTOR") or "overseer",
+        )  # fmt: skip
+    if ctx.json:
+        ctx.emit_json(res)
+    elif res.status == "delivered":
+        ctx.out(f"delivered to {ident.address} ({ident.session}) in {res.elapsed_ms:.0f} ms")
+    elif res.status == "queued":
+        ctx.out(f"queued for {ident.address} ({ident.session}): {res.reason}")
+    if res.status == "failed":
+        if not ctx.json:
+            print(f"gt: error: nudge to {ident.address} ({ident.session}) failed: {res.reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+@COMMANDS.command("peek", "Show the last lines of an agent's pane",
+                  arg("target"), arg("lines", nargs="?", type=int, default=30))
+def peek(ctx, args):
+    with _town() as town:
+        ident = town.resolve(args.target)
+        text = town.tmux.capture(ident.session, args.lines)
+    if ctx.json:
+        ctx.emit_json({"address": ident.address, "session": ident.session, "text": text})
+    else:
+        ctx.out(text)
+
+
+@COMMANDS.command("mayor attach", "Attach to the Mayor's session")
+def mayor_attach(ctx, args):
+    with _town() as town:
+        return attach(ctx, town, town.identity("mayor"))
+
+
+def _polecat(town, name: str, rig: str | None):
+    from ..town import rigs
+
+    if "/" in name:
+        return town.identity(name)
+    r = rigs.require_rig(town, rig) if rig or os.environ.get("GT_RIG") or len(town.rigs()) <= 1 else None
+    if r is not None:
+        return town.identity(f"{r.name}/polecats/{name}")
+    matches = [a for a in town.agents() if a.role == "polecat" and a.name == name]
+    if len(matches) == 1:
+        return matches[0]
+    raise InvalidInput(f"which rig's polecat {name!r}? pass --rig")
+
+
+@COMMANDS.command("polecat attach", "Attach to a polecat's session", arg("name"), arg("--rig"))
+def polecat_attach(ctx, args):
+    with _town() as town:
+        return attach(ctx, town, _polecat(town, args.name, args.rig))
+
+
+@COMMANDS.command("polecat list", "List polecats", arg("--rig"))
+def polecat_list(ctx, args):
+    from ..town.status import agent_rows
+
+    with _town() as town:
+        rows = [a for a in agent_rows(town) if a.role == "polecat" and (not args.rig or a.rig == args.rig)]
+    if ctx.json:
+        ctx.emit_json(rows)
+        return
+    if not rows:
+        ctx.out("no polecats")
+    for a in rows:
+        ctx.out(f"{a.address:<30} {'alive' if a.alive else 'stopped':<8} hook={','.join(a.hook) or '-'}")
+
+
+@COMMANDS.command("polecat start", "Start a polecat session (worktree made if missing)", arg("name"), arg("--rig"))
+def polecat_start(ctx, args):
+    from ..town.lifecycle import start_agent
+
+    with _town() as town:
+        res = start_agent(town, _polecat(town, args.name, args.rig), actor=ctx.actor)
+    if ctx.json:
+        ctx.emit_json(res)
+    else:
+        ctx.out(f"{res.status} {res.address} ({res.session})")
+
+
+# -- handoff / seance ---------------------------------------------------------------
+
+
+@COMMANDS.command("handoff", "End this session; a fresh one takes the hook",
+                  arg("-m", "--message", default="", help="handoff note for your successor"))
+def handoff(ctx, args):
+    from ..town.lifecycle import handoff as do_handoff
+
+    me = _me(ctx)
+    with _town() as town:
+        # Say it first: when run inside the session, respawn ends this process.
+        if not ctx.json:
+            ctx.out(f"handing off {me}: a fresh session takes the hook")
+            sys.stdout.flush()
+        res = do_handoff(town, me, message=args.message, actor=me, old_session_id=os.environ.get("GT_SESSION_ID", ""))
+    if ctx.json:
+        ctx.emit_json(res)
+    else:
+        ctx.out(f"{res.status} {res.address} ({res.session}), session {res.session_id}")
+
+
+@COMMANDS.command(
+    "seance",
+    "List an agent's predecessor sessions, or ask one a question",
+    arg("target", nargs="?", help="agent address (default: yourself)"),
+    arg("--talk", metavar="SESSION_ID", help="ask this session (an id or unique prefix)"),
+    arg("-p", "--prompt", help="the question (with --talk)"),
+    arg("--timeout", type=float, default=120.0, help="seconds (runtimes that resume)"),
+)
+def seance(ctx, args):
+    from ..town import lifecycle
+
+    with _town() as town:
+        if args.talk:
+            if not args.prompt:
+                raise InvalidInput("--talk needs -p <question>")
+            return _talk(ctx, town, args)
+        ident = town.resolve(args.target) if args.target else town.identity(_me(ctx))
+        records = lifecycle.sessions_of(town, ident)
+        current = os.environ.get("GT_SESSION_ID", "")
+        if records and town.tmux.has(ident.session):
+            records[0].current = True
+        for r in records:
+            if current and r.session_id == current:
+                r.current = True
+    if ctx.json:
+        ctx.emit_json(records)
+        return
+    if not records:
+        ctx.out(f"{ident.address} has no recorded sessions")
+    for r in records:
+        mark = " (current)" if r.current else ""
+        ctx.out(f"{r.session_id}  {r.at[:19]}  {r.runtime:<8} {r.mode:<8} {r.session}{mark}")
+
+
+def _talk(ctx, town, args):
+    from pathlib import Path
+
+    from ..runtime import seance as rt_seance
+    from ..town import config, lifecycle
+    from ..town.identity import session_env
+
+    rec = lifecycle.find_session(town, args.talk)
+    try:
+        ident = town.identity(rec.address)
+        role = ident.role
+    except Exception:
+        ident, role = None, None
+    preset = config.resolve_agent(town.config, rec.runtime if rec.runtime else None, role=role)
+    env = None
+    if ident is not None:
+        env = session_env(town.root, ident, socket=town.socket, session_id=rec.session_id, runtime=preset.name,
+                          extra=dict(preset.env or {}))  # fmt: skip
+    cwd = Path(rec.cwd) if rec.cwd and Path(rec.cwd).is_dir() else None
+    answer = rt_seance.talk(
+        preset, rec.session_id, args.prompt, transcript=Path(rec.transcript) if rec.transcript else None,
+        cwd=cwd, env=env, timeout_s=args.timeout,
+    )  # fmt: skip
+    if ctx.json:
+        ctx.emit_json(answer)
+    else:
+        ctx.out(answer.answer)
+    return 0

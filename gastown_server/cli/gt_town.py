@@ -1,0 +1,360 @@
+"""``gt install|rig|crew|config|up|down|status|daemon``: the town (thin over ``gastown_server.town``)."""
+
+from __future__ import annotations
+
+from ..errors import InvalidInput
+from .framework import Registry, arg
+
+COMMANDS = Registry()
+
+
+def _town():
+    from ..town.core import open_town
+
+    return open_town()
+
+
+# -- install -------------------------------------------------------------------
+
+
+@COMMANDS.command(
+    "install",
+    "Create a town directory",
+    arg("dir", help="the town directory (created if missing)"),
+    arg("--name", help="town name (default: the directory's name)"),
+    arg("--git", action="store_true", help="git init the town, keeping .gastown/ out"),
+    arg("--agent", help="default agent runtime (default: script; e.g. claude)"),
+)
+def install(ctx, args):
+    from ..town.install import install as do_install
+
+    root = do_install(args.dir, name=args.name, git=args.git, agent=args.agent, actor=ctx.actor)
+    if ctx.json:
+        ctx.emit_json({"root": str(root), "name": args.name or root.name})
+    else:
+        ctx.out(f"Created town {args.name or root.name} at {root}")
+        ctx.out(f"  next: cd {root} && gt rig add <name> <git-url-or-path> && gt up")
+
+
+# -- rigs ----------------------------------------------------------------------
+
+
+@COMMANDS.command(
+    "rig add",
+    "Add a rig: clone a repository and register its prefix",
+    arg("name"),
+    arg("url", help="git URL or path of a repository"),
+    arg("--prefix", help="bead id prefix (default: derived from the name)"),
+)
+def rig_add(ctx, args):
+    from ..town import rigs
+
+    with _town() as town:
+        rig = rigs.add(town, args.name, args.url, prefix=args.prefix, actor=ctx.actor)
+    if ctx.json:
+        ctx.emit_json(rig)
+    else:
+        ctx.out(f"Added rig {rig.name} (prefix {rig.prefix}) at {rig.repo}")
+
+
+@COMMANDS.command("rig list", "List the town's rigs")
+def rig_list(ctx, args):
+    from ..town import rigs
+
+    with _town() as town:
+        found = rigs.list_rigs(town)
+    if ctx.json:
+        ctx.emit_json(found)
+        return
+    if not found:
+        ctx.out("no rigs (gt rig add <name> <git-url-or-path>)")
+    for r in found:
+        ctx.out(f"{r.name:<20} {r.prefix:<8} {r.url}")
+
+
+@COMMANDS.command(
+    "rig remove",
+    "Remove a rig (its directory, agents and route)",
+    arg("name"),
+    arg("--force", action="store_true", help="stop its running sessions first"),
+)
+def rig_remove(ctx, args):
+    from ..town import rigs
+
+    with _town() as town:
+        rig = rigs.remove(town, args.name, actor=ctx.actor, force=args.force)
+    if ctx.json:
+        ctx.emit_json(rig)
+    else:
+        ctx.out(f"Removed rig {rig.name} (prefix {rig.prefix})")
+
+
+# -- crew ----------------------------------------------------------------------
+
+_RIG = arg("--rig", help="the rig (default: $GT_RIG, or the only rig)")
+
+
+@COMMANDS.command("crew add", "Add a crew member (a full clone of the rig)", arg("name"), _RIG)
+def crew_add(ctx, args):
+    from ..town import crew
+
+    with _town() as town:
+        ident = crew.add(town, args.rig, args.name, actor=ctx.actor)
+    if ctx.json:
+        ctx.emit_json(ident)
+    else:
+        ctx.out(f"Added crew member {ident.address} at {ident.cwd}")
+
+
+@COMMANDS.command("crew list", "List crew members", _RIG)
+def crew_list(ctx, args):
+    from ..town import crew
+    from ..town.status import agent_rows
+
+    with _town() as town:
+        names = {i.address for i in crew.members(town, args.rig)}
+        rows = [r for r in agent_rows(town) if r.address in names]
+    if ctx.json:
+        ctx.emit_json(rows)
+        return
+    if not rows:
+        ctx.out("no crew members (gt crew add <name>)")
+    for r in rows:
+        ctx.out(f"{r.address:<30} {'running' if r.alive else 'stopped':<8} {r.session}")
+
+
+@COMMANDS.command("crew start", "Start a crew member's session", arg("name"), _RIG)
+def crew_start(ctx, args):
+    from ..town import crew
+    from ..town.lifecycle import start_agent
+
+    with _town() as town:
+        res = start_agent(town, crew.find(town, args.rig, args.name), actor=ctx.actor)
+    _emit_start(ctx, [res])
+
+
+@COMMANDS.command("crew stop", "Stop a crew member's session", arg("name"), _RIG)
+def crew_stop(ctx, args):
+    from ..town import crew
+    from ..town.lifecycle import stop_agent
+
+    with _town() as town:
+        ident = crew.find(town, args.rig, args.name)
+        was = stop_agent(town, ident, actor=ctx.actor)
+    if ctx.json:
+        ctx.emit_json({"address": ident.address, "session": ident.session, "was_running": was})
+    else:
+        ctx.out(f"Stopped {ident.address}" if was else f"{ident.address} was not running")
+
+
+@COMMANDS.command("crew attach", "Attach to a crew member's session", arg("name"), _RIG)
+def crew_attach(ctx, args):
+    from ..town import crew
+    from .gt_agents import attach
+
+    with _town() as town:
+        ident = crew.find(town, args.rig, args.name)
+        return attach(ctx, town, ident)
+
+
+# -- config --------------------------------------------------------------------
+
+
+@COMMANDS.command(
+    "config agent",
+    "Agent runtimes: list | set NAME COMMAND... | default NAME",
+    arg("action", choices=["list", "set", "default"]),
+    arg("words", nargs="*", help="set: NAME COMMAND...; default: NAME"),
+    arg("--preset", default="", help="set: the preset it builds on (default: NAME if a preset, else custom)"),
+    arg("--env", action="append", default=[], metavar="K=V", help="set: extra environment for its sessions"),
+    arg("--prompt-style", default="", choices=["", "arg", "flag", "nudge", "none"], help="set: how it takes the startup prompt"),
+    arg("--role", help="default: only for this role (mayor, deacon, witness, refinery, polecat, crew)"),
+)
+def config_agent(ctx, args):
+    if args.action == "list":
+        return _agent_list(ctx)
+    if args.action == "set":
+        if len(args.words) < 2:
+            raise InvalidInput("usage: gt config agent set NAME COMMAND...")
+        return _agent_set(ctx, args, args.words[0], args.words[1:])
+    if len(args.words) != 1:
+        raise InvalidInput("usage: gt config agent default NAME [--role ROLE]")
+    return _agent_default(ctx, args.words[0], args.role)
+
+
+def _agent_list(ctx):
+    from ..town import config
+
+    with _town() as town:
+        cfg = town.config
+        rows = []
+        for name in config.known_agents(cfg):
+            preset = config.resolve_agent(cfg, name)
+            roles = sorted(r for r, a in cfg.role_agents.items() if a == name)
+            rows.append({
+                "name": name, "default": name == cfg.default_agent, "roles": roles,
+                "command": list(preset.command), "town_defined": name in cfg.agents,
+                "description": preset.description,
+            })  # fmt: skip
+    if ctx.json:
+        ctx.emit_json(rows)
+        return
+    for r in rows:
+        mark = "*" if r["default"] else " "
+        extra = f" (roles: {', '.join(r['roles'])})" if r["roles"] else ""
+        ctx.out(f"{mark} {r['name']:<10} {' '.join(r['command']) or '-':<50} {r['description']}{extra}")
+
+
+def _agent_set(ctx, args, name, words):
+    import shlex
+
+    from ..town import config
+
+    command = shlex.split(words[0]) if len(words) == 1 else list(words)
+    env = {}
+    for item in args.env:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise InvalidInput(f"bad --env {item!r}: use K=V")
+        env[key] = value
+    with _town() as town:
+        config.set_agent(town.root, name, command, preset=args.preset, env=env, prompt_style=args.prompt_style)
+    if ctx.json:
+        ctx.emit_json({"name": name, "command": command, "env": env})
+    else:
+        ctx.out(f"Agent {name}: {shlex.join(command)}")
+
+
+def _agent_default(ctx, name, role):
+    from ..town import config
+
+    with _town() as town:
+        config.set_default(town.root, name, role=role)
+    if ctx.json:
+        ctx.emit_json({"default": name, "role": role or ""})
+    else:
+        ctx.out(f"Default agent{' for ' + role if role else ''}: {name}")
+
+
+# -- up / down / status ----------------------------------------------------------
+
+
+def _emit_start(ctx, results) -> None:
+    if ctx.json:
+        ctx.emit_json(results)
+        return
+    for r in results:
+        ctx.out(f"{r.status:<10} {r.address:<28} {r.session}")
+
+
+@COMMANDS.command("up", "Start the daemon, the Mayor, the Deacon and each rig's Witness and Refinery",
+                  arg("--no-daemon", action="store_true", help="start the agents only"))
+def up(ctx, args):
+    from ..patrol import daemon
+    from ..town.lifecycle import up as town_up
+
+    with _town() as town:
+        results = town_up(town, actor=ctx.actor, daemon=not args.no_daemon)
+        d = daemon.status(town)
+    if ctx.json:
+        ctx.emit_json({"agents": results, "daemon": d})
+        return
+    _emit_start(ctx, results)
+    ctx.out(f"daemon     {'running (pid %d)' % d.pid if d.running else 'not running'}")
+
+
+@COMMANDS.command("down", "Stop the town's agents (gracefully, then by force) and the daemon",
+                  arg("--grace", type=float, default=5.0, help="seconds to wait before force (default 5)"))
+def down(ctx, args):
+    from ..town.lifecycle import down as town_down
+
+    with _town() as town:
+        stopped = town_down(town, actor=ctx.actor, grace_s=args.grace)
+    if ctx.json:
+        ctx.emit_json({"stopped": stopped})
+    else:
+        ctx.out(f"Stopped {len(stopped)} session(s) and the daemon" if stopped else "Nothing was running; daemon stopped")
+
+
+@COMMANDS.command("status", "Town, rigs, agents, tmux socket and daemon")
+def status(ctx, args):
+    from ..town.status import town_status
+
+    with _town() as town:
+        st = town_status(town)
+    if ctx.json:
+        ctx.emit_json(st)
+        return
+    ctx.out(f"Town {st.town.name} at {st.town.root}")
+    ctx.out(f"tmux -L {st.tmux.socket}: {'running, %d session(s)' % st.tmux.session_count if st.tmux.running else 'not running'}")
+    d = st.daemon
+    ctx.out(f"daemon: {'running (pid %d, %d beats)' % (d['pid'], d['beats']) if d['running'] else 'not running'}")
+    ctx.out("rigs: " + (", ".join(f"{r.name} ({r.prefix})" for r in st.rigs) or "none"))
+    for a in st.agents:
+        state = "alive" if a.alive else ("dead pane" if a.running else "stopped")
+        hook = ",".join(a.hook) or "-"
+        ctx.out(f"  {a.address:<28} {a.session:<20} {state:<9} hook={hook:<12} last={a.last_activity[:19]}")
+    for s in st.other_sessions:
+        ctx.out(f"  (unknown session {s})")
+    for f in st.nudge_failures[-5:]:
+        ctx.out(f"nudge failed: {f.get('session')} at {f.get('at', '')[:19]}: {f.get('reason', '')}")
+
+
+# -- daemon --------------------------------------------------------------------
+
+
+def _emit_daemon(ctx, st, text: str) -> None:
+    if ctx.json:
+        ctx.emit_json(st)
+    else:
+        ctx.out(text)
+
+
+@COMMANDS.command("daemon start", "Start the heartbeat daemon in the background",
+                  arg("--interval", type=float, help="seconds between beats (default: settings)"))
+def daemon_start(ctx, args):
+    from ..patrol import daemon
+
+    with _town() as town:
+        st = daemon.start(town, interval_s=args.interval)
+    _emit_daemon(ctx, st, f"daemon running (pid {st.pid})")
+
+
+@COMMANDS.command("daemon stop", "Stop the daemon")
+def daemon_stop(ctx, args):
+    from ..patrol import daemon
+
+    with _town() as town:
+        was = daemon.stop(town)
+        st = daemon.status(town)
+    _emit_daemon(ctx, st, "daemon stopped" if was else "daemon was not running")
+
+
+@COMMANDS.command("daemon status", "Is the daemon running? last beat")
+def daemon_status(ctx, args):
+    import time
+
+    from ..patrol import daemon
+
+    with _town() as town:
+        st = daemon.status(town)
+    if st.running:
+        ago = f", last beat {time.time() - st.last_beat:.1f}s ago" if st.last_beat else ""
+        text = f"daemon running (pid {st.pid}, {st.beats} beats{ago})"
+    else:
+        text = "daemon not running"
+    _emit_daemon(ctx, st, text)
+
+
+@COMMANDS.command(
+    "daemon run",
+    "Run the daemon in the foreground",
+    arg("--interval", type=float, help="seconds between beats (default: settings)"),
+    arg("--beats", type=int, help="stop after this many beats"),
+)
+def daemon_run(ctx, args):
+    from ..patrol import daemon
+
+    with _town() as town:
+        root = town.root
+    return daemon.run(root, interval_s=args.interval, beats=args.beats)

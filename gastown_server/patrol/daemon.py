@@ -1,0 +1,225 @@
+"""The town daemon: a heartbeat process (``gt daemon start|stop|status|run``).
+
+Files under ``<town>/.gastown/``: ``daemon.lock`` (an ``fcntl`` lock held
+for the daemon's whole life: the single-instance guarantee, released by
+the kernel even if the daemon is killed), ``daemon.pid``, ``daemon.log``
+(one line per beat that did something, and errors) and
+``daemon.state.json`` (pid, started_at, last_beat, beats, interval_s).
+
+A second daemon exits at once ("already running").  A restarted daemon
+finds the sessions still running and, since starts are idempotent, leaves
+them alone.  SIGTERM/SIGINT end the loop after the current beat.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import msgspec
+
+from ..errors import Conflict, Unavailable
+from ..town import layout
+
+
+class DaemonStatus(msgspec.Struct, omit_defaults=False):
+    running: bool
+    pid: int = 0
+    started_at: float = 0.0
+    last_beat: float = 0.0
+    beats: int = 0
+    interval_s: float = 0.0
+    log: str = ""
+
+
+def _locked_by_other(root: Path) -> bool:
+    path = layout.daemon_lock_path(root)
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def _read_pid(root: Path) -> int:
+    try:
+        return int(layout.daemon_pid_path(root).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def status_of(root: Path) -> DaemonStatus:
+    root = Path(root)
+    running = _locked_by_other(root)
+    st = DaemonStatus(running=running, log=str(layout.daemon_log_path(root)))
+    try:
+        saved = msgspec.json.decode(layout.daemon_state_path(root).read_bytes(), type=DaemonStatus)
+        st.started_at, st.last_beat, st.beats, st.interval_s = saved.started_at, saved.last_beat, saved.beats, saved.interval_s
+    except (OSError, msgspec.DecodeError):
+        pass
+    st.pid = _read_pid(root) if running else 0
+    return st
+
+
+def status(town) -> DaemonStatus:
+    return status_of(town.root)
+
+
+def _write_state(root: Path, st: DaemonStatus) -> None:
+    path = layout.daemon_state_path(root)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(msgspec.json.encode(st))
+    os.replace(tmp, path)
+
+
+def _log(root: Path, text: str) -> None:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    with open(layout.daemon_log_path(root), "a") as f:
+        f.write(f"{stamp} {text}\n")
+
+
+def run(root: Path, *, interval_s: float | None = None, beats: int | None = None) -> int:
+    """The daemon loop, in the foreground.  Returns when stopped (or after ``beats``)."""
+    from ..town.core import open_town
+    from .heartbeat import BeatState, beat
+
+    root = Path(root).resolve()
+    town = open_town(root)
+    layout.state_dir(root).mkdir(exist_ok=True)
+    lock_fd = os.open(layout.daemon_lock_path(root), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock_fd)
+        raise Conflict(f"the daemon of town {town.name} is already running (pid {_read_pid(root)})") from None
+    stopping = False
+
+    def stop_handler(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop_handler)
+    signal.signal(signal.SIGINT, stop_handler)
+    pid_path = layout.daemon_pid_path(root)
+    pid_path.write_text(f"{os.getpid()}\n")
+    interval = interval_s if interval_s is not None else town.config.daemon.heartbeat_s
+    st = DaemonStatus(running=True, pid=os.getpid(), started_at=time.time(), interval_s=interval)
+    _write_state(root, st)
+    _log(root, f"daemon started (pid {os.getpid()}, heartbeat {interval:g}s)")
+    state = BeatState()
+    try:
+        while not stopping:
+            try:
+                report = beat(town, state)
+                if report.revived or report.errors or report.boot not in ("", "leave") or report.flushed:
+                    _log(root, "beat " + msgspec.json.encode(report).decode())
+            except Exception as exc:  # noqa: BLE001 - a bad beat must not kill the daemon
+                _log(root, f"beat failed: {type(exc).__name__}: {exc}")
+            finally:
+                town.close()  # a fresh ledger connection per beat
+            st.last_beat, st.beats = time.time(), state.beats
+            _write_state(root, st)
+            if beats is not None and state.beats >= beats:
+                break
+            deadline = time.monotonic() + interval
+            while not stopping and time.monotonic() < deadline:
+                time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+    finally:
+        _log(root, f"daemon stopped (pid {os.getpid()}) after {state.beats} beats")
+        try:
+            if _read_pid(root) == os.getpid():
+                pid_path.unlink()
+        except OSError:
+            pass
+        fcntl.flock(lock_fd, fcntl.LOCK_UN)
+        os.close(lock_fd)
+    return 0
+
+
+def start(town, *, interval_s: float | None = None, wait_s: float = 10.0) -> DaemonStatus:
+    """Start the daemon in the background; Conflict if it already runs."""
+    root = town.root
+    if _locked_by_other(root):
+        raise Conflict(f"the daemon of town {town.name} is already running (pid {_read_pid(root)})")
+    argv = [sys.executable, "-m", "gastown_server.patrol.daemon", str(root)]
+    if interval_s is not None:
+        argv += ["--interval", str(interval_s)]
+    log = open(layout.daemon_log_path(root), "a")
+    try:
+        proc = subprocess.Popen(
+            argv, cwd=root, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True
+        )
+    finally:
+        log.close()
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if _locked_by_other(root) and _read_pid(root) == proc.pid:
+            return status_of(root)
+        code = proc.poll()
+        if code is not None:
+            if _locked_by_other(root):  # lost a race to another starter: that one runs
+                return status_of(root)
+            raise Unavailable(f"the daemon exited at start (exit {code}); see {layout.daemon_log_path(root)}")
+        time.sleep(0.02)
+    raise Unavailable(f"the daemon did not come up within {wait_s:g}s; see {layout.daemon_log_path(root)}")
+
+
+def ensure_running(town, *, interval_s: float | None = None) -> DaemonStatus:
+    try:
+        return start(town, interval_s=interval_s)
+    except Conflict:
+        return status(town)
+
+
+def stop(town, *, timeout_s: float = 10.0) -> bool:
+    """Stop the daemon (SIGTERM, then SIGKILL).  False if it was not running."""
+    root = town.root
+    if not _locked_by_other(root):
+        return False
+    pid = _read_pid(root)
+    if pid <= 0:
+        raise Unavailable(f"the daemon holds its lock but {layout.daemon_pid_path(root)} has no pid")
+    for sig, wait in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not _locked_by_other(root):
+                return True
+            time.sleep(0.02)
+    raise Unavailable(f"the daemon (pid {pid}) did not stop")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="gastown-daemon")
+    p.add_argument("root")
+    p.add_argument("--interval", type=float, default=None)
+    p.add_argument("--beats", type=int, default=None)
+    args = p.parse_args(argv)
+    from ..errors import GastownError
+
+    try:
+        return run(Path(args.root), interval_s=args.interval, beats=args.beats)
+    except GastownError as exc:
+        print(f"gastown-daemon: error: {exc.message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

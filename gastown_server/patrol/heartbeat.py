@@ -1,0 +1,98 @@
+"""One heartbeat of the daemon: keep the town's sessions alive, wake Boot, flush nudges.
+
+Each beat:
+
+1. **Revive.**  The always-on agents (Mayor, Deacon, each rig's Witness and
+   Refinery) and any agent whose bead says ``agent_state = running`` must
+   have a live session.  A session that is gone is started; one whose
+   gastown pane died is respawned (the process is replaced in that pane;
+   panes a human added are never touched).  Each agent is revived at most
+   once per ``restart_backoff_s`` so a runtime that crashes at start does not
+   spin.  Starts are idempotent (see ``town.lifecycle.start_agent``), which is
+   why a restarted daemon, or two daemons racing, never duplicate sessions.
+2. **Boot** (every ``boot_every`` beats): see :mod:`.boot`.
+3. **Flush** queued nudges whose sessions are idle now.
+"""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+
+
+class BeatReport(msgspec.Struct, omit_defaults=True):
+    at: float
+    revived: list[str] = msgspec.field(default_factory=list)
+    skipped: list[str] = msgspec.field(default_factory=list)
+    errors: list[str] = msgspec.field(default_factory=list)
+    boot: str = ""
+    flushed: int = 0
+
+
+class BeatState:
+    """What the daemon remembers between beats (in memory)."""
+
+    def __init__(self) -> None:
+        self.beats = 0
+        self.last_restart: dict[str, float] = {}
+
+
+def wanted_agents(town) -> list:
+    """Always-on agents plus every agent whose bead says it should be running."""
+    wanted = {i.address: i for i in town.always_on()}
+    for b in town.ledger.list(issue_type="agent", status="pinned"):
+        if b.agent_state == "running" and b.title not in wanted and b.metadata:
+            try:
+                from ..town.identity import Identity
+
+                ident = msgspec.json.decode(b.metadata, type=Identity)
+            except msgspec.DecodeError:
+                continue
+            if ident.role != "boot":
+                wanted[ident.address] = ident
+    return list(wanted.values())
+
+
+def beat(town, state: BeatState, *, actor: str = "daemon") -> BeatReport:
+    from ..errors import GastownError
+    from ..town.lifecycle import start_agent
+
+    state.beats += 1
+    report = BeatReport(at=time.time())
+    town.reload_config()
+    town.forget_rigs()
+    settings = town.config.daemon
+    tmux = town.tmux
+    live = {s.name: s for s in tmux.sessions()}
+    now = time.monotonic()
+    for ident in wanted_agents(town):
+        info = live.get(ident.session)
+        if info is not None and info.alive:
+            continue
+        last = state.last_restart.get(ident.session)
+        if last is not None and now - last < settings.restart_backoff_s:
+            report.skipped.append(ident.address)
+            continue
+        state.last_restart[ident.session] = now
+        try:
+            res = start_agent(town, ident, actor=actor, mode="revive")
+            if res.status != "running":
+                report.revived.append(ident.address)
+        except GastownError as exc:
+            report.errors.append(f"{ident.address}: {exc.message}")
+    if settings.boot_every > 0 and state.beats % settings.boot_every == 0:
+        from . import boot
+
+        try:
+            report.boot = boot.run(town, actor="boot")
+        except GastownError as exc:
+            report.errors.append(f"boot: {exc.message}")
+    try:
+        from ..runtime import nudge
+
+        results = nudge.flush_queue(tmux, town.state_dir, idle_s=town.config.nudge.idle_s)
+        report.flushed = len(results)
+    except GastownError as exc:
+        report.errors.append(f"nudge flush: {exc.message}")
+    return report

@@ -1,0 +1,161 @@
+"""The town's configuration file, ``<town>/settings/config.json``.
+
+What it holds: the town's name, which agent runtime each role runs
+(``default_agent`` plus per-role overrides in ``role_agents``), the town's own
+agent definitions (``agents``: overrides of a preset's command/env, or a
+custom command), and the daemon and nudge settings.  ``gt config agent
+list|set|default`` edits it; the runtime package reads it through
+:func:`resolve_agent` (the contract with ``gastown_server.runtime``).
+
+Written atomically (temp file + rename), so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+from ..errors import InvalidInput, NotFound
+from . import layout
+
+DEFAULT_AGENT = "script"
+
+
+class AgentSettings(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """A town's own agent: a preset with its command and environment overridden.
+
+    ``preset`` names the runtime preset it builds on (default: the agent's
+    own name when that is a preset, else ``custom``).
+    """
+
+    preset: str = ""
+    command: list[str] = msgspec.field(default_factory=list)
+    env: dict[str, str] = msgspec.field(default_factory=dict)
+    #: How the startup prompt is given (``arg``, ``flag``, ``nudge``, ``none``).
+    prompt_style: str = ""
+
+
+class DaemonSettings(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    #: Seconds between heartbeats.
+    heartbeat_s: float = 30.0
+    #: Wake Boot every N beats.
+    boot_every: int = 1
+    #: Boot nudges a Deacon whose session has been quiet this long.
+    deacon_stale_s: float = 900.0
+    #: A session that died is restarted at most once per this many seconds.
+    restart_backoff_s: float = 10.0
+
+
+class NudgeSettings(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    #: Attached clients must have been idle this long before text is typed.
+    idle_s: float = 1.0
+    #: Past this, the nudge is queued instead (delivered on a later beat).
+    timeout_s: float = 30.0
+
+
+class TownConfig(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    name: str
+    version: int = 1
+    default_agent: str = DEFAULT_AGENT
+    #: Role (``mayor``, ``deacon``, ``witness``, ``refinery``, ``polecat``, ``crew``) -> agent name.
+    role_agents: dict[str, str] = msgspec.field(default_factory=dict)
+    agents: dict[str, AgentSettings] = msgspec.field(default_factory=dict)
+    daemon: DaemonSettings = msgspec.field(default_factory=DaemonSettings)
+    nudge: NudgeSettings = msgspec.field(default_factory=NudgeSettings)
+
+
+def load(root: Path) -> TownConfig:
+    path = layout.config_path(root)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"{root} has no {path.relative_to(root)}: not a gt town (run 'gt install {root}')") from None
+    try:
+        return msgspec.json.decode(data, type=TownConfig)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"{path}: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"{path} is not valid JSON: {exc}") from None
+
+
+def save(root: Path, config: TownConfig) -> None:
+    path = layout.config_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(msgspec.json.format(msgspec.json.encode(config), indent=2) + b"\n")
+    os.replace(tmp, path)
+
+
+def known_agents(config: TownConfig) -> list[str]:
+    from ..runtime.runtimes import PRESETS
+
+    return sorted(set(PRESETS) | set(config.agents))
+
+
+def agent_name_for(config: TownConfig, role: str, override: str | None = None) -> str:
+    return override or config.role_agents.get(role) or config.default_agent
+
+
+def resolve_agent(config: TownConfig, name: str | None = None, *, role: str | None = None):
+    """The :class:`~gastown_server.runtime.runtimes.RuntimePreset` to run.
+
+    ``name`` wins; else the role's agent; else the town default.  A town
+    agent (``agents[name]``) is its preset with the given fields replaced
+    (``env`` is merged into the preset's).
+    """
+    from ..runtime.runtimes import PRESETS, from_config
+
+    agent = name or agent_name_for(config, role or "")
+    own = config.agents.get(agent)
+    if own is None:
+        if agent not in PRESETS:
+            raise NotFound(f"unknown agent runtime {agent!r} (known: {', '.join(known_agents(config))})")
+        return PRESETS[agent]
+    base_name = own.preset or (agent if agent in PRESETS else "custom")
+    settings: dict = {"preset": base_name}
+    if own.command:
+        settings["command"] = list(own.command)
+    if own.prompt_style:
+        settings["prompt_style"] = own.prompt_style
+    if own.env:
+        settings["env"] = {**dict(PRESETS[base_name].env if base_name in PRESETS else {}), **own.env}
+    return from_config(agent, settings)
+
+
+def set_agent(
+    root: Path, name: str, command: list[str], *, preset: str = "", env: dict[str, str] | None = None,
+    prompt_style: str = "",
+) -> TownConfig:
+    from ..runtime.runtimes import PRESETS
+
+    if not name or not name.replace("-", "").replace("_", "").isalnum():
+        raise InvalidInput(f"bad agent name {name!r}: letters, digits, '-' and '_'")
+    if preset and preset not in PRESETS:
+        raise NotFound(f"unknown preset {preset!r} (known: {', '.join(sorted(PRESETS))})")
+    if not command and not env:
+        raise InvalidInput("give the agent's command (and/or --env K=V)")
+    config = load(root)
+    config.agents[name] = AgentSettings(
+        preset=preset, command=list(command), env=dict(env or {}), prompt_style=prompt_style
+    )
+    resolve_agent(config, name)  # refuse what cannot run (bad prompt style, no command)
+    save(root, config)
+    return config
+
+
+def set_default(root: Path, name: str, *, role: str | None = None) -> TownConfig:
+    config = load(root)
+    if name not in known_agents(config):
+        raise NotFound(f"unknown agent runtime {name!r} (known: {', '.join(known_agents(config))})")
+    if role:
+        from .identity import ROLES
+
+        if role not in ROLES:
+            raise InvalidInput(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+        config.role_agents[role] = name
+    else:
+        config.default_agent = name
+    save(root, config)
+    return config

@@ -1,0 +1,266 @@
+"""Agents' sessions: start (or revive), stop, ``gt up``/``gt down``, handoff, seance listing.
+
+:func:`start_agent` is *the* way a session comes to life (``gt up``, the
+daemon, crew start, handoff, and ``gt sling`` later): it resolves the
+identity and runtime, makes the working directory (polecat worktree, crew
+clone), builds the explicit environment, and either starts the tmux
+session, respawns the process in a session whose gastown pane died, or
+leaves a live one alone (idempotent: two callers racing both end with one
+session).  Every session start appends a ``session_started`` event on the
+agent bead, payload ``{address, session, session_id, runtime, transcript,
+cwd, mode}``: seance lists predecessors from these.
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import msgspec
+
+from ..beads import clock
+from ..errors import Conflict, InvalidInput, NotFound
+from . import roles
+from .core import Town
+from .identity import Identity, session_env
+
+SESSION_STARTED = "session_started"
+SESSION_STOPPED = "session_stopped"
+
+
+class StartResult(msgspec.Struct, omit_defaults=True):
+    address: str
+    session: str
+    #: ``started``, ``respawned`` (the pane's process was replaced) or ``running`` (left alone).
+    status: str
+    session_id: str = ""
+    runtime: str = ""
+
+
+class SessionRecord(msgspec.Struct, omit_defaults=True):
+    """One past or present session of an agent (from a ``session_started`` event)."""
+
+    event_id: int
+    at: str
+    address: str
+    session: str
+    session_id: str
+    runtime: str
+    transcript: str = ""
+    cwd: str = ""
+    mode: str = ""
+    current: bool = False
+
+
+def startup_prompt(town: Town, ident: Identity) -> str:
+    return (
+        f"You are {ident.address} in Gas Town {town.name}. Run `gt prime` to see your role, your hook and "
+        "your mail. GUPP: if there is work on your hook, you run it."
+    )
+
+
+def _is_script(preset) -> bool:
+    return "gastown_server.runtime.script_agent" in preset.command
+
+
+def ensure_workdir(town: Town, ident: Identity) -> Path:
+    from . import rigs
+
+    cwd = Path(ident.cwd)
+    if ident.role == "polecat":
+        return rigs.ensure_polecat_worktree(town, town.rig(ident.rig), ident.name)
+    if ident.role == "crew":
+        if not cwd.exists():
+            raise NotFound(f"no crew member {ident.name!r} in rig {ident.rig}: gt crew add {ident.name} --rig {ident.rig}")
+        return cwd
+    cwd.mkdir(parents=True, exist_ok=True)
+    return cwd
+
+
+def _record(town: Town, ident: Identity, *, actor: str, session_id: str, runtime: str, transcript: Path, mode: str) -> None:
+    ledger = town.ledger
+    payload = {
+        "address": ident.address, "session": ident.session, "session_id": session_id, "runtime": runtime,
+        "transcript": str(transcript), "cwd": ident.cwd, "mode": mode,
+    }  # fmt: skip
+    with ledger.mutation(SESSION_STARTED, actor, ident.bead_id, payload):
+        roles.ensure_agent_bead(ledger, ident, actor=actor)
+        ledger.update(ident.bead_id, actor=actor, agent_state="running", last_activity=clock.now())
+
+
+def start_agent(
+    town: Town,
+    target: str | Identity,
+    *,
+    actor: str = "overseer",
+    agent: str | None = None,
+    replace: bool = False,
+    mode: str = "",
+) -> StartResult:
+    """Make ``target``'s session run (see the module doc).  ``replace``: respawn even if alive."""
+    from ..runtime import runtimes, transcripts
+    from . import config
+
+    ident = target if isinstance(target, Identity) else town.identity(target)
+    if ident.role == "boot":
+        raise InvalidInput("Boot has no session of its own: the daemon runs it on each heartbeat")
+    preset = config.resolve_agent(town.config, agent, role=ident.role)
+    runtimes.check_available(preset)
+    tmux = town.tmux
+    existing = next((s for s in tmux.sessions() if s.name == ident.session), None)
+    if existing is not None and existing.alive and not replace:
+        return StartResult(ident.address, ident.session, "running", runtime=preset.name)
+    cwd = ensure_workdir(town, ident)
+    session_id = str(uuid.uuid4())
+    transcript = transcripts.transcript_path(town.root, ident.session)
+    env = session_env(
+        town.root, ident, socket=town.socket, session_id=session_id, runtime=preset.name, extra=dict(preset.env or {})
+    )
+    argv = runtimes.start_command(preset, cwd=cwd, prompt=startup_prompt(town, ident), session_id=session_id)
+    if not _is_script(preset):  # the script agent prints its own marker
+        transcripts.mark(transcript, session_id)
+    if existing is not None:
+        # Recorded first: when a session hands itself off, respawn kills the
+        # very process running this code.
+        _record(town, ident, actor=actor, session_id=session_id, runtime=preset.name, transcript=transcript, mode=mode or "respawn")
+        tmux.respawn(ident.session, argv, cwd=cwd, env=env, transcript=transcript)
+        status = "respawned"
+    else:
+        try:
+            tmux.start(ident.session, argv, cwd=cwd, env=env, transcript=transcript)
+        except Conflict:  # someone else started it just now
+            return StartResult(ident.address, ident.session, "running", runtime=preset.name)
+        _record(town, ident, actor=actor, session_id=session_id, runtime=preset.name, transcript=transcript, mode=mode or "start")
+        status = "started"
+    prompt = runtimes.startup_nudge(preset, startup_prompt(town, ident))
+    if prompt:
+        from ..runtime import nudge
+
+        nudge.nudge(tmux, ident.session, prompt, state_dir=town.state_dir, idle_s=town.config.nudge.idle_s)
+    return StartResult(ident.address, ident.session, status, session_id=session_id, runtime=preset.name)
+
+
+def stop_agent(town: Town, target: str | Identity, *, actor: str = "overseer", grace_s: float = 5.0) -> bool:
+    """Stop a session (graceful, then by force).  False if it was not running."""
+    ident = target if isinstance(target, Identity) else town.identity(target)
+    tmux = town.tmux
+    was = tmux.has(ident.session)
+    tmux.stop(ident.session, grace_s=grace_s)
+    _mark_stopped(town, [ident], actor=actor)
+    return was
+
+
+def _mark_stopped(town: Town, idents: list[Identity], *, actor: str) -> None:
+    ledger = town.ledger
+    ids = [i.bead_id for i in idents if ledger.exists(i.bead_id)]
+    if not ids:
+        return
+    with ledger.mutation(SESSION_STOPPED, actor, ids[0] if len(ids) == 1 else "", {"agents": [i.address for i in idents]}):
+        for bead_id in ids:
+            if ledger.get(bead_id).agent_state != "stopped":
+                ledger.update(bead_id, actor=actor, agent_state="stopped", last_activity=clock.now())
+
+
+def check_prerequisites(town: Town, idents: list[Identity]) -> None:
+    """Everything ``up`` needs, checked before anything starts (nothing half-up)."""
+    from ..runtime import runtimes
+    from ..runtime.tmux import tmux_binary
+    from . import config
+
+    tmux_binary()
+    seen = set()
+    for ident in idents:
+        preset = config.resolve_agent(town.config, role=ident.role)
+        if preset.name not in seen:
+            seen.add(preset.name)
+            runtimes.check_available(preset)
+            runtimes.base_command(preset)
+
+
+def up(town: Town, *, actor: str = "overseer", daemon: bool = True) -> list[StartResult]:
+    idents = town.always_on()
+    check_prerequisites(town, idents)
+    results = [start_agent(town, ident, actor=actor) for ident in idents]
+    if daemon:
+        from ..patrol import daemon as town_daemon
+
+        town_daemon.ensure_running(town)
+    return results
+
+
+def down(town: Town, *, actor: str = "overseer", grace_s: float = 5.0) -> list[str]:
+    """Stop the daemon first (it would restart agents), then every town session."""
+    from ..patrol import daemon as town_daemon
+
+    town_daemon.stop(town)
+    tmux = town.tmux
+    names = [s.name for s in tmux.sessions()] if tmux.running() else []
+    if names:
+        with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+            list(pool.map(lambda n: tmux.stop(n, grace_s=grace_s), names))
+    if tmux.running() and not tmux.sessions():
+        tmux.kill_server()
+    by_session = {a.session: a for a in town.agents()}
+    _mark_stopped(town, [by_session[n] for n in names if n in by_session], actor=actor)
+    return names
+
+
+def handoff(town: Town, address: str, *, message: str = "", actor: str | None = None, old_session_id: str = "") -> StartResult:
+    """Leave a note (HANDOFF mail to self + a comment on each hooked bead), then respawn fresh."""
+    from ..work import hooks, mail
+
+    ident = town.identity(address)
+    actor = actor or ident.address
+    ledger = town.ledger
+    hooked = hooks.hooked_work(ledger, ident.address)
+    if not old_session_id:
+        past = sessions_of(town, ident)
+        old_session_id = past[0].session_id if past else ""
+    note = message or "handoff (no note)"
+    payload = {"session": ident.session, "old_session_id": old_session_id, "message": note, "hook": [b.id for b in hooked]}
+    with ledger.mutation("handoff", actor, ident.bead_id, payload):
+        body = f"{note}\n\nFrom session: {old_session_id or '?'}\nHook: {', '.join(b.id for b in hooked) or 'empty'}"
+        mail.send(ledger, ident.address, "HANDOFF", body, actor=ident.address)
+        for b in hooked:
+            ledger.add_comment(b.id, f"HANDOFF from session {old_session_id or '?'}: {note}", actor=actor)
+    return start_agent(town, ident, actor=actor, replace=town.tmux.has(ident.session), mode="handoff")
+
+
+def sessions_of(town: Town, ident: Identity) -> list[SessionRecord]:
+    """Sessions of an agent, newest first (the first is the current one if it runs)."""
+    rows = town.ledger.conn.execute(
+        "SELECT id, at, payload FROM events WHERE kind = ? AND bead_id = ? ORDER BY id DESC",
+        (SESSION_STARTED, ident.bead_id),
+    ).fetchall()
+    out = []
+    for event_id, at, payload in rows:
+        p = msgspec.json.decode(payload)
+        out.append(SessionRecord(
+            event_id=event_id, at=at, address=p.get("address", ident.address), session=p.get("session", ""),
+            session_id=p.get("session_id", ""), runtime=p.get("runtime", ""), transcript=p.get("transcript", ""),
+            cwd=p.get("cwd", ""), mode=p.get("mode", ""),
+        ))  # fmt: skip
+    return out
+
+
+def find_session(town: Town, session_id: str) -> SessionRecord:
+    """A session by its id (or a unique prefix of it), across all agents."""
+    if not session_id or not session_id.strip():
+        raise InvalidInput("give a session id (see gt seance)")
+    rows = town.ledger.conn.execute(
+        "SELECT id, at, bead_id, payload FROM events WHERE kind = ? AND payload LIKE ? ORDER BY id DESC",
+        (SESSION_STARTED, f'%"session_id":"{session_id.strip()}%'),
+    ).fetchall()
+    if not rows:
+        raise NotFound(f"no session {session_id!r} in this town's history (see gt seance)")
+    ids = {msgspec.json.decode(r[3]).get("session_id") for r in rows}
+    if len(ids) > 1:
+        raise InvalidInput(f"session id {session_id!r} is ambiguous ({', '.join(sorted(ids))})")
+    event_id, at, _bead, payload = rows[0]
+    p = msgspec.json.decode(payload)
+    return SessionRecord(
+        event_id=event_id, at=at, address=p.get("address", ""), session=p.get("session", ""),
+        session_id=p.get("session_id", ""), runtime=p.get("runtime", ""), transcript=p.get("transcript", ""),
+        cwd=p.get("cwd", ""), mode=p.get("mode", ""),
+    )  # fmt: skip
