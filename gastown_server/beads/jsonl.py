@@ -231,9 +231,9 @@ def _check_id(value: str, where: str, field: str = "id") -> str:
 def _to_dependency(raw: _InDep, bead_id: str, where: str) -> Dependency:
     if raw.issue_id not in (None, "", bead_id):
         raise InvalidInput(f"{where}: dependency issue_id {raw.issue_id!r} does not match bead {bead_id!r}")
-    target = _check_id(raw.depends_on_id, where, "depends_on_id") if not raw.depends_on_id.startswith(
-        "external:"
-    ) else raw.depends_on_id
+    target = raw.depends_on_id
+    if not target.startswith("external:"):  # Beads' cross-project refs: external:<project>:<name>
+        _check_id(target, where, "depends_on_id")
     if target == bead_id:
         raise InvalidInput(f"{where}: {bead_id} cannot depend on itself")
     dep_type = raw.type or "blocks"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
 import time
+from datetime import datetime
 from pathlib import Path
 
 import msgspec
@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gastown_server.beads import jsonl, readiness
+from gastown_server.beads.models import DEP_TYPES, ISSUE_TYPES, STATUSES, Bead
 from gastown_server.beads.schema import SCHEMA_VERSION
-from gastown_server.beads.models import DEP_TYPES, ISSUE_TYPES, STATUSES
 from gastown_server.beads.store import Ledger
 from gastown_server.errors import InvalidInput
 
@@ -391,7 +391,7 @@ def test_cli_export_stdout_file_and_stdin_import(bd):
     bd("import", str(BACKUP))
     exported = bd("export").stdout
     assert exported == jsonl.encode_classic(
-        [msgspec.json.decode(x, type=jsonl.Bead) for x in exported.encode().splitlines()]
+        [msgspec.json.decode(x, type=Bead) for x in exported.encode().splitlines()]
     ).decode()
     out = bd.home / "out" / "issues.jsonl"
     assert bd("export", "-o", str(out)).stdout.strip() == f"Exported 13 beads to {out}"
@@ -561,7 +561,7 @@ _hash = st.text(alphabet="0123456789abcdefghijklmnopqrstuvwxyz", min_size=3, max
 _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 _stamp = st.builds(
     lambda d, ns: d.strftime("%Y-%m-%dT%H:%M:%S") + (f".{ns:09d}" if ns else "") + "Z",
-    st.datetimes(min_value=__import__("datetime").datetime(2020, 1, 1), max_value=__import__("datetime").datetime(2030, 1, 1)),
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)),
     st.integers(0, 999_999_999),
 )
 
