@@ -23,7 +23,8 @@ means "start".
 Contract additions (stable names): ``SessionInfo.pane_id``;
 ``start(..., max_bytes=, keep=)`` for transcript rotation;
 ``respawn(..., transcript=None)`` (defaults to the one recorded at start);
-``stop(..., kill_user_panes=False)``; nudge primitives ``clients``,
+``stop(..., kill_user_panes=False)``; ``parse_sessions``/``PANE_FIELDS`` (shared
+with ``snapshot.py``, the libtmux-free listing ``gt status`` uses); nudge primitives ``clients``,
 ``gastown_pane``, ``pane_state``, ``input_line``, ``send_literal``,
 ``send_enter``, ``send_backspaces`` used by :mod:`.nudge`.
 """
@@ -55,7 +56,9 @@ SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 _LAUNCH = 'exec env -i TMUX="$TMUX" TMUX_PANE="$TMUX_PANE" TERM="${TERM:-tmux-256color}" "$@"'
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 _ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PANE_FIELDS = (
+#: ``list-panes -a -F`` format parsed by :func:`parse_sessions` (``snapshot.py``
+#: runs the same call without libtmux for ``gt status``).
+PANE_FIELDS = _PANE_FIELDS = (
     "#{session_name}\t#{session_created}\t#{session_attached}\t#{session_activity}\t"
     "#{@gt_pane}\t#{pane_id}\t#{pane_pid}\t#{pane_dead}"
 )
@@ -90,6 +93,27 @@ class PaneState(msgspec.Struct):
     cursor_y: int
     width: int
     height: int
+
+
+def parse_sessions(rows: list[str]) -> list[SessionInfo]:
+    """Sessions from ``list-panes -a -F PANE_FIELDS`` output rows."""
+    found: dict[str, SessionInfo] = {}
+    for row in rows:
+        parts = row.split("\t")
+        if len(parts) != 8:
+            continue
+        name, created, attached, activity, gt_pane, pane_id, pid, dead = parts
+        info = found.get(name)
+        if info is None:
+            info = found[name] = SessionInfo(
+                name=name, created=_int(created), attached=_int(attached), activity=_int(activity),
+                pane_pid=0, alive=False,
+            )  # fmt: skip
+        if pane_id == gt_pane:
+            info.pane_id = pane_id
+            info.alive = dead != "1"
+            info.pane_pid = _int(pid) if info.alive else 0
+    return sorted(found.values(), key=lambda s: s.name)
 
 
 def socket_name(town_root: Path) -> str:
@@ -213,28 +237,7 @@ class TownTmux:
         return self._query("list-sessions", "-F", "#{session_name}") is not None
 
     def sessions(self) -> list[SessionInfo]:
-        rows = self._query("list-panes", "-a", "-F", _PANE_FIELDS) or []
-        found: dict[str, SessionInfo] = {}
-        for row in rows:
-            parts = row.split("\t")
-            if len(parts) != 8:
-                continue
-            name, created, attached, activity, gt_pane, pane_id, pid, dead = parts
-            info = found.get(name)
-            if info is None:
-                info = found[name] = SessionInfo(
-                    name=name,
-                    created=_int(created),
-                    attached=_int(attached),
-                    activity=_int(activity),
-                    pane_pid=0,
-                    alive=False,
-                )
-            if pane_id == gt_pane:
-                info.pane_id = pane_id
-                info.alive = dead != "1"
-                info.pane_pid = _int(pid) if info.alive else 0
-        return sorted(found.values(), key=lambda s: s.name)
+        return parse_sessions(self._query("list-panes", "-a", "-F", PANE_FIELDS) or [])
 
     def has(self, name: str) -> bool:
         code, _, _ = self._run("has-session", "-t", f"={name}")
