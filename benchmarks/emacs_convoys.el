@@ -62,12 +62,12 @@
            (check (lambda ()
                     (with-current-buffer buf
                       (maphash
-                       (lambda (id at)
-                         (let ((at (gastown-find-property 'gastown-bead id)))
-                           (when (and at (save-excursion
-                                           (goto-char at)
+                       (lambda (id committed)
+                         (let ((pos (gastown-find-property 'gastown-bead id)))
+                           (when (and pos (save-excursion
+                                            (goto-char pos)
                                            (looking-at ".*closed")))
-                             (push (- (float-time) at) latencies)
+                             (push (- (float-time) committed) latencies)
                              (remhash id pending))))
                        pending))))
            (proc (make-process
@@ -89,6 +89,7 @@
           (accept-process-output nil 0.005)))
       (when (> (hash-table-count pending) 0)
         (error "%d closes never appeared in the buffer" (hash-table-count pending)))
+      (when (getenv "GASTOWN_BENCH_DEBUG") (princ (format "latencies: %S\n" (mapcar (lambda (x) (round (* 1000 x))) (reverse latencies)))))
       (princ (format "bead closed by another process -> shown closed in open buffer (%d closes): \
 median %s, p90 %s, max %s\n"
                      (length latencies)
