@@ -5,8 +5,9 @@ repository holding that prefix's beads (absolute, or relative to the town
 root).  Town beads (``hq``) and the ledger's own ``issue_prefix`` go to the
 town root unless routed elsewhere.  Each routed prefix is written to
 ``<repo>/.beads/issues.jsonl`` (classic shape, via an atomic rename, and only
-when its bytes changed so git and file watchers see no spurious change).
-All files come from one read snapshot, so cross-repository references agree.
+when its bytes changed so git and file watchers see no spurious change);
+prefixes routed to the same repository share its file.  All files come from
+one read snapshot, so cross-repository references agree.
 """
 
 from __future__ import annotations
@@ -24,17 +25,21 @@ JSONL_PATH = Path(".beads") / "issues.jsonl"
 TOWN_PREFIX = "hq"
 
 
-class SyncedPrefix(msgspec.Struct):
-    prefix: str
+class SyncedRepo(msgspec.Struct):
+    """One written file: the prefixes routed to that repository."""
+
     path: str
+    prefixes: list[str]
     count: int
     changed: bool
 
 
 class SyncResult(msgspec.Struct):
-    synced: list[SyncedPrefix]
+    synced: list[SyncedRepo]
     #: Prefixes with beads but no route: not written anywhere.
     unrouted: list[str]
+    #: With ``import_first``: what importing each existing file did.
+    imported: list[jsonl.ImportResult] = msgspec.field(default_factory=list)
 
 
 def town_root_of(ledger) -> Path:
@@ -65,27 +70,49 @@ def prefixes(conn) -> list[str]:
     return sorted(r[0] for r in rows)
 
 
-def sync(ledger, *, town_root: Path | None = None, dry_run: bool = False) -> SyncResult:
+def sync(
+    ledger, *, town_root: Path | None = None, dry_run: bool = False, import_first: bool = False, actor: str = ""
+) -> SyncResult:
+    """Write each routed repository's file; with ``import_first``, take its current content in first.
+
+    Importing first is what makes a pull/merge round trip: beads merged in by
+    git come into the ledger (newer ``updated_at`` wins, so local edits made
+    since are kept), then the export writes the union back.
+    """
     table = routes(ledger, town_root)
+    imported = []
+    if import_first:
+        for repo in sorted(set(table.values())):
+            source = repo / JSONL_PATH
+            if source.is_file():
+                imported.append(jsonl.import_path(ledger, source, actor=actor, dry_run=dry_run))
     with jsonl.read_view(ledger) as conn:
         present = prefixes(conn)
-        routed = [p for p in present if p in table]
+        by_repo: dict[Path, list[str]] = {}
+        for p in present:
+            if p in table:
+                by_repo.setdefault(table[p], []).append(p)
         # Check every destination before writing any, so a bad route
         # leaves all repositories untouched.
-        for p in routed:
-            if not table[p].is_dir():
+        for repo, group in by_repo.items():
+            if not repo.is_dir():
+                p = group[0]
                 raise InvalidInput(
-                    f"route.{p} points at {table[p]}, which is not a directory "
+                    f"route.{p} points at {repo}, which is not a directory "
                     f"(fix it with: bd config set route.{p} <repo-root>)"
                 )
-        outputs = [(p, jsonl.export_beads(ledger, prefix=p)) for p in routed]
+        outputs = []
+        for repo, group in sorted(by_repo.items()):
+            beads = [b for p in group for b in jsonl.export_beads(ledger, prefix=p)]
+            beads.sort(key=lambda b: b.id)
+            outputs.append((repo, group, beads))
     synced = []
-    for p, beads in outputs:
-        target = table[p] / JSONL_PATH
+    for repo, group, beads in outputs:
+        target = repo / JSONL_PATH
         data = jsonl.encode_classic(beads)
         if dry_run:
             changed = not target.exists() or target.read_bytes() != data
         else:
             changed = jsonl.write_atomic(target, data)
-        synced.append(SyncedPrefix(prefix=p, path=str(target), count=len(beads), changed=changed))
-    return SyncResult(synced=synced, unrouted=[p for p in present if p not in table])
+        synced.append(SyncedRepo(path=str(target), prefixes=group, count=len(beads), changed=changed))
+    return SyncResult(synced=synced, unrouted=[p for p in present if p not in table], imported=imported)

@@ -77,24 +77,32 @@ def import_(ctx, args):
     "sync",
     "Export each prefix to <repo>/.beads/issues.jsonl of its routed repository",
     arg("--dry-run", action="store_true", help="report what would change, write nothing"),
+    arg("--import", dest="import_first", action="store_true",
+        help="first import each routed repository's current file (after a git pull/merge)"),
     description=(
         "Export each bead prefix to the repository that owns it.  Routes are ledger config\n"
         "keys route.<prefix> = repository root (absolute or relative to the town root),\n"
         "e.g. 'bd config set route.gt rigs/gastown'.  Prefix hq and the ledger's\n"
         "issue_prefix go to the town root unless routed.  Files are only rewritten when\n"
-        "their content changes."
+        "their content changes.  --import first takes in each file's current content\n"
+        "(newer updated_at wins), which completes a git pull or merge."
     ),
 )
 def sync(ctx, args):
     from ..beads import sync as syncing
 
-    result = syncing.sync(ctx.ledger, dry_run=args.dry_run)
+    result = syncing.sync(ctx.ledger, dry_run=args.dry_run, import_first=args.import_first, actor=ctx.actor)
     if ctx.json:
         ctx.emit_json(result)
         return
+    for r in result.imported:
+        ctx.out(
+            f"imported {r.source}: {r.created} created, {r.updated} updated, "
+            f"{r.unchanged} unchanged, {r.skipped_older} skipped (older)"
+        )
     for s in result.synced:
         state = ("would change" if args.dry_run else "written") if s.changed else "unchanged"
-        ctx.out(f"{s.prefix:<8} {s.count:>7} beads  {s.path}  ({state})")
+        ctx.out(f"{','.join(s.prefixes):<10} {s.count:>7} beads  {s.path}  ({state})")
     if result.unrouted:
         ctx.out(
             f"not synced (no route): {', '.join(result.unrouted)} "

@@ -451,14 +451,15 @@ def test_sync_writes_each_prefix_to_its_routed_repository(bd):
     rig.mkdir(parents=True)
     bd("config", "set", "route.gt", "rigs/gastown")
     result = json.loads(bd("sync", "--json").stdout)
-    by_prefix = {s["prefix"]: s for s in result["synced"]}
-    # hq goes to the town root by default; bd has no route.
-    assert set(by_prefix) == {"gt", "hq"} and result["unrouted"] == ["bd"]
-    assert by_prefix["gt"]["path"] == str(rig / ".beads" / "issues.jsonl") and by_prefix["gt"]["count"] == 9
-    assert by_prefix["hq"]["path"] == str(bd.home / ".beads" / "issues.jsonl")
-    gt_ids = [json.loads(x)["id"] for x in (rig / ".beads" / "issues.jsonl").read_text().splitlines()]
+    by_path = {s["path"]: s for s in result["synced"]}
+    gt_file, town_file = rig / ".beads" / "issues.jsonl", bd.home / ".beads" / "issues.jsonl"
+    # hq goes to the town root by default; bd has no route (the ledger's prefix is t).
+    assert set(by_path) == {str(gt_file), str(town_file)} and result["unrouted"] == ["bd"]
+    assert by_path[str(gt_file)]["prefixes"] == ["gt"] and by_path[str(gt_file)]["count"] == 9
+    assert by_path[str(town_file)]["prefixes"] == ["hq"]
+    gt_ids = [json.loads(x)["id"] for x in gt_file.read_text().splitlines()]
     assert gt_ids == sorted(gt_ids) and all(i.startswith("gt-") for i in gt_ids)
-    assert (rig / ".beads" / "issues.jsonl").read_text() == bd("export", "--prefix", "gt").stdout
+    assert gt_file.read_text() == bd("export", "--prefix", "gt").stdout
 
     again = bd("sync").stdout
     assert "(unchanged)" in again and "(written)" not in again
@@ -467,6 +468,36 @@ def test_sync_writes_each_prefix_to_its_routed_repository(bd):
     lines = bd("sync").stdout.splitlines()
     assert any(line.startswith("gt ") and "(written)" in line for line in lines)
     assert any(line.startswith("hq ") and "(unchanged)" in line for line in lines)
+
+
+def test_sync_puts_prefixes_sharing_a_repository_in_one_file(bd):
+    bd("import", str(CLASSIC))
+    town_bead = bd("create", "Town-level chore", "--silent").stdout.strip()  # prefix t: the ledger's own
+    assert town_bead.startswith("t-")
+    bd("config", "set", "route.bd", ".")  # bd beads also live in the town repository
+    result = json.loads(bd("sync", "--json").stdout)
+    town = next(s for s in result["synced"] if s["path"] == str(bd.home / ".beads" / "issues.jsonl"))
+    assert town["prefixes"] == ["bd", "hq", "t"] and result["unrouted"] == ["gt"]
+    ids = [json.loads(x)["id"] for x in (bd.home / ".beads" / "issues.jsonl").read_text().splitlines()]
+    assert ids == sorted(ids) and {"bd-x2y", "hq-mayor", town_bead} <= set(ids) and len(ids) == town["count"] == 5
+
+
+def test_sync_import_takes_in_what_git_merged(bd, tmp_path):
+    bd("import", str(CLASSIC))
+    bd("sync")
+    town_file = bd.home / ".beads" / "issues.jsonl"
+    records = [json.loads(x) for x in town_file.read_text().splitlines()]
+    # Another clone's work arrives through git: a new town bead and a newer edit.
+    records.append({"id": "hq-cv2z", "title": "Convoy: docs", "issue_type": "convoy", "updated_at": "2026-11-22T10:00:00Z"})
+    mayor = next(r for r in records if r["id"] == "hq-mayor")
+    mayor.update(agent_state="idle", updated_at="2026-11-22T10:00:00Z")
+    write_lines(town_file, sorted(records, key=lambda r: r["id"]))
+    bd("update", "hq-cv1x", "--priority", "0")  # a local edit made meanwhile
+    out = bd("sync", "--import").stdout
+    assert f"imported {town_file}: 1 created, 1 updated" in out
+    assert json.loads(bd("show", "hq-mayor", "--json").stdout)[0]["agent_state"] == "idle"
+    exported = {json.loads(x)["id"]: json.loads(x) for x in town_file.read_text().splitlines()}
+    assert "hq-cv2z" in exported and exported["hq-cv1x"]["priority"] == 0
 
 
 def test_sync_with_a_bad_route_writes_nothing(bd):
