@@ -1,0 +1,129 @@
+"""Removing a polecat's worktree and branch, only when no work can be lost.
+
+The invariant (issue 5): a polecat's worktree and branch are removed only
+after its merge request is merged or explicitly abandoned.  :func:`nuke`
+refuses while
+
+- the worktree has uncommitted changes,
+- an MR for the branch is pending (open, being merged, rework, gate failure),
+- the branch has commits that are not in the base (by patch id, so commits
+  the Refinery rebased onto main count as merged) and no merged MR covers
+  the branch's tip,
+
+unless ``force``; and even forced it keeps the branch (and stashes any
+uncommitted changes under ``refs/gastown/salvage/<branch>``), removing only
+the worktree.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+from ..beads.store import Ledger
+from ..errors import Conflict, InvalidInput
+from . import merge_requests as mrs
+from .done import base_branch
+from .git import Git
+
+SALVAGE_REF = "refs/gastown/salvage/{branch}"
+
+
+class NukeResult(msgspec.Struct, omit_defaults=True):
+    worktree: str
+    branch: str
+    removed_worktree: bool
+    deleted_branch: bool
+    forced: bool = False
+    #: Why a forced nuke had to override the safety checks.
+    overridden: list[str] = msgspec.field(default_factory=list)
+    salvage_ref: str = ""
+
+
+def reasons_to_keep(ledger: Ledger, rig: mrs.RigRef, branch: str, *, worktree: Git | None = None) -> list[str]:
+    """Why removing ``branch`` (and its worktree) could lose work; empty when safe."""
+    repo = Git(rig.repo)
+    reasons = []
+    if worktree is not None:
+        dirty = worktree.dirty()
+        if dirty:
+            reasons.append(f"{len(dirty)} uncommitted change(s) in {worktree.cwd}")
+    pending = mrs.pending_for_branch(ledger, rig.name, branch)
+    if pending is not None:
+        reasons.append(f"merge request {pending.id} is still {pending.status}")
+    tip = repo.branch_sha(branch)
+    if tip is not None:
+        base = base_branch(rig, repo)
+        unmerged = repo.unmerged_commits(base, tip) if repo.branch_sha(base) else [tip]
+        if unmerged:
+            # Merged or explicitly abandoned at exactly this tip: the owner has decided.
+            covered = any(m.status == mrs.CLOSED and m.meta.head == tip for m in mrs.for_branch(ledger, rig.name, branch))
+            if not covered:
+                reasons.append(f"{branch} has {len(unmerged)} commit(s) not in {base}")
+    return reasons
+
+
+def nuke(
+    ledger: Ledger,
+    rig: mrs.RigRef,
+    *,
+    worktree: str | os.PathLike[str],
+    actor: str,
+    force: bool = False,
+    branch: str = "",
+) -> NukeResult:
+    """Remove a polecat's worktree (and, when safe, its branch)."""
+    path = Path(worktree).resolve()
+    repo = Git(rig.repo, actor=actor)
+    registered = repo.worktrees()
+    wt: Git | None = None
+    if path in registered:
+        wt = Git(path, actor=actor)
+        branch = branch or registered[path]
+        if path == repo.toplevel().resolve():
+            raise InvalidInput(f"{path} is the rig's canonical clone, not a polecat worktree")
+    elif not branch:
+        raise InvalidInput(f"{path} is not a worktree of {rig.repo} (give the branch to clean up)")
+    if wt is not None and not path.is_dir():
+        wt = None  # registered but gone from disk: only the bookkeeping is left
+    if branch:
+        reasons = reasons_to_keep(ledger, rig, branch, worktree=wt)
+    else:  # a detached worktree: only its uncommitted changes can be lost
+        dirty = wt.dirty() if wt is not None else []
+        reasons = [f"{len(dirty)} uncommitted change(s) in {path}"] if dirty else []
+    if reasons and not force:
+        raise Conflict(f"refusing to nuke {path}: " + "; ".join(reasons) + " (--force removes the worktree, keeps the branch)")
+    salvage = ""
+    if force and wt is not None and wt.dirty():
+        salvage = _salvage(wt, branch or path.name)
+    removed = False
+    if path in registered:
+        if path.is_dir():
+            repo.run("worktree", "remove", "--force", str(path))
+        else:
+            repo.run("worktree", "prune")
+        removed = True
+    deleted = False
+    if branch and not reasons and repo.branch_sha(branch) is not None:
+        repo.run("branch", "-D", "-q", branch)  # merged by patch id (rebased), so -d would refuse
+        deleted = True
+    return NukeResult(
+        worktree=str(path), branch=branch, removed_worktree=removed, deleted_branch=deleted,
+        forced=bool(force and reasons), overridden=reasons if force else [], salvage_ref=salvage,
+    )  # fmt: skip
+
+
+def _salvage(wt: Git, branch: str) -> str:
+    """Keep uncommitted changes (tracked and untracked) as a commit under a ref before removal."""
+    wt.run("add", "-A")
+    tree = wt.out("write-tree")
+    parent = wt.sha("HEAD")
+    args = ["commit-tree", tree, "-m", f"gastown salvage of uncommitted work in {wt.cwd}"]
+    if parent:
+        args[2:2] = ["-p", parent]
+    commit = wt.out(*args)
+    ref = SALVAGE_REF.format(branch=branch)
+    wt.run("update-ref", ref, commit)
+    return ref

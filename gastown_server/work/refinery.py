@@ -1,0 +1,353 @@
+"""The Refinery: merge a rig's merge requests one at a time, losing nothing.
+
+:func:`process_next` takes the rig's lock (two refinery processes never
+merge concurrently), then:
+
+1. recovers an MR a crashed run left ``in_progress`` (finishing the
+   bookkeeping if the base already holds its journaled sha, never merging
+   it again);
+2. catches the base branch up with the push remote (``origin``);
+3. claims the first open MR; rebases its submitted head onto the base in a
+   scratch worktree (the polecat's worktree is never touched) — a conflict
+   sends ``REWORK_REQUEST`` and hands the MR back;
+4. runs the rig's gates there — a failure sends ``MERGE_FAILED``;
+5. writes the rebased sha into the MR's journal, pushes it to the remote's
+   base (fast-forward only), fast-forwards the canonical clone's base, and
+   only then closes the MR "merged <sha>" and mails ``MERGED`` (one ledger
+   transaction).
+
+Branches are never deleted here: cleanup (after MERGED) belongs to
+:mod:`.polecat_cleanup`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import msgspec
+
+from ..beads.store import Ledger
+from ..errors import Conflict, GastownError, InvalidInput, Unavailable
+from . import gates as gates_mod
+from . import mail
+from . import merge_requests as mrs
+from .done import base_branch
+from .git import Git, GitFailed, git_env
+
+MERGED, MERGE_FAILED, REWORK_REQUEST = "MERGED", "MERGE_FAILED", "REWORK_REQUEST"
+LOCK_FILE = "gastown-refinery.lock"
+SCRATCH_DIR = "gastown-refinery-worktree"
+NO_GATE_WARNING = "no gates configured for rig {rig}: merged without checks (gt refinery gates --set CMD)"
+
+
+class Outcome(msgspec.Struct, omit_defaults=True):
+    #: ``idle`` (queue empty), ``merged``, ``recovered`` (a crashed merge finished),
+    #: ``requeued`` (an interrupted attempt put back), ``rework`` (conflict),
+    #: ``failed`` (gate, push or other failure).
+    result: str
+    mr_id: str = ""
+    sha: str = ""
+    failure_type: str = ""
+    detail: str = ""
+    conflict_files: list[str] = msgspec.field(default_factory=list)
+    warnings: list[str] = msgspec.field(default_factory=list)
+    mail_ids: list[str] = msgspec.field(default_factory=list)
+    seconds: float = 0.0
+
+
+def refinery_address(rig: mrs.RigRef) -> str:
+    return f"{rig.name}/refinery"
+
+
+def witness_address(rig: mrs.RigRef) -> str:
+    return f"{rig.name}/witness"
+
+
+def worker_name(address: str) -> str:
+    return address.rstrip("/").rsplit("/", 1)[-1]
+
+
+@contextmanager
+def rig_lock(repo: Git, wait_s: float = 60.0) -> Iterator[None]:
+    """The rig's merge lock (a flock in the canonical clone's git dir)."""
+    path = repo.common_dir() / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise Conflict(f"another refinery is merging in {repo.cwd} (lock {path} held)") from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def process_next(ledger: Ledger, rig: mrs.RigRef, *, actor: str = "", lock_wait_s: float = 60.0) -> Outcome:
+    """Merge (or bounce) the first MR in ``rig``'s queue; ``idle`` if none."""
+    started = time.monotonic()
+    actor = mail.normalize_address(actor or refinery_address(rig))
+    settings = gates_mod.load(ledger, rig.name)
+    if settings.require_gates and not settings.gates:
+        raise InvalidInput(
+            f"rig {rig.name} requires gates but none is configured: gt refinery gates --rig {rig.name} --set CMD"
+        )
+    repo = Git(rig.repo, actor=actor)
+    if not repo.is_repo():
+        raise InvalidInput(f"the canonical clone {rig.repo} of rig {rig.name} is not a git repository")
+    base = base_branch(rig, repo)
+    remote = _push_remote(repo, settings)
+    with rig_lock(repo, lock_wait_s):
+        run = _Run(ledger, rig, repo, base, remote, settings, actor)
+        outcome = run.recover()
+        if outcome is None:
+            run.sync_with_remote()
+            mr = mrs.claim_next(ledger, rig.name, actor=actor)
+            outcome = Outcome(result="idle") if mr is None else run.merge(mr)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def drain(ledger: Ledger, rig: mrs.RigRef, *, actor: str = "", limit: int = 1000) -> list[Outcome]:
+    """Process until the queue is empty (or ``limit`` MRs); the idle outcome is not included."""
+    out = []
+    for _ in range(limit):
+        outcome = process_next(ledger, rig, actor=actor)
+        if outcome.result == "idle":
+            break
+        out.append(outcome)
+    return out
+
+
+def _push_remote(repo: Git, settings: gates_mod.GateSettings) -> str:
+    if settings.push_remote is None:
+        return "origin" if "origin" in repo.remotes() else ""
+    if settings.push_remote and settings.push_remote not in repo.remotes():
+        raise InvalidInput(f"push remote {settings.push_remote!r} is not a remote of {repo.cwd}")
+    return settings.push_remote
+
+
+class _Run:
+    """One locked pass of the Refinery over one rig."""
+
+    def __init__(self, ledger, rig, repo, base, remote, settings, actor) -> None:
+        self.ledger: Ledger = ledger
+        self.rig: mrs.RigRef = rig
+        self.repo: Git = repo
+        self.base: str = base
+        self.remote: str = remote
+        self.settings: gates_mod.GateSettings = settings
+        self.actor: str = actor
+
+    # -- recovery ------------------------------------------------------------------
+
+    def recover(self) -> Outcome | None:
+        """Settle MRs a crashed run left ``in_progress``; the first settled one's outcome."""
+        for mr in mrs.queue(self.ledger, self.rig.name):
+            if mr.status != mrs.CLAIMED:
+                continue
+            if not mr.meta.intended:
+                mrs.record(self.ledger, mr, "requeued", "an interrupted attempt left it claimed",
+                           actor=self.actor, status=mrs.OPEN, assignee="")  # fmt: skip
+                return Outcome(result="requeued", mr_id=mr.id, detail="interrupted attempt put back in the queue")
+            if self._landed(mr.meta.intended):
+                return self.finish(mr, mr.meta.intended, recovered=True)
+            local = self.repo.branch_sha(self.base)
+            if local == mr.meta.intended_from:
+                # Gates had passed; the move itself never happened: do it now.
+                return self.publish(mr, mr.meta.intended, list(mr.meta.warnings), recovered=True)
+            mr.meta.intended = mr.meta.intended_from = ""
+            mrs.record(self.ledger, mr, "requeued", f"{self.base} moved since the interrupted attempt",
+                       actor=self.actor, status=mrs.OPEN, assignee="")  # fmt: skip
+            return Outcome(result="requeued", mr_id=mr.id, detail=f"{self.base} moved; will rebase again")
+        return None
+
+    def _landed(self, sha: str) -> bool:
+        local = self.repo.branch_sha(self.base)
+        if local and self.repo.sha(sha) and self.repo.is_ancestor(sha, local):
+            return True
+        if self.remote:
+            remote_sha = self._fetch()
+            if remote_sha and self.repo.is_ancestor(sha, remote_sha):
+                self.sync_with_remote(fetched=remote_sha)
+                return True
+        return False
+
+    # -- the base branch -----------------------------------------------------------
+
+    def _fetch(self) -> str | None:
+        tracking = f"refs/remotes/{self.remote}/{self.base}"
+        try:
+            self.repo.run("fetch", "-q", self.remote, f"+refs/heads/{self.base}:{tracking}")
+        except GitFailed as exc:
+            raise Unavailable(f"cannot fetch {self.base} from {self.remote}: {exc.message}") from None
+        return self.repo.sha(tracking)
+
+    def sync_with_remote(self, fetched: str | None = None) -> None:
+        """Fast-forward the clone's base to the remote's (work merged elsewhere lands here first)."""
+        if not self.remote:
+            return
+        remote_sha = fetched or self._fetch()
+        local = self.repo.branch_sha(self.base)
+        if remote_sha is None or remote_sha == local:
+            return
+        if local is None or self.repo.is_ancestor(local, remote_sha):
+            self._move_base(local, remote_sha)
+        elif self.repo.is_ancestor(remote_sha, local):
+            self._push(local)
+        else:
+            raise Unavailable(
+                f"{self.base} in {self.repo.cwd} has diverged from {self.remote}/{self.base}: reconcile them by hand"
+            )
+
+    def _push(self, sha: str) -> None:
+        self.repo.run("push", "-q", self.remote, f"{sha}:refs/heads/{self.base}")
+
+    def _move_base(self, old: str | None, new: str) -> None:
+        """Fast-forward the clone's base to ``new`` (its checkout too, when it is checked out)."""
+        if old and not self.repo.is_ancestor(old, new):
+            raise Conflict(f"refusing to move {self.base} from {old[:12]} to {new[:12]}: not a fast-forward")
+        checked_out = self.repo.run("symbolic-ref", "-q", "HEAD", check=False).stdout.strip()
+        bare = self.repo.out("rev-parse", "--is-bare-repository") == "true"
+        if checked_out == f"refs/heads/{self.base}" and not bare:
+            self.repo.run("merge", "--ff-only", "-q", new)
+        else:
+            self.repo.run("update-ref", f"refs/heads/{self.base}", new, old or "")
+
+    # -- one merge -----------------------------------------------------------------
+
+    def merge(self, mr: mrs.MergeRequest) -> Outcome:
+        try:
+            return self._merge(mr)
+        except GastownError as exc:
+            # A git or filesystem failure: the MR goes back to its polecat, never half-merged.
+            return self.fail(mr, "other", exc.message)
+
+    def _merge(self, mr: mrs.MergeRequest) -> Outcome:
+        head = mr.meta.head
+        if self.repo.sha(head) is None:
+            return self.fail(mr, "other", f"submitted commit {head[:12]} is not in the canonical clone")
+        base_sha = self.repo.branch_sha(self.base)
+        if base_sha is None:
+            return self.fail(mr, "other", f"the canonical clone has no branch {self.base!r}")
+        scratch = self._scratch(base_sha)
+        scratch.run("checkout", "-q", "--detach", "-f", head)
+        scratch.run("clean", "-q", "-fdx")
+        rebase = scratch.run("rebase", "-q", base_sha, check=False)
+        if rebase.returncode != 0:
+            conflicts = scratch.conflict_files()
+            scratch.run("rebase", "--abort", check=False)
+            if conflicts:
+                return self.rework(mr, base_sha, conflicts)
+            return self.fail(mr, "other", f"rebase onto {self.base} failed: {rebase.stderr or rebase.stdout}")
+        rebased = scratch.sha("HEAD") or ""
+        warnings: list[str] = []
+        if rebased == base_sha:
+            warnings.append(f"every commit of {mr.meta.branch} was already in {self.base}: nothing new merged")
+            return self.finish(mr, base_sha, warnings=warnings)
+        if not self.settings.gates:
+            warnings.append(NO_GATE_WARNING.format(rig=self.rig.name))
+        env = {**git_env(self.actor), "GT_RIG": self.rig.name, "GT_MR": mr.id, "GT_BRANCH": mr.meta.branch}
+        for gate in self.settings.gates:
+            result = gates_mod.run_gate(gate, scratch.cwd, env)
+            if not result.ok:
+                error = f"gate `{gate.run}` exited {result.returncode}\n{result.output_tail}".rstrip()
+                return self.fail(mr, gate.kind, error)
+        mr.meta.intended, mr.meta.intended_from = rebased, base_sha
+        mr.meta.warnings = warnings
+        mr = mrs.record(self.ledger, mr, "merging", f"{rebased} onto {base_sha}", actor=self.actor)
+        return self.publish(mr, rebased, warnings)
+
+    def _scratch(self, base_sha: str) -> Git:
+        """The Refinery's own worktree (detached), created once and reused."""
+        path = self.repo.common_dir() / SCRATCH_DIR
+        scratch = Git(path, actor=self.actor)
+        if not (path / ".git").exists():
+            self.repo.run("worktree", "prune")
+            self.repo.run("worktree", "add", "-q", "--detach", "-f", str(path), base_sha)
+        elif (path / ".git").exists() and scratch.ok("rev-parse", "-q", "--verify", "REBASE_HEAD"):
+            scratch.run("rebase", "--abort", check=False)  # left behind by a crash mid-rebase
+        return scratch
+
+    def publish(self, mr: mrs.MergeRequest, sha: str, warnings: list[str], *, recovered: bool = False) -> Outcome:
+        """Push ``sha`` to the remote's base, fast-forward the clone's, then record the merge."""
+        old = mr.meta.intended_from
+        if self.repo.branch_sha(self.base) != old:
+            mr.meta.intended = mr.meta.intended_from = ""
+            mrs.record(self.ledger, mr, "requeued", f"{self.base} moved under the refinery",
+                       actor=self.actor, status=mrs.OPEN, assignee="")  # fmt: skip
+            return Outcome(result="requeued", mr_id=mr.id, detail=f"{self.base} moved; will rebase again")
+        if self.remote:
+            try:
+                self._push(sha)
+            except GitFailed as exc:
+                mr.meta.intended = mr.meta.intended_from = ""
+                return self.fail(mr, "push", f"push to {self.remote}/{self.base} rejected: {exc.message}")
+        self._move_base(old, sha)
+        return self.finish(mr, sha, warnings=warnings, recovered=recovered)
+
+    # -- outcomes: ledger and mail in one transaction each -------------------------
+
+    def _body(self, mr: mrs.MergeRequest, *lines: str) -> str:
+        head = [f"Branch: {mr.meta.branch}", f"MR: {mr.id}", f"Issue: {mr.meta.issue}"]
+        return "\n".join(head + [ln for ln in lines if ln])
+
+    def _mail(self, to: list[str], subject: str, body: str) -> list[str]:
+        ids = []
+        for addr in dict.fromkeys(to):
+            ids.append(mail.send(self.ledger, addr, subject, body, actor=self.actor).id)
+        return ids
+
+    def finish(
+        self, mr: mrs.MergeRequest, sha: str, *, warnings: list[str] | None = None, recovered: bool = False
+    ) -> Outcome:
+        warnings = list(warnings if warnings is not None else mr.meta.warnings)
+        name = worker_name(mr.meta.polecat)
+        with self.ledger.atomic():
+            mr.meta.warnings = warnings
+            if recovered:
+                mr.meta.journal.append(mrs._entry(self.actor, "recovered", f"{self.base} already holds {sha}"))
+            mrs.mark_merged(self.ledger, mr, sha, actor=self.actor)
+            body = self._body(mr, f"Merge-Commit: {sha}", f"Base: {self.base}", *(f"Warning: {w}" for w in warnings))
+            ids = self._mail([witness_address(self.rig), mr.meta.polecat], f"{MERGED} {name}", body)
+        return Outcome(result="recovered" if recovered else "merged", mr_id=mr.id, sha=sha, warnings=warnings, mail_ids=ids)
+
+    def fail(self, mr: mrs.MergeRequest, failure_type: str, error: str) -> Outcome:
+        name = worker_name(mr.meta.polecat)
+        with self.ledger.atomic():
+            mr.meta.intended = mr.meta.intended_from = ""
+            mrs.record(self.ledger, mr, "merge_failed", f"{failure_type}: {error.splitlines()[0] if error else ''}",
+                       actor=self.actor, status=mrs.GATE_FAILED, assignee=mr.meta.polecat)  # fmt: skip
+            body = self._body(mr, f"Failure-Type: {failure_type}", f"Error: {error}")
+            ids = self._mail([mr.meta.polecat, witness_address(self.rig)], f"{MERGE_FAILED} {name}", body)
+        return Outcome(result="failed", mr_id=mr.id, failure_type=failure_type, detail=error, mail_ids=ids)
+
+    def rework(self, mr: mrs.MergeRequest, base_sha: str, conflicts: list[str]) -> Outcome:
+        name = worker_name(mr.meta.polecat)
+        with self.ledger.atomic():
+            mrs.record(self.ledger, mr, "rework_requested", ", ".join(conflicts),
+                       actor=self.actor, status=mrs.REWORK, assignee=mr.meta.polecat)  # fmt: skip
+            body = self._body(
+                mr, f"Base: {self.base} {base_sha}", f"Conflict-Files: {', '.join(conflicts)}",
+                f"Rework: rebase {mr.meta.branch} onto {self.base}, resolve, commit, then gt done again.",
+            )  # fmt: skip
+            ids = self._mail([mr.meta.polecat, witness_address(self.rig)], f"{REWORK_REQUEST} {name}", body)
+        return Outcome(result="rework", mr_id=mr.id, conflict_files=conflicts, mail_ids=ids)
+
+
+def scratch_path(repo: str | os.PathLike[str]) -> Path:
+    return Git(repo).common_dir() / SCRATCH_DIR
