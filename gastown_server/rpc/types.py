@@ -14,7 +14,7 @@ unknown fields (a typo is an error, not a silent no-op), except
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -22,6 +22,15 @@ from msgspec import UNSET, UnsetType
 from ..beads.models import Bead, Event
 from ..work.convoys import ConvoySummary, ConvoyTree
 from ..work.mail import Message
+
+
+#: Bounded integers: out-of-range values are refused with the field's name
+#: instead of reaching SQLite (which cannot store them).
+Limit = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+Offset = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+Priority = Annotated[int, msgspec.Meta(ge=0, le=4)]
+Cursor = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
+SubscriptionId = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
 
 
 class Params(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -96,7 +105,7 @@ class BeadListParams(Params):
     prefix: str | None = None
     #: Include closed beads.
     all: bool = False
-    limit: int | None = 500
+    limit: Limit | None = 500
 
 
 class BeadsResult(msgspec.Struct):
@@ -104,12 +113,12 @@ class BeadsResult(msgspec.Struct):
 
 
 class BeadReadyParams(Params):
-    limit: int | None = 10
+    limit: Limit | None = 10
     assignee: str | None = None
     unassigned: bool = False
     type: str | None = None
     label: str | None = None
-    priority: int | None = None
+    priority: Priority | None = None
     parent: str | None = None
 
 
@@ -122,7 +131,7 @@ class BeadCreateParams(Params):
     title: str
     description: str = ""
     type: str = "task"
-    priority: int = 2
+    priority: Priority = 2
     status: str = "open"
     assignee: str = ""
     parent: str = ""
@@ -148,7 +157,7 @@ class BeadUpdateParams(Params):
     acceptance_criteria: str | UnsetType = UNSET
     notes: str | UnsetType = UNSET
     status: str | UnsetType = UNSET
-    priority: int | UnsetType = UNSET
+    priority: Priority | UnsetType = UNSET
     type: str | UnsetType = UNSET
     assignee: str | UnsetType = UNSET
     external_ref: str | UnsetType = UNSET
@@ -170,7 +179,7 @@ class BeadCloseParams(Params):
 class ConvoyListParams(Params):
     #: ``open`` (default), ``closed`` or ``all``.
     status: Literal["open", "closed", "all"] = "open"
-    limit: int | None = None
+    limit: Limit | None = None
 
 
 class ConvoyListResult(msgspec.Struct):
@@ -192,7 +201,7 @@ class MailInboxParams(Params):
     #: Whose inbox; default: the session's actor.
     address: str | None = None
     unread_only: bool = False
-    limit: int | None = None
+    limit: Limit | None = None
 
 
 class MailInboxResult(msgspec.Struct):
@@ -209,7 +218,7 @@ class MailSendParams(Params):
     to: str
     subject: str
     body: str = ""
-    priority: int = 2
+    priority: Priority = 2
 
 
 class MailReplyParams(Params):
@@ -224,7 +233,7 @@ class MailReplyParams(Params):
 class FeedSubscribeParams(Params):
     """Resume after ``cursor`` (an event id); ``null``: from now on."""
 
-    cursor: int | None = None
+    cursor: Cursor | None = None
     #: Only these event kinds (``created``, ``closed``, ...); default: all.
     kinds: list[str] | None = None
 
@@ -236,7 +245,7 @@ class FeedSubscribeResult(msgspec.Struct):
 
 
 class UnsubscribeParams(Params):
-    subscription: int
+    subscription: SubscriptionId
 
 
 class UnsubscribeResult(msgspec.Struct):
@@ -252,11 +261,11 @@ class TranscriptRangeParams(Params):
     agent: str | None = None
     session: str | None = None
     #: Byte offset into the live transcript file.
-    offset: int = 0
+    offset: Offset = 0
     #: Bytes to read (default: to the end, at most 1 MiB).
-    length: int | None = None
+    length: Offset | None = None
     #: Instead of a byte range: the last N lines as plain text.
-    lines: int | None = None
+    lines: Limit | None = None
 
 
 class TranscriptRangeResult(msgspec.Struct):
@@ -274,7 +283,7 @@ class TranscriptSubscribeParams(Params):
     agent: str | None = None
     session: str | None = None
     #: Start at this byte offset; ``null``: at the current end.
-    offset: int | None = None
+    offset: Offset | None = None
 
 
 class TranscriptSubscribeResult(msgspec.Struct):

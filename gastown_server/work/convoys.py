@@ -151,7 +151,7 @@ def tree(ledger: Ledger, convoy_id: str) -> ConvoyTree:
         rows = ledger.conn.execute(
             "SELECT d.depends_on_id, i.id, i.title, i.status, i.issue_type, i.priority, i.assignee, i.is_blocked "
             "FROM dependencies d LEFT JOIN issues i ON i.id = d.depends_on_id "
-            "WHERE d.issue_id = ? AND d.type = 'tracks' ORDER BY d.created_at, d.depends_on_id",
+            "WHERE d.issue_id = ? AND d.type = 'tracks' ORDER BY d.created_at, i.created_at, d.depends_on_id",
             (convoy_id,),
         ).fetchall()
     tracked, missing = [], []
