@@ -1,0 +1,108 @@
+"""``gt formula``: list, show, run (pour and walk mechanically), hanoi."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import GastownError, InvalidInput
+from .bd_mol import _ASPECT, _RIG, _TARGET, _VAR, formula_list, formula_show
+from .framework import Registry, arg
+
+COMMANDS = Registry()
+
+COMMANDS.command("formula list", "Formulas in the search path (built-in, town, rig)", _RIG)(formula_list)
+COMMANDS.command("formula show", "A formula's variables and steps", arg("formula"), _RIG)(formula_show)
+
+
+@COMMANDS.command(
+    "formula run",
+    "Pour a formula (or take a molecule) and walk it: gates decided, step commands run",
+    arg("formula", nargs="?", help="formula name or path (omit with --mol)"),
+    _VAR,
+    _RIG,
+    _TARGET,
+    _ASPECT,
+    arg("--mol", help="continue this molecule instead of pouring a new one"),
+    arg("--wisp", action="store_true", help="pour as a wisp (default for phase = \"vapor\" formulas)"),
+    arg("--pour", action="store_true", help="pour as a persistent molecule even if the formula is vapor"),
+    arg("--close-prose", action="store_true", help="also close steps that have no command (dry walk)"),
+    arg("--cwd", help="directory step commands run in (default: the current one)"),
+    arg("-a", "--assignee", help="who walks the molecule"),
+    arg("--prefix", help="id prefix for a new molecule"),
+)
+def formula_run(ctx, args):
+    from ..formulas import molecule
+    from .bd_mol import cook_from_args
+
+    ledger = ctx.ledger
+    if args.mol:
+        if args.formula:
+            raise InvalidInput("give a formula or --mol, not both")
+        root = molecule.root_of(ledger, args.mol)
+        poured = False
+    else:
+        if not args.formula:
+            raise InvalidInput("name a formula to run (or --mol <molecule>)")
+        proto = cook_from_args(ctx, args)
+        wisp = args.wisp or (proto.wisp_default and not args.pour)
+        root = molecule.pour(ledger, proto, actor=ctx.actor, wisp=wisp, assignee=args.assignee or "", prefix=args.prefix)
+        poured = True
+    outcomes = molecule.advance(ledger, root.id, actor=ctx.actor, close_prose=args.close_prose, cwd=args.cwd)
+    failed = [o for o in outcomes if o.action == "failed"]
+    waiting = [o for o in outcomes if o.action == "waiting"]
+    digest = molecule.finish(ledger, root.id, actor=ctx.actor) if not failed and not waiting else None
+    p = None if digest is not None and root.ephemeral else molecule.progress(ledger, root.id)
+    if ctx.json:
+        ctx.emit_json(
+            {
+                "molecule": root.id,
+                "poured": poured,
+                "outcomes": [o._asdict() for o in outcomes],
+                "complete": digest is not None or bool(p and p.complete),
+                "digest": digest.id if digest else None,
+            }
+        )
+    else:
+        ctx.out(f"{'Poured' if poured else 'Walking'} {root.id}: {root.title}")
+        for o in outcomes:
+            ctx.out(f"  {o.action:<12} {o.step_id}" + (f"  {o.detail}" if o.detail else ""))
+        if digest is not None:
+            ctx.out(f"Complete; squashed into {digest.id}: {digest.title}")
+        elif p and p.complete:
+            ctx.out(f"Complete ({p.closed}/{p.total} steps)")
+        elif waiting:
+            ctx.out(f"Waiting on {len(waiting)} step(s) for an agent: bd mol current {root.id}")
+    if failed:
+        raise GastownError(f"step {failed[0].step_id} failed ({failed[0].detail}); see its comments, fix, then: gt formula run --mol {root.id}")
+
+
+@COMMANDS.command(
+    "formula hanoi",
+    "Write the expanded towers-of-hanoi formula for N disks (not needed to run it)",
+    arg("--disks", type=int, required=True, help="number of disks (1..24)"),
+    arg("-o", "--output", help="file to write (default: stdout)"),
+)
+def formula_hanoi(ctx, args):
+    from ..formulas.generators import hanoi
+
+    try:
+        gen = hanoi(args.disks)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        write = out.write
+        write(f'formula = "towers-of-hanoi-{args.disks}"\nversion = 1\ntype = "workflow"\nphase = "vapor"\n')
+        write(f'description = "Towers of Hanoi, {args.disks} disks, {gen.count} moves (expanded)."\n')
+        prev = None
+        for move in gen.values():
+            n = move["n"]
+            write(f'\n[[steps]]\nid = "move-{n}"\ntitle = "Move disk {move["disk"]} from {move["from"]} to {move["to"]}"\n')
+            if prev:
+                write(f'needs = ["{prev}"]\n')
+            prev = f"move-{n}"
+    finally:
+        if args.output:
+            out.close()
+    if args.output and not ctx.json:
+        print(f"Wrote {args.output}: {gen.count} steps", file=sys.stderr)

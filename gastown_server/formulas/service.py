@@ -1,0 +1,103 @@
+"""Plain functions the CLI and RPC adapters share: find, describe, cook, pour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import search
+from .cook import Protomolecule, cook, loader_for
+from .loader import all_steps, step_needs
+from .model import Formula
+
+
+def town_for(db: str | None = None) -> Path | None:
+    """The town whose formulas apply: the one owning ``db``, else found from the cwd."""
+    if db:
+        p = Path(db).expanduser().resolve()
+        if p.parent.name == ".gastown":
+            return p.parent.parent
+    from ..paths import find_town_root
+
+    return find_town_root()
+
+
+def list_formulas(town: Path | None, rig: str | None) -> list[dict]:
+    """Every visible formula with its layer, type and description line."""
+    from .loader import read_raw
+    from .errors import FormulaError
+
+    out = []
+    for entry in search.catalog(town, rig).values():
+        item: dict[str, Any] = {"name": entry.name, "layer": entry.layer, "path": str(entry.path)}
+        try:
+            raw = read_raw(entry.path)
+            item["type"] = raw.get("type", "workflow")
+            item["description"] = str(raw.get("description", "")).strip().splitlines()[0:1]
+            item["description"] = item["description"][0] if item["description"] else ""
+        except FormulaError as exc:
+            item["error"] = exc.message
+        out.append(item)
+    return out
+
+
+def describe(formula: Formula) -> dict:
+    """A formula as data: variables, steps (with needs), legs, squash."""
+
+    def step_dict(s) -> dict:
+        d: dict[str, Any] = {"id": s.id, "title": s.title or s.id}
+        if step_needs(s):
+            d["needs"] = step_needs(s)
+        for key in ("run", "expand", "condition"):
+            if getattr(s, key, ""):
+                d[key] = getattr(s, key)
+        if getattr(s, "gate", None) is not None:
+            d["gate"] = {k: v for k, v in (("type", s.gate.type), ("condition", s.gate.condition), ("run", s.gate.run)) if v}
+        if getattr(s, "loop", None) is not None:
+            import msgspec
+
+            d["loop"] = msgspec.to_builtins(s.loop)
+        if getattr(s, "children", None):
+            d["children"] = [step_dict(c) for c in s.children]
+        return d
+
+    import msgspec
+
+    info: dict[str, Any] = {
+        "name": formula.formula,
+        "type": formula.type,
+        "version": formula.version,
+        "description": formula.description.strip(),
+        "source": formula.source,
+        "layer": formula.layer,
+        "vars": {k: msgspec.to_builtins(v) for k, v in formula.vars.items()},
+    }
+    if formula.steps:
+        info["steps"] = [step_dict(s) for s in formula.steps]
+    if formula.template:
+        info["template"] = [step_dict(s) for s in formula.template]
+    if formula.legs:
+        info["legs"] = [step_dict(s) for s in formula.legs]
+    if formula.synthesis:
+        info["synthesis"] = {"id": formula.synthesis.id, "title": formula.synthesis.title, "needs": step_needs(formula.synthesis)}
+    if formula.advice:
+        info["advice"] = [msgspec.to_builtins(a) for a in formula.advice]
+    if formula.squash:
+        info["squash"] = msgspec.to_builtins(formula.squash)
+    if formula.phase:
+        info["phase"] = formula.phase
+    info["step_count"] = sum(1 for _ in all_steps(formula.steps or formula.legs or formula.template))
+    return info
+
+
+def cook_named(
+    name: str,
+    given: Mapping[str, Any] | None = None,
+    *,
+    town: Path | None = None,
+    rig: str | None = None,
+    target: Mapping[str, str] | None = None,
+    aspects: list[str] = (),
+) -> Protomolecule:
+    formula = search.load(name, town, rig)
+    return cook(formula, given, load=loader_for(town, rig), target=target, aspects=list(aspects))
