@@ -22,13 +22,14 @@ so merged files diff like exports.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, Unavailable
 from .jsonl import timestamp_key
 from .models import Bead
 
@@ -243,3 +244,39 @@ def merge_files(base: str | Path, ours: str | Path, theirs: str | Path) -> Merge
     data, report = merge_bytes(*contents, names=tuple(str(p) for p in paths))  # type: ignore[arg-type]
     paths[1].write_bytes(data)
     return report
+
+
+DRIVER_COMMAND = "bd merge-driver %O %A %B"
+ATTRIBUTES_LINE = ".beads/issues.jsonl merge=beads"
+
+
+def install_driver(repo: str | Path) -> bool:
+    """Configure the driver in a git repository (idempotent); True if anything changed.
+
+    Sets ``merge.beads.driver`` in the clone's git config (git never takes
+    drivers from the repository itself) and adds the ``.gitattributes`` line
+    (uncommitted: committing it is the caller's business).
+    """
+    root = Path(repo)
+
+    def git(*argv: str) -> subprocess.CompletedProcess:
+        try:
+            return subprocess.run(["git", "-C", str(root), *argv], capture_output=True, text=True)
+        except OSError as exc:
+            raise Unavailable(f"cannot run git: {exc.strerror or exc}") from None
+
+    if git("rev-parse", "--git-dir").returncode != 0:
+        raise InvalidInput(f"{root} is not a git repository")
+    changed = False
+    for key, value in (("merge.beads.driver", DRIVER_COMMAND), ("merge.beads.name", "Beads JSONL merge by bead id")):
+        if git("config", "--local", "--get", key).stdout.strip() != value:
+            proc = git("config", "--local", key, value)
+            if proc.returncode != 0:
+                raise Unavailable(f"git config {key} failed in {root}: {proc.stderr.strip()}")
+            changed = True
+    attributes = root / ".gitattributes"
+    text = attributes.read_text() if attributes.exists() else ""
+    if ATTRIBUTES_LINE not in text.splitlines():
+        attributes.write_text(text + ("" if not text or text.endswith("\n") else "\n") + ATTRIBUTES_LINE + "\n")
+        changed = True
+    return changed

@@ -239,3 +239,19 @@ def test_git_merge_with_the_driver_keeps_both_sides(tmp_path, git_env):
     # Beads neither side touched come through byte for byte.
     untouched = [x for x in SAMPLE.read_text().splitlines() if json.loads(x)["id"] in ("wx-3nd", "wx-q4m", "wx-v10")]
     assert all(line in text.splitlines() for line in untouched)
+
+
+def test_install_driver_is_idempotent_and_keeps_existing_attributes(tmp_path, git_env):
+    repo = tmp_path / "rig"
+    repo.mkdir()
+    git(repo, "init", "-q", env=git_env)
+    (repo / ".gitattributes").write_text("*.png binary")  # no trailing newline
+    assert merge.install_driver(repo) is True
+    assert merge.install_driver(repo) is False
+    assert git(repo, "config", "merge.beads.driver", env=git_env).stdout.strip() == "bd merge-driver %O %A %B"
+    assert (repo / ".gitattributes").read_text() == "*.png binary\n.beads/issues.jsonl merge=beads\n"
+    # git itself agrees the file is routed to the driver.
+    attr = git(repo, "check-attr", "merge", ".beads/issues.jsonl", env=git_env).stdout.strip()
+    assert attr == ".beads/issues.jsonl: merge: beads"
+    with pytest.raises(InvalidInput, match="is not a git repository"):
+        merge.install_driver(tmp_path / "plain")
