@@ -1,0 +1,73 @@
+"""Helpers shared by the town tests (imported as a plain module)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+GT = [sys.executable, "-m", "gastown_server.cli.gt"]
+_SCRUB = ("GT_TOWN", "BEADS_DB", "BD_ACTOR", "GT_ACTOR", "GT_ROLE", "GT_RIG", "GT_SESSION_ID", "GT_TMUX_SOCKET", "TMUX")
+
+
+def make_repo(path: Path, files: dict[str, str] | None = None) -> Path:
+    path.mkdir(parents=True)
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
+    for name, text in (files or {"README.md": "hello\n"}).items():
+        (path / name).write_text(text)
+    subprocess.run([*git, "-C", str(path), "add", "-A"], check=True)
+    subprocess.run([*git, "-C", str(path), "commit", "-q", "-m", "init"], check=True)
+    return path
+
+
+def stop_daemon(root: Path) -> None:
+    pid_file = root / ".gastown" / "daemon.pid"
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+
+def wait_for(pred, timeout=10.0, step=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+
+def transcript(root: Path, session: str) -> str:
+    p = root / ".gastown" / "transcripts" / f"{session}.log"
+    return p.read_text(errors="replace") if p.exists() else ""
+
+
+
+def snapshot_tree(root: Path) -> set[str]:
+    """Every path under root except the ledger's WAL side files (they come and go)."""
+    out = set()
+    for p in root.rglob("*"):
+        if p.name.endswith(("-wal", "-shm")) or "__pycache__" in p.parts:
+            continue
+        out.add(str(p.relative_to(root)))
+    return out
