@@ -1,0 +1,236 @@
+"""The merge queue end to end on real git: gt done -> Refinery -> MERGED / MERGE_FAILED / REWORK_REQUEST."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from gastown_server.errors import Conflict, InvalidInput, NotFound
+from gastown_server.work import gates, mail
+from gastown_server.work import merge_requests as mrs
+from gastown_server.work.done import done
+from gastown_server.work.git import Git
+from gastown_server.work.refinery import drain, process_next
+
+
+def _patch_ids(git: Git, rev: str) -> list[str]:
+    """Stable patch ids of every commit reachable from ``rev`` (equal ids = the same change)."""
+    log = git.run("log", "-p", "--format=commit %H", rev).stdout
+    out = subprocess.run(["git", "patch-id", "--stable"], input=log, capture_output=True, text=True, check=True).stdout
+    return [line.split()[0] for line in out.splitlines()]
+
+
+def _field(message: mail.Message, key: str) -> str:
+    for line in message.body.splitlines():
+        if line.startswith(f"{key}: "):
+            return line[len(key) + 2 :]
+    raise AssertionError(f"no {key}: in {message.body!r}")
+
+
+def test_three_polecats_one_conflicting_reworked_and_merged(rig):
+    a, b, c = rig.polecat("alpha"), rig.polecat("bravo"), rig.polecat("charlie")
+    a.commit("alpha.txt", "alpha\n", "alpha: add alpha.txt")
+    b.commit("shared.txt", "line 1\nline 2 by bravo\nline 3\n", "bravo: edit line 2")
+    c_first = c.commit("shared.txt", "line 1\nline 2 by charlie\nline 3\n", "charlie: edit line 2")
+    c.commit("charlie.txt", "charlie\n", "charlie: add charlie.txt")
+
+    results = [done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address) for p in (a, b, c)]
+    assert all(r.created and not r.pushed for r in results)
+    assert [m.subject for m in rig.witness_mail("POLECAT_DONE")] == [
+        "POLECAT_DONE alpha", "POLECAT_DONE bravo", "POLECAT_DONE charlie",
+    ]  # fmt: skip
+    note = rig.witness_mail("POLECAT_DONE")[2]
+    assert _field(note, "Exit") == "MERGED"
+    assert _field(note, "MR") == results[2].mr.id
+    assert _field(note, "Branch") == c.branch
+
+    outcomes = drain(rig.ledger, rig.rig)
+    assert [o.result for o in outcomes] == ["merged", "merged", "rework"]
+    assert outcomes[2].conflict_files == ["shared.txt"]
+    rework = c.inbox("REWORK_REQUEST")
+    assert len(rework) == 1 and rework[0].subject == "REWORK_REQUEST charlie"
+    assert _field(rework[0], "Conflict-Files") == "shared.txt"
+    mr_c = mrs.get(rig.ledger, results[2].mr.id)
+    assert (mr_c.status, mr_c.assignee) == ("deferred", c.address)
+    # The rejected work is untouched: the polecat's branch still holds its commits.
+    assert c.git.is_ancestor(c_first, c.branch)
+
+    # Rework: rebase onto main in the polecat's own worktree, resolve, continue, done again.
+    proc = c.git.run("rebase", "main", check=False)
+    assert proc.returncode != 0 and c.git.conflict_files() == ["shared.txt"]
+    (c.path / "shared.txt").write_text("line 1\nline 2 by bravo and charlie\nline 3\n")
+    c.git.run("add", "shared.txt")
+    c.git.run("rebase", "--continue")
+    again = done(rig.ledger, rig.rig, worktree=c.path, polecat=c.address)
+    assert again.mr.id == results[2].mr.id and not again.created
+    assert len(mrs.for_branch(rig.ledger, rig.rig.name, c.branch)) == 1
+
+    final = drain(rig.ledger, rig.rig)
+    assert [o.result for o in final] == ["merged"]
+    subjects = rig.main_subjects()
+    for s in ("alpha: add alpha.txt", "bravo: edit line 2", "charlie: edit line 2", "charlie: add charlie.txt"):
+        assert subjects.count(s) == 1, subjects
+    assert len(subjects) == 5
+    pids = _patch_ids(rig.git, "main")
+    assert len(pids) == len(set(pids)) == 5  # the root commit and four changes, none twice
+    assert rig.origin_main() == rig.git.branch_sha("main")
+    assert (rig.repo / "shared.txt").read_text() == "line 1\nline 2 by bravo and charlie\nline 3\n"
+    merged = rig.witness_mail("MERGED")
+    assert sorted(m.subject for m in merged) == ["MERGED alpha", "MERGED bravo", "MERGED charlie"]
+    assert _field([m for m in merged if m.subject == "MERGED charlie"][0], "Merge-Commit") == rig.git.branch_sha("main")
+    for r in results:
+        mr = mrs.get(rig.ledger, r.mr.id)
+        assert mr.merged and mr.close_reason == f"merged {mr.meta.merged}"
+        assert rig.git.is_ancestor(mr.meta.merged, "main")
+    # bravo's commit was rebased onto alpha's by the Refinery: author bravo, committer the Refinery.
+    # charlie's had been rebased by charlie itself, so main fast-forwarded onto it unchanged.
+    who = dict(ln.split("|", 1) for ln in rig.git.out("log", "--format=%s|%an %cn", "main").splitlines())
+    assert who["bravo: edit line 2"] == f"{b.address} gastown/refinery"
+    assert who["charlie: add charlie.txt"] == f"{c.address} {c.address}"
+
+
+def test_gate_failure_reaches_polecat_as_merge_failed(rig):
+    gates.save(rig.ledger, rig.rig.name, actor="overseer", gates=["test -f LICENSE || { echo 'LICENSE missing'; exit 3; }"])
+    p = rig.polecat("delta")
+    p.commit("delta.txt", "delta\n", "delta: work")
+    main_before, origin_before = rig.git.branch_sha("main"), rig.origin_main()
+    r = done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address, issue="")
+
+    outcome = process_next(rig.ledger, rig.rig)
+    assert (outcome.result, outcome.failure_type) == ("failed", "tests")
+    failed = p.inbox("MERGE_FAILED")
+    assert [m.subject for m in failed] == ["MERGE_FAILED delta"]
+    assert _field(failed[0], "Failure-Type") == "tests"
+    assert "exited 3" in failed[0].body and "LICENSE missing" in failed[0].body
+    assert [m.subject for m in rig.witness_mail("MERGE_FAILED")] == ["MERGE_FAILED delta"]
+    assert rig.git.branch_sha("main") == main_before and rig.origin_main() == origin_before
+    mr = mrs.get(rig.ledger, r.mr.id)
+    assert (mr.status, mr.assignee) == ("blocked", p.address)
+    assert process_next(rig.ledger, rig.rig).result == "idle"  # a failed MR is not retried by itself
+
+    p.commit("LICENSE", "MIT\n", "delta: add LICENSE")
+    again = done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)
+    assert again.mr.id == r.mr.id
+    assert process_next(rig.ledger, rig.rig).result == "merged"
+    assert rig.main_subjects()[:2] == ["delta: add LICENSE", "delta: work"]
+    assert not mrs.get(rig.ledger, r.mr.id).meta.warnings
+
+
+def test_build_gate_and_timeout_report_their_type(rig):
+    gates.save(rig.ledger, rig.rig.name, actor="overseer",
+               gates=[{"run": "true", "kind": "build"}, {"run": "sleep 5", "kind": "build", "timeout": 0.3}])  # fmt: skip
+    p = rig.polecat("echo")
+    p.commit("e.txt", "e\n", "echo: work")
+    done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)
+    outcome = process_next(rig.ledger, rig.rig)
+    assert (outcome.result, outcome.failure_type) == ("failed", "build")
+    assert "timed out after 0.3s" in p.inbox("MERGE_FAILED")[0].body
+    assert outcome.seconds < 4
+
+
+def test_no_gate_rig_merges_with_warning_unless_gates_required(rig):
+    p = rig.polecat("foxtrot")
+    p.commit("f.txt", "f\n", "foxtrot: work")
+    r = done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)
+    gates.save(rig.ledger, rig.rig.name, actor="overseer", require_gates=True)
+    events = rig.event_count()
+    with pytest.raises(InvalidInput, match="requires gates but none is configured"):
+        process_next(rig.ledger, rig.rig)
+    assert rig.event_count() == events and mrs.get(rig.ledger, r.mr.id).status == "open"
+
+    gates.save(rig.ledger, rig.rig.name, actor="overseer", require_gates=False)
+    outcome = process_next(rig.ledger, rig.rig)
+    assert outcome.result == "merged"
+    assert outcome.warnings and "no gates configured" in outcome.warnings[0]
+    assert mrs.get(rig.ledger, r.mr.id).meta.warnings == outcome.warnings
+    merged = p.inbox("MERGED")[0]
+    assert "Warning: no gates configured for rig gastown" in merged.body
+
+
+def test_done_with_uncommitted_changes_changes_nothing(rig):
+    p = rig.polecat("golf")
+    p.commit("g.txt", "g\n", "golf: work")
+    (p.path / "g.txt").write_text("edited but not committed\n")
+    (p.path / "new.txt").write_text("untracked\n")
+    beads, events = rig.bead_count(), rig.event_count()
+    with pytest.raises(InvalidInput) as err:
+        done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)
+    assert str(err.value).startswith(f"uncommitted changes in {p.path}: commit or stash them first")
+    assert "g.txt" in str(err.value) and "new.txt" in str(err.value)
+    assert (rig.bead_count(), rig.event_count()) == (beads, events)
+    assert (p.path / "g.txt").read_text() == "edited but not committed\n"
+
+
+@pytest.mark.parametrize("address", ["not an address!", "mayor", "gastown/witness", "other/polecats/golf", ""])
+def test_done_with_a_malformed_address_changes_nothing(rig, address):
+    p = rig.polecat("hotel")
+    p.commit("h.txt", "h\n", "hotel: work")
+    beads, events = rig.bead_count(), rig.event_count()
+    with pytest.raises(InvalidInput) as err:
+        done(rig.ledger, rig.rig, worktree=p.path, polecat=address)
+    assert "\n" not in str(err.value)
+    assert (rig.bead_count(), rig.event_count()) == (beads, events)
+
+
+def test_done_refuses_unknown_issue_empty_branch_and_base(rig):
+    p = rig.polecat("india")
+    with pytest.raises(InvalidInput, match="nothing to merge"):
+        done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)
+    p.commit("i.txt", "i\n", "india: work")
+    with pytest.raises(NotFound):
+        done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address, issue="gs-nope")
+    with pytest.raises(InvalidInput, match="is on main itself"):
+        done(rig.ledger, rig.rig, worktree=rig.repo, polecat=p.address)
+    assert rig.bead_count() == 0
+
+
+def test_done_twice_keeps_one_mr_and_merged_head_is_not_resubmitted(rig):
+    issue = rig.ledger.create("Do the juliet thing", actor="mayor", prefix="gs")
+    p = rig.polecat("juliet")
+    p.commit("j.txt", "j\n", "juliet: work")
+    first = done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address, issue=issue.id)
+    second = done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address, issue=issue.id)
+    assert first.mr.id == second.mr.id and not second.created
+    assert first.mr.id.startswith("gs-") and first.mr.meta.issue == issue.id
+    assert [d.depends_on_id for d in rig.ledger.dependencies(first.mr.id)] == [issue.id]
+    assert process_next(rig.ledger, rig.rig).result == "merged"
+    with pytest.raises(InvalidInput, match="nothing to merge"):
+        done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)
+    assert process_next(rig.ledger, rig.rig).result == "idle"
+    assert rig.main_subjects().count("juliet: work") == 1
+
+
+def test_crew_clone_pushes_its_branch_to_the_canonical_clone(rig):
+    clone = rig.town / "gastown" / "crew" / "kilo"
+    Git(rig.tmp).run("clone", "-q", str(rig.repo), str(clone))
+    g = Git(clone, actor="gastown/crew/kilo")
+    g.run("checkout", "-q", "-b", "crew/kilo")
+    (clone / "k.txt").write_text("k\n")
+    g.run("add", "k.txt")
+    g.run("commit", "-q", "-m", "kilo: work")
+    r = done(rig.ledger, rig.rig, worktree=clone, polecat="gastown/crew/kilo")
+    assert r.pushed and rig.git.branch_sha("crew/kilo") == g.sha("HEAD")
+    assert process_next(rig.ledger, rig.rig).result == "merged"
+    assert "kilo: work" in rig.main_subjects()
+
+
+def test_abandon_closes_the_mr(rig):
+    p = rig.polecat("lima")
+    p.commit("l.txt", "l\n", "lima: work")
+    r = done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)
+    mr = mrs.abandon(rig.ledger, r.mr.id, actor="overseer", reason="superseded")
+    assert (mr.status, mr.close_reason) == ("closed", "abandoned: superseded")
+    with pytest.raises(Conflict):
+        mrs.abandon(rig.ledger, r.mr.id, actor="overseer")
+    assert process_next(rig.ledger, rig.rig).result == "idle"
+
+
+def test_bad_gate_settings_are_refused_and_change_nothing(rig):
+    for bad in (["  "], [{"run": "make", "kind": "lint"}], [{"run": "x", "timeout": -1}], [{"cmd": "x"}], "make"):
+        with pytest.raises(InvalidInput):
+            gates.save(rig.ledger, rig.rig.name, actor="overseer", gates=bad)  # type: ignore[arg-type]
+    assert rig.ledger.config_get("rig.gastown.gates") is None
+    rig.ledger.config_set("rig.gastown.gates", "[not json", actor="overseer")
+    with pytest.raises(InvalidInput, match="not valid JSON"):
+        process_next(rig.ledger, rig.rig)
