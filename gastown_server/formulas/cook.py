@@ -23,7 +23,7 @@ from . import generators
 from .errors import FormulaError
 from .loader import all_steps, step_needs
 from .model import AdviceStep, Formula, Step
-from .vars import Template, evaluate, lookup, resolve, substitute
+from .vars import Template, evaluate, lookup, resolve, substitute, text_of
 
 _TARGET_RE = re.compile(r"(?<!\{)\{target(\.title|\.description)?\}(?!\})")
 _STEP_RE = re.compile(r"(?<!\{)\{step(\.id|\.title|\.description)?\}(?!\})")
@@ -46,6 +46,7 @@ class ProtoStep(msgspec.Struct, omit_defaults=True):
     gate: dict | None = None
     container: bool = False
     context: dict | None = None  # loop value, convoy leg
+    always: bool = False
 
 
 class _Loop(msgspec.Struct):
@@ -205,7 +206,7 @@ def cook(
 
 
 def _default_title(formula: Formula, values: dict) -> str:
-    shown = ", ".join(f"{k}={v}" for k, v in values.items() if not isinstance(v, (list, dict)) and len(str(v)) <= 40)
+    shown = ", ".join(f"{k}={text_of(v)}" for k, v in values.items() if not isinstance(v, (list, dict)) and len(str(v)) <= 40)
     return f"{formula.formula} ({shown})" if shown else formula.formula
 
 
@@ -502,6 +503,7 @@ def _plan(formula: Formula, steps: list[Step], values: dict, contexts: dict[str,
                 gate,
                 bool(s.children),
                 ctx,
+                s.always,
             )
         )
     return plan, count

@@ -58,8 +58,12 @@ def normalise(data: dict[str, Any], source: str) -> dict[str, Any]:
     return data
 
 
-def decode(data: dict[str, Any], source: str) -> Formula:
-    """Type-check normalised data into a :class:`Formula` and validate it."""
+def decode(data: dict[str, Any], source: str, *, partial: bool = False) -> Formula:
+    """Type-check normalised data into a :class:`Formula` and validate it.
+
+    ``partial``: a file that extends others may name their steps and
+    variables, so only its own shape is checked until it is merged.
+    """
     try:
         formula = msgspec.convert(data, Formula, strict=False)
     except msgspec.ValidationError as exc:
@@ -67,7 +71,8 @@ def decode(data: dict[str, Any], source: str) -> Formula:
     if not formula.formula:
         formula.formula = _name_from_path(source)
     formula.source = source
-    validate(formula)
+    if not partial:
+        validate(formula)
     return formula
 
 
@@ -253,8 +258,8 @@ def load_file(path: Path, resolve_name=None, *, _stack: tuple[str, ...] = ()) ->
     """Load a file and its ``extends`` chain; ``resolve_name(name) -> Path``."""
     source = str(path)
     raw = read_raw(path)
-    decode(raw, source)  # errors name this file, before any merge
     parents = raw.get("extends") or []
+    decode(raw, source, partial=bool(parents))  # errors name this file, before any merge
     if not parents:
         return decode(raw, source), raw
     merged: dict[str, Any] = {}

@@ -78,6 +78,8 @@ class Step(msgspec.Struct, omit_defaults=True):
     expand_vars: dict[str, Any] = msgspec.field(default_factory=dict)
     children: list["Step"] = msgspec.field(default_factory=list)
     focus: str = ""
+    #: Runs even when a failed gate skips the steps it needs.
+    always: bool = False
 
 
 class Synthesis(msgspec.Struct, omit_defaults=True):

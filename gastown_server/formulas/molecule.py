@@ -54,6 +54,8 @@ def _rows(proto: Protomolecule):
             meta["gate"] = s.gate
         if s.context:
             meta.update(s.context)
+        if s.always:
+            meta["always"] = True
         gate = s.gate or {}
         yield bulk.ChildRow(
             s.local,
@@ -230,7 +232,11 @@ def steps(ledger: Ledger, root_id: str, limit: int | None = None) -> list[Bead]:
 
 
 def skip(ledger: Ledger, step_id: str, *, actor: str, reason: str = "skipped") -> list[str]:
-    """Close a step and every step of its molecule that (transitively) needs it."""
+    """Close a step and every step of its molecule that (transitively) needs it.
+
+    Steps marked ``always`` are not skipped: they run once their other
+    needs are done (skipped steps count as done).
+    """
     root = root_of(ledger, step_id)
     lo, hi = bulk.descendants_range(root.id)
     closed: list[str] = []
@@ -244,7 +250,8 @@ def skip(ledger: Ledger, step_id: str, *, actor: str, reason: str = "skipped") -
             ).fetchall():
                 if lo <= dep < hi and dep not in seen:
                     seen.add(dep)
-                    queue.append(dep)
+                    if not meta_of(ledger.get(dep)).get("always"):
+                        queue.append(dep)
             if ledger.get(bead_id).status not in ("closed", "tombstone"):
                 ledger.close(bead_id, actor=actor, reason=reason if bead_id == step_id else f"skipped: needs {step_id}")
                 closed.append(bead_id)
