@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gastown_server.beads import jsonl, merge
 from gastown_server.beads.store import Ledger
@@ -255,3 +257,56 @@ def test_install_driver_is_idempotent_and_keeps_existing_attributes(tmp_path, gi
     assert attr == ".beads/issues.jsonl: merge: beads"
     with pytest.raises(InvalidInput, match="is not a git repository"):
         merge.install_driver(tmp_path / "plain")
+
+
+# -- property: neither side's work is lost ------------------------------------------------------
+
+_LABELS = st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), unique=True, max_size=3)
+
+
+@st.composite
+def _edits(draw, base: dict[str, dict], side: str, day: int):
+    """One clone's work on the base: edit, delete, or add beads."""
+    out: dict[str, dict] = {}
+    for bead_id, rec in base.items():
+        action = draw(st.sampled_from(["keep", "keep", "edit", "delete"]))
+        if action == "keep":
+            out[bead_id] = rec
+        elif action == "edit":
+            labels = sorted(set(rec.get("labels", [])) | set(draw(_LABELS)))
+            out[bead_id] = dict(rec, title=f"{rec['title']} ({side})", labels=labels,
+                                updated_at=f"2026-11-{day:02d}T{draw(st.integers(0, 23)):02d}:00:00Z")
+    for n in range(draw(st.integers(0, 3))):
+        bead_id = f"bd-{side}{n}" if draw(st.booleans()) else f"bd-new{n}"  # sometimes both add one id
+        out[bead_id] = bead(bead_id, f"2026-11-{day:02d}T00:00:00Z", title=f"new by {side}", labels=draw(_LABELS))
+    return out
+
+
+@st.composite
+def _histories(draw):
+    base = {f"bd-{i:02d}": bead(f"bd-{i:02d}", labels=draw(_LABELS)) for i in range(draw(st.integers(0, 8)))}
+    return base, draw(_edits(base, "o", 10)), draw(_edits(base, "t", draw(st.sampled_from([10, 11]))))
+
+
+@settings(max_examples=150, deadline=None)
+@given(history=_histories())
+def test_merge_never_loses_either_sides_work(history):
+    base, ours, theirs = history
+    out = merged(list(base.values()), list(ours.values()), list(theirs.values()))
+    flipped = merged(list(base.values()), list(theirs.values()), list(ours.values()))
+    assert sorted(out) == sorted(flipped)  # who is "ours" never changes what survives
+    for bead_id in base.keys() | ours.keys() | theirs.keys():
+        o, a, b = base.get(bead_id), ours.get(bead_id), theirs.get(bead_id)
+        a_changed, b_changed = a != o, b != o
+        if (a is None and not b_changed) or (b is None and not a_changed) or (a is None and b is None):
+            assert bead_id not in out  # deleted on one side, untouched (or deleted) on the other
+            continue
+        assert bead_id in out  # everything added or changed by anyone survives
+        if a_changed and not b_changed:
+            assert out[bead_id] == a
+        elif b_changed and not a_changed:
+            assert out[bead_id] == b
+        elif a is not None and b is not None:
+            added = (set(a.get("labels", [])) | set(b.get("labels", []))) - set((o or {}).get("labels", []))
+            assert added <= set(out[bead_id].get("labels", []))
+            assert out[bead_id]["title"] in (a["title"], b["title"])
