@@ -114,11 +114,12 @@ def sync(ctx, args):
 
 @COMMANDS.command(
     "merge-driver",
-    "Git merge driver for .beads/issues.jsonl: bd merge-driver %O %A %B",
-    arg("base", help="%O: the common ancestor's version"),
-    arg("ours", help="%A: our version; the merge is written here"),
-    arg("theirs", help="%B: their version"),
-    arg("extra", nargs="*", help="ignored (%L, %P)"),
+    # argparse %-formats help strings: %% shows as %.
+    "Git merge driver for .beads/issues.jsonl: bd merge-driver %%O %%A %%B",
+    arg("base", help="%%O: the common ancestor's version"),
+    arg("ours", help="%%A: our version; the merge is written here"),
+    arg("theirs", help="%%B: their version"),
+    arg("extra", nargs="*", help="ignored (%%L, %%P)"),
     description=(
         "Three-way merge of classic issues.jsonl files by bead id, for git.  Install:\n"
         '  git config merge.beads.driver "bd merge-driver %O %A %B"\n'

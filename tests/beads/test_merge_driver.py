@@ -142,6 +142,13 @@ def test_unparseable_side_is_an_error_naming_file_and_line(tmp_path):
     assert ours.read_bytes() == enc(bead("bd-a"))  # untouched: git reports a conflict
 
 
+def test_merge_driver_help_shows_the_git_placeholders():
+    proc = subprocess.run([*BD, "merge-driver", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "%O: the common ancestor's version" in proc.stdout
+    assert 'git config merge.beads.driver "bd merge-driver %O %A %B"' in proc.stdout
+
+
 # -- a real git merge -----------------------------------------------------------------------
 
 
