@@ -38,7 +38,7 @@ class StartResult(msgspec.Struct, omit_defaults=True):
     runtime: str = ""
 
 
-class SessionRecord(msgspec.Struct, omit_defaults=True):
+class SessionRecord(msgspec.Struct, omit_defaults=False):
     """One past or present session of an agent (from a ``session_started`` event)."""
 
     event_id: int
