@@ -211,8 +211,10 @@ export function toAgent(o: Obj): Agent {
   const parts = address.split("/").filter(Boolean);
   const role = str(o, "role") ?? (parts.length >= 2 ? (parts[1] === "polecats" ? "polecat" : parts[1] === "crew" ? "crew" : parts[1]!) : parts[0] ?? "?");
   const rig = str(o, "rig") ?? (parts.length >= 2 ? parts[0] : undefined);
-  const hookObj = isObj(o.hook) ? o.hook : undefined;
-  const hook = hookObj ? str(hookObj, "id", "bead_id") : str(o, "hook", "hook_bead", "hookBead");
+  // The hook: a bead id, a bead object, or a list of hooked beads (gt status --json).
+  const hookRaw = Array.isArray(o.hook) ? o.hook[0] : o.hook;
+  const hookObj = isObj(hookRaw) ? hookRaw : undefined;
+  const hook = hookObj ? str(hookObj, "id", "bead_id") : typeof hookRaw === "string" && hookRaw ? hookRaw : str(o, "hook_bead", "hookBead");
   const state = str(o, "state", "agent_state", "status") ?? "unknown";
   const running = bool(o, "running", "alive", "session_running") ?? RUNNING_STATES.has(state);
   return {

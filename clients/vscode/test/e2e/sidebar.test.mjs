@@ -75,6 +75,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (wb) await screenshot(wb.page, "final").catch(() => undefined);
   await wb?.close();
   try {
     sh("gt", ["down"], { stdio: "pipe" });
@@ -95,19 +96,31 @@ after(async () => {
 
 const row = (page, label) => page.locator(`.monaco-list-row[aria-label^="${label}"]`);
 
-test("the sidebar shows the town's convoys, agents and mail", async () => {
+test("the sidebar shows the town's convoys with their tracked beads", async () => {
   const { page } = wb;
   await openGasTown(page);
   await row(page, `convoy ${convoyId} Time machine, 0 of 2 closed`).first().waitFor({ timeout: 30_000 });
   for (const id of beads) await row(page, `bead ${id} `).first().waitFor({ timeout: 10_000 });
-  await row(page, "agent mayor").first().waitFor({ timeout: 15_000 });
+});
+
+test("the sidebar shows the Overseer's mail, with the unread count as a badge", async () => {
+  const { page } = wb;
   await row(page, "mail from mayor: Convoy ready for review, unread").or(row(page, "mail from overseer: Convoy ready for review, unread")).first().waitFor({ timeout: 15_000 });
-  // The unread badge on the Mail view shows in the view container's activity bar entry.
-  const badge = page.locator('.activitybar [aria-label^="Gas Town"]').locator("xpath=..").locator(".badge-content");
+  // The Mail view's badge shows on the view container's activity bar entry.
+  const item = page.locator(".activitybar .action-item").filter({ has: page.locator('[aria-label^="Gas Town"]') });
+  const badge = item.locator(".badge-content:visible");
+  await badge.first().waitFor({ timeout: 5_000 });
   assert.equal((await badge.first().textContent())?.trim(), "1");
-  const status = page.locator(".statusbar-item").filter({ hasText: "e2etown" });
-  await status.first().waitFor({ timeout: 10_000 });
   await screenshot(page, "sidebar");
+});
+
+test("the sidebar shows the town's agents, and the status bar the running count", async () => {
+  const { page } = wb;
+  await row(page, "agent mayor, running").first().waitFor({ timeout: 15_000 });
+  await row(page, "agent deacon").first().waitFor({ timeout: 5_000 });
+  const status = page.locator(".statusbar-item").filter({ hasText: /: [1-9]\d*\/\d+ agents/ });
+  await status.first().waitFor({ timeout: 10_000 });
+  await screenshot(page, "sidebar-agents");
 });
 
 test("a bead closed from another process updates the tree with no refresh", async () => {

@@ -49,3 +49,10 @@ test("ANSI colour and cursor sequences are stripped from transcript text", () =>
   assert.equal(client.stripAnsi("\x1b[1;32mok\x1b[0m done\x1b[2K\r\n"), "ok done\r\n");
   assert.equal(client.stripAnsi("\x1b]0;title\x07plain"), "plain");
 });
+
+test("agents as gt status --json lists them: hook as a list, empty rig", () => {
+  const a = client.toAgent({ address: "mayor", role: "mayor", rig: "", session: "hq-mayor", running: true, hook: [{ id: "hq-abc", title: "Plan" }], agent_state: "running" });
+  assert.deepEqual([a.rig, a.role, a.session, a.running, a.hook, a.hookTitle, a.state], [undefined, "mayor", "hq-mayor", true, "hq-abc", "Plan", "running"]);
+  const b = client.toAgent({ address: "gastown/witness", role: "witness", rig: "gastown", running: false, hook: [], agent_state: "idle" });
+  assert.deepEqual([b.rig, b.hook, b.running], ["gastown", undefined, false]);
+});
