@@ -442,6 +442,12 @@ def test_cli_usage_errors(bd, argv, fragment):
     assert proc.returncode == 1 and fragment in proc.stderr and proc.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("word", ["import", "export", "sync", "merge-driver"])
+def test_cli_help_works(bd, word):
+    proc = bd(word, "--help")
+    assert proc.stdout.startswith(f"usage: bd {word}") and proc.stderr == ""
+
+
 # -- sync -------------------------------------------------------------------------------------
 
 
