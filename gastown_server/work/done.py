@@ -23,7 +23,7 @@ import msgspec
 
 from ..beads.store import Ledger
 from ..errors import Conflict, InvalidInput, NotFound
-from . import mail
+from . import hooks, mail
 from . import merge_requests as mrs
 from .git import Git, GitFailed
 
@@ -76,6 +76,9 @@ def done(
     mail.normalize_address(actor)
     if addr_rig != rig.name:
         raise InvalidInput(f"{polecat} is not in rig {rig.name}")
+    if not issue:
+        hooked = hooks.hooked_work(ledger, polecat)
+        issue = hooked[0].id if len(hooked) == 1 else ""
     if issue:
         bead = ledger.get(issue)  # NotFound: one clear line, nothing changed
         if bead.status == "tombstone":
@@ -123,6 +126,10 @@ def done(
              f"Worktree: {path}"]
         )  # fmt: skip
         note = mail.send(ledger, f"{rig.name}/witness", f"{DONE_SUBJECT} {name}", body, actor=actor)
+        if issue and ledger.get(issue).status == hooks.HOOKED:
+            # The hook is done with: the issue waits for the merge (the Refinery closes it, or
+            # hooks it back on the polecat for rework).
+            hooks.unhook(ledger, issue, actor=actor, status="in_progress")
     return DoneResult(mr=mr, created=created, branch=branch, head=head, pushed=pushed, mail_id=note.id)
 
 

@@ -34,7 +34,7 @@ import msgspec
 from ..beads.store import Ledger
 from ..errors import Conflict, GastownError, InvalidInput, Unavailable
 from . import gates as gates_mod
-from . import mail
+from . import hooks, mail
 from . import merge_requests as mrs
 from .done import base_branch
 from .git import Git, GitFailed, git_env
@@ -312,6 +312,18 @@ class _Run:
             ids.append(mail.send(self.ledger, addr, subject, body, actor=self.actor).id)
         return ids
 
+    def _issue(self, mr: mrs.MergeRequest):
+        if not mr.meta.issue or not self.ledger.exists(mr.meta.issue):
+            return None
+        bead = self.ledger.get(mr.meta.issue)
+        return None if bead.status == "tombstone" else bead
+
+    def _back_on_hook(self, mr: mrs.MergeRequest) -> None:
+        """GUPP: the bounced issue goes back on the polecat's hook, so it resumes the work."""
+        issue = self._issue(mr)
+        if issue is not None and issue.status not in ("closed", hooks.HOOKED):
+            hooks.hook(self.ledger, issue.id, mr.meta.polecat, actor=self.actor)
+
     def finish(
         self, mr: mrs.MergeRequest, sha: str, *, warnings: list[str] | None = None, recovered: bool = False
     ) -> Outcome:
@@ -324,6 +336,9 @@ class _Run:
             mrs.mark_merged(self.ledger, mr, sha, actor=self.actor)
             body = self._body(mr, f"Merge-Commit: {sha}", f"Base: {self.base}", *(f"Warning: {w}" for w in warnings))
             ids = self._mail([witness_address(self.rig), mr.meta.polecat], f"{MERGED} {name}", body)
+            issue = self._issue(mr)
+            if issue is not None and issue.status != "closed":
+                self.ledger.close(issue.id, actor=self.actor, reason=f"merged {sha} ({mr.id})")
         return Outcome(result="recovered" if recovered else "merged", mr_id=mr.id, sha=sha, warnings=warnings, mail_ids=ids)
 
     def fail(self, mr: mrs.MergeRequest, failure_type: str, error: str) -> Outcome:
@@ -334,6 +349,7 @@ class _Run:
                        actor=self.actor, status=mrs.GATE_FAILED, assignee=mr.meta.polecat)  # fmt: skip
             body = self._body(mr, f"Failure-Type: {failure_type}", f"Error: {error}")
             ids = self._mail([mr.meta.polecat, witness_address(self.rig)], f"{MERGE_FAILED} {name}", body)
+            self._back_on_hook(mr)
         return Outcome(result="failed", mr_id=mr.id, failure_type=failure_type, detail=error, mail_ids=ids)
 
     def rework(self, mr: mrs.MergeRequest, base_sha: str, conflicts: list[str]) -> Outcome:
@@ -346,6 +362,7 @@ class _Run:
                 f"Rework: rebase {mr.meta.branch} onto {self.base}, resolve, commit, then gt done again.",
             )  # fmt: skip
             ids = self._mail([mr.meta.polecat, witness_address(self.rig)], f"{REWORK_REQUEST} {name}", body)
+            self._back_on_hook(mr)
         return Outcome(result="rework", mr_id=mr.id, conflict_files=conflicts, mail_ids=ids)
 
 

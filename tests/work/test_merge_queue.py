@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from gastown_server.errors import Conflict, InvalidInput, NotFound
-from gastown_server.work import gates, mail
+from gastown_server.work import gates, hooks, mail
 from gastown_server.work import merge_requests as mrs
 from gastown_server.work.done import done
 from gastown_server.work.git import Git
@@ -94,8 +94,12 @@ def test_gate_failure_reaches_polecat_as_merge_failed(rig):
     gates.save(rig.ledger, rig.rig.name, actor="overseer", gates=["test -f LICENSE || { echo 'LICENSE missing'; exit 3; }"])
     p = rig.polecat("delta")
     p.commit("delta.txt", "delta\n", "delta: work")
+    issue = rig.ledger.create("Delta feature", actor="mayor", prefix="gs")
+    hooks.hook(rig.ledger, issue.id, p.address, actor="mayor")
     main_before, origin_before = rig.git.branch_sha("main"), rig.origin_main()
-    r = done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address, issue="")
+    r = done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)  # the issue comes from the hook
+    assert r.mr.meta.issue == issue.id
+    assert (rig.ledger.get(issue.id).status, hooks.hooked_work(rig.ledger, p.address)) == ("in_progress", [])
 
     outcome = process_next(rig.ledger, rig.rig)
     assert (outcome.result, outcome.failure_type) == ("failed", "tests")
@@ -108,6 +112,8 @@ def test_gate_failure_reaches_polecat_as_merge_failed(rig):
     mr = mrs.get(rig.ledger, r.mr.id)
     assert (mr.status, mr.assignee) == ("blocked", p.address)
     assert process_next(rig.ledger, rig.rig).result == "idle"  # a failed MR is not retried by itself
+    assert [b.id for b in hooks.hooked_work(rig.ledger, p.address)] == [issue.id]  # GUPP: back to work
+    assert _field(failed[0], "Issue") == issue.id
 
     p.commit("LICENSE", "MIT\n", "delta: add LICENSE")
     again = done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)
@@ -115,6 +121,8 @@ def test_gate_failure_reaches_polecat_as_merge_failed(rig):
     assert process_next(rig.ledger, rig.rig).result == "merged"
     assert rig.main_subjects()[:2] == ["delta: add LICENSE", "delta: work"]
     assert not mrs.get(rig.ledger, r.mr.id).meta.warnings
+    closed = rig.ledger.get(issue.id)
+    assert (closed.status, closed.close_reason) == ("closed", f"merged {rig.git.branch_sha('main')} ({r.mr.id})")
 
 
 def test_build_gate_and_timeout_report_their_type(rig):
