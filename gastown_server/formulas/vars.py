@@ -149,8 +149,15 @@ def truthy(text: str) -> bool:
 def evaluate(condition: str, values: Mapping[str, Any], src: str, key: str) -> bool:
     """``{{v}}``, ``!{{v}}``, ``{{v}} == x``, ``{{v}} != x`` (bare names allowed)."""
     expr = condition.strip()
-    if not VAR_RE.search(expr):  # bare variable names: "skip_tests", "mode == fast"
-        expr = re.sub(r"^(!?\s*)([A-Za-z_][\w.-]*)", lambda m: f"{m.group(1)}{{{{{m.group(2)}}}}}", expr)
+    if not VAR_RE.search(expr):  # bare variable names: "skip_tests", "mode == fast"; else literals
+        def bare(m: re.Match) -> str:
+            try:
+                lookup(values, m.group(2))
+            except KeyError:
+                return m.group(0)
+            return f"{m.group(1)}{{{{{m.group(2)}}}}}"
+
+        expr = re.sub(r"^(!?\s*)([A-Za-z_][\w.-]*)", bare, expr)
     for op in ("==", "!="):
         if op in expr:
             left, right = (s.strip().strip("'\"") for s in substitute(expr, values, src, key).split(op, 1))
