@@ -190,9 +190,16 @@ export class TownStore {
     }
     try {
       switch (part) {
-        case "status":
-          this.status = toTownStatus(await this.conn.request(Methods.townStatus, {}));
+        case "status": {
+          const caps = this.conn.server?.capabilities ?? [];
+          const [status, rigs] = await Promise.all([
+            this.conn.request(Methods.townStatus, {}),
+            caps.includes(Methods.rigList) ? this.conn.request(Methods.rigList, {}).catch(() => undefined) : undefined,
+          ]);
+          this.status = toTownStatus(status);
+          if (rigs !== undefined) this.status.rigs = listOf(rigs, "rigs").map((r) => (typeof r.name === "string" ? r.name : "")).filter(Boolean);
           break;
+        }
         case "agents":
           this.agents = listOf(await this.conn.request(Methods.agentList, {}), "agents").map(toAgent);
           break;

@@ -88,7 +88,9 @@ export class TranscriptStream {
 
   /** Send a line of text to the agent (a nudge: typed into its pane, then Enter). */
   async send(message: string): Promise<unknown> {
-    return this.conn.request(Methods.nudge, { target: this.agent, message });
+    const r = await this.conn.request(Methods.nudge, { agent: this.agent, message });
+    if (isObject(r) && r.status === "failed") throw new Error(`the nudge failed: ${typeof r.reason === "string" && r.reason ? r.reason : "no reason given"}`);
+    return r;
   }
 
   async dispose(): Promise<void> {

@@ -57,6 +57,21 @@ async function openDocument(content: string): Promise<void> {
   await vscode.window.showTextDocument(doc, { preview: false });
 }
 
+/** The argv to run for `agent/attachCommand`'s result ({command: argv, shell}). */
+export function attachArgv(r: unknown): string[] | undefined {
+  if (isObject(r) && Array.isArray(r.command) && r.command.length) return r.command.map(String);
+  if (isObject(r) && Array.isArray(r.argv) && r.argv.length) return r.argv.map(String);
+  const shell = isObject(r) ? (typeof r.shell === "string" ? r.shell : typeof r.command === "string" ? r.command : undefined) : typeof r === "string" ? r : undefined;
+  return shell ? ["/bin/sh", "-c", shell] : undefined;
+}
+
+/** A nudge's result: failures are results ({status: "failed", reason}), not errors. */
+export function checkNudge(r: unknown, agent: string): string {
+  const status = isObject(r) && typeof r.status === "string" ? r.status : "delivered";
+  if (status === "failed") throw new Error(`the nudge to ${agent} failed: ${isObject(r) && typeof r.reason === "string" && r.reason ? r.reason : "no reason given"}`);
+  return status;
+}
+
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   const { conn, store, log } = ctx;
   const reg = (id: string, fn: (...args: unknown[]) => Promise<void> | void) => vscode.commands.registerCommand(id, fn);
@@ -75,7 +90,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         const agent = await pickAgent(store, "Attach a terminal to which agent?", arg);
         if (!agent) return;
         const r = await conn.request(Methods.agentAttachCommand, { agent });
-        const argv = isObject(r) && Array.isArray(r.argv) ? r.argv.map(String) : isObject(r) && typeof r.command === "string" ? ["/bin/sh", "-c", r.command] : typeof r === "string" ? ["/bin/sh", "-c", r] : undefined;
+        const argv = attachArgv(r);
         if (!argv || argv.length === 0) throw new Error("the server gave no attach command");
         const term = vscode.window.createTerminal({ name: `Gas Town: ${agent}`, shellPath: argv[0]!, shellArgs: argv.slice(1), iconPath: new vscode.ThemeIcon("terminal-tmux") });
         term.show();
@@ -117,8 +132,8 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         if (!agent) return;
         const message = await vscode.window.showInputBox({ prompt: `Message typed into ${agent}'s session` });
         if (!message) return;
-        await conn.request(Methods.nudge, { target: agent, message });
-        void vscode.window.setStatusBarMessage(`Gas Town: nudged ${agent}`, 3000);
+        const status = checkNudge(await conn.request(Methods.nudge, { agent, message }), agent);
+        void vscode.window.setStatusBarMessage(`Gas Town: nudge to ${agent} ${status}`, 3000);
       }),
     ),
 
@@ -128,7 +143,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         if (!agent) return;
         const ok = await vscode.window.showWarningMessage(`End ${agent}'s session and start a fresh one on its hook?`, { modal: true }, "Hand Off");
         if (ok !== "Hand Off") return;
-        await conn.request(Methods.handoff, { agent });
+        const message = await vscode.window.showInputBox({ prompt: `Handoff note for ${agent}'s next session (optional)` });
+        if (message === undefined) return;
+        await conn.request(Methods.handoff, { agent, message });
         void vscode.window.showInformationMessage(`Gas Town: ${agent} handed off.`);
       }),
     ),
@@ -144,8 +161,8 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         }
         const picked = await vscode.window.showQuickPick(
           sessions.map((s) => {
-            const id = String(s.id ?? s.session ?? s.session_id ?? "?");
-            return { label: id, description: String(s.started_at ?? s.at ?? ""), detail: typeof s.summary === "string" ? s.summary : undefined, id };
+            const id = String(s.session_id ?? s.id ?? "?");
+            return { label: id, description: `${String(s.at ?? "")}${s.current ? " (current)" : ""}`, detail: [s.runtime, s.session].filter(Boolean).join(" · ") || undefined, id };
           }),
           { placeHolder: "Which predecessor session?" },
         );
@@ -154,10 +171,11 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         if (!question) return;
         const answer = await vscode.window.withProgress(
           { location: vscode.ProgressLocation.Notification, title: `Asking ${agent}'s predecessor...`, cancellable: true },
-          (_p, token) => conn.request(Methods.seanceTalk, { agent, session: picked.id, question }, token),
+          (_p, token) => conn.request(Methods.seanceTalk, { session_id: picked.id, question }, token),
         );
-        const text = isObject(answer) ? String(answer.answer ?? answer.text ?? JSON.stringify(answer, null, 2)) : String(answer);
-        await openDocument(`# Seance: ${agent}, session ${picked.id}\n\n**Q:** ${question}\n\n${text}\n`);
+        const text = isObject(answer) ? String(answer.answer ?? JSON.stringify(answer, null, 2)) : String(answer);
+        const source = isObject(answer) && typeof answer.source === "string" ? ` (answered from the ${answer.source === "resume" ? "resumed session" : "session's transcript"})` : "";
+        await openDocument(`# Seance: ${agent}, session ${picked.id}${source}\n\n**Q:** ${question}\n\n${text}\n`);
       }),
     ),
 

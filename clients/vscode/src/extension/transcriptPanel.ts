@@ -70,8 +70,9 @@ export class TranscriptPanel {
     }
     if (m.type === "send" && m.text) {
       try {
-        await this.stream.send(m.text);
-        void this.panel.webview.postMessage({ type: "sent" });
+        const r = await this.stream.send(m.text);
+        const status = typeof r === "object" && r !== null && "status" in r ? String((r as { status: unknown }).status) : "sent";
+        void this.panel.webview.postMessage({ type: "sent", status });
         this.log(`[mayor] sent ${JSON.stringify(m.text)} to ${this.agent}`);
       } catch (e) {
         void this.panel.webview.postMessage({ type: "failed", text: m.text });
@@ -117,7 +118,7 @@ function html(agent: string, cspSource: string): string {
     const m = e.data;
     if (m.type === "append") append(m.text);
     else if (m.type === "reset") { log.textContent = ""; append(m.text); }
-    else if (m.type === "sent") status.textContent = "sent";
+    else if (m.type === "sent") status.textContent = m.status === "queued" ? "queued: delivered when the pane is idle" : m.status;
     else if (m.type === "failed") { status.textContent = "not sent"; input.value = m.text; }
   });
   document.getElementById("form").addEventListener("submit", (e) => {
