@@ -36,6 +36,9 @@ TABLE: dict[str, Entry] = {
     "seance": Entry(_AGENTS, "List predecessor sessions, or ask one a question"),
     "formula": Entry(_FORMULA, "Formulas: list, show, run, hanoi"),
     "rpc": Entry(_RPC, "Call a gastown-server JSON-RPC method"),
+    "done": Entry(_WORK, "Submit your branch to the merge queue (polecats)"),
+    "refinery": Entry(_WORK, "The merge queue's worker: process-next, queue, status, gates"),
+    "mq": Entry(_WORK, "Merge requests: list, show, abandon"),
 }
 
 ABOUT = "gt: run a town of coding agents (Gas Town)."
