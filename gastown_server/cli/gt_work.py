@@ -1,0 +1,292 @@
+"""``gt done|refinery|mq``: the merge queue from the command line.
+
+Thin over :mod:`gastown_server.work` (done, refinery, merge_requests,
+gates).  The rig comes from the town (``--rig``, ``$GT_RIG``, or the only
+rig); outside a full town (a bare ledger), from ``--repo`` or the
+worktree's canonical clone (``git rev-parse --git-common-dir``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .framework import Registry, arg
+
+COMMANDS = Registry()
+
+_RIG = arg("--rig", help="rig name (default: $GT_RIG, else the town's only rig)")
+_REPO = arg("--repo", help="the rig's canonical clone (only needed outside a full town)")
+
+
+def _rig(ctx, name: str | None, *, repo: str | None = None, worktree: Path | None = None, actor: str = ""):
+    """The rig as a :class:`RigRef` (town first, else from the git layout)."""
+    from ..errors import InvalidInput, NoTown
+    from ..work.merge_requests import RigRef, rig_ref
+
+    try:
+        from ..town.core import open_town
+        from ..town.rigs import require_rig
+
+        town = open_town()
+    except (NoTown, ImportError):
+        town = None
+    if town is not None:
+        with town:
+            return rig_ref(require_rig(town, name))
+    name = name or os.environ.get("GT_RIG") or (actor.split("/")[0] if actor.count("/") == 2 else "")
+    if not name:
+        raise InvalidInput("which rig? pass --rig NAME")
+    if repo:
+        repo_path = Path(repo).resolve()
+    else:
+        from ..work.git import Git
+
+        where = Git(worktree or Path.cwd())
+        if not where.is_repo():
+            raise InvalidInput(f"{where.cwd} is not in a git repository: pass --repo (the rig's canonical clone)")
+        common = where.common_dir()
+        repo_path = common.parent if common.name == ".git" else common
+    routes = ctx.ledger.config_items("route.")
+    prefix = next((k.split(".", 1)[1] for k, v in routes.items() if Path(v).resolve() == repo_path), "")
+    prefix = prefix or ctx.ledger.config_get(f"rig.{name}.prefix") or ctx.ledger.default_prefix
+    return RigRef(name=name, prefix=prefix, repo=str(repo_path))
+
+
+# -- gt done -------------------------------------------------------------------------
+
+
+@COMMANDS.command(
+    "done", "Submit this worktree's branch to the merge queue (then the Witness cleans up after MERGED)",
+    arg("--issue", help="the issue this work is for (default: the one on your hook)"),
+    arg("--worktree", help="the polecat's worktree (default: the current directory)"),
+    _RIG, _REPO,
+)  # fmt: skip
+def done_cmd(ctx, args):
+    """Checks the worktree is committed, confirms the branch is in the canonical clone at
+    your HEAD, records the merge request (one per branch; re-run after rework) and mails
+    POLECAT_DONE to the Witness.  Nothing is cleaned up here."""
+    from ..work.done import done
+
+    worktree = Path(args.worktree or os.getcwd())
+    actor = ctx.actor
+    rig = _rig(ctx, args.rig, repo=args.repo, worktree=worktree, actor=actor)
+    result = done(ctx.ledger, rig, worktree=worktree, polecat=actor, issue=args.issue or "")
+    if ctx.json:
+        ctx.emit_json(result)
+        return 0
+    verb = "submitted" if result.created else "resubmitted"
+    issue = f" for {result.mr.meta.issue}" if result.mr.meta.issue else ""
+    ctx.out(f"{result.mr.id} {verb}{issue}: {result.branch} at {result.head[:12]} -> {result.mr.meta.base}")
+    ctx.out(f"POLECAT_DONE sent to {rig.name}/witness ({result.mail_id}); the Refinery merges it next.")
+    return 0
+
+
+# -- gt refinery ---------------------------------------------------------------------
+
+
+def _print_outcome(ctx, o) -> None:
+    if o.result == "idle":
+        ctx.out("merge queue is empty")
+        return
+    line = f"{o.mr_id}: {o.result}"
+    if o.sha:
+        line += f" {o.sha[:12]}"
+    if o.failure_type:
+        line += f" ({o.failure_type}: {o.detail.splitlines()[0] if o.detail else ''})"
+    if o.conflict_files:
+        line += f" (conflicts: {', '.join(o.conflict_files)})"
+    if o.detail and o.result == "requeued":
+        line += f" ({o.detail})"
+    ctx.out(line)
+    for w in o.warnings:
+        ctx.out(f"  warning: {w}")
+
+
+@COMMANDS.command(
+    "refinery process-next", "Merge (or bounce) the next merge request, one at a time",
+    _RIG, _REPO, arg("--all", action="store_true", help="keep going until the queue is empty"),
+)  # fmt: skip
+def process_next_cmd(ctx, args):
+    from ..work.refinery import drain, process_next, refinery_address
+
+    rig = _rig(ctx, args.rig, repo=args.repo)
+    actor = ctx.actor if getattr(args, "actor", None) or os.environ.get("BD_ACTOR") else refinery_address(rig)
+    outcomes = drain(ctx.ledger, rig, actor=actor) if args.all else [process_next(ctx.ledger, rig, actor=actor)]
+    if ctx.json:
+        ctx.emit_json(outcomes if args.all else outcomes[0])
+        return 0
+    if not outcomes:
+        ctx.out("merge queue is empty")
+    for o in outcomes:
+        _print_outcome(ctx, o)
+    return 0
+
+
+def _queue_rows(ctx, args):
+    from ..work import merge_requests as mrs
+
+    rig = _rig(ctx, args.rig, repo=args.repo)
+    return rig, mrs.queue(ctx.ledger, rig.name, include_closed=getattr(args, "all", False))
+
+
+def _print_queue(ctx, rows) -> None:
+    if not rows:
+        ctx.out("no merge requests")
+    for mr in rows:
+        state = mr.close_reason or mr.status
+        who = f" [{mr.assignee}]" if mr.assignee else ""
+        ctx.out(f"{mr.id}  {state:<12} {mr.meta.branch}  {mr.meta.head[:12]}  {mr.meta.polecat}{who}")
+
+
+@COMMANDS.command(
+    "refinery queue", "The rig's pending merge requests, in merge order",
+    _RIG, _REPO, arg("--all", action="store_true", help="include merged and abandoned ones"),
+    arg("--check", action="store_true", help="print nothing; exit 0 if an MR is waiting, else 1"),
+)  # fmt: skip
+def queue_cmd(ctx, args):
+    rig, rows = _queue_rows(ctx, args)
+    if args.check:
+        return 0 if any(mr.status == "open" for mr in rows) else 1
+    if ctx.json:
+        ctx.emit_json(rows)
+    else:
+        _print_queue(ctx, rows)
+    return 0
+
+
+@COMMANDS.command("refinery status", "Queue counts, gates, base branch and push remote of a rig", _RIG, _REPO)
+def status_cmd(ctx, args):
+    from ..work import gates
+    from ..work import merge_requests as mrs
+    from ..work.done import base_branch
+    from ..work.refinery import _push_remote
+    from ..work.git import Git
+
+    rig = _rig(ctx, args.rig, repo=args.repo)
+    counts: dict[str, int] = {}
+    for mr in mrs.queue(ctx.ledger, rig.name, include_closed=True):
+        key = "merged" if mr.merged else ("abandoned" if mr.status == "closed" else mr.status)
+        counts[key] = counts.get(key, 0) + 1
+    settings = gates.load(ctx.ledger, rig.name)
+    repo = Git(rig.repo)
+    info = {
+        "rig": rig.name, "repo": rig.repo, "base": base_branch(rig, repo), "push_remote": _push_remote(repo, settings),
+        "base_sha": repo.branch_sha(base_branch(rig, repo)) or "", "counts": counts,
+        "gates": [g.run for g in settings.gates], "require_gates": settings.require_gates,
+    }  # fmt: skip
+    if ctx.json:
+        ctx.emit_json(info)
+        return 0
+    ctx.out(f"rig {rig.name}: {info['base']} at {info['base_sha'][:12]} in {rig.repo}")
+    ctx.out(f"push remote: {info['push_remote'] or '(none: merges stay local)'}")
+    gates_line = ", ".join(info["gates"]) or "(none: merges carry a warning)"
+    ctx.out(f"gates: {gates_line}{' (required)' if settings.require_gates else ''}")
+    ctx.out("queue: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty"))
+    return 0
+
+
+@COMMANDS.command("refinery report", "The last merge request the Refinery settled, and how", _RIG, _REPO)
+def report_cmd(ctx, args):
+    from ..work import merge_requests as mrs
+
+    rig = _rig(ctx, args.rig, repo=args.repo)
+    settled = [m for m in mrs.queue(ctx.ledger, rig.name, include_closed=True) if m.meta.journal]
+    settled.sort(key=lambda m: m.meta.journal[-1].at)
+    last = next((m for m in reversed(settled) if m.meta.journal[-1].actor.endswith("/refinery")), None)
+    if ctx.json:
+        ctx.emit_json(last)
+        return 0
+    if last is None:
+        ctx.out("the refinery has not settled any merge request yet")
+        return 0
+    entry = last.meta.journal[-1]
+    ctx.out(f"{last.id} {entry.event} {entry.detail} ({last.close_reason or last.status}) at {entry.at}")
+    return 0
+
+
+@COMMANDS.command(
+    "refinery gates", "Show or set a rig's merge gates",
+    _RIG, _REPO,
+    arg("--set", dest="tests", action="append", metavar="CMD", help="a tests gate (repeat; replaces the list)"),
+    arg("--build", action="append", metavar="CMD", help="a build gate (repeat; replaces the list)"),
+    arg("--timeout", type=float, help="seconds each gate given here may run (default 600)"),
+    arg("--clear", action="store_true", help="no gates"),
+    arg("--require", dest="require", action="store_true", default=None, help="refuse to merge without gates"),
+    arg("--no-require", dest="require", action="store_false", help="merge without gates, with a warning"),
+    arg("--push-remote", help="remote the base branch is pushed to ('' keeps merges local)"),
+)  # fmt: skip
+def gates_cmd(ctx, args):
+    from ..errors import InvalidInput
+    from ..work import gates
+
+    rig = _rig(ctx, args.rig, repo=args.repo)
+    new = None
+    if args.clear and (args.tests or args.build):
+        raise InvalidInput("--clear and --set/--build together make no sense")
+    if args.clear:
+        new = []
+    elif args.tests or args.build:
+        extra = {"timeout": args.timeout} if args.timeout is not None else {}
+        new = [{"run": c, "kind": "build", **extra} for c in args.build or []]
+        new += [{"run": c, "kind": "tests", **extra} for c in args.tests or []]
+    if new is not None or args.require is not None or args.push_remote is not None:
+        settings = gates.save(ctx.ledger, rig.name, actor=ctx.actor, gates=new, require_gates=args.require,
+                              push_remote=args.push_remote)  # fmt: skip
+    else:
+        settings = gates.load(ctx.ledger, rig.name)
+    if ctx.json:
+        ctx.emit_json(settings)
+        return 0
+    for g in settings.gates:
+        ctx.out(f"{g.kind:<6} {g.run}  (timeout {g.timeout:g}s)")
+    if not settings.gates:
+        ctx.out("no gates" + (" (required: the refinery refuses to merge)" if settings.require_gates else " (merges carry a warning)"))
+    return 0
+
+
+# -- gt mq -----------------------------------------------------------------------------
+
+
+@COMMANDS.command(
+    "mq list", "Merge requests of a rig (pending ones, in merge order)",
+    _RIG, _REPO, arg("--all", action="store_true", help="include merged and abandoned ones"),
+)  # fmt: skip
+def mq_list(ctx, args):
+    rig, rows = _queue_rows(ctx, args)
+    if ctx.json:
+        ctx.emit_json(rows)
+    else:
+        _print_queue(ctx, rows)
+    return 0
+
+
+@COMMANDS.command("mq show", "One merge request with its journal", arg("id"))
+def mq_show(ctx, args):
+    from ..work import merge_requests as mrs
+
+    mr = mrs.get(ctx.ledger, args.id)
+    if ctx.json:
+        ctx.emit_json(mr)
+        return 0
+    ctx.out(f"{mr.id}  {mr.close_reason or mr.status}  {mr.title}")
+    ctx.out(f"  branch {mr.meta.branch} at {mr.meta.head} -> {mr.meta.base} (rig {mr.meta.rig})")
+    ctx.out(f"  polecat {mr.meta.polecat}" + (f", issue {mr.meta.issue}" if mr.meta.issue else ""))
+    for w in mr.meta.warnings:
+        ctx.out(f"  warning: {w}")
+    for e in mr.meta.journal:
+        ctx.out(f"  {e.at}  {e.actor:<24} {e.event} {e.detail}")
+    return 0
+
+
+@COMMANDS.command("mq abandon", "Give up on a merge request (its branch may then be cleaned up)",
+                  arg("id"), arg("--reason", default=""))  # fmt: skip
+def mq_abandon(ctx, args):
+    from ..work import merge_requests as mrs
+
+    mr = mrs.abandon(ctx.ledger, args.id, actor=ctx.actor, reason=args.reason)
+    if ctx.json:
+        ctx.emit_json(mr)
+    else:
+        ctx.out(f"{mr.id} {mr.close_reason}")
+    return 0
