@@ -41,6 +41,8 @@ log = logging.getLogger("gastown.rpc")
 
 #: A client whose unread output exceeds this is dropped (it stopped reading).
 MAX_WRITE_BUFFER = 64 * 1024 * 1024
+#: How long a tmux sessions snapshot is reused (one subprocess per refresh).
+SNAPSHOT_TTL_S = 0.5
 
 
 class Envelope(msgspec.Struct, omit_defaults=True):
@@ -399,6 +401,10 @@ class App:
         self.connections: set[Connection] = set()
         self.started = time.monotonic()
         self._cache: dict[str, tuple[int, Any]] = {}
+        self._towns: dict[int, Any] = {}
+        self._snapshot: dict | None = None
+        self._snapshot_running = False
+        self._snapshot_at = 0.0
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gastown-writer")
         self._writer_local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
@@ -434,6 +440,67 @@ class App:
         self.ledger = Ledger(path)
         self.town_root = root
         self.feed.start()
+
+    def town_for(self, ledger: Ledger):
+        """The :class:`~gastown_server.town.core.Town` (a full town) sharing ``ledger``'s connection.
+
+        One per connection (loop thread, writer thread); rigs and config are
+        re-read on every call because any process may change them.
+        """
+        if self.town_root is None:
+            raise NoTown(self.no_town_message())
+        town = self._towns.get(id(ledger))
+        if town is None:
+            from ..town import layout
+            from ..town.core import Town
+
+            if not layout.config_path(self.town_root).exists():
+                raise NoTown(
+                    f"{self.town_root} holds only a ledger (bd init): this call needs a town made by 'gt install'"
+                )
+            town = Town(self.town_root)
+            town._ledger = ledger
+            self._towns[id(ledger)] = town
+        town.forget_rigs()
+        town.reload_config()
+        return town
+
+    def sessions(self, town) -> dict:
+        """The town's tmux sessions by name: one ``tmux list-sessions`` at most every SNAPSHOT_TTL_S."""
+        now = time.monotonic()
+        if self._snapshot is None or now - self._snapshot_at > SNAPSHOT_TTL_S:
+            from ..runtime.snapshot import sessions_snapshot
+
+            snap = sessions_snapshot(town.socket)
+            self._snapshot = {s.name: s for s in (snap or [])}
+            self._snapshot_running = snap is not None
+            self._snapshot_at = now
+        return self._snapshot
+
+    def forget_sessions(self) -> None:
+        self._snapshot = None
+
+    async def in_town_thread(self, fn):
+        """Run ``fn(town)`` on a worker thread with its own Town and ledger connection."""
+        if self.town_root is None:
+            raise NoTown(self.no_town_message())
+        self.town_for(self.ledger)  # refuses a ledger-only town with the usual message
+        root = self.town_root
+
+        def work():
+            from ..town.core import Town
+
+            town = Town(root)
+            try:
+                return fn(town)
+            finally:
+                town.close()
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.thread_pool, work)
+        finally:
+            self.forget_sessions()
+            self.feed.pump()
 
     def no_town_message(self) -> str:
         return "no town is open: start gastown-server inside a town (or with --town DIR), or pass town to initialize"

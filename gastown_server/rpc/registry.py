@@ -54,6 +54,8 @@ MODULES = (
     "gastown_server.rpc.methods.feed",
     "gastown_server.rpc.methods.transcripts",
     "gastown_server.rpc.methods.town",
+    "gastown_server.rpc.methods.agents",
+    "gastown_server.rpc.methods.formulas",
 )
 
 

@@ -20,6 +20,12 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from ..beads.models import Bead, Event
+from ..runtime.nudge import NudgeResult
+from ..runtime.seance import SeanceAnswer
+from ..town.core import Rig
+from ..town.identity import Identity
+from ..town.lifecycle import SessionRecord, StartResult
+from ..town.status import AgentStatus, TmuxStatus
 from ..work.convoys import ConvoySummary, ConvoyTree
 from ..work.mail import Message
 
@@ -319,13 +325,155 @@ class ServerStatus(msgspec.Struct):
     uptime_s: float
 
 
-class TownStatusResult(msgspec.Struct):
+class TownStatusResult(msgspec.Struct, omit_defaults=True):
     town: TownInfo
     #: The newest event id (a feed cursor).
     cursor: int
     ledger: LedgerStatus
     convoys: ConvoyCounts
     server: ServerStatus
+    #: Rigs, agents, tmux, daemon: absent for a ledger-only town.
+    status: TownFullStatus | None = None
+
+
+class TownFullStatus(msgspec.Struct, omit_defaults=True):
+    """What ``gt status`` shows, for a town made by ``gt install`` (absent for a ledger-only one)."""
+
+    rigs: list[Rig]
+    agents: list[AgentStatus]
+    tmux: TmuxStatus
+    daemon: dict
+    nudge_failures: list[dict]
+    other_sessions: list[str] = []
+
+
+# -- rigs and agents -------------------------------------------------------------------
+
+
+class RigListResult(msgspec.Struct):
+    rigs: list[Rig]
+
+
+class AgentListResult(msgspec.Struct):
+    agents: list[AgentStatus]
+
+
+class AgentParams(Params):
+    """An agent: an address (``mayor``, ``<rig>/witness``, ``<rig>/polecats/<name>``) or a session name."""
+
+    agent: str
+
+
+class OptionalAgentParams(Params):
+    #: Default: the session's actor.
+    agent: str | None = None
+
+
+class AgentShowResult(msgspec.Struct):
+    agent: AgentStatus
+    identity: Identity
+    hook: list[Bead]
+    sessions: list[SessionRecord]
+
+
+class AttachCommandResult(msgspec.Struct):
+    agent: str
+    session: str
+    #: argv of the command an editor terminal runs to attach.
+    command: list[str]
+    #: The same, quoted for a shell.
+    shell: str
+    running: bool
+
+
+class HookResult(msgspec.Struct):
+    agent: str
+    hook: list[Bead]
+
+
+class NudgeParams(Params):
+    agent: str
+    message: str
+    #: Seconds attached clients must have been idle (default: town settings).
+    idle_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] | None = None
+    #: Seconds to wait for idle clients before queueing (default: town settings).
+    timeout_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] | None = None
+
+
+class HandoffParams(Params):
+    #: Default: the session's actor.
+    agent: str | None = None
+    message: str = ""
+
+
+class SeanceListResult(msgspec.Struct):
+    agent: str
+    sessions: list[SessionRecord]
+
+
+class SeanceTalkParams(Params):
+    #: A session id from ``seance/list`` (or a unique prefix).
+    session_id: str
+    question: str
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 120.0
+    #: Send ``$/progress`` notifications with this token.
+    progress_token: int | str | None = None
+
+
+# -- formulas and molecules ------------------------------------------------------------
+
+
+class FormulaListParams(Params):
+    #: Include this rig's formulas (``<town>/<rig>/formulas``).
+    rig: str | None = None
+
+
+class FormulaEntry(msgspec.Struct, omit_defaults=True):
+    name: str
+    layer: str
+    path: str
+    type: str = ""
+    description: str = ""
+    error: str = ""
+
+
+class FormulaListResult(msgspec.Struct):
+    formulas: list[FormulaEntry]
+
+
+class FormulaShowParams(Params):
+    name: str
+    rig: str | None = None
+
+
+class MolStatusParams(Params):
+    #: A molecule root or any of its steps; default: the actor's only unfinished molecule.
+    molecule: str | None = None
+    #: How many steps to list (0: none).
+    steps: Limit = 200
+
+
+class MolProgress(msgspec.Struct):
+    total: int
+    closed: int
+    open: int
+    in_progress: int
+    blocked: int
+    ready: int
+    complete: bool
+    started_at: str
+    last_closed_at: str
+    percent: float
+
+
+class MolStatusResult(msgspec.Struct):
+    root: Bead
+    formula: str
+    vars: dict
+    progress: MolProgress
+    #: The steps to work on now (ready, in pour order).
+    current: list[Bead]
+    steps: list[Bead]
 
 
 # -- notifications -------------------------------------------------------------------

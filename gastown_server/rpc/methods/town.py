@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from ...work import convoys
 from .. import types as t
 from ..registry import method
@@ -26,6 +28,36 @@ def status(call, p: t.NoParams) -> t.TownStatusResult:
             transcript_subscriptions=app.transcripts.count(),
             uptime_s=srv["uptime_s"],
         ),
+        status=_full_status(call),
+    )
+
+
+def _full_status(call) -> t.TownFullStatus | None:
+    """Rigs, agents, tmux and daemon, as ``gt status`` shows them (None for a ledger-only town)."""
+    from ...errors import NoTown
+
+    try:
+        town = call.app.town_for(call.ledger)
+    except NoTown:
+        return None
+    from ...patrol.daemon import status_of
+    from ...runtime.nudge import last_failures
+    from ...town.status import TmuxStatus, agent_rows
+
+    app = call.app
+    sessions = app.sessions(town)
+    agents = agent_rows(town, sessions)
+    try:
+        failures = [msgspec.to_builtins(f) for f in last_failures(town.state_dir)]
+    except OSError:
+        failures = []
+    return t.TownFullStatus(
+        rigs=list(town.rigs()),
+        agents=agents,
+        tmux=TmuxStatus(socket=town.socket, running=app._snapshot_running, session_count=len(sessions)),
+        daemon=msgspec.to_builtins(status_of(town.root)),
+        nudge_failures=failures,
+        other_sessions=sorted(set(sessions) - {a.session for a in agents}),
     )
 
 

@@ -1,0 +1,169 @@
+"""``rig/list``, ``agent/*``, ``hook/show``, ``nudge``, ``handoff``, ``seance/*``: the town's agents.
+
+Calls that touch tmux or wait (nudge waits for idle clients, handoff
+respawns a session, seance may resume a runtime) run on a worker thread
+with their own Town (and ledger connection), never on the event loop.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+
+from ...town import lifecycle
+from ...town.status import agent_rows
+from ...work import hooks
+from ...work.mail import normalize_address
+from .. import types as t
+from ..registry import method
+
+
+def _agent_row(call, town, ident):
+    for row in agent_rows(town, call.app.sessions(town)):
+        if row.address == ident.address:
+            return row
+    from ...town.status import AgentStatus
+
+    return AgentStatus(ident.address, ident.role, ident.rig, ident.session, False, False, [], "", "")
+
+
+@method("rig/list", t.NoParams, t.RigListResult)
+def rig_list(call, p: t.NoParams) -> t.RigListResult:
+    """The town's rigs (name, prefix, source, canonical clone)."""
+    return t.RigListResult(list(call.app.town_for(call.ledger).rigs()))
+
+
+@method("agent/list", t.NoParams, t.AgentListResult)
+def agent_list(call, p: t.NoParams) -> t.AgentListResult:
+    """Every agent: address, role, rig, session, running/alive, hook, state, last activity."""
+    town = call.app.town_for(call.ledger)
+    return t.AgentListResult(agent_rows(town, call.app.sessions(town)))
+
+
+@method("agent/show", t.AgentParams, t.AgentShowResult)
+def agent_show(call, p: t.AgentParams) -> t.AgentShowResult:
+    """One agent: status, identity, the beads on its hook and its sessions (newest first)."""
+    town = call.app.town_for(call.ledger)
+    ident = town.resolve(p.agent)
+    row = _agent_row(call, town, ident)
+    sessions = lifecycle.sessions_of(town, ident)
+    if sessions and row.running:
+        sessions[0].current = True
+    return t.AgentShowResult(row, ident, hooks.hooked_work(call.ledger, ident.address), sessions)
+
+
+@method("agent/attachCommand", t.AgentParams, t.AttachCommandResult)
+def attach_command(call, p: t.AgentParams) -> t.AttachCommandResult:
+    """The tmux command line an editor terminal runs to attach to the agent's session."""
+    town = call.app.town_for(call.ledger)
+    ident = town.resolve(p.agent)
+    cmd = town.tmux.attach_command(ident.session)
+    running = ident.session in call.app.sessions(town)
+    return t.AttachCommandResult(ident.address, ident.session, cmd, shlex.join(cmd), running)
+
+
+@method("hook/show", t.OptionalAgentParams, t.HookResult)
+def hook_show(call, p: t.OptionalAgentParams) -> t.HookResult:
+    """The work on an agent's hook (default: the session's actor)."""
+    address = p.agent or call.actor
+    if p.agent:
+        address = call.app.town_for(call.ledger).resolve(p.agent).address
+    else:
+        address = normalize_address(address)
+    return t.HookResult(address, hooks.hooked_work(call.ledger, address))
+
+
+@method("nudge", t.NudgeParams, t.NudgeResult, mode="async")
+async def nudge(call, p: t.NudgeParams) -> t.NudgeResult:
+    """Type a message into an agent's session when its clients are idle (queued otherwise; never dropped).
+
+    ``status`` is ``delivered``, ``queued`` or ``failed`` (with ``reason``);
+    a failure is a result, not an error, as with ``gt nudge``.
+    """
+    from ...runtime import nudge as rt_nudge
+
+    def work(town):
+        ident = town.resolve(p.agent)
+        cfg = town.config.nudge
+        return rt_nudge.nudge(
+            town.tmux, ident.session, p.message, state_dir=town.state_dir,
+            idle_s=cfg.idle_s if p.idle_s is None else p.idle_s,
+            timeout_s=cfg.timeout_s if p.timeout_s is None else p.timeout_s,
+            sender=call.actor,
+        )  # fmt: skip
+
+    return await call.app.in_town_thread(work)
+
+
+@method("handoff", t.HandoffParams, t.StartResult, mode="async")
+async def handoff(call, p: t.HandoffParams) -> t.StartResult:
+    """End an agent's session and start a fresh one with the same hook and a HANDOFF note."""
+
+    def work(town):
+        ident = town.resolve(p.agent) if p.agent else town.identity(call.actor)
+        return lifecycle.handoff(town, ident.address, message=p.message, actor=call.actor)
+
+    return await call.app.in_town_thread(work)
+
+
+@method("seance/list", t.OptionalAgentParams, t.SeanceListResult)
+def seance_list(call, p: t.OptionalAgentParams) -> t.SeanceListResult:
+    """An agent's sessions, newest first (default: the session's actor); ids for ``seance/talk``."""
+    town = call.app.town_for(call.ledger)
+    ident = town.resolve(p.agent) if p.agent else town.identity(call.actor)
+    records = lifecycle.sessions_of(town, ident)
+    if records and ident.session in call.app.sessions(town):
+        records[0].current = True
+    return t.SeanceListResult(ident.address, records)
+
+
+@method("seance/talk", t.SeanceTalkParams, t.SeanceAnswer, mode="async", cancellable=True)
+async def seance_talk(call, p: t.SeanceTalkParams) -> t.SeanceAnswer:
+    """Ask a past session a question (resumes it for runtimes that can; else answers from its transcript).
+
+    Long-running: reports ``$/progress`` when given ``progress_token``;
+    ``$/cancelRequest`` answers at once with ``cancelled`` (a resumed
+    runtime already running finishes in the background, bounded by
+    ``timeout_s``, and its answer is dropped).
+    """
+
+    def work(town):
+        return _talk(town, p.session_id, p.question, p.timeout_s)
+
+    call.progress("begin", f"asking session {p.session_id}")
+    try:
+        answer = await call.app.in_town_thread(work)
+    except BaseException:
+        call.progress("end", "stopped")
+        raise
+    call.progress("end", f"answered from {answer.source}")
+    return answer
+
+
+def _talk(town, session_id: str, question: str, timeout_s: float):
+    """The same resolution as ``gt seance --talk`` (preset, environment, cwd)."""
+    from pathlib import Path
+
+    from ...runtime import seance as rt_seance
+    from ...town import config
+    from ...town.identity import session_env
+
+    rec = lifecycle.find_session(town, session_id)
+    try:
+        ident = town.identity(rec.address)
+        role = ident.role
+    except Exception:  # noqa: BLE001 - an agent removed since: seance still works from the record
+        ident, role = None, None
+    preset = config.resolve_agent(town.config, rec.runtime or None, role=role)
+    env = None
+    if ident is not None:
+        env = session_env(town.root, ident, socket=town.socket, session_id=rec.session_id, runtime=preset.name,
+                          extra=dict(preset.env or {}))  # fmt: skip
+    cwd = Path(rec.cwd) if rec.cwd and Path(rec.cwd).is_dir() else None
+    return rt_seance.talk(
+        preset, rec.session_id, question, transcript=Path(rec.transcript) if rec.transcript else None,
+        cwd=cwd, env=env, timeout_s=timeout_s,
+    )  # fmt: skip
+
+
+
