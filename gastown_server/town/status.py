@@ -55,9 +55,9 @@ class TownStatus(msgspec.Struct, omit_defaults=False):
 
 
 def _iso(epoch: float) -> str:
-    import datetime
+    import time  # (not datetime: a few ms less on every gt status)
 
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + ".%06dZ" % int((epoch % 1) * 1e6)
 
 
 def agent_rows(town: Town, sessions: dict | None = None) -> list[AgentStatus]:

@@ -22,6 +22,11 @@ def socket_name(monkeypatch):
     monkeypatch.setenv("GT_TMUX_SOCKET", name)
     yield name
     subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
+    tmpdir = os.environ.get("TMUX_TMPDIR") or "/tmp"
+    try:
+        os.unlink(os.path.join(tmpdir, f"tmux-{os.getuid()}", name))
+    except OSError:
+        pass
 
 
 @pytest.fixture
