@@ -296,7 +296,8 @@ class _Run:
                 self._push(sha)
             except GitFailed as exc:
                 mr.meta.intended = mr.meta.intended_from = ""
-                return self.fail(mr, "push", f"push to {self.remote}/{self.base} rejected: {exc.message}")
+                hint = f" (to keep merges local: gt refinery gates --rig {self.rig.name} --push-remote '')"
+                return self.fail(mr, "push", f"push to {self.remote}/{self.base} rejected: {exc.message}{hint}")
         self._move_base(old, sha)
         return self.finish(mr, sha, warnings=warnings, recovered=recovered)
 

@@ -57,6 +57,7 @@ class RigEnv:
         (self.town / RIG / "polecats").mkdir()
         self.ledger = Ledger(self.town / ".gastown" / "ledger.db", create=True)
         self.ledger.config_set("issue_prefix", "hq", actor="test")
+        self.ledger.config_set(f"route.{PREFIX}", str(self.repo), actor="test")  # as `gt rig add` records it
         self.rig = RigRef(name=RIG, prefix=PREFIX, repo=str(self.repo))
         self.git = Git(self.repo, actor="overseer")
         self.witness = f"{RIG}/witness"
