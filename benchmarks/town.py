@@ -123,8 +123,8 @@ def main() -> int:
         st = process_times([*gt, "status", "--json"], args.runs, root)
         mark = "✔" if statistics.median(st) < 150 else "✘"
         print(f"gt status --json, {agents} agents, {expected} sessions: p50 {statistics.median(st):.0f} ms, "
-              f"p95 {pct(st, 0.95):.0f} ms, max {max(st):.0f} ms  (target < 150 ms) {mark}")
-        print(f"python -c pass (interpreter floor): p50 {statistics.median(floor):.0f} ms")
+              f"p95 {pct(st, 0.95):.0f} ms, min {min(st):.0f} ms  (target < 150 ms) {mark}")
+        print(f"python -c pass (interpreter floor): p50 {statistics.median(floor):.0f} ms, min {min(floor):.0f} ms")
         t0 = time.perf_counter()
         subprocess.run([*gt, "down", "--grace", "2"], cwd=root, check=True, stdout=subprocess.DEVNULL)
         print(f"gt down ({expected} sessions): {(time.perf_counter() - t0) * 1000:.0f} ms")
