@@ -292,6 +292,8 @@ def status(ctx, args):
     ctx.out("rigs: " + (", ".join(f"{r.name} ({r.prefix})" for r in st.rigs) or "none"))
     for a in st.agents:
         state = "alive" if a.alive else ("dead pane" if a.running else "stopped")
+        if a.role == "boot":
+            state = "(daemon)"
         hook = ",".join(a.hook) or "-"
         ctx.out(f"  {a.address:<28} {a.session:<20} {state:<9} hook={hook:<12} last={a.last_activity[:19]}")
     for s in st.other_sessions:

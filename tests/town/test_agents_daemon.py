@@ -202,3 +202,40 @@ def test_boot_leaves_nudges_and_restarts_the_deacon(town, socket_name):
     assert boot.run(town) == "nudge:delivered"
     wait_for(lambda: "got: HEALTH_CHECK from boot" in transcript(town.root, "hq-deacon"), what="health check seen")
     assert town.ledger.get("hq-boot").last_activity
+
+
+def test_beat_flushes_queued_nudges(town, socket_name):
+    from gastown_server.runtime import nudge
+
+    queued = nudge.nudge(town.tmux, "hq-mayor", "queued while you slept", state_dir=town.state_dir,
+                         queue_if_missing=True)  # fmt: skip
+    assert queued.status == "queued"
+    cfg = town_config.load(town.root)
+    cfg.nudge.idle_s = 0.0
+    town_config.save(town.root, cfg)
+    report = beat(town, BeatState())  # starts the mayor (always-on), then flushes
+    assert "mayor" in report.revived
+    wait_for(lambda: "ready for input" in transcript(town.root, "hq-mayor"), what="mayor up")
+    deadline = time.monotonic() + 10
+    while "got: queued while you slept" not in transcript(town.root, "hq-mayor") and time.monotonic() < deadline:
+        beat(town, BeatState())
+        time.sleep(0.1)
+    assert "got: queued while you slept" in transcript(town.root, "hq-mayor")
+    assert nudge.pending_nudges(town.state_dir, "hq-mayor") == []
+
+
+def test_crew_start_stop(gt, town, src_repo, socket_name):
+    rigs.add(town, "proj", str(src_repo), prefix="pj")
+    gt("crew", "add", "max")
+    started = json.loads(gt("crew", "start", "max", "--json").stdout)
+    assert started[0]["session"] == "pj-crew-max" and started[0]["status"] == "started"
+    wait_for(lambda: "ready for input" in transcript(town.root, "pj-crew-max"), what="crew up")
+    rows = json.loads(gt("crew", "list", "--json").stdout)
+    assert rows[0]["alive"] and rows[0]["address"] == "proj/crew/max"
+    assert gt("crew", "attach", "max").stdout.split()[-1] == "pj-crew-max"
+    stopped = json.loads(gt("crew", "stop", "max", "--json").stdout)
+    assert stopped["was_running"] is True
+    assert tmux_sessions(socket_name) == []
+    assert town.ledger.get("pj-crew-max").agent_state == "stopped"
+    proc = gt("crew", "start", "nobody", check=False)
+    assert proc.returncode == 1 and "no crew member 'nobody'" in proc.stderr
