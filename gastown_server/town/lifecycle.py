@@ -13,8 +13,11 @@ cwd, mode}``: seance lists predecessors from these.
 
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
@@ -107,6 +110,28 @@ def start_agent(
         raise InvalidInput("Boot has no session of its own: the daemon runs it on each heartbeat")
     preset = config.resolve_agent(town.config, agent, role=ident.role)
     runtimes.check_available(preset)
+    with _session_lock(town, ident.session):
+        return _start_locked(town, ident, preset, actor=actor, replace=replace, mode=mode)
+
+
+@contextmanager
+def _session_lock(town: Town, session: str) -> Iterator[None]:
+    """One starter per session at a time (``gt up``, the daemon and a handoff may race)."""
+    import fcntl
+
+    d = town.state_dir / "locks"
+    d.mkdir(exist_ok=True)
+    fd = os.open(d / f"{session}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _start_locked(town: Town, ident: Identity, preset, *, actor: str, replace: bool, mode: str) -> StartResult:
+    from ..runtime import runtimes, transcripts
+
     tmux = town.tmux
     existing = next((s for s in tmux.sessions() if s.name == ident.session), None)
     if existing is not None and existing.alive and not replace:

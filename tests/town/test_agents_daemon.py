@@ -239,3 +239,23 @@ def test_crew_start_stop(gt, town, src_repo, socket_name):
     assert town.ledger.get("pj-crew-max").agent_state == "stopped"
     proc = gt("crew", "start", "nobody", check=False)
     assert proc.returncode == 1 and "no crew member 'nobody'" in proc.stderr
+
+
+def test_concurrent_starts_make_one_session(gt, town, src_repo, socket_name):
+    """gt up, the daemon and a human may start the same agent at once: one session, one start event."""
+    import os
+
+    from town_helpers import GT
+
+    rigs.add(town, "proj", str(src_repo), prefix="pj")
+    procs = [
+        subprocess.Popen([*GT, "polecat", "start", "nux", "--json"], cwd=town.root, env=dict(os.environ),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]  # fmt: skip
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    statuses = sorted(json.loads(o[0])["status"] for o in outs)
+    assert statuses == ["running", "running", "running", "started"]
+    assert tmux_sessions(socket_name) == ["pj-nux"]
+    assert len(sessions_of(town, town.identity("proj/polecats/nux"))) == 1
