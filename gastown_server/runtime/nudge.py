@@ -17,11 +17,12 @@ What the original got wrong, and what this module guarantees instead:
   other key ever sent is BSpace, to take back our own unsubmitted text.
 * **Confirmed.**  "Submitted" is defined on the pane's screen:
   1. *echo*: after typing, the tail of the message (its last
-     :data:`TAIL_CHARS` letters/digits, whitespace and punctuation ignored, so
+     :data:`TAIL_CHARS` ASCII letters/digits, whitespace and punctuation ignored, so
      TUI box borders and wrapping do not matter) appears in the rows at the
-     cursor more often than before typing; no echo within ``echo_s`` ->
-     ``failed`` (nothing is retyped: the keys went somewhere we cannot see,
-     typing again could duplicate them);
+     cursor more often than before typing (a message with no letters or
+     digits is compared on its non-space characters); no echo within
+     ``echo_s`` -> ``failed``, the keys are taken back with BSpace and
+     nothing is retyped (typing again could duplicate them);
   2. *submit*: after ``Enter``, the cursor's logical line (wrapped rows
      joined) has changed from what it was after typing and holds fewer copies
      of the tail: the text left the input line (a line-mode program moved to a
@@ -63,6 +64,7 @@ LOG_MAX_BYTES = 1024 * 1024
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BREAK_RE = re.compile(r"\r\n|[\r\n\t]")
 _NON_WORD_RE = re.compile(r"[\W_]+")
+_NON_ASCII_WORD_RE = re.compile(r"[^A-Za-z0-9]+")
 _SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -107,9 +109,25 @@ def _norm(text: str) -> str:
     return _NON_WORD_RE.sub("", text)
 
 
-def _tail(text: str) -> str:
-    norm = _norm(text)
-    return norm[-TAIL_CHARS:] if norm else text[-TAIL_CHARS:]
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def _ascii_norm(text: str) -> str:
+    return _NON_ASCII_WORD_RE.sub("", text)
+
+
+def _matcher(text: str):
+    """(normalizer, tail) used to find the message on screen.
+
+    ASCII letters/digits when the message has some (every terminal renders
+    them the same), else any letters/digits, else all non-space characters.
+    """
+    for normalizer in (_ascii_norm, _norm, _squash):
+        norm = normalizer(text)
+        if norm:
+            return normalizer, norm[-TAIL_CHARS:]
+    return _squash, text[-TAIL_CHARS:]
 
 
 # -- files -------------------------------------------------------------------
@@ -308,33 +326,36 @@ def _deliver(
     if state is None or state.dead:
         return "failed", 0, "agent pane is gone"
     rows = 2 + len(text) // max(1, state.width)
-    tail = _tail(text)
+    norm, tail = _matcher(text)
     before = _region(tmux, pane, rows)
     if before is None:
         return "failed", 0, "agent pane is gone"
-    before_count = _norm(before[0]).count(tail)
+    before_count = norm(before[0]).count(tail)
     tmux.send_literal(pane, text)
 
     typed: list[str] = []
 
     def echoed() -> bool:
         now = _region(tmux, pane, rows)
-        if now is not None and _norm(now[0]).count(tail) > before_count:
+        if now is not None and norm(now[0]).count(tail) > before_count:
             typed[:] = [now[1]]
             return True
         return False
 
     if not _poll(echoed, echo_s):
-        return "failed", 0, "typed text never showed on the pane's input line (agent not reading input?)"
+        # The keys went to the pane but never showed: take them back so they
+        # cannot be glued onto the next line typed there.
+        tmux.send_backspaces(pane, len(text))
+        return "failed", 0, "typed text never showed on the pane's input line (agent not reading input?); erased it"
     typed_line = typed[0]
-    typed_count = _norm(typed_line).count(tail)
+    typed_count = norm(typed_line).count(tail)
 
     def submitted() -> bool:
         now = _region(tmux, pane, 0)
         if now is None:
             return True  # the pane closed on Enter: it consumed the line
         line = now[1]
-        return _norm(line) != _norm(typed_line) and _norm(line).count(tail) < max(1, typed_count)
+        return norm(line) != norm(typed_line) and norm(line).count(tail) < max(1, typed_count)
 
     presses = 0
     for _ in range(retries + 1):

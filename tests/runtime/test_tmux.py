@@ -116,6 +116,7 @@ def test_not_running_server_reads_as_empty():
 def test_respawn_replaces_only_the_gastown_pane(tmux, tmp_path, base_env):
     log = tmp_path / "w.log"
     tmux.start("w", ["sh", "-c", "echo one; sleep 60"], cwd=tmp_path, env=base_env, transcript=log)
+    assert wait_for(lambda: "one" in file_text(log))
     first = tmux.sessions()[0]
     user = tmux.server.cmd("split-window", "-d", "-t", "=w:", "-P", "-F", "#{pane_id}\t#{pane_pid}", "sleep", "120").stdout[0]
     user_pane, user_pid = user.split("\t")
