@@ -102,7 +102,7 @@ def start_agent(
     mode: str = "",
 ) -> StartResult:
     """Make ``target``'s session run (see the module doc).  ``replace``: respawn even if alive."""
-    from ..runtime import runtimes, transcripts
+    from ..runtime import runtimes
     from . import config
 
     ident = target if isinstance(target, Identity) else town.identity(target)
