@@ -124,15 +124,14 @@ def get(ledger: Ledger, mr_id: str) -> MergeRequest:
     return _decode(bead)
 
 
-def _query(ledger: Ledger, where: str, params: list, order: str = "priority, created_at, id") -> list[MergeRequest]:
-    ids = [
-        r[0]
-        for r in ledger.conn.execute(
-            f"SELECT id FROM issues WHERE issue_type = 'merge-request' AND status != 'tombstone' AND {where} "
-            f"ORDER BY {order}",
-            params,
-        )
-    ]
+def _query(
+    ledger: Ledger, where: str, params: list, order: str = "priority, created_at, id", limit: int | None = None
+) -> list[MergeRequest]:
+    sql = (
+        f"SELECT id FROM issues WHERE issue_type = 'merge-request' AND status != 'tombstone' AND {where} "
+        f"ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit else "")
+    )
+    ids = [r[0] for r in ledger.conn.execute(sql, params)]
     beads = ledger.get_many(ids)
     return [_decode(beads[i]) for i in ids if i in beads]
 
@@ -152,9 +151,14 @@ def pending_for_branch(ledger: Ledger, rig: str, branch: str) -> MergeRequest | 
     return found[-1] if found else None
 
 
-def queue(ledger: Ledger, rig: str | None = None, *, include_closed: bool = False) -> list[MergeRequest]:
+def queue(
+    ledger: Ledger, rig: str | None = None, *, include_closed: bool = False, status: str | None = None
+) -> list[MergeRequest]:
     """MRs in merge order (priority, then oldest first); pending ones unless asked."""
     where, params = ["1=1"], []
+    if status:
+        where.append("status = ?")
+        params.append(status)
     if rig:
         where.append("json_extract(metadata, '$.rig') = ?")
         params.append(rig)
@@ -224,9 +228,7 @@ def submit(
 def claim_next(ledger: Ledger, rig: str, *, actor: str) -> MergeRequest | None:
     """Take the first open MR of ``rig`` (atomically: two refineries never get the same one)."""
     with ledger.atomic():
-        for mr in _query(
-            ledger, "status = 'open' AND json_extract(metadata, '$.rig') = ?", [rig]
-        ):
+        for mr in _query(ledger, "status = 'open' AND json_extract(metadata, '$.rig') = ?", [rig], limit=1):
             meta = mr.meta
             meta.attempts += 1
             meta.journal.append(_entry(actor, "claimed", f"attempt {meta.attempts}"))

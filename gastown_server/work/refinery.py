@@ -157,9 +157,7 @@ class _Run:
 
     def recover(self) -> Outcome | None:
         """Settle MRs a crashed run left ``in_progress``; the first settled one's outcome."""
-        for mr in mrs.queue(self.ledger, self.rig.name):
-            if mr.status != mrs.CLAIMED:
-                continue
+        for mr in mrs.queue(self.ledger, self.rig.name, status=mrs.CLAIMED):
             if not mr.meta.intended:
                 mrs.record(self.ledger, mr, "requeued", "an interrupted attempt left it claimed",
                            actor=self.actor, status=mrs.OPEN, assignee="")  # fmt: skip
