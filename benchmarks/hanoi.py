@@ -215,38 +215,43 @@ def cmd_bd(args) -> dict:
 
 
 def crash_test(db: str, root_id: str, disks: int, cursor: int, *, mode: str, kills: int, seed: int) -> dict:
-    """Start walkers and SIGKILL them at random points until the walk completes."""
+    """SIGKILL walkers at random points of the walk, restart, finish, check.
+
+    The kill points are random move counts: a watcher polls the ledger and
+    kills the walker's whole process group (walker and any ``bd`` child,
+    possibly mid-transaction) once that many moves are closed.
+    """
     rng = random.Random(seed)
+    total = (1 << disks) - 1
+    targets = sorted(rng.sample(range(1, total), min(kills, total - 1)))
     me = str(Path(__file__).resolve())
-    killed = 0
-    starts = 0
-    while True:
+    killed = starts = 0
+    for target in [*targets, None]:
         starts += 1
         cmd = [sys.executable, me, "_walk", "--db", db, "--root", root_id, "--mode", mode]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        if killed < kills:
-            try:
-                proc.wait(timeout=rng.uniform(0.3, 1.5))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)  # the walker and any bd child, mid-write or not
-                proc.wait()
+        if target is not None:
+            while proc.poll() is None and _closed(db, root_id) < target:
+                time.sleep(0.003 + rng.random() * 0.004)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
                 killed += 1
-                continue
-        else:
             proc.wait()
+            continue
+        proc.wait()
         if proc.returncode != 0:
             raise RuntimeError(f"walker failed: {proc.stderr.read().decode()[-500:]}")
-        if _remaining(db, root_id) == 0:
-            break
+    if _closed(db, root_id) != total:
+        raise CheckFailed("the last walker did not finish")
     moves = check(db, root_id, disks, cursor)
     return {"disks": disks, "mode": mode, "kills": killed, "walkers_started": starts, "moves": moves, "checked": True}
 
 
-def _remaining(db: str, root_id: str) -> int:
-    conn = sqlite3.connect(db)
+def _closed(db: str, root_id: str) -> int:
+    conn = sqlite3.connect(db, timeout=30)
     try:
         return conn.execute(
-            "SELECT COUNT(*) FROM issues WHERE id >= ? AND id < ? AND status != 'closed'", (root_id + ".", root_id + "/")
+            "SELECT COUNT(*) FROM issues WHERE id >= ? AND id < ? AND status = 'closed'", (root_id + ".", root_id + "/")
         ).fetchone()[0]
     finally:
         conn.close()
