@@ -7,13 +7,15 @@ On start it prints a session marker (``=== gastown session <GT_SESSION_ID> ===``
 which seance uses to find one session's part of a shared transcript), its
 identity, and what ``gt prime`` shows: role, hook, unread mail.  If the hook
 holds a molecule (a bead with child steps, or a bead whose ``metadata`` names
-one under ``molecule``) it walks it: for each ready step it runs the step's
-declared shell command (``formulas.step_command(bead)`` when that exists,
-else ``metadata`` keys ``command``/``run``/``cmd``), prints the output, and
-closes the step; a failing command leaves the step open with a comment and
-stops the walk; a step with no command is closed as "nothing mechanical to
-do".  When every step is closed it closes the molecule and the hooked bead
-and says ``done``.
+one under ``molecule``) it walks it (formula molecules through
+``formulas.molecule``: ``current``, ``decide_gate``, ``skip``, ``finish``):
+for each step to do now it runs the step's declared shell command
+(``metadata`` ``run``, as formulas store it, or ``command``/``cmd``/``shell``),
+prints the output, and closes the step; a failing command leaves the step
+open with a comment and stops the walk; a step with no command is closed as
+"nothing mechanical to do" (the script runtime cannot think).  When every
+step is closed it finishes the molecule, closes the hooked bead and says
+``done``.
 
 Then it reads lines from stdin (what a nudge or a human types) and answers
 ``[<address>] got: <text>``; verbs: ``status``, ``hook``/``check hook`` (re-read
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -35,7 +38,7 @@ from pathlib import Path
 
 from .transcripts import SESSION_MARK
 
-_COMMAND_KEYS = ("command", "run", "cmd", "shell")
+_COMMAND_KEYS = ("run", "command", "cmd", "shell")
 _MOLECULE_KEYS = ("molecule", "mol", "attached_molecule")
 
 
@@ -45,6 +48,16 @@ def _metadata(bead) -> dict:
     except (TypeError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _molecule_api():
+    """``gastown_server.formulas.molecule`` when it is there (it is built alongside)."""
+    try:
+        from ..formulas import molecule
+
+        return molecule
+    except ImportError:
+        return None
 
 
 def step_command(bead) -> str:
@@ -166,12 +179,12 @@ class ScriptAgent:
                 continue
             self.say(f"walking molecule {mol_id}")
             if self.walk(ledger, mol_id):
-                if mol_id != bead.id and ledger.get(mol_id).status != "closed":
+                if mol_id != bead.id and ledger.get(mol_id).status not in ("closed", "tombstone"):
                     ledger.close(mol_id, actor=self.address, reason="all steps closed")
                 self._finish(ledger, bead.id)
 
     def _finish(self, ledger, bead_id: str) -> None:
-        if ledger.get(bead_id).status != "closed":
+        if ledger.get(bead_id).status not in ("closed", "tombstone"):
             ledger.close(bead_id, actor=self.address, reason="done (script runtime)")
         self.say(f"done: {bead_id}")
 
@@ -186,16 +199,42 @@ class ScriptAgent:
         return None
 
     def walk(self, ledger, mol_id: str) -> bool:
-        """Run ready steps until none is left; True when every step is closed."""
+        """Run ready steps until none is left; True when the molecule is complete.
+
+        Formula molecules (a root whose metadata names its ``formula``) are
+        walked with :mod:`gastown_server.formulas.molecule`: ``current()``
+        for the steps to do now (nested sub-steps included), conditional
+        gates decided by ``decide_gate`` (a failed gate skips what needs it),
+        ``finish()`` to close or squash the root.  Other molecules: ready
+        direct children, recursively.
+        """
+        api = _molecule_api()
+        root = ledger.get(mol_id)
+        formula = api is not None and "formula" in api.meta_of(root)
+        waiting: set[str] = set()
         while True:
-            ready = [
-                s for s in ledger.ready(parent=mol_id, include_ephemeral=True, limit=None)
-                if s.id not in self._failed_steps
-            ]  # fmt: skip
-            if not ready:
+            if formula:
+                todo = api.current(ledger, mol_id)
+            else:
+                todo = ledger.ready(parent=mol_id, include_ephemeral=True, limit=None)
+            todo = [s for s in todo if s.id not in self._failed_steps and s.id not in waiting]
+            if not todo:
                 break
-            for step in ready:
-                if ledger.children(step.id):
+            for step in todo:
+                meta = _metadata(step)
+                if formula and "gate" in meta:
+                    verdict = api.decide_gate(ledger, step, root)
+                    if verdict is None:
+                        self.say(f"step {step.id} {step.title}: waiting on a {meta['gate'].get('type', '?')} gate")
+                        waiting.add(step.id)
+                    elif verdict:
+                        ledger.close(step.id, actor=self.address, reason="gate passed")
+                        self.say(f"step {step.id} {step.title}: gate passed")
+                    else:
+                        skipped = api.skip(ledger, step.id, actor=self.address, reason="gate failed")
+                        self.say(f"step {step.id} {step.title}: gate failed; skipped {len(skipped)} step(s)")
+                    continue
+                if not formula and ledger.children(step.id):
                     if not self.walk(ledger, step.id):
                         return False
                     ledger.close(step.id, actor=self.address, reason="all sub-steps closed")
@@ -204,8 +243,15 @@ class ScriptAgent:
                 if not cmd:
                     self.say(f"step {step.id} {step.title}: nothing mechanical to do; closing")
                     ledger.close(step.id, actor=self.address, reason="no command (script runtime)")
-                elif not self.run_step(ledger, step, cmd):
+                elif not self.run_step(ledger, step, cmd, root=root):
                     return False
+        if formula:
+            if not api.progress(ledger, mol_id).complete:
+                self.say(f"molecule {mol_id}: waiting ({len(waiting)} step(s) need someone else)")
+                return False
+            api.finish(ledger, mol_id, actor=self.address)
+            self.say(f"molecule {mol_id}: all steps closed")
+            return True
         open_steps = [c for c in ledger.children(mol_id) if c.status not in ("closed", "tombstone")]
         if open_steps:
             self.say(f"molecule {mol_id}: {len(open_steps)} step(s) not closed: {', '.join(s.id for s in open_steps)}")
@@ -213,12 +259,20 @@ class ScriptAgent:
         self.say(f"molecule {mol_id}: all steps closed")
         return True
 
-    def run_step(self, ledger, step, cmd: str) -> bool:
+    def run_step(self, ledger, step, cmd: str, *, root=None) -> bool:
         self.say(f"step {step.id} {step.title}: $ {cmd}")
+        env = dict(os.environ)
+        if root is not None:
+            # What formulas' own walker gives a step command.
+            env.update(GT_MOLECULE=root.id, GT_STEP=step.id, GT_STEP_KEY=str(_metadata(step).get("step", "")))
+            for name, value in (_metadata(root).get("vars") or {}).items():
+                if isinstance(value, (str, int, float, bool)):
+                    env["GT_VAR_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()] = str(value)
         try:
             proc = subprocess.run(
-                cmd, shell=True, capture_output=True, text=True, timeout=self.step_timeout, stdin=subprocess.DEVNULL
-            )
+                cmd, shell=True, capture_output=True, text=True, timeout=self.step_timeout,
+                stdin=subprocess.DEVNULL, env=env,
+            )  # fmt: skip
             output, code = (proc.stdout + proc.stderr).rstrip(), proc.returncode
         except subprocess.TimeoutExpired:
             output, code = f"timed out after {self.step_timeout:g}s", -1

@@ -139,3 +139,59 @@ def test_seance_answers_from_a_predecessors_part_of_the_transcript(tmux, tmp_pat
     assert fallback.matched == 0 and "sprockets" in fallback.answer
     with pytest.raises(Exception, match="no session 'third'"):
         seance.talk(PRESETS["script"], "third", "q?", transcript=log)
+
+
+FORMULA = '''
+formula = "mol-runtime-walk"
+version = 1
+description = "script agent walk test"
+
+[vars.name]
+default = "world"
+
+[[steps]]
+id = "hello"
+title = "Say hello"
+run = "echo hello-$GT_VAR_NAME from $GT_STEP_KEY"
+
+[[steps]]
+id = "check"
+title = "Is there a merge to do"
+needs = ["hello"]
+gate = { type = "conditional", run = "exit 1" }
+
+[[steps]]
+id = "guarded"
+title = "Only when the gate passes"
+needs = ["check"]
+run = "echo SHOULD-NOT-RUN"
+
+[[steps]]
+id = "think"
+title = "Think about it"
+needs = ["hello"]
+'''
+
+
+def test_agent_walks_a_poured_formula_with_gates(tmux, tmp_path, base_env, town):
+    from gastown_server.formulas import molecule, search
+    from gastown_server.formulas.cook import cook, loader_for
+    from gastown_server.work import hooks
+
+    root_dir, led = town
+    path = tmp_path / "mol-runtime-walk.formula.toml"
+    path.write_text(FORMULA)
+    proto = cook(search.load(str(path)), {"name": "gastown"}, load=loader_for())
+    root = molecule.pour(led, proto, actor="mayor", assignee=ADDR)
+    hooks.hook(led, root.id, ADDR, actor="mayor")
+    log = start_agent(tmux, tmp_path, "gt-alpha", _env(base_env, root_dir), address=ADDR)
+    text = file_text(log)
+    assert "hello-gastown from hello" in text
+    assert "gate failed; skipped 2 step(s)" in text
+    assert "SHOULD-NOT-RUN" not in text
+    assert f"done: {root.id}" in text, text
+    led2 = Ledger(ledger_path(root_dir))
+    assert molecule.progress(led2, root.id).complete
+    assert led2.get(root.id).status == "closed"
+    assert hooks.hooked_work(led2, ADDR) == []
+    led2.disconnect()
