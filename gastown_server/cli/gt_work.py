@@ -60,6 +60,8 @@ def _rig(ctx, name: str | None, *, repo: str | None = None, worktree: Path | Non
     "done", "Submit this worktree's branch to the merge queue (then the Witness cleans up after MERGED)",
     arg("--issue", help="the issue this work is for (default: the one on your hook)"),
     arg("--worktree", help="the polecat's worktree (default: the current directory)"),
+    arg("--exit", default="MERGED", type=str.upper, choices=("MERGED", "ESCALATED", "DEFERRED"),
+        help="MERGED (default): file a merge request; ESCALATED/DEFERRED: only tell the Witness"),
     _RIG, _REPO,
 )  # fmt: skip
 def done_cmd(ctx, args):
@@ -71,9 +73,13 @@ def done_cmd(ctx, args):
     worktree = Path(args.worktree or os.getcwd())
     actor = ctx.actor
     rig = _rig(ctx, args.rig, repo=args.repo, worktree=worktree, actor=actor)
-    result = done(ctx.ledger, rig, worktree=worktree, polecat=actor, issue=args.issue or "")
+    result = done(ctx.ledger, rig, worktree=worktree, polecat=actor, issue=args.issue or "", exit=args.exit)
     if ctx.json:
         ctx.emit_json(result)
+        return 0
+    if result.mr is None:
+        ctx.out(f"POLECAT_DONE (Exit: {result.exit}) sent to {rig.name}/witness ({result.mail_id}); "
+                f"{result.branch} kept at {result.head[:12]}, no merge request filed")  # fmt: skip
         return 0
     verb = "submitted" if result.created else "resubmitted"
     issue = f" for {result.mr.meta.issue}" if result.mr.meta.issue else ""

@@ -32,13 +32,15 @@ EXITS = ("MERGED", "ESCALATED", "DEFERRED")
 
 
 class DoneResult(msgspec.Struct):
-    mr: mrs.MergeRequest
-    created: bool
+    exit: str
     branch: str
     head: str
     #: True when the branch had to be pushed (a separate clone), False for a worktree.
     pushed: bool
     mail_id: str
+    #: The merge request (``Exit: MERGED`` only).
+    mr: mrs.MergeRequest | None = None
+    created: bool = False
 
 
 def worker_name(address: str) -> tuple[str, str]:
@@ -68,8 +70,16 @@ def done(
     polecat: str,
     issue: str = "",
     actor: str = "",
+    exit: str = "MERGED",
 ) -> DoneResult:
-    """Submit the worktree's branch for merging; see the module doc for the order."""
+    """Submit the worktree's branch for merging; see the module doc for the order.
+
+    ``exit`` ``ESCALATED`` (blocked, help asked for) or ``DEFERRED`` (paused)
+    files no MR: the branch is still confirmed in the canonical clone, and
+    the Witness is told, so nothing is lost when the session ends.
+    """
+    if exit not in EXITS:
+        raise InvalidInput(f"bad exit {exit!r} (one of {', '.join(EXITS)})")
     actor = actor or polecat
     addr_rig, name = worker_name(polecat)
     polecat = mail.normalize_address(polecat)
@@ -110,9 +120,15 @@ def done(
         raise InvalidInput(f"the canonical clone {rig.repo} has no branch {base!r} to merge into")
 
     shared = wt.common_dir() == repo.common_dir()
-    if shared:
+    merging = exit == "MERGED"
+    if shared and merging:
         _require_new_commits(repo, branch, base, head)
     pushed = _publish(wt, repo, path, branch, head, shared=shared, expected=_last_head(ledger, rig, branch))
+    if not merging:
+        body = "\n".join([f"Exit: {exit}", f"Issue: {issue}", "MR: ", f"Branch: {branch}", f"Head: {head}",
+                          f"Worktree: {path}"])  # fmt: skip
+        note = mail.send(ledger, f"{rig.name}/witness", f"{DONE_SUBJECT} {name}", body, actor=actor)
+        return DoneResult(exit=exit, branch=branch, head=head, pushed=pushed, mail_id=note.id)
     if not shared:
         _require_new_commits(repo, branch, base, head)
 
@@ -130,7 +146,7 @@ def done(
             # The hook is done with: the issue waits for the merge (the Refinery closes it, or
             # hooks it back on the polecat for rework).
             hooks.unhook(ledger, issue, actor=actor, status="in_progress")
-    return DoneResult(mr=mr, created=created, branch=branch, head=head, pushed=pushed, mail_id=note.id)
+    return DoneResult(exit=exit, branch=branch, head=head, pushed=pushed, mail_id=note.id, mr=mr, created=created)
 
 
 def _last_head(ledger: Ledger, rig: mrs.RigRef, branch: str) -> str:

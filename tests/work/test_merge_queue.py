@@ -242,3 +242,16 @@ def test_bad_gate_settings_are_refused_and_change_nothing(rig):
     rig.ledger.config_set("rig.gastown.gates", "[not json", actor="overseer")
     with pytest.raises(InvalidInput, match="not valid JSON"):
         process_next(rig.ledger, rig.rig)
+
+
+def test_done_escalated_tells_the_witness_without_an_mr(rig):
+    p = rig.polecat("mike")
+    p.commit("m.txt", "m\n", "mike: half done")
+    r = done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address, exit="ESCALATED")
+    assert r.mr is None and r.exit == "ESCALATED"
+    note = rig.witness_mail("POLECAT_DONE")[0]
+    assert _field(note, "Exit") == "ESCALATED" and _field(note, "Branch") == p.branch
+    assert mrs.queue(rig.ledger, rig.rig.name, include_closed=True) == []
+    with pytest.raises(InvalidInput, match="bad exit"):
+        done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address, exit="GONE")
+    assert len(rig.witness_mail()) == 1
