@@ -89,9 +89,12 @@ def main() -> int:
                    PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
         proc = subprocess.run(
             [emacs, "--batch", "-Q", "-l", str(ROOT / "clients/emacs/test/gastown-batch.el"),
+             "-f", "gastown-batch-load-compiled",
              "-l", str(ROOT / "benchmarks/emacs_convoys.el"), "-f", "gastown-bench-convoys"],
             env=env, text=True, capture_output=True, timeout=600)
         sys.stdout.write(proc.stdout)
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr[-3000:])
         sys.stdout.write("".join(l + "\n" for l in proc.stderr.splitlines() if l.startswith("bench")))
         if proc.returncode != 0:
             sys.stderr.write(proc.stderr[-4000:])

@@ -229,14 +229,17 @@ than sections: thousands of sections mean thousands of markers, and
 every insertion in the buffer pays for each marker."
   (let* ((id (gastown-str (plist-get bead :id)))
          (status (gastown-str (plist-get bead :status)))
-         (line (concat
-                (make-string (* 2 depth) ?\s)
-                (propertize (format "%-12s" id) 'face 'gastown-bead-id) " "
-                (propertize (format "%-11s" status) 'face (gastown-status-face status)) " "
-                (propertize (format "%-24s" (gastown-str (plist-get bead :assignee)))
-                            'face 'gastown-assignee)
-                " " (format "%-10s" (gastown-convoys--rig bead))
-                " " (gastown-str (plist-get bead :title)) "\n")))
+         (indent (* 2 depth))
+         (line (format "%s%-12s %-11s %-24s %-10s %s\n"
+                       (make-string indent ?\s) id status
+                       (gastown-str (plist-get bead :assignee))
+                       (gastown-convoys--rig bead)
+                       (gastown-str (plist-get bead :title)))))
+    ;; Columns are fixed, so faces go on by position (one `format', no
+    ;; intermediate strings).
+    (put-text-property indent (+ indent 12) 'face 'gastown-bead-id line)
+    (put-text-property (+ indent 13) (+ indent 24) 'face (gastown-status-face status) line)
+    (put-text-property (+ indent 25) (+ indent 49) 'face 'gastown-assignee line)
     (put-text-property 0 (length line) 'gastown-bead id line)
     (cons line (cl-loop for child in (gastown-seq (plist-get bead :children))
                         append (gastown-convoys--bead-lines child (1+ depth))))))
