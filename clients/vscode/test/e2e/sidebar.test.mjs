@@ -155,6 +155,24 @@ test("Open Mayor streams the transcript and sends text to the Mayor's pane", asy
   await screenshot(page, "mayor");
 });
 
+test("the server crashes: the user is told, it reconnects, and a change made meanwhile shows up", async () => {
+  const { page } = wb;
+  // Our own server process: the one started with this test's unique town path.
+  const ps = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
+  const pids = ps
+    .split("\n")
+    .filter((l) => l.includes("--stdio") && l.includes(`--town ${town}`))
+    .map((l) => Number.parseInt(l.trim(), 10));
+  assert.equal(pids.length, 1, `exactly one gastown-server for this town:\n${ps}`);
+  process.kill(pids[0], "SIGKILL");
+  await page.locator(".notification-toast").filter({ hasText: "gastown-server was killed" }).first().waitFor({ timeout: 10_000 });
+  sh("bd", ["close", beads[1], "--reason", "closed while the server was down"]);
+  await row(page, `bead ${beads[1]} Paint the delorean, closed`).first().waitFor({ timeout: 20_000 });
+  await row(page, `convoy ${convoyId} Time machine, 2 of 2 closed`).first().waitFor({ timeout: 5_000 });
+  await row(page, "agent mayor, running").first().waitFor({ timeout: 5_000 });
+  await screenshot(page, "after-reconnect");
+});
+
 test("activation is fast (measured inside the extension host)", () => {
   const m = readMetrics(metricsFile);
   const activation = m.find((x) => x.name === "activation");
