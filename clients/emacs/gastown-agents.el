@@ -61,19 +61,34 @@
   "Return AGENT's address."
   (gastown-str (gastown-get agent :address :id :name)))
 
+(defun gastown-agents--state (agent)
+  "Return AGENT's state for display (its agent state, else alive or not)."
+  (let ((state (gastown-str (gastown-get agent :agent_state :state))))
+    (cond ((not (string-empty-p state)) state)
+          ((gastown-true-p (plist-get agent :alive)) "running")
+          ((gastown-true-p (plist-get agent :running)) "dead")
+          (t "stopped"))))
+
+(defun gastown-agents--hook (agent)
+  "Return the bead ids on AGENT's hook as one string."
+  (let ((hook (plist-get agent :hook)))
+    (if (stringp hook) hook
+      (mapconcat #'gastown-str (gastown-seq hook) ","))))
+
 (defun gastown-agents--entries (agents)
   "Return `tabulated-list-entries' for AGENTS."
   (mapcar (lambda (a)
-            (let ((state (gastown-str (gastown-get a :state :agent_state :status))))
+            (let ((state (gastown-agents--state a)))
               (list (gastown-agents--address a)
                     (vector (propertize (gastown-agents--address a) 'face 'bold)
                             (gastown-str (plist-get a :role))
                             (gastown-str (plist-get a :rig))
                             (propertize state 'face (pcase state
                                                       ((or "working" "running") 'success)
-                                                      ((or "stuck" "dead" "stopped") 'error)
+                                                      ((or "stuck" "dead") 'error)
+                                                      ("stopped" 'shadow)
                                                       (_ 'default)))
-                            (gastown-str (gastown-get a :hook :hook_bead))
+                            (gastown-agents--hook a)
                             (gastown-time (gastown-get a :last_activity :updated_at))))))
           agents))
 
@@ -186,13 +201,13 @@
   (interactive)
   (let* ((agent (gastown-agents--at-point))
          (res (gastown-request 'hook/show (list :agent agent) gastown-buffer-town))
-         (bead (and (listp res) (gastown-get res :bead :hook))))
-    (cond ((and (listp bead) (plist-get bead :id))
-           (pop-to-buffer (gastown-bead (plist-get bead :id) gastown-buffer-town)))
-          ((stringp bead) (pop-to-buffer (gastown-bead bead gastown-buffer-town)))
-          ((and (listp res) (plist-get res :id))
-           (pop-to-buffer (gastown-bead (plist-get res :id) gastown-buffer-town)))
-          (t (message "Gastown: %s has nothing on its hook" agent)))))
+         (beads (gastown-result-items res :hook :beads))
+         (ids (mapcar (lambda (b) (if (stringp b) b (plist-get b :id))) beads)))
+    (pcase ids
+      ('() (message "Gastown: %s has nothing on its hook" agent))
+      (`(,id) (pop-to-buffer (gastown-bead id gastown-buffer-town)))
+      (_ (pop-to-buffer (gastown-bead (completing-read "Hooked bead: " ids nil t)
+                                      gastown-buffer-town))))))
 
 ;;;; Seance
 
@@ -203,9 +218,10 @@
 
 (defun gastown-seance--session-label (s)
   "Return a completion label for seance session S."
-  (format "%s  %s .. %s" (gastown-str (gastown-get s :id :session))
-          (gastown-time (gastown-get s :started_at :start))
-          (gastown-time (gastown-get s :ended_at :end))))
+  (format "%s  started %s  %s%s" (gastown-str (gastown-get s :session_id :id))
+          (gastown-time (gastown-get s :at :started_at))
+          (gastown-str (plist-get s :runtime))
+          (if (gastown-true-p (plist-get s :current)) "  (current)" "")))
 
 ;;;###autoload
 (defun gastown-seance (agent session question &optional town)
@@ -221,7 +237,7 @@ The answer appears in the `*gastown-seance*' buffer."
           (_ (unless sessions
                (user-error "Gastown: %s has no predecessor sessions" agent)))
           (choice (completing-read "Session: " labels nil t nil nil (caar labels)))
-          (session (gastown-get (cdr (assoc choice labels)) :id :session))
+          (session (gastown-get (cdr (assoc choice labels)) :session_id :id))
           (question (read-string "Question: ")))
      (list agent session question town)))
   (let* ((town (or town (gastown-current-town)))
@@ -247,8 +263,8 @@ The answer appears in the `*gastown-seance*' buffer."
                              (insert "A: " text))))))))
       (jsonrpc-async-request
        (gastown-conn town) 'seance/talk
-       (list :agent agent :session session :question question)
-       :timeout gastown-seance-timeout
+       (list :session_id session :question question :timeout_s gastown-seance-timeout)
+       :timeout (+ 10 gastown-seance-timeout)
        :success-fn (lambda (res)
                      (funcall replace (if (stringp res) res
                                         (gastown-str (gastown-get res :answer :text)))))

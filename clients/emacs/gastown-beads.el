@@ -72,7 +72,7 @@ Each candidate carries its plist; FMT formats the annotation."
                                    (gastown-get a :address :id :name)))
             (gastown-result-items (gastown-request 'agent/list nil town) :agents :items))
     :address (lambda (a) (format "%s %s" (gastown-str (plist-get a :role))
-                                 (gastown-str (gastown-get a :state :agent_state)))))))
+                                 (gastown-str (gastown-get a :agent_state :state)))))))
 
 (defun gastown-read-bead (prompt town &optional all)
   "Read a bead id with PROMPT from TOWN's ready beads (ALL: any open bead)."

@@ -287,11 +287,13 @@ With a prefix argument, ask for the town."
   (interactive (let ((town (gastown-current-town current-prefix-arg)))
                  (list (gastown-read-agent "Nudge agent: " town)
                        (read-string "Message: ") town)))
-  (let ((res (gastown-request 'nudge (list :target target :message message) town)))
-    (message "Gastown: %s %s" (if (and (listp res)
-                                       (equal (plist-get res :status) "queued"))
-                                  "queued nudge for" "nudged")
-             target)
+  (let* ((res (gastown-request 'nudge (list :agent target :message message) town))
+         (status (and (listp res) (plist-get res :status))))
+    (pcase status
+      ("queued" (message "Gastown: %s is busy; nudge queued" target))
+      ("failed" (message "Gastown: nudge to %s failed: %s" target
+                         (gastown-str (plist-get res :reason))))
+      (_ (message "Gastown: nudged %s" target)))
     res))
 
 (defun gastown-transcript-send-input ()
