@@ -166,7 +166,7 @@ def status_cmd(ctx, args):
     from ..work import gates
     from ..work import merge_requests as mrs
     from ..work.done import base_branch
-    from ..work.refinery import _push_remote
+    from ..work.refinery import push_remote
     from ..work.git import Git
 
     rig = _rig(ctx, args.rig, repo=args.repo)
@@ -177,7 +177,7 @@ def status_cmd(ctx, args):
     settings = gates.load(ctx.ledger, rig.name)
     repo = Git(rig.repo)
     info = {
-        "rig": rig.name, "repo": rig.repo, "base": base_branch(rig, repo), "push_remote": _push_remote(repo, settings),
+        "rig": rig.name, "repo": rig.repo, "base": base_branch(rig, repo), "push_remote": push_remote(repo, settings),
         "base_sha": repo.branch_sha(base_branch(rig, repo)) or "", "counts": counts,
         "gates": [g.run for g in settings.gates], "require_gates": settings.require_gates,
     }  # fmt: skip

@@ -110,7 +110,7 @@ def process_next(ledger: Ledger, rig: mrs.RigRef, *, actor: str = "", lock_wait_
     if not repo.is_repo():
         raise InvalidInput(f"the canonical clone {rig.repo} of rig {rig.name} is not a git repository")
     base = base_branch(rig, repo)
-    remote = _push_remote(repo, settings)
+    remote = push_remote(repo, settings)
     with rig_lock(repo, lock_wait_s):
         run = _Run(ledger, rig, repo, base, remote, settings, actor)
         outcome = run.recover()
@@ -133,7 +133,7 @@ def drain(ledger: Ledger, rig: mrs.RigRef, *, actor: str = "", limit: int = 1000
     return out
 
 
-def _push_remote(repo: Git, settings: gates_mod.GateSettings) -> str:
+def push_remote(repo: Git, settings: gates_mod.GateSettings) -> str:
     if settings.push_remote is None:
         return "origin" if "origin" in repo.remotes() else ""
     if settings.push_remote and settings.push_remote not in repo.remotes():
