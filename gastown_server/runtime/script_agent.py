@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -328,6 +329,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.stdin.reconfigure(errors="replace")  # type: ignore[union-attr]
     agent = ScriptAgent(dict(os.environ))
+
+    def on_term(signum, frame):
+        agent.say("stopping (SIGTERM)")
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
     try:
         agent.start(args.prompt)
     except Exception as exc:  # a broken ledger must not kill the agent

@@ -111,11 +111,14 @@ def test_verbs_and_bad_input_never_crash(tmux, tmp_path, base_env, town):
     assert f"[{ADDR}] bye" in file_text(log)
 
 
-def test_agent_without_a_town_still_reacts(tmux, tmp_path, base_env):
+def test_agent_without_a_town_still_reacts_and_stops_gracefully(tmux, tmp_path, base_env):
     log = start_agent(tmux, tmp_path, "hq-mayor", {**base_env, "GT_TOWN": str(tmp_path / "nowhere")})
     assert "no town ledger found" in file_text(log)
     assert nudge(tmux, "hq-mayor", "hello", state_dir=tmp_path / "st", **FAST).status == "delivered"
     assert wait_for(lambda: got_lines(log) == ["hello"])
+    tmux.stop("hq-mayor", grace_s=5)
+    assert not tmux.has("hq-mayor")
+    assert "[mayor] stopping (SIGTERM)" in file_text(log)
 
 
 def test_seance_answers_from_a_predecessors_part_of_the_transcript(tmux, tmp_path, base_env):
