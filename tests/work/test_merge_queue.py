@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from gastown_server.errors import Conflict, InvalidInput, NotFound
+from gastown_server.errors import Conflict, InvalidInput, NotFound, Unavailable
 from gastown_server.work import gates, hooks, mail
 from gastown_server.work import merge_requests as mrs
 from gastown_server.work.done import done
@@ -255,3 +255,61 @@ def test_done_escalated_tells_the_witness_without_an_mr(rig):
     with pytest.raises(InvalidInput, match="bad exit"):
         done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address, exit="GONE")
     assert len(rig.witness_mail()) == 1
+
+
+def test_work_pushed_to_origin_elsewhere_is_picked_up_before_merging(rig):
+    outside = rig.tmp / "outside"
+    Git(rig.tmp).run("clone", "-q", str(rig.origin), str(outside))
+    o = Git(outside, actor="overseer")
+    (outside / "hotfix.txt").write_text("hotfix\n")
+    o.run("add", "hotfix.txt")
+    o.run("commit", "-q", "-m", "hotfix from elsewhere")
+    o.run("push", "-q", "origin", "main")
+    p = rig.polecat("november")
+    p.commit("n.txt", "n\n", "november: work")
+    done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)
+    assert process_next(rig.ledger, rig.rig).result == "merged"
+    assert rig.main_subjects()[:3] == ["november: work", "hotfix from elsewhere", "initial"]
+    assert rig.origin_main() == rig.git.branch_sha("main")
+
+
+def test_push_rejected_is_merge_failed_push_and_main_stays(rig):
+    hook = rig.origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'main is frozen' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    p = rig.polecat("oscar")
+    p.commit("o.txt", "o\n", "oscar: work")
+    r = done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)
+    before = rig.git.branch_sha("main")
+    outcome = process_next(rig.ledger, rig.rig)
+    assert (outcome.result, outcome.failure_type) == ("failed", "push")
+    failed = p.inbox("MERGE_FAILED")[0]
+    assert _field(failed, "Failure-Type") == "push" and "--push-remote ''" in failed.body
+    assert rig.git.branch_sha("main") == before == rig.origin_main()
+    mr = mrs.get(rig.ledger, r.mr.id)
+    assert mr.status == "blocked" and not mr.meta.intended
+
+    # Keeping merges local is a setting; the same MR then merges on `gt done` again.
+    gates.save(rig.ledger, rig.rig.name, actor="overseer", push_remote="")
+    done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)
+    assert process_next(rig.ledger, rig.rig).result == "merged"
+    assert rig.main_subjects()[0] == "oscar: work" and rig.origin_main() == before
+
+
+def test_diverged_main_is_refused_with_one_line(rig):
+    outside = rig.tmp / "outside"
+    Git(rig.tmp).run("clone", "-q", str(rig.origin), str(outside))
+    o = Git(outside, actor="overseer")
+    (outside / "x.txt").write_text("x\n")
+    o.run("add", "x.txt")
+    o.run("commit", "-q", "-m", "origin side")
+    o.run("push", "-q", "origin", "main")
+    (rig.repo / "y.txt").write_text("y\n")
+    rig.git.run("add", "y.txt")
+    rig.git.run("commit", "-q", "-m", "clone side")
+    p = rig.polecat("papa")
+    p.commit("p.txt", "p\n", "papa: work")
+    r = done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)
+    with pytest.raises(Unavailable, match="has diverged from origin/main"):
+        process_next(rig.ledger, rig.rig)
+    assert mrs.get(rig.ledger, r.mr.id).status == "open"
