@@ -54,7 +54,7 @@ from pathlib import Path
 import msgspec
 
 from ..beads import clock
-from ..errors import InvalidInput, NotFound
+from ..errors import GastownError, InvalidInput, NotFound
 from .tmux import TownTmux
 
 TAIL_CHARS = 12
@@ -318,10 +318,17 @@ def _poll(fn, timeout_s: float, step: float = 0.01):
         step = min(step * 1.5, 0.05)
 
 
-def _deliver(
+def _deliver(tmux: TownTmux, pane: str, text: str, **opts) -> tuple[str, int, str]:
+    """Type ``text`` and submit it: ``(status, enter_presses, reason)``; never raises for tmux trouble."""
+    try:
+        return _type_and_submit(tmux, pane, text, **opts)
+    except GastownError as exc:  # the server or pane vanished mid-way
+        return "failed", 0, f"tmux failed during delivery: {exc.message}"
+
+
+def _type_and_submit(
     tmux: TownTmux, pane: str, text: str, *, echo_s: float, confirm_s: float, retries: int
 ) -> tuple[str, int, str]:
-    """Type ``text`` and submit it: ``(status, enter_presses, reason)``."""
     state = tmux.pane_state(pane)
     if state is None or state.dead:
         return "failed", 0, "agent pane is gone"

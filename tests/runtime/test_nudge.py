@@ -178,3 +178,25 @@ def test_busy_client_queues_then_flush_and_next_nudge_deliver_in_order(tmux, out
     assert nudge(tmux, "hq-mayor", "fresh four", state_dir=state, idle_s=0.2, timeout_s=5).status == "delivered"
     assert wait_for(lambda: len(got_lines(log)) >= 4)
     assert got_lines(log) == ["queued one", "queued two", "queued three", "fresh four"]
+
+
+def test_pane_closing_on_enter_counts_as_delivered(tmux, tmp_path, base_env):
+    # Reads one line and exits: the pane vanishes on Enter, having consumed the line.
+    tmux.start("brief", [PY, "-c", "import sys; sys.stdin.readline()"], cwd=tmp_path, env=base_env, transcript=tmp_path / "b.log")
+    res = nudge(tmux, "brief", "bye now", state_dir=tmp_path / "st", idle_s=0.1, echo_s=2, confirm_s=0.5)
+    assert res.status == "delivered", res
+    assert wait_for(lambda: not tmux.has("brief"))
+
+
+def test_pane_dying_mid_typing_is_failed_not_raised(tmux, tmp_path, base_env):
+    # Raw mode, exits on the first key: the pane is gone before the echo check.
+    prog = "import os, tty; tty.setraw(0); os.read(0, 1)"
+    tmux.start("brief", [PY, "-c", prog], cwd=tmp_path, env=base_env, transcript=tmp_path / "b.log")
+    wait_for(lambda: tmux.capture("brief", 1) is not None)
+    import time as _t
+    _t.sleep(0.3)  # let it reach raw mode
+    res = nudge(tmux, "brief", "bye now", state_dir=tmp_path / "st", idle_s=0.1, echo_s=0.5, confirm_s=0.3)
+    assert res.status == "failed", res
+    assert "tmux failed during delivery" in res.reason or "pane is gone" in res.reason or "never showed" in res.reason
+    assert nudge_mod.read_log(tmp_path / "st")[-1].id == res.id
+    assert last_failures(tmp_path / "st")[-1].id == res.id
