@@ -313,3 +313,21 @@ def test_diverged_main_is_refused_with_one_line(rig):
     with pytest.raises(Unavailable, match="has diverged from origin/main"):
         process_next(rig.ledger, rig.rig)
     assert mrs.get(rig.ledger, r.mr.id).status == "open"
+
+
+def test_done_while_the_refinery_holds_the_mr_is_refused(rig):
+    p = rig.polecat("quebec")
+    p.commit("q.txt", "q\n", "quebec: work")
+    r = done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)
+    claimed = mrs.claim_next(rig.ledger, rig.rig.name, actor="gastown/refinery")
+    assert claimed.id == r.mr.id and claimed.assignee == "gastown/refinery"
+    assert mrs.claim_next(rig.ledger, rig.rig.name, actor="gastown/refinery") is None
+    p.commit("q2.txt", "q2\n", "quebec: more")
+    events = rig.event_count()
+    with pytest.raises(Conflict, match="is being merged by gastown/refinery right now"):
+        done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address)
+    assert rig.event_count() == events
+    # The interrupted claim is put back by the next Refinery pass, then merged with the submitted head.
+    assert process_next(rig.ledger, rig.rig).result == "requeued"
+    assert process_next(rig.ledger, rig.rig).result == "merged"
+    assert "quebec: more" not in rig.main_subjects() and "quebec: work" in rig.main_subjects()
