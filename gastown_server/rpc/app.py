@@ -183,10 +183,7 @@ class Connection(JsonRPCProtocol):
         """Decode one frame body and dispatch it; every failure gets an answer."""
         try:
             env = _decode_envelope(body)
-        except msgspec.DecodeError as exc:
-            self.send_error(None, E.RpcError(E.PARSE_ERROR, f"parse error: {exc}"))
-            return
-        except msgspec.ValidationError as exc:
+        except msgspec.ValidationError as exc:  # (a DecodeError subclass: first)
             text = str(exc)
             if "got `array`" in text and "- at" not in text:
                 msg = "batch requests are not supported: send one JSON-RPC object per frame"
@@ -195,6 +192,9 @@ class Connection(JsonRPCProtocol):
             else:
                 msg = f"invalid request: {text}"
             self.send_error(_salvage_id(body), E.RpcError(E.INVALID_REQUEST, msg))
+            return
+        except msgspec.DecodeError as exc:
+            self.send_error(None, E.RpcError(E.PARSE_ERROR, f"parse error: {exc}"))
             return
         msg_id = None if env.id is msgspec.UNSET else env.id
         if env.jsonrpc != "2.0":
