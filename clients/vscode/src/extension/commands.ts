@@ -187,6 +187,8 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         }
         if (!id) return;
         const m = toMail(await conn.request(Methods.mailRead, { id }));
+        // Reading marks it read: update the inbox (and its badge) now rather than on the next push.
+        store.refresh("mail", undefined);
         await openDocument(`# ${m.subject}\n\n- From: ${m.from}\n- To: ${m.to}\n- Date: ${m.createdAt ?? ""}\n- Id: ${m.id}\n\n${m.body}\n`);
       }),
     ),
@@ -202,6 +204,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         const body = await vscode.window.showInputBox({ prompt: `Reply to ${mail.from}: Re: ${mail.subject}` });
         if (!body) return;
         await conn.request(Methods.mailReply, { id: mail.id, body });
+        store.refresh("mail", undefined);
         void vscode.window.setStatusBarMessage(`Gas Town: replied to ${mail.from}`, 3000);
       }),
     ),

@@ -155,6 +155,37 @@ test("Open Mayor streams the transcript and sends text to the Mayor's pane", asy
   await screenshot(page, "mayor");
 });
 
+test("Attach opens an integrated terminal attached to the agent's tmux session", async () => {
+  const { page } = wb;
+  const clients = () => {
+    try {
+      return execFileSync("tmux", ["-L", socket, "list-clients", "-t", "hq-deacon", "-F", "#{client_tty}"], { encoding: "utf8" }).trim();
+    } catch {
+      return "";
+    }
+  };
+  assert.equal(clients(), "", "nobody attached yet");
+  await runCommand(page, "Gas Town: Attach Terminal");
+  const input = page.locator(".quick-input-widget input").first();
+  await input.fill("deacon");
+  await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "deacon" }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press("Enter");
+  await eventually(() => clients() !== "", 20_000, "a tmux client attached to hq-deacon");
+  await page.locator(".terminal-wrapper, .xterm").first().waitFor({ timeout: 10_000 });
+  await screenshot(page, "attach");
+  // Leave the session running: detach the terminal's client, not the agent.
+  execFileSync("tmux", ["-L", socket, "detach-client", "-s", "hq-deacon"]);
+});
+
+test("reading a mail opens it in a document and clears the unread badge", async () => {
+  const { page } = wb;
+  await row(page, "mail from overseer: Convoy ready for review, unread").or(row(page, "mail from mayor: Convoy ready for review, unread")).first().click();
+  await page.locator(".monaco-editor .view-lines").filter({ hasText: "Time machine is rolling." }).first().waitFor({ timeout: 15_000 });
+  await row(page, "mail from overseer: Convoy ready for review").or(row(page, "mail from mayor: Convoy ready for review")).filter({ hasNotText: "unread" }).first().waitFor({ timeout: 10_000 });
+  const item = page.locator(".activitybar .action-item").filter({ has: page.locator('[aria-label^="Gas Town"]') });
+  await eventually(async () => (await item.locator(".badge-content:visible").count()) === 0, 10_000, "the unread badge to go away");
+});
+
 test("the server crashes: the user is told, it reconnects, and a change made meanwhile shows up", async () => {
   const { page } = wb;
   // Our own server process: the one started with this test's unique town path.
