@@ -10,7 +10,11 @@ What the original got wrong, and what this module guarantees instead:
   session has been idle for ``idle_s`` (tmux ``client_activity``; no attached
   client = idle) and the pane is not in copy mode.  tmux reports activity in
   whole seconds, so an activity stamp ``t`` is taken as ``t + 1`` (we may wait
-  up to a second longer than needed, never shorter).
+  up to a second longer than needed, never shorter).  When the runtime says
+  what its empty input line looks like (``empty_input``, a regex; preset
+  field of the same name), a cursor line that does not match it means a
+  human left half-typed text there: the nudge waits/queues rather than
+  splice into it.
 * **Never cancels.**  Text goes with ``send-keys -l`` (literal, no key names),
   then a separate ``Enter``.  Control characters in the message are turned
   into spaces or dropped, so no Escape, C-c or newline is ever sent.  The only
@@ -88,6 +92,8 @@ class QueuedNudge(msgspec.Struct, omit_defaults=True):
     message: str
     queued_at: str
     sender: str = ""
+    #: The runtime's empty-input-line pattern, kept for the later flush.
+    empty_input: str = ""
 
 
 _result_decoder = msgspec.json.Decoder(NudgeResult)
@@ -273,7 +279,7 @@ def last_failures(state_dir: Path, limit: int = 10, session: str | None = None) 
 # -- idle and delivery ---------------------------------------------------------
 
 
-def _busy_reason(tmux: TownTmux, session: str, pane: str, idle_s: float) -> str:
+def _busy_reason(tmux: TownTmux, session: str, pane: str, idle_s: float, empty_input: str = "") -> str:
     """Why typing now would be rude ('' = go ahead)."""
     clients = [c for c in tmux.clients(session) if not c.readonly]
     now = time.time()
@@ -286,13 +292,17 @@ def _busy_reason(tmux: TownTmux, session: str, pane: str, idle_s: float) -> str:
         if clients:
             return "pane is in copy mode"
         tmux.cancel_mode(pane)  # nobody is looking at the scrollback
+    if empty_input:
+        line = tmux.input_line(pane)
+        if line is not None and not re.search(empty_input, line):
+            return f"input line holds text someone left: {line.strip()[-40:]!r}"
     return ""
 
 
-def _wait_idle(tmux: TownTmux, session: str, pane: str, idle_s: float, deadline: float) -> bool:
+def _wait_idle(tmux: TownTmux, session: str, pane: str, idle_s: float, deadline: float, empty_input: str = "") -> bool:
     step = max(0.02, min(0.1, idle_s / 4))
     while True:
-        if not _busy_reason(tmux, session, pane, idle_s):
+        if not _busy_reason(tmux, session, pane, idle_s, empty_input):
             return True
         if time.monotonic() >= deadline:
             return False
@@ -388,6 +398,7 @@ def nudge(
     retries: int = 2,
     sender: str = "",
     queue_if_missing: bool = False,
+    empty_input: str = "",
 ) -> NudgeResult:
     """Deliver ``message`` to ``session``'s agent pane; see the module docstring."""
     text = clean_message(message)
@@ -405,7 +416,9 @@ def nudge(
         return result
 
     def queue(reason: str) -> NudgeResult:
-        _enqueue(d, QueuedNudge(id=nudge_id, session=session, message=text, queued_at=clock.now(), sender=sender))
+        _enqueue(d, QueuedNudge(
+            id=nudge_id, session=session, message=text, queued_at=clock.now(), sender=sender, empty_input=empty_input,
+        ))  # fmt: skip
         return finish("queued", reason=reason)
 
     if not tmux.has(session):
@@ -419,17 +432,20 @@ def nudge(
         pane = tmux.gastown_pane(session)
         if pane is None:
             return queue("agent pane not running; queued until it is respawned")
-        if not _wait_idle(tmux, session, pane, idle_s, deadline):
-            return queue(f"attached clients busy for {timeout_s:g}s")
+        if not _wait_idle(tmux, session, pane, idle_s, deadline, empty_input):
+            reason = _busy_reason(tmux, session, pane, idle_s, empty_input) or "attached clients busy"
+            return queue(f"{reason} (waited {timeout_s:g}s)")
         opts = dict(echo_s=echo_s, confirm_s=confirm_s, retries=retries)
-        if not _drain(tmux, state_dir, d, session, pane, idle_s, opts):
+        if not _drain(tmux, state_dir, d, session, pane, idle_s, opts, empty_input):
             return queue("older queued nudges could not all be delivered yet")
         seq = _next_seq(d, session)
         status, presses, reason = _deliver(tmux, pane, text, **opts)
         return finish(status, seq=seq, attempts=presses, reason=reason)
 
 
-def _drain(tmux: TownTmux, state_dir: Path, d: Path, session: str, pane: str, idle_s: float, opts: dict) -> bool:
+def _drain(
+    tmux: TownTmux, state_dir: Path, d: Path, session: str, pane: str, idle_s: float, opts: dict, empty_input: str = ""
+) -> bool:
     """Deliver this session's queue, oldest first (caller holds the session lock).
 
     True when the queue is empty afterwards.  Stops early (False) when a client
@@ -437,7 +453,7 @@ def _drain(tmux: TownTmux, state_dir: Path, d: Path, session: str, pane: str, id
     queue (it was typed and erased; retrying it blindly could duplicate it).
     """
     for item in _read_queue(_queue_path(d, session)):
-        if _busy_reason(tmux, session, pane, idle_s):
+        if _busy_reason(tmux, session, pane, idle_s, empty_input or item.empty_input):
             return False
         started = time.monotonic()
         seq = _next_seq(d, session)
@@ -463,6 +479,7 @@ def flush_queue(
     echo_s: float = 3.0,
     confirm_s: float = 1.5,
     retries: int = 2,
+    empty_input: str | None = None,
 ) -> list[NudgeResult]:
     """Deliver queued nudges whose sessions are running and idle now; never waits.
 
@@ -484,9 +501,10 @@ def flush_queue(
             if not got:
                 continue
             pane = tmux.gastown_pane(name)
-            if pane is None or _busy_reason(tmux, name, pane, idle_s):
+            empty = items[0].empty_input if empty_input is None else empty_input
+            if pane is None or _busy_reason(tmux, name, pane, idle_s, empty):
                 continue
-            _drain(tmux, state_dir, d, name, pane, idle_s, opts)
+            _drain(tmux, state_dir, d, name, pane, idle_s, opts, empty)
         ids = {i.id for i in items}
         attempted.extend(r for r in read_log(state_dir) if r.id in ids and r.status != "queued")
     return attempted

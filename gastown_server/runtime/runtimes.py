@@ -48,6 +48,9 @@ class RuntimePreset(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=Tr
     transcripts: str = ""
     env: dict[str, str] = {}
     description: str = ""
+    #: Regex matching the cursor line when nothing is typed on it (passed to
+    #: ``nudge(empty_input=...)``); "" = unknown, no check.
+    empty_input: str = ""
 
 
 PRESETS: dict[str, RuntimePreset] = {
@@ -106,6 +109,7 @@ PRESETS: dict[str, RuntimePreset] = {
             command=["{python}", "-m", "gastown_server.runtime.script_agent"],
             prompt_style="flag",
             prompt_flag="--prompt",
+            empty_input=r"^\s*$",
             description="Built-in offline agent: follows GUPP mechanically (tests, demo, mechanical work)",
         ),
     )

@@ -200,3 +200,23 @@ def test_pane_dying_mid_typing_is_failed_not_raised(tmux, tmp_path, base_env):
     assert "tmux failed during delivery" in res.reason or "pane is gone" in res.reason or "never showed" in res.reason
     assert nudge_mod.read_log(tmp_path / "st")[-1].id == res.id
     assert last_failures(tmp_path / "st")[-1].id == res.id
+
+
+@pytest.mark.slow
+def test_half_typed_human_line_is_never_spliced(tmux, outer, tmp_path, base_env):
+    from gastown_server.runtime.runtimes import PRESETS
+
+    empty = PRESETS["script"].empty_input
+    log = start_agent(tmux, tmp_path, "hq-mayor", base_env)
+    human = _attach_real_client(tmux, "hq-mayor", outer, tmp_path, base_env)
+    outer.send_literal(human, "half typed")  # ...and the human walks away
+    time.sleep(0.3)
+    state = tmp_path / "state"
+    res = nudge(tmux, "hq-mayor", "from the witness", state_dir=state, idle_s=0.2, timeout_s=1.5, empty_input=empty)
+    assert res.status == "queued" and "half typed" in res.reason
+    assert flush_queue(tmux, state, idle_s=0.2) == []  # still there: still waiting
+    outer.send_literal(human, " and finished")
+    outer.send_enter(human)
+    assert wait_for(lambda: got_lines(log) == ["half typed and finished"])
+    assert wait_for(lambda: [r.status for r in flush_queue(tmux, state, idle_s=0.2)] == ["delivered"], timeout=5)
+    assert wait_for(lambda: got_lines(log) == ["half typed and finished", "from the witness"])
