@@ -181,3 +181,36 @@ def test_ledger_only_town_refuses_town_calls_clearly(tmp_path):
                 c.call(method, params)
             assert err.value.code == -33004 and "gt install" in err.value.message
         assert "status" not in c.call("town/status")
+
+
+def test_seance_talk_can_be_cancelled(connect, town, tmp_path, monkeypatch):
+    """A resumed runtime that takes long: progress begins, $/cancelRequest answers `cancelled` at once."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "claude").write_text(
+        "#!/bin/sh\n"
+        'case " $* " in *" --resume "*) sleep 20; echo "too late";; *) exec sleep 600;; esac\n'
+    )
+    (fake / "claude").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    from gastown_server.town.core import Town
+    from gastown_server.town.lifecycle import start_agent
+
+    with Town(town) as t:
+        started = start_agent(t, "deacon", agent="claude", replace=True)
+    assert started.runtime == "claude"
+    c = connect()
+    msg_id = c.request("seance/talk", {"session_id": started.session_id, "question": "where were we?",
+                                       "progress_token": 7, "timeout_s": 60})
+    begin = c.next_notification(10, method="$/progress")
+    assert begin["params"] == {"token": 7, "value": {"kind": "begin", "message": f"asking session {started.session_id}"}}
+    t0 = __import__("time").monotonic()
+    c.cancel(msg_id)
+    with pytest.raises(RpcError) as err:
+        c.wait(msg_id, timeout=10)
+    assert err.value.code == -32800 and err.value.data["kind"] == "cancelled"
+    assert __import__("time").monotonic() - t0 < 3
+    assert c.next_notification(5, method="$/progress")["params"]["value"]["kind"] == "end"
+    assert c.call("town/status")["status"]["tmux"]["running"]  # the server carries on
+    with Town(town) as t:
+        t.tmux.kill_session("hq-deacon")
