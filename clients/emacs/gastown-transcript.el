@@ -228,7 +228,9 @@ after more was shown means the log rotated."
   "Resume transcript buffers of TOWN after a reconnection."
   (dolist (buf (gastown-buffers-of 'gastown-transcript-mode town))
     (with-current-buffer buf
-      (gastown-transcript--note "reconnected"))))
+      ;; A buffer still loading has no prompt yet: nothing to note.
+      (when gastown-transcript--output-end
+        (gastown-transcript--note "reconnected")))))
 
 (add-hook 'gastown-connected-functions #'gastown-transcript--reconnected)
 

@@ -441,6 +441,7 @@ Return the connection."
                      (user-error "Gastown: server for %s did not start: %s"
                                  (abbreviate-file-name town)
                                  (or line (gastown--error-text err))))))))
+      (gastown--drain-soon conn)
       (setf (gastown--state-server-info st) info
             (gastown--state-status st) 'ready
             (gastown--state-attempts st) 0)
@@ -455,6 +456,8 @@ Return the connection."
          (res (jsonrpc-request conn 'feed/subscribe
                                (if cursor (list :cursor cursor) (list :cursor nil))
                                :timeout gastown-request-timeout)))
+    (gastown--log town "<--" "feed/subscribe %s" (gastown--json res))
+    (gastown--drain-soon conn)
     (unless cursor
       (let ((c (and (listp res) (plist-get res :cursor))))
         (when (integerp c) (setf (gastown--state-cursor st) c))))
@@ -517,6 +520,23 @@ Return the connection."
 
 ;;;; Requests
 
+(defun gastown--drain (conn)
+  "Handle messages left unread in CONN's process buffer.
+A synchronous `jsonrpc-request' returns by throwing out of the
+process filter as soon as its answer is parsed; messages that came
+in the same read (often the notifications the request caused) stay
+in the buffer until the server writes again.  Run the filter on
+them now."
+  (let ((proc (jsonrpc--process conn)))
+    (when (and (process-live-p proc)
+               (buffer-live-p (process-buffer proc))
+               (> (buffer-size (process-buffer proc)) 0))
+      (jsonrpc--process-filter proc ""))))
+
+(defun gastown--drain-soon (conn)
+  "Arrange for `gastown--drain' on CONN once the current command is done."
+  (run-at-time 0 nil #'gastown--drain conn))
+
 (defun gastown--error-text (err)
   "Return the human message carried by ERR, a `jsonrpc-error' condition."
   (let ((data (cdr err)))
@@ -534,9 +554,15 @@ On a server error, signal a `user-error' with its one-line message."
   (let* ((town (or town (gastown-current-town)))
          (conn (gastown-conn town)))
     (condition-case err
-        (jsonrpc-request conn method (gastown--params params)
-                         :timeout gastown-request-timeout)
+        (let ((start (float-time))
+              (res (jsonrpc-request conn method (gastown--params params)
+                                    :timeout gastown-request-timeout)))
+          (gastown--log town "<--" "%s (%.0f ms) %s" method (* 1000 (- (float-time) start))
+                        (gastown--json res))
+          (gastown--drain-soon conn)
+          res)
       (jsonrpc-error
+       (gastown--log town "!!" "%s: %s" method (gastown--error-text err))
        (user-error "Gastown: %s" (gastown--error-text err))))))
 
 (cl-defun gastown-async (method params on-result &key town on-error)
@@ -548,6 +574,7 @@ On an error, call ON-ERROR with the message, or show the message."
      conn method (gastown--params params)
      :timeout gastown-request-timeout
      :success-fn (lambda (result)
+                   (gastown--log town "<--" "%s %s" method (gastown--json result))
                    (condition-case e
                        (funcall on-result result)
                      (error (gastown--log town "!!" "%s handler: %s" method

@@ -32,7 +32,15 @@ WHAT describes the wait in the failure message."
                 (< (float-time) deadline))
       (accept-process-output nil 0.02)
       (when (input-pending-p) (discard-input)))
-    (or value (ert-fail (format "timed out waiting for %s" (or what pred))))))
+    (or value
+        (ert-fail (format "timed out waiting for %s; last events:\n%s" (or what pred)
+                          (let ((ev (get-buffer gastown-events-buffer-name)))
+                            (if (not ev) "(none)"
+                              (with-current-buffer ev
+                                (save-excursion
+                                  (goto-char (point-max))
+                                  (forward-line -15)
+                                  (buffer-substring-no-properties (point) (point-max)))))))))))
 
 (defun gastown-test-buffer-text (buf)
   "Return the text of BUF without properties."
@@ -326,6 +334,91 @@ mail.reply(Ledger(sys.argv[1]), %S, 'All green.', actor='mayor')"
           (goto-char (point-min))
           (let ((read (gastown-mail-read (tabulated-list-get-id) town)))
             (should (gastown-test-buffer-matches read "All green\\."))))))))
+
+;;;; Server tests with agents: gt install, script agents in real tmux
+
+(defun gastown-test-tmux-socket (town)
+  "Return the tmux socket name of TOWN."
+  (let ((status (json-parse-string (gastown-test-sh town "gt" "status" "--json")
+                                   :object-type 'plist)))
+    (plist-get (plist-get status :tmux) :socket)))
+
+(defmacro gastown-test-with-live-town (var &rest body)
+  "Run BODY with VAR bound to an installed town whose Mayor and Deacon run.
+The agents are the offline script runtime in a throwaway tmux server,
+killed afterwards."
+  (declare (indent 1))
+  `(let* ((,var (gastown--normalize-town (make-temp-file "gastown-ert-live" t)))
+          (gastown-reconnect-delays '(0.1 0.2 0.5))
+          (socket nil))
+     (unwind-protect
+         (progn
+           (gastown-test-sh ,var "gt" "install" ,var)
+           (gastown-test-sh ,var "gt" "up" "--no-daemon")
+           (setq socket (gastown-test-tmux-socket ,var))
+           ,@body)
+       (gastown-test-kill-town-buffers ,var)
+       (gastown-disconnect ,var)
+       (remhash ,var gastown--states)
+       (let ((default-directory ,var)
+             (process-environment (cons (concat "GT_TOWN=" ,var) process-environment)))
+         (call-process "gt" nil nil nil "down")
+         (when socket (call-process "tmux" nil nil nil "-L" socket "kill-server")))
+       (delete-directory ,var t))))
+
+(defun gastown-test-pane (socket session)
+  "Return the visible text of tmux SESSION on SOCKET."
+  (with-temp-buffer
+    (call-process "tmux" nil t nil "-L" socket "capture-pane" "-p" "-t" session)
+    (buffer-string)))
+
+(ert-deftest gastown-server-mayor-buffer-streams-and-nudges-the-pane ()
+  (gastown-test-with-live-town town
+    (let ((buf (gastown-mayor town)))
+      ;; The script agent's start-up output is there (backlog or stream).
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches buf "=== gastown session"))
+       15 "the Mayor's start-up output")
+      ;; Type on the input line and send it: a nudge into the real pane.
+      (with-current-buffer buf
+        (goto-char (point-max))
+        (insert "hello from emacs")
+        (gastown-transcript-send-input)
+        (should (equal (gastown-transcript--input) "")))
+      ;; The agent's answer streams into the buffer, above the prompt...
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches buf "got: hello from emacs"))
+       20 "the Mayor's answer to stream in")
+      (with-current-buffer buf
+        (should (string-match-p "got: hello from emacs"
+                                (buffer-substring-no-properties
+                                 (point-min) gastown-transcript--output-end)))
+        (should (> gastown-transcript--offset 0)))
+      ;; ...and the text really reached the tmux pane.
+      (should (string-match-p "hello from emacs" (gastown-test-pane socket "hq-mayor"))))))
+
+(ert-deftest gastown-server-agents-buffer-and-transcript ()
+  (gastown-test-with-live-town town
+    (let ((buf (gastown-agents town)))
+      (should (gastown-test-buffer-matches buf "^ *mayor +mayor +.*running"))
+      (should (gastown-test-buffer-matches buf "^ *deacon +deacon"))
+      (with-current-buffer buf
+        (goto-char (point-min))
+        (re-search-forward "^ *deacon ")
+        (should (equal (tabulated-list-get-id) "deacon"))
+        (let ((cmd (gastown-attach-command "deacon" town)))
+          (should (equal (car cmd) "tmux"))
+          (should (member socket cmd)))
+        (save-window-excursion (gastown-agents-transcript)))
+      (let ((tr (gastown-transcript "deacon" town)))
+        (gastown-test-wait-for
+         (lambda () (gastown-test-buffer-matches tr "deacon"))
+         15 "the Deacon's transcript")
+        ;; Output appended later streams in without any command.
+        (gastown-nudge "deacon" "status please" town)
+        (gastown-test-wait-for
+         (lambda () (gastown-test-buffer-matches tr "got: status please"))
+         20 "new Deacon output to stream in")))))
 
 (provide 'gastown-tests)
 
