@@ -289,6 +289,10 @@ Fail the test if it exits non-zero."
 (ert-deftest gastown-server-reconnects-and-resumes-feed ()
   (gastown-test-with-town town
     (let* ((feed (gastown-feed town))
+           (tracked (gastown-test-bead town "Tracked through the crash"))
+           (_ (gastown-request 'convoy/create (list :title "Survivor" :tracked (vector tracked))
+                               town))
+           (convoys (gastown-convoys town))
            (first (gastown-test-bead town "Before the crash")))
       (gastown-test-wait-for
        (lambda () (gastown-test-buffer-matches feed (regexp-quote first)))
@@ -307,7 +311,15 @@ Fail the test if it exits non-zero."
            (lambda () (gastown-test-buffer-matches feed (regexp-quote second)))
            10 "the missed event after reconnecting")
           (should (gastown-test-buffer-matches (get-buffer gastown-events-buffer-name)
-                                               "server exited")))))))
+                                               "server exited"))
+          (should (gastown-test-buffer-matches (get-buffer "*Messages*")
+                                               "server for .* exited.*reconnecting"))
+          ;; The convoy buffer still works and still updates by push.
+          (gastown-test-sh town "bd" "close" tracked)
+          (gastown-test-wait-for
+           (lambda () (gastown-test-buffer-matches
+                       convoys (concat (regexp-quote tracked) " +closed")))
+           10 "the convoy buffer to update after reconnecting"))))))
 
 (ert-deftest gastown-server-mail-round-trip ()
   (gastown-test-with-town town
@@ -329,11 +341,60 @@ mail.reply(Ledger(sys.argv[1]), %S, 'All green.', actor='mayor')"
          (lambda () (gastown-test-buffer-matches inbox "mayor +Re: Status\\?"))
          10 "the reply to show in the Emacs inbox")
         (should (> (gethash town gastown-mail--unread 0) 0))
+        (let ((gastown-mail-mode-line-mode t))
+          (should (string-match-p "GT-mail:[1-9]" (gastown-mail-mode-line))))
         ;; Reading it opens its own buffer with the body.
         (with-current-buffer inbox
           (goto-char (point-min))
           (let ((read (gastown-mail-read (tabulated-list-get-id) town)))
             (should (gastown-test-buffer-matches read "All green\\."))))))))
+
+(ert-deftest gastown-server-mail-compose-buffer ()
+  (gastown-test-with-town town
+    (let ((buf (gastown-mail-compose "" town)))
+      (with-current-buffer buf
+        ;; Address completion on the To: line.
+        (goto-char (point-min))
+        (end-of-line)
+        (insert "ma")
+        (let ((capf (gastown-mail--complete-address)))
+          (should capf)
+          (should (member "mayor/" (all-completions "ma" (nth 2 capf)))))
+        (delete-char -2)
+        (insert "mayor")
+        (goto-char (point-min))
+        (forward-line 1)
+        (end-of-line)
+        (insert "From the compose buffer")
+        (goto-char (point-max))
+        (insert "Body text.")
+        (gastown-mail-send-buffer))
+      (should-not (buffer-live-p buf))
+      (let* ((res (gastown-request 'mail/inbox '(:address "mayor") town))
+             (msg (car (gastown-result-items res :messages))))
+        (should (equal (plist-get msg :subject) "From the compose buffer"))
+        (should (equal (plist-get msg :body) "Body text."))))))
+
+(ert-deftest gastown-server-bead-view-updates-by-push ()
+  (gastown-test-with-town town
+    (let* ((id (gastown-test-bead town "Look at me" "-d" "Some description"))
+           (buf (gastown-bead id town)))
+      (should (gastown-test-buffer-matches buf "Status: +open"))
+      (should (gastown-test-buffer-matches buf "Some description"))
+      (gastown-test-sh town "bd" "close" id "--reason" "done by hand")
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches buf "Status: +closed"))
+       10 "the bead view to show the close"))))
+
+(ert-deftest gastown-dispatch-reaches-every-buffer ()
+  (should (get 'gastown-dispatch 'transient--prefix))
+  (dolist (cmd '(gastown-mayor gastown-transcript gastown-nudge gastown-attach
+                 gastown-convoys gastown-sling gastown-bead gastown-feed
+                 gastown-mail gastown-mail-compose gastown-agents gastown-peek
+                 gastown-handoff gastown-seance gastown-connect gastown-reconnect
+                 gastown-disconnect gastown-events))
+    (should (transient-get-suffix 'gastown-dispatch cmd))
+    (should (commandp cmd))))
 
 ;;;; Server tests with agents: gt install, script agents in real tmux
 
