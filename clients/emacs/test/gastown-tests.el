@@ -481,6 +481,26 @@ killed afterwards."
          (lambda () (gastown-test-buffer-matches tr "got: status please"))
          20 "new Deacon output to stream in")))))
 
+(ert-deftest gastown-server-handoff-peek-and-seance ()
+  (gastown-test-with-live-town town
+    (let ((peek (gastown-peek "mayor" town)))
+      (should (gastown-test-buffer-matches peek "ready for input")))
+    (let ((before (mapcar (lambda (s) (plist-get s :session_id))
+                          (gastown-seance-sessions "mayor" town))))
+      (gastown-handoff "mayor" town)
+      (let* ((sessions (gastown-seance-sessions "mayor" town))
+             (old (cl-find-if (lambda (s) (and (member (plist-get s :session_id) before)
+                                               (not (gastown-true-p (plist-get s :current)))))
+                              sessions)))
+        (should (= (length sessions) (1+ (length before))))
+        (should old)
+        (let ((buf (gastown-seance "mayor" (plist-get old :session_id)
+                                   "What is on your hook?" town)))
+          (should (gastown-test-buffer-matches buf "Q: What is on your hook\\?"))
+          (gastown-test-wait-for
+           (lambda () (gastown-test-buffer-matches buf "A: .*\\(.\\|\n\\)*hook: empty"))
+           30 "the predecessor's answer"))))))
+
 (provide 'gastown-tests)
 
 ;;; gastown-tests.el ends here
