@@ -34,12 +34,15 @@
          (_ (gastown-conn town))
          (t-connect (- (float-time) t0))
          (firsts nil)
+         (paints nil)
          buf)
     (dotimes (_ 5)
       (when buf (kill-buffer buf))
       (let* ((done nil)
+             (painted nil)
              (t-open (float-time))
              (hook (lambda ()
+                     (setq painted (or painted (float-time)))
                      (when (>= (gastown-bench--beads-shown) expect)
                        (setq done (or done (float-time)))))))
         (add-hook 'gastown-convoys-after-render-hook hook)
@@ -48,8 +51,11 @@
           (accept-process-output nil 0.005))
         (remove-hook 'gastown-convoys-after-render-hook hook)
         (unless done (error "Convoys never rendered %d beads" expect))
-        (push (- done t-open) firsts)))
+        (push (- done t-open) firsts)
+        (push (- painted t-open) paints)))
     (princ (format "connect + initialize (cold server start): %s\n" (gastown-bench--ms t-connect)))
+    (princ (format "gastown-convoys open to first paint (50 headings with progress): median %s\n"
+                   (gastown-bench--ms (gastown-bench--percentile paints 0.5))))
     (princ (format "gastown-convoys open to first full render, %d convoys / %d beads \
 \(5 opens, connected): median %s, max %s\n"
                    (with-current-buffer buf (length gastown-convoys--list))

@@ -155,6 +155,10 @@ The buffer updates itself as beads change.
         (progn (gastown-convoys--index)
                (gastown-convoys--render)
                (when callback (funcall callback)))
+      ;; Paint the headings (with the server's progress counts) at once;
+      ;; the tracked beads follow when every tree is in.
+      (gastown-convoys--index)
+      (gastown-convoys--render)
       (let ((left (length pending)))
         (dolist (id pending)
           (gastown-async
