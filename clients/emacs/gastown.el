@@ -659,11 +659,17 @@ one of KEYS."
     (gastown-str value)))
 
 (defun gastown-buffer (kind town &optional id)
-  "Return a buffer named for KIND in TOWN, with optional ID."
-  (get-buffer-create
-   (format "*gastown-%s%s%s*" kind (if id (concat ": " id) "")
-           (if (<= (hash-table-count gastown--states) 1) ""
-             (format "<%s>" (file-name-nondirectory (directory-file-name town)))))))
+  "Return the buffer for KIND (and ID) showing TOWN.
+The name is *gastown-KIND[: ID]*, with the town's name appended when
+that name already belongs to another town."
+  (let* ((base (format "*gastown-%s%s*" kind (if id (concat ": " id) "")))
+         (existing (get-buffer base))
+         (owner (and existing (buffer-local-value 'gastown-buffer-town existing))))
+    (if (or (null owner) (equal owner town))
+        (get-buffer-create base)
+      (get-buffer-create
+       (format "*gastown-%s%s<%s>*" kind (if id (concat ": " id) "")
+               (file-name-nondirectory (directory-file-name town)))))))
 
 (defun gastown-buffers-of (mode town)
   "Return live buffers in major MODE showing TOWN."

@@ -501,6 +501,47 @@ killed afterwards."
            (lambda () (gastown-test-buffer-matches buf "A: .*\\(.\\|\n\\)*hook: empty"))
            30 "the predecessor's answer"))))))
 
+(ert-deftest gastown-server-convoy-commands-and-two-towns ()
+  (gastown-test-with-town town
+    (gastown-test-with-town other
+      (let* ((a (gastown-test-bead town "In the first town"))
+             (b (gastown-test-bead other "In the second town"))
+             (buf (gastown-convoys town))
+             (buf2 (gastown-convoys other)))
+        (should-not (eq buf buf2))
+        (with-current-buffer buf
+          (gastown-convoys-create "Made in Emacs" (list a)))
+        (with-current-buffer buf2
+          (gastown-convoys-create "Other town's convoy" (list b)))
+        (gastown-test-wait-for
+         (lambda () (and (gastown-test-buffer-matches buf "Made in Emacs")
+                         (gastown-test-buffer-matches buf (regexp-quote a))
+                         (gastown-test-buffer-matches buf2 "Other town's convoy")))
+         10 "both convoy buffers to show their new convoy")
+        (should-not (gastown-test-buffer-matches buf "Other town"))
+        (should-not (gastown-test-buffer-matches buf2 "Made in Emacs"))
+        ;; RET on a bead line opens the bead.
+        (with-current-buffer buf
+          (goto-char (gastown-find-property 'gastown-bead a))
+          (save-window-excursion
+            (gastown-convoys-visit)
+            (should (equal (buffer-local-value 'gastown-bead-id (window-buffer)) a))))))))
+
+(ert-deftest gastown-server-attach-runs-a-real-terminal ()
+  (gastown-test-with-live-town town
+    (let ((gastown-terminal 'ansi-term))
+      (save-window-excursion
+        (gastown-attach "mayor" town)
+        (let ((term (get-buffer "*gastown-tmux: mayor*")))
+          (should term)
+          (unwind-protect
+              (gastown-test-wait-for
+               (lambda () (gastown-test-buffer-matches term "ready for input"))
+               15 "the attached terminal to show the Mayor's pane")
+            (let ((proc (get-buffer-process term)))
+              (when proc (delete-process proc)))
+            (kill-buffer term)))))))
+
 (provide 'gastown-tests)
 
 ;;; gastown-tests.el ends here
