@@ -57,9 +57,10 @@ mkdir -p "$cache"
 cd "$cache"
 [ -f package.json ] || echo '{"name":"gastown-vscode-e2e-cache","private":true}' > package.json
 log "npm install code-server@$CODE_SERVER_VERSION into $cache (a few minutes the first time)"
-# node-pty's install runs `npx node-gyp`: let npx answer yes and run as root.
+# node-pty's install runs `npx node-gyp`: let npx answer yes; code-server's postinstall
+# refuses to run as root unless npm_config_unsafe_perm=true (npm 11 has no such flag).
 npm_config_yes=true npm_config_unsafe_perm=true npm_config_fund=false npm_config_audit=false \
-  npm install --no-save --unsafe-perm "code-server@$CODE_SERVER_VERSION" >&2
+  npm install --no-save "code-server@$CODE_SERVER_VERSION" >&2
 [ -x "$bin" ] || { log "error: code-server did not install ($bin missing)"; exit 1; }
 touch "$stamp"
 echo "$bin"

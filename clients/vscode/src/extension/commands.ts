@@ -253,8 +253,8 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       guarded("Land convoy", async () => {
         let id = isObject(arg) && arg.kind === "convoy" ? (arg as ConvoyNode & { kind: "convoy" }).convoy.id : typeof arg === "string" ? arg : undefined;
         if (!id) {
-          const open = store.convoys.filter((c) => !c.landed);
-          id = (await vscode.window.showQuickPick(open.map((c) => ({ label: c.id, description: `${c.title} (${c.closed}/${c.total})` })), { placeHolder: "Land which convoy?" }))?.label;
+          const open = store.convoys.filter((c) => c.status !== "closed");
+          id = (await vscode.window.showQuickPick(open.map((c) => ({ label: c.id, description: `${c.title} (${c.closed}/${c.total}${c.landed ? ", done" : ""})` })), { placeHolder: "Land which convoy?" }))?.label;
         }
         if (!id) return;
         const convoy = store.convoys.find((c) => c.id === id);

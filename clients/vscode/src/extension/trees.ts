@@ -82,7 +82,7 @@ export class ConvoysTree extends StoreTree<ConvoyNode> {
       const err = this.store.errors.get("convoys");
       if (err && this.store.convoys.length === 0) return [{ kind: "error", message: err }];
       // Open convoys first, then landed ones; newest ids last is fine within a group.
-      const convoys = [...this.store.convoys].sort((a, b) => Number(a.landed) - Number(b.landed));
+      const convoys = [...this.store.convoys].sort((a, b) => Number(a.status === "closed") - Number(b.status === "closed"));
       return convoys.map((convoy) => ({ kind: "convoy", convoy }));
     }
     if (element.kind === "convoy") {
@@ -95,11 +95,13 @@ export class ConvoysTree extends StoreTree<ConvoyNode> {
     if (node.kind === "error") return errorItem("convoys", node.message);
     if (node.kind === "convoy") {
       const c = node.convoy;
-      const landed = c.landed;
+      // "landed": the convoy bead is closed; "done": every tracked bead is, and it waits to be landed.
+      const landed = c.status === "closed";
+      const done = !landed && c.landed;
       const item = new vscode.TreeItem(c.title || c.id, vscode.TreeItemCollapsibleState.Expanded);
       item.id = `convoy:${c.id}`;
-      item.description = `${c.closed}/${c.total}${landed ? " landed" : ""} · ${c.id}`;
-      item.iconPath = landed ? statusIcon("closed") : new vscode.ThemeIcon("package", c.closed > 0 ? new vscode.ThemeColor("charts.blue") : undefined);
+      item.description = `${c.closed}/${c.total}${landed ? " landed" : done ? " done" : ""} · ${c.id}`;
+      item.iconPath = landed ? statusIcon("closed") : new vscode.ThemeIcon(done ? "check-all" : "package", done ? new vscode.ThemeColor("testing.iconPassed") : c.closed > 0 ? new vscode.ThemeColor("charts.blue") : undefined);
       item.contextValue = landed ? "convoy-landed" : "convoy";
       item.tooltip = new vscode.MarkdownString(`**${c.title}** (\`${c.id}\`)\n\n${c.closed} of ${c.total} tracked beads closed`);
       item.accessibilityInformation = { label: `convoy ${c.id} ${c.title}, ${c.closed} of ${c.total} closed` };

@@ -168,10 +168,7 @@ test("Attach opens an integrated terminal attached to the agent's tmux session",
   };
   assert.equal(clients(), "", "nobody attached yet");
   await runCommand(page, "Gas Town: Attach Terminal");
-  const input = page.locator(".quick-input-widget input").first();
-  await input.fill("deacon");
-  await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "deacon" }).first().waitFor({ timeout: 10_000 });
-  await page.keyboard.press("Enter");
+  await pick(page, "deacon", "Attach a terminal to which agent");
   await eventually(() => clients() !== "", 20_000, "a tmux client attached to hq-deacon");
   await page.locator(".terminal-wrapper, .xterm").first().waitFor({ timeout: 10_000 });
   await screenshot(page, "attach");
@@ -188,10 +185,15 @@ test("reading a mail opens it in a document and clears the unread badge", async 
   await eventually(async () => (await item.locator(".badge-content:visible").count()) === 0, 10_000, "the unread badge to go away");
 });
 
-/** Pick an item in the open quick pick by typing its text and pressing Enter. */
-async function pick(page, text) {
-  const input = page.locator(".quick-input-widget input").first();
-  await input.waitFor({ timeout: 10_000 });
+/** The quick input showing `placeholder` (waiting for it avoids typing into the previous one). */
+function quickInput(page, placeholder) {
+  return page.locator(`.quick-input-widget input[placeholder^="${placeholder}"]`).first();
+}
+
+/** Pick an item in the quick pick showing `placeholder` by typing its text and pressing Enter. */
+async function pick(page, text, placeholder) {
+  const input = quickInput(page, placeholder);
+  await input.waitFor({ timeout: 15_000 });
   await input.fill(text);
   await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: text }).first().waitFor({ timeout: 10_000 });
   await page.keyboard.press("Enter");
@@ -199,9 +201,9 @@ async function pick(page, text) {
 
 /** Answer the open input box. */
 async function answer(page, text, prompt) {
-  const widget = page.locator(".quick-input-widget").filter({ hasText: prompt });
-  await widget.first().waitFor({ timeout: 10_000 });
-  await widget.first().locator("input").first().fill(text);
+  // An input box shows its prompt as the message under the input.
+  await page.locator(".quick-input-widget .quick-input-message").filter({ hasText: prompt }).first().waitFor({ timeout: 15_000 });
+  await page.locator(".quick-input-widget input").first().fill(text);
   await page.keyboard.press("Enter");
 }
 
@@ -209,7 +211,7 @@ test("Nudge: the message reaches the agent's pane", async () => {
   const { page } = wb;
   const marker = `nudge-e2e-${Date.now()}`;
   await runCommand(page, "Gas Town: Nudge Agent");
-  await pick(page, "deacon");
+  await pick(page, "deacon", "Nudge which agent");
   await answer(page, `check the rigs ${marker}`, "Message typed into deacon");
   await eventually(() => capturePane("hq-deacon").includes(marker), 15_000, "the nudge in the deacon's pane");
 });
@@ -219,7 +221,8 @@ test("Create Convoy: pick beads, and the new convoy appears by push", async () =
   const extra = bdJson("create", "Buy plutonium", "-t", "task").id;
   await runCommand(page, "Gas Town: Create Convoy");
   await answer(page, "Fuel run", "Convoy title");
-  const input = page.locator(".quick-input-widget input").first();
+  const input = quickInput(page, "Beads the convoy tracks");
+  await input.waitFor({ timeout: 15_000 });
   await input.fill(extra);
   const item = page.locator(".quick-input-list .monaco-list-row").filter({ hasText: extra }).first();
   await item.waitFor({ timeout: 10_000 });
@@ -232,8 +235,9 @@ test("Create Convoy: pick beads, and the new convoy appears by push", async () =
 test("Seance: ask a predecessor session, the answer opens in a document", async () => {
   const { page } = wb;
   await runCommand(page, "Gas Town: Seance: Ask a Predecessor");
-  await pick(page, "mayor");
+  await pick(page, "mayor", "Ask a predecessor of which agent");
   // The mayor's sessions, newest (current) first.
+  await quickInput(page, "Which predecessor session").waitFor({ timeout: 15_000 });
   await page.locator(".quick-input-list .monaco-list-row").first().waitFor({ timeout: 15_000 });
   await page.keyboard.press("Enter");
   await answer(page, "What was your startup prompt?", "Question for mayor");
@@ -246,7 +250,7 @@ test("Hand Off: after confirming, a fresh session takes the agent's place", asyn
   const sessionsBefore = (capturePane("hq-deacon").match(/=== gastown session/g) ?? []).length;
   const pidBefore = execFileSync("tmux", ["-L", socket, "display-message", "-p", "-t", "hq-deacon", "#{pane_pid}"], { encoding: "utf8" }).trim();
   await runCommand(page, "Gas Town: Hand Off Agent");
-  await pick(page, "deacon");
+  await pick(page, "deacon", "Hand off which agent");
   const dialog = page.locator(".monaco-dialog-box");
   await dialog.first().waitFor({ timeout: 10_000 });
   await dialog.first().locator(".monaco-button").filter({ hasText: "Hand Off" }).first().click();
@@ -274,6 +278,15 @@ test("the server crashes: the user is told, it reconnects, and a change made mea
   await row(page, `convoy ${convoyId} Time machine, 2 of 2 closed`).first().waitFor({ timeout: 5_000 });
   await row(page, "agent mayor, running").first().waitFor({ timeout: 5_000 });
   await screenshot(page, "after-reconnect");
+});
+
+test("Land Convoy: the landed convoy's bead is closed", async () => {
+  const { page } = wb;
+  await runCommand(page, "Gas Town: Land Convoy");
+  await pick(page, convoyId, "Land which convoy");
+  await eventually(() => [bdJson("show", convoyId)].flat()[0].status === "closed", 15_000, "the convoy bead closed");
+  // The closed convoy bead reaches the view by push: shown as landed.
+  await page.locator(`.monaco-list-row[aria-label^="convoy ${convoyId} Time machine"]`).filter({ hasText: "landed" }).first().waitFor({ timeout: 10_000 });
 });
 
 test("activation and refresh timings are recorded from inside the extension host", () => {
