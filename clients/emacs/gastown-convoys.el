@@ -466,11 +466,18 @@ With a prefix argument, ask for the town."
   (gastown-convoys--schedule convoy))
 
 (defun gastown-convoys-land (convoy)
-  "Land CONVOY: close it and notify, once its tracked beads are closed."
+  "Land CONVOY: close it as landed, once every bead it tracks is closed."
   (interactive (list (gastown-convoys--read-convoy "Land convoy: ")))
-  (gastown-request 'convoy/land (list :id convoy) gastown-buffer-town)
-  (message "Gastown: landed %s" convoy)
-  (gastown-convoys--schedule t))
+  (let* ((tree (gastown-request 'convoy/tree (list :id convoy) gastown-buffer-town))
+         (open (cl-remove "closed" (gastown-convoys--tree-beads tree)
+                          :key (lambda (b) (plist-get b :status)) :test #'equal)))
+    (when open
+      (user-error "Gastown: %s still tracks %d open bead%s (%s); close them, or close \
+the convoy anyway with k" convoy (length open) (if (cdr open) "s" "")
+                  (mapconcat (lambda (b) (plist-get b :id)) (seq-take open 3) ", ")))
+    (gastown-request 'bead/close (list :id convoy :reason "landed") gastown-buffer-town)
+    (message "Gastown: landed %s" convoy)
+    (gastown-convoys--schedule t)))
 
 (defun gastown-convoys-close (convoy reason)
   "Close CONVOY with REASON, whatever the state of its beads."

@@ -563,7 +563,9 @@ On a server error, signal a `user-error' with its one-line message."
           res)
       (jsonrpc-error
        (gastown--log town "!!" "%s: %s" method (gastown--error-text err))
-       (user-error "Gastown: %s" (gastown--error-text err))))))
+       (if (eql (alist-get 'jsonrpc-error-code (cdr err)) -32601)
+           (user-error "Gastown: this gastown-server has no `%s' method; update gastown" method)
+         (user-error "Gastown: %s" (gastown--error-text err)))))))
 
 (cl-defun gastown-async (method params on-result &key town on-error)
   "Call METHOD with PARAMS on TOWN's server; call ON-RESULT with the result.

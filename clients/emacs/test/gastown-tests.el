@@ -525,7 +525,19 @@ killed afterwards."
           (goto-char (gastown-find-property 'gastown-bead a))
           (save-window-excursion
             (gastown-convoys-visit)
-            (should (equal (buffer-local-value 'gastown-bead-id (window-buffer)) a))))))))
+            (should (equal (buffer-local-value 'gastown-bead-id (window-buffer)) a))))
+        ;; Landing refuses while a tracked bead is open, then works.
+        (with-current-buffer buf
+          (let ((id (plist-get (car gastown-convoys--list) :id)))
+            (should-error (gastown-convoys-land id) :type 'user-error)
+            (gastown-test-sh town "bd" "close" a)
+            (gastown-convoys-land id)
+            (should (equal (plist-get (gastown-request 'bead/show (list :id id) town) :status)
+                           "closed"))
+            ;; A method the server lacks is one clear line.
+            (let ((err (should-error (gastown-request 'convoy/no-such-method nil town)
+                                     :type 'user-error)))
+              (should (string-match-p "has no .convoy/no-such-method. method" (cadr err))))))))))
 
 (ert-deftest gastown-server-attach-runs-a-real-terminal ()
   (gastown-test-with-live-town town
