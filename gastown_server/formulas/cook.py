@@ -317,13 +317,11 @@ def _apply_expansion(target: Step, exp: Formula, extra: Mapping[str, Any], value
         s.title, s.description, s.acceptance, s.run = fill(s.title), fill(s.description), fill(s.acceptance), fill(s.run)
         s.needs = [fill(n) for n in step_needs(s)]
         s.depends_on = []
-    ids = {s.id for s in steps}
     needed = {n for s in steps for n in s.needs}
     for s in steps:
         if not s.needs:
             s.needs = list(step_needs(target))
     sinks = [s.id for s in steps if s.id not in needed] or [steps[-1].id]
-    del ids
     return steps, sinks
 
 

@@ -22,7 +22,7 @@ from ..beads.models import Bead
 from ..beads.store import Ledger
 from ..errors import Conflict, InvalidInput, NotFound
 from .cook import Protomolecule
-from .vars import evaluate, truthy
+from .vars import evaluate
 
 _OPEN = bulk.OPEN_PREDICATE
 _WORKABLE = "status IN ('open', 'in_progress', 'hooked')"
@@ -314,8 +314,8 @@ def advance(
                     waiting.append(StepOutcome(step.id, "waiting", f"gate {meta['gate'].get('type')}"))
                     continue
                 if verdict:
-                    ledger.close(step.id, actor=actor, reason="gate passed")
-                    outcomes.append(StepOutcome(step.id, "gate-passed"))
+                    if _close_once(ledger, step.id, actor, "gate passed"):
+                        outcomes.append(StepOutcome(step.id, "gate-passed"))
                 else:
                     skip(ledger, step.id, actor=actor, reason="gate failed")
                     outcomes.append(StepOutcome(step.id, "gate-failed"))
@@ -327,12 +327,12 @@ def advance(
                     ledger.add_comment(step.id, f"`{meta['run']}` failed (exit {proc.returncode}): " + " / ".join(tail) or "no output", actor=actor)
                     outcomes.append(StepOutcome(step.id, "failed", f"exit {proc.returncode}"))
                     return outcomes
-                ledger.close(step.id, actor=actor, reason=f"ran: {meta['run']}")
-                outcomes.append(StepOutcome(step.id, "ran", meta["run"]))
+                if _close_once(ledger, step.id, actor, f"ran: {meta['run']}"):
+                    outcomes.append(StepOutcome(step.id, "ran", meta["run"]))
                 moved = True
             elif close_prose:
-                ledger.close(step.id, actor=actor, reason="done")
-                outcomes.append(StepOutcome(step.id, "closed"))
+                if _close_once(ledger, step.id, actor, "done"):
+                    outcomes.append(StepOutcome(step.id, "closed"))
                 moved = True
             else:
                 waiting.append(StepOutcome(step.id, "waiting", "needs an agent"))
@@ -342,6 +342,15 @@ def advance(
             outcomes.extend(waiting)
             break
     return outcomes
+
+
+def _close_once(ledger: Ledger, step_id: str, actor: str, reason: str) -> bool:
+    """Close a step; False when another walker closed it first (not an error)."""
+    try:
+        ledger.close(step_id, actor=actor, reason=reason)
+        return True
+    except Conflict:
+        return False
 
 
 def finish(ledger: Ledger, root_id: str, *, actor: str) -> Bead | None:
@@ -483,5 +492,4 @@ __all__ = [
     "skip",
     "squash",
     "steps",
-    "truthy",
 ]

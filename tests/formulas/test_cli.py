@@ -156,3 +156,14 @@ def test_mol_on_a_plain_bead_is_one_line_error(cli):
     bead = cli("bd", "create", "plain", "--silent").stdout.strip()
     proc = cli("bd", "mol", "progress", bead, check=False)
     assert proc.returncode == 1 and proc.stderr == f"bd: error: {bead} is not a molecule or a step of one\n"
+
+
+def test_molecules_export_to_jsonl_and_wisps_never_do(cli):
+    mol = _json(cli("bd", "--json", "mol", "pour", "mol-boot-triage"))["id"]
+    wisp = _json(cli("bd", "--json", "mol", "wisp", "mol-boot-triage"))["id"]
+    lines = [json.loads(line) for line in cli("bd", "export").stdout.splitlines()]
+    ids = {b["id"] for b in lines}
+    assert {mol, f"{mol}.1", f"{mol}.2"} <= ids
+    assert not any(i.startswith(wisp) for i in ids)
+    step2 = next(b for b in lines if b["id"] == f"{mol}.2")
+    assert {(d["depends_on_id"], d["type"]) for d in step2["dependencies"]} == {(mol, "parent-child"), (f"{mol}.1", "blocks")}

@@ -65,3 +65,16 @@ def test_crash_and_resume_closes_every_move_exactly_once(tmp_path, mode, disks, 
     ).fetchone()[0]
     conn.close()
     assert closes == 2**disks - 1
+
+
+def test_concurrent_walkers_close_each_move_once(tmp_path):
+    import subprocess
+    import sys
+
+    db = str(tmp_path / "l.db")
+    root, _, cursor = hanoi.pour(db, 9)
+    cmd = [sys.executable, hanoi.__file__, "_walk", "--db", db, "--root", root]
+    procs = [subprocess.Popen(cmd, stderr=subprocess.PIPE) for _ in range(3)]
+    for p in procs:
+        assert p.wait() == 0, p.stderr.read()
+    assert hanoi.check(db, root, 9, cursor) == 511
