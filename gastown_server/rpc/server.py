@@ -206,6 +206,12 @@ def main(argv: list[str] | None = None) -> int:
             raise StartError("--tcp is refused without --token (or --token-file): TCP needs authentication")
         root = _town_root(args)
         asyncio.run(_serve(args, root, token))
+        # Do not wait at exit for worker threads still inside a long call
+        # (a cancelled seance's runtime): the writer thread has finished, and
+        # a transaction cut short elsewhere is rolled back by SQLite.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     except StartError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
