@@ -103,6 +103,7 @@
   (interactive (list (gastown-current-town current-prefix-arg)))
   (let* ((town (or town (gastown-current-town)))
          (buf (gastown-buffer "agents" town)))
+    (gastown-conn town)
     (with-current-buffer buf
       (unless (derived-mode-p 'gastown-agents-mode)
         (gastown-agents-mode)

@@ -134,16 +134,29 @@ The buffer updates itself as beads change.
              gastown-convoys--trees)
     (setq gastown-convoys--owners owners)))
 
-(defun gastown-convoys--load (&optional callback)
-  "Fetch every convoy and its tree, then draw; then call CALLBACK."
+(defun gastown-convoys--load ()
+  "Fetch every convoy and its tree, then draw.
+Everything is asynchronous: a synchronous request would let timers,
+such as another load, run in the middle of this one.  Answers to an
+older load are dropped."
   (let* ((buf (current-buffer))
          (town gastown-buffer-town)
-         (gen (cl-incf gastown-convoys--generation))
-         (params (list :status (if gastown-convoys-show-closed "all" "open")))
-         (result (gastown-request 'convoy/list params town))
-         (convoys (gastown-result-items result :convoys :items))
-         (trees (make-hash-table :test #'equal))
-         (pending nil))
+         (gen (cl-incf gastown-convoys--generation)))
+    (gastown-async
+     'convoy/list (list :status (if gastown-convoys-show-closed "all" "open"))
+     (lambda (result)
+       (when (buffer-live-p buf)
+         (with-current-buffer buf
+           (when (= gen gastown-convoys--generation)
+             (gastown-convoys--got-list gen (gastown-result-items result :convoys :items))))))
+     :town town)))
+
+(defun gastown-convoys--got-list (gen convoys)
+  "Draw CONVOYS (load number GEN) and fetch the trees they lack."
+  (let ((buf (current-buffer))
+        (town gastown-buffer-town)
+        (trees (make-hash-table :test #'equal))
+        (pending nil))
     (dolist (c convoys)
       (let ((inline (gastown-convoys--tracked c)))
         (if (eq inline :none)
@@ -151,35 +164,27 @@ The buffer updates itself as beads change.
           (puthash (plist-get c :id) inline trees))))
     (setq gastown-convoys--list convoys
           gastown-convoys--trees trees)
-    (if (null pending)
-        (progn (gastown-convoys--index)
-               (gastown-convoys--render)
-               (when callback (funcall callback)))
-      ;; Paint the headings (with the server's progress counts) at once;
-      ;; the tracked beads follow when every tree is in.
-      (gastown-convoys--index)
-      (gastown-convoys--render)
-      (let ((left (length pending)))
-        (dolist (id pending)
-          (gastown-async
-           'convoy/tree (list :id id)
-           (lambda (tree)
-             (when (buffer-live-p buf)
-               (with-current-buffer buf
-                 (when (= gen gastown-convoys--generation)
-                   (puthash id (gastown-convoys--tree-beads tree) trees)
-                   (when (zerop (cl-decf left))
-                     (gastown-convoys--index)
-                     (gastown-convoys--render)
-                     (when callback (funcall callback)))))))
-           :town town
-           :on-error (lambda (msg)
-                       (message "Gastown: convoy %s: %s" id msg)
-                       (when (buffer-live-p buf)
-                         (with-current-buffer buf
-                           (when (zerop (cl-decf left))
-                             (gastown-convoys--index)
-                             (gastown-convoys--render)))))))))))
+    ;; Paint the headings (with the server's progress counts) at once;
+    ;; the tracked beads follow when every tree is in.
+    (gastown-convoys--index)
+    (gastown-convoys--render)
+    (let ((left (length pending))
+          (done (lambda ()
+                  (when (buffer-live-p buf)
+                    (with-current-buffer buf
+                      (when (= gen gastown-convoys--generation)
+                        (gastown-convoys--index)
+                        (gastown-convoys--render)))))))
+      (dolist (id pending)
+        (gastown-async
+         'convoy/tree (list :id id)
+         (lambda (tree)
+           (puthash id (gastown-convoys--tree-beads tree) trees)
+           (when (zerop (cl-decf left)) (funcall done)))
+         :town town
+         :on-error (lambda (msg)
+                     (message "Gastown: convoy %s: %s" id msg)
+                     (when (zerop (cl-decf left)) (funcall done))))))))
 
 (defun gastown-convoys--update-one (id)
   "Fetch convoy ID again and redraw."
@@ -395,6 +400,8 @@ With a prefix argument, ask for the town."
   (interactive (list (gastown-current-town current-prefix-arg)))
   (let* ((town (or town (gastown-current-town)))
          (buf (gastown-buffer "convoys" town)))
+    ;; Connect first, so the connection hook does not load it twice.
+    (gastown-conn town)
     (with-current-buffer buf
       (unless (derived-mode-p 'gastown-convoys-mode)
         (gastown-convoys-mode)

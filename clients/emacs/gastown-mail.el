@@ -158,6 +158,7 @@
   (interactive (list (gastown-current-town current-prefix-arg)))
   (let* ((town (or town (gastown-current-town)))
          (buf (gastown-buffer "mail" town)))
+    (gastown-conn town)
     (with-current-buffer buf
       (unless (derived-mode-p 'gastown-mail-mode)
         (gastown-mail-mode)

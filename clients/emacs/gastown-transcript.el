@@ -241,6 +241,7 @@ after more was shown means the log rotated."
                  (list (gastown-read-agent "Transcript of agent: " town) town)))
   (let* ((town (or town (gastown-current-town)))
          (buf (gastown-buffer "transcript" town agent)))
+    (gastown-conn town)
     (with-current-buffer buf
       (unless (and (derived-mode-p 'gastown-transcript-mode)
                    (equal gastown-transcript-agent agent)

@@ -286,6 +286,23 @@ Fail the test if it exits non-zero."
        10 "the closed bead to show up by push")
       (should (gastown-test-buffer-matches buf "1/2")))))
 
+(ert-deftest gastown-server-convoys-as-first-command ()
+  ;; Opening the buffer is what connects: the connection hook must not
+  ;; start a second load that the first one then clobbers.
+  (gastown-test-with-town town
+    (let* ((a (gastown-test-bead town "Made outside Emacs")))
+      (gastown-test-sh town "gt" "rpc" "convoy/create"
+                       (format "{\"title\": \"Outside\", \"tracked\": [\"%s\"]}" a))
+      (should-not (gastown-connected-p town))
+      (let ((buf (gastown-convoys town)))
+        (gastown-test-wait-for
+         (lambda () (gastown-test-buffer-matches buf (concat (regexp-quote a) " +open")))
+         10 "the tracked bead in a buffer opened before connecting")
+        (with-current-buffer buf
+          ;; Shown, not merely present: no convoy section is collapsed.
+          (should-not (cl-some (lambda (s) (oref s hidden))
+                               (oref magit-root-section children))))))))
+
 (ert-deftest gastown-server-reconnects-and-resumes-feed ()
   (gastown-test-with-town town
     (let* ((feed (gastown-feed town))
