@@ -265,6 +265,7 @@ class AsyncClient:
         self._ids = itertools.count(1)
         self._futures: dict[Any, asyncio.Future] = {}
         self.notifications: asyncio.Queue[dict] = asyncio.Queue()
+        self._skipped: collections.deque[dict] = collections.deque()
         self._task = asyncio.ensure_future(self._read_loop())
 
     @classmethod
@@ -352,6 +353,11 @@ class AsyncClient:
         await self._writer.drain()
 
     async def next_notification(self, timeout: float | None = 5, *, method: str | None = None) -> dict | None:
+        """The next notification (of ``method``); others stay queued for later calls."""
+        for i, note in enumerate(self._skipped):
+            if method is None or note["method"] == method:
+                del self._skipped[i]
+                return note
         deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
         while True:
             remaining = None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
@@ -361,6 +367,7 @@ class AsyncClient:
                 return None
             if method is None or note["method"] == method:
                 return note
+            self._skipped.append(note)
 
     async def close(self) -> None:
         self._task.cancel()

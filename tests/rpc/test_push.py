@@ -135,3 +135,27 @@ def test_stdio_client_gets_pushes_from_other_processes(town):
         out = run_bd(town, "create", "from a pane", "--silent", actor="proj/witness").stdout.strip()
         note = c.next_notification(10, method="$/gastown/event")
         assert note["params"]["event"]["bead_id"] == out and note["params"]["event"]["actor"] == "proj/witness"
+
+
+def test_async_client_concurrent_calls_and_filtered_notifications(socket_server, town):
+    import asyncio
+
+    from gastown_server.rpc.client import AsyncClient
+
+    async def scenario():
+        c = await AsyncClient.connect_socket(socket_server.path)
+        try:
+            await c.initialize(actor="mayor")
+            await c.call("feed/subscribe", {})
+            made = await asyncio.gather(*(c.call("bead/create", {"title": f"a{i}"}) for i in range(10)))
+            cv = await c.call("convoy/create", {"title": "C", "tracked": [b["id"] for b in made]})
+            changed = await c.next_notification(5, method="$/gastown/convoyChanged")
+            events = [await c.next_notification(5, method="$/gastown/event") for _ in range(11)]
+            return made, cv, changed, events
+        finally:
+            await c.close()
+
+    made, cv, changed, events = asyncio.run(scenario())
+    assert len({b["id"] for b in made}) == 10 and changed["params"]["convoy"] == cv["id"]
+    ids = [e["params"]["event"]["id"] for e in events]
+    assert ids == sorted(ids) and events[-1]["params"]["event"]["bead_id"] == cv["id"]  # none dropped by the filter

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ...errors import InvalidInput, Unavailable
+from ...errors import InvalidInput
 from ...runtime import transcripts as tr
 from .. import types as t
 from ..registry import method
@@ -23,15 +23,7 @@ def resolve(call, agent: str | None, session: str | None) -> tuple[str, str, Pat
         return session, agent or session, tr.transcript_path(call.town_root, session)
     if not agent:
         raise InvalidInput("give agent (an address like mayor or <rig>/witness) or session")
-    try:
-        from ...town.core import Town
-    except ImportError:  # pragma: no cover - the town package is part of the product
-        raise Unavailable("agent addresses need the town package; pass session instead") from None
-    town = Town(call.town_root)
-    try:
-        ident = town.resolve(agent)
-    finally:
-        town.close()
+    ident = call.app.town_for(call.ledger).resolve(agent)
     return ident.session, ident.address, tr.transcript_path(call.town_root, ident.session)
 
 
