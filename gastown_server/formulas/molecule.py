@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections import deque
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
@@ -21,8 +21,9 @@ from ..beads import bulk, clock, ids
 from ..beads.models import Bead
 from ..beads.store import Ledger
 from ..errors import Conflict, InvalidInput, NotFound
-from .cook import Protomolecule
-from .vars import evaluate
+
+if TYPE_CHECKING:  # cooking (tomllib, the loader) is not needed to walk a molecule
+    from .cook import Protomolecule
 
 _OPEN = bulk.OPEN_PREDICATE
 _WORKABLE = "status IN ('open', 'in_progress', 'hooked')"
@@ -273,6 +274,8 @@ def decide_gate(ledger: Ledger, step: Bead, root: Bead, *, cwd: str | None = Non
     if gate.get("run"):
         return _run(gate["run"], step, root, cwd).returncode == 0
     if gate.get("condition"):
+        from .vars import evaluate
+
         return evaluate(gate["condition"], meta_of(root).get("vars", {}), root.id, f"{step.id}.gate.condition")
     return True
 
