@@ -35,7 +35,7 @@ def initialize(call, p: t.InitializeParams) -> t.InitializeResult:
 
 @method("shutdown", t.NoParams, t.ShutdownResult, needs_town=False)
 def shutdown(call, p: t.NoParams) -> t.ShutdownResult:
-    """End this session: its subscriptions stop; the connection closes after the reply (or on ``exit``)."""
+    """End this session's subscriptions; the connection stays open until the ``exit`` notification or EOF."""
     call.app.feed.drop_connection(call.conn)
     call.app.transcripts.drop_connection(call.conn)
     return t.ShutdownResult()
