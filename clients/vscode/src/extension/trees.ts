@@ -191,6 +191,7 @@ export class AgentsTree extends StoreTree<AgentNode> {
       item.description = `${running}/${node.agents.length} running`;
       item.iconPath = new vscode.ThemeIcon(node.icon);
       item.contextValue = "agent-group";
+      item.accessibilityInformation = { label: `${node.level} ${node.label}, ${running} of ${node.agents.length} running` };
       return item;
     }
     const a = node.agent;

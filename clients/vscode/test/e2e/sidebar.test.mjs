@@ -52,6 +52,11 @@ before(async () => {
   town = path.join(tmp, "town");
   // A real town (script runtime: offline agents) with its agents up in tmux.
   execFileSync("gt", ["install", town, "--name", "e2etown"], { env: { ...process.env, GT_TMUX_SOCKET: socket }, encoding: "utf8" });
+  // One rig (a real git repository) so that agents group by town and rig.
+  const src = path.join(tmp, "src");
+  execFileSync("git", ["init", "-q", src]);
+  execFileSync("git", ["-C", src, "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid", "commit", "-q", "--allow-empty", "-m", "init"]);
+  sh("gt", ["rig", "add", "demo", src]);
   sh("gt", ["up"]);
   const a = bdJson("create", "Wire the flux capacitor", "-t", "task");
   const b = bdJson("create", "Paint the delorean", "-t", "task");
@@ -118,6 +123,11 @@ test("the sidebar shows the town's agents, and the status bar the running count"
   const { page } = wb;
   await row(page, "agent mayor, running").first().waitFor({ timeout: 15_000 });
   await row(page, "agent deacon").first().waitFor({ timeout: 5_000 });
+  // Grouped: the town's own agents, then each rig with its witness and refinery.
+  await row(page, "rig demo, 2 of 2 running").first().waitFor({ timeout: 5_000 });
+  await row(page, "agent demo/witness, running").first().waitFor({ timeout: 5_000 });
+  await row(page, "agent demo/refinery, running").first().waitFor({ timeout: 5_000 });
+  await row(page, "town ").first().waitFor({ timeout: 5_000 });
   const status = page.locator(".statusbar-item").filter({ hasText: /: [1-9]\d*\/\d+ agents/ });
   await status.first().waitFor({ timeout: 10_000 });
   await screenshot(page, "sidebar-agents");
@@ -206,6 +216,30 @@ async function answer(page, text, prompt) {
   await page.locator(".quick-input-widget input").first().fill(text);
   await page.keyboard.press("Enter");
 }
+
+test("Compose and Reply: mail reaches the addressee; a reply to the Overseer arrives in the Mail view by push", async () => {
+  const { page } = wb;
+  const subject = `Plan for ${Date.now()}`;
+  await runCommand(page, "Gas Town: Compose Mail");
+  await pick(page, "mayor", "To (an address");
+  await answer(page, subject, "Subject (to mayor");
+  await answer(page, "Land the time machine first.", "Message");
+  const other = new client.GastownConnection({ serverPath: server, town, backoff: [], env: { ...process.env, GT_TMUX_SOCKET: socket } });
+  await other.start();
+  try {
+    await eventually(async () => {
+      const inbox = await other.request("mail/inbox", { address: "mayor" });
+      return inbox.messages.some((m) => m.subject === subject && m.body === "Land the time machine first.");
+    }, 10_000, "the mail in the Mayor's inbox");
+  } finally {
+    other.dispose();
+  }
+  // Reply to the Overseer's own message (its sender is the Overseer): it comes back as new mail.
+  await runCommand(page, "Gas Town: Reply to Mail");
+  await pick(page, "Convoy ready for review", "Reply to which message");
+  await answer(page, "Thanks, reviewing now.", "Reply to overseer");
+  await row(page, "mail from overseer: Re: Convoy ready for review, unread").first().waitFor({ timeout: 15_000 });
+});
 
 test("Nudge: the message reaches the agent's pane", async () => {
   const { page } = wb;
