@@ -115,7 +115,11 @@ nudge  \\[gastown-transcript-attach] attach")))
   (let ((inhibit-read-only t))
     (erase-buffer)
     (setq gastown-transcript--output-end (copy-marker (point-min)))
-    (insert (propertize (format "%s> " gastown-transcript-agent)
+    ;; The newline keeps the prompt off a last output line that has no
+    ;; newline of its own (an agent's own prompt); it is hidden otherwise.
+    (insert (propertize "\n" 'gastown-prompt-newline t 'invisible t
+                        'read-only t 'front-sticky t 'rear-nonsticky t 'field 'prompt)
+            (propertize (format "%s> " gastown-transcript-agent)
                         'face 'gastown-transcript-prompt
                         'read-only t 'front-sticky t 'rear-nonsticky t
                         'field 'prompt))
@@ -151,7 +155,9 @@ stay where they are."
         (goto-char end)
         (insert (propertize clean 'read-only t 'front-sticky t 'rear-nonsticky t))
         ;; The marker does not advance over text inserted at it.
-        (set-marker end (point))))
+        (set-marker end (point))
+        (put-text-property end (1+ end) 'invisible
+                           (or (= end (point-min)) (eq (char-before end) ?\n)))))
     (when point-tails (goto-char end))
     (dolist (w tailing) (set-window-point w end))
     (when (> (buffer-size) gastown-transcript-max-chars)

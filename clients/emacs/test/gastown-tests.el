@@ -83,6 +83,12 @@ WHAT describes the wait in the failure message."
             (should (string-match-p "red" (format "%S" face))))
           ;; Prompt and typed input stay below the output.
           (should (equal (gastown-transcript--input) "typed"))
+          ;; The prompt starts its own line even after a partial last line.
+          (should (get-text-property gastown-transcript--output-end 'invisible))
+          (gastown-transcript-accept (list :offset gastown-transcript--offset :data "ready> "))
+          (should-not (get-text-property gastown-transcript--output-end 'invisible))
+          (gastown-transcript-accept (list :offset gastown-transcript--offset :data "\n"))
+          (should (get-text-property gastown-transcript--output-end 'invisible))
           ;; A gap is noted, not hidden.
           (gastown-transcript-accept (list :offset (+ gastown-transcript--offset 10) :data "three\n"))
           (should (string-match-p "10 bytes not shown\\(.\\|\n\\)*three"
