@@ -2,7 +2,7 @@
 
 Starts a throwaway tmux server with the offline script agent, sends N nudges
 one after another through the real ``runtime.nudge.nudge`` (per-session lock,
-idle check, send-keys -l + Enter, echo and submit confirmation) and prints
+idle check incl. the preset's empty-input-line check, send-keys -l + Enter, echo and submit confirmation) and prints
 p50/p95/max of the time each call took to return ``delivered``, plus the
 time until the agent's reaction line reached the transcript file.
 
@@ -24,6 +24,9 @@ from gastown_server.runtime import transcripts
 from gastown_server.runtime.nudge import nudge
 from gastown_server.runtime.runtimes import PRESETS, start_command
 from gastown_server.runtime.tmux import TownTmux
+
+
+EMPTY = PRESETS["script"].empty_input
 
 
 def pct(values: list[float], p: float) -> float:
@@ -52,7 +55,7 @@ def main() -> int:
             for i in range(args.n):
                 msg = f"bench nudge {i:04d} please ack"
                 t0 = time.perf_counter()
-                res = nudge(tmux, "hq-mayor", msg, state_dir=root / "state", idle_s=1.0)
+                res = nudge(tmux, "hq-mayor", msg, state_dir=root / "state", idle_s=1.0, empty_input=EMPTY)
                 t1 = time.perf_counter()
                 statuses[res.status] = statuses.get(res.status, 0) + 1
                 needle = f"got: {msg}"
@@ -66,7 +69,10 @@ def main() -> int:
 
             def one(i: int) -> None:
                 t0 = time.perf_counter()
-                res = nudge(tmux, "hq-mayor", f"burst {i:03d}", state_dir=root / "state", idle_s=1.0, timeout_s=120)
+                res = nudge(
+                    tmux, "hq-mayor", f"burst {i:03d}", state_dir=root / "state", idle_s=1.0, timeout_s=120,
+                    empty_input=EMPTY,
+                )
                 statuses["burst " + res.status] = statuses.get("burst " + res.status, 0) + 1
                 burst.append((time.perf_counter() - t0) * 1000)
 

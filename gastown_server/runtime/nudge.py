@@ -27,10 +27,12 @@ What the original got wrong, and what this module guarantees instead:
      digits is compared on its non-space characters); no echo within
      ``echo_s`` -> ``failed``, the keys are taken back with BSpace and
      nothing is retyped (typing again could duplicate them);
-  2. *submit*: after ``Enter``, the cursor's logical line (wrapped rows
-     joined) has changed from what it was after typing and holds fewer copies
+  2. *submit*: after ``Enter``, the cursor's row has changed from what it was after typing and holds fewer copies
      of the tail: the text left the input line (a line-mode program moved to a
-     new line; a TUI cleared its input box).  Not within ``confirm_s``: press
+     new line; a TUI cleared its input box).  One more case: when output the
+     agent printed meanwhile had already pushed our text off the cursor row
+     (the cursor sat on an empty row after typing), the cursor advancing to
+     another row counts as submitted.  Not within ``confirm_s``: press
      Enter again, at most ``retries`` more times; then ``failed``, and our text
      is erased with BSpace so the next nudge is not glued onto it.
 * **Never dropped.**  If clients stay busy past ``timeout_s`` (or the lock is
@@ -287,14 +289,21 @@ def _busy_reason(tmux: TownTmux, session: str, pane: str, idle_s: float, empty_i
         # client_activity has 1 s resolution: assume the latest instant of that second.
         if now - (c.activity + 1) < idle_s:
             return f"client {c.name} active"
-    state = tmux.pane_state(pane)
-    if state is not None and state.in_mode:
+    got = tmux.screen(pane)
+    if got is None:
+        return ""  # the pane is gone: delivery will say so
+    state, rows = got
+    if state.in_mode:
         if clients:
             return "pane is in copy mode"
         tmux.cancel_mode(pane)  # nobody is looking at the scrollback
+        got = tmux.screen(pane)
+        if got is None:
+            return ""
+        state, rows = got
     if empty_input:
-        line = tmux.input_line(pane)
-        if line is not None and not re.search(empty_input, line):
+        line = rows[min(state.cursor_y, len(rows) - 1)]
+        if not re.search(empty_input, line):
             return f"input line holds text someone left: {line.strip()[-40:]!r}"
     return ""
 
@@ -309,13 +318,20 @@ def _wait_idle(tmux: TownTmux, session: str, pane: str, idle_s: float, deadline:
         time.sleep(step)
 
 
-def _region(tmux: TownTmux, pane: str, rows: int) -> tuple[str, str] | None:
-    """(the last ``rows`` logical lines up to the cursor, the cursor's logical line)."""
-    text = tmux.input_line(pane, above=rows)
-    if text is None:
+def _rows_up_to_cursor(state, rows: list[str], above: int) -> str:
+    cy = min(state.cursor_y, len(rows) - 1)
+    return "\n".join(rows[max(0, cy - above) : cy + 1])
+
+
+def _region(tmux: TownTmux, pane: str, above: int) -> tuple[str, str, tuple[int, int]] | None:
+    """(the ``above`` rows before the cursor and its row, the cursor's row,
+    the cursor's absolute position), in one tmux call."""
+    got = tmux.screen(pane)
+    if got is None or got[0].dead:
         return None
-    lines = text.split("\n")
-    return "\n".join(lines), lines[-1] if lines else ""
+    state, rows = got
+    where = (state.history_size + state.cursor_y, state.cursor_x)
+    return _rows_up_to_cursor(state, rows, above), rows[min(state.cursor_y, len(rows) - 1)], where
 
 
 def _poll(fn, timeout_s: float, step: float = 0.01):
@@ -339,23 +355,22 @@ def _deliver(tmux: TownTmux, pane: str, text: str, **opts) -> tuple[str, int, st
 def _type_and_submit(
     tmux: TownTmux, pane: str, text: str, *, echo_s: float, confirm_s: float, retries: int
 ) -> tuple[str, int, str]:
-    state = tmux.pane_state(pane)
-    if state is None or state.dead:
-        return "failed", 0, "agent pane is gone"
-    rows = 2 + len(text) // max(1, state.width)
     norm, tail = _matcher(text)
-    before = _region(tmux, pane, rows)
-    if before is None:
+    got = tmux.screen(pane)
+    if got is None or got[0].dead:
         return "failed", 0, "agent pane is gone"
-    before_count = norm(before[0]).count(tail)
+    # Rows the typed text may cover (wrapping; a TUI box is a bit narrower
+    # than the pane), plus the row it starts on.
+    rows = 2 + len(text) // max(1, got[0].width - 4)
+    before_count = norm(_rows_up_to_cursor(*got, rows)).count(tail)
     tmux.send_literal(pane, text)
 
-    typed: list[str] = []
+    typed: list = []
 
     def echoed() -> bool:
         now = _region(tmux, pane, rows)
         if now is not None and norm(now[0]).count(tail) > before_count:
-            typed[:] = [now[1]]
+            typed[:] = [now[1], now[2]]
             return True
         return False
 
@@ -364,7 +379,7 @@ def _type_and_submit(
         # cannot be glued onto the next line typed there.
         tmux.send_backspaces(pane, len(text))
         return "failed", 0, "typed text never showed on the pane's input line (agent not reading input?); erased it"
-    typed_line = typed[0]
+    typed_line, typed_at = typed
     typed_count = norm(typed_line).count(tail)
 
     def submitted() -> bool:
@@ -372,7 +387,12 @@ def _type_and_submit(
         if now is None:
             return True  # the pane closed on Enter: it consumed the line
         line = now[1]
-        return norm(line) != norm(typed_line) and norm(line).count(tail) < max(1, typed_count)
+        if norm(line) != norm(typed_line) and norm(line).count(tail) < max(1, typed_count):
+            return True
+        # A line-mode agent printing (say, its answer to the previous nudge)
+        # while our text was echoed pushes that text up, leaving the cursor
+        # on an empty row: then only the cursor advancing shows the Enter.
+        return typed_count == 0 and not norm(typed_line) and not norm(line) and now[2] != typed_at
 
     presses = 0
     for _ in range(retries + 1):

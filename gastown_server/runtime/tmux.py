@@ -62,6 +62,10 @@ PANE_FIELDS = _PANE_FIELDS = (
     "#{session_name}\t#{session_created}\t#{session_attached}\t#{session_activity}\t"
     "#{@gt_pane}\t#{pane_id}\t#{pane_pid}\t#{pane_dead}"
 )
+_PANE_STATE_FMT = (
+    "#{pane_id}\t#{pane_in_mode}\t#{pane_dead}\t#{cursor_x}\t#{cursor_y}\t#{pane_width}\t#{pane_height}"
+    "\t#{history_size}"
+)
 _NOT_RUNNING = ("no server running", "error connecting", "No such file or directory", "server exited")
 
 
@@ -93,6 +97,16 @@ class PaneState(msgspec.Struct):
     cursor_y: int
     width: int
     height: int
+    #: Lines scrolled into history: ``history_size + cursor_y`` is the cursor's
+    #: absolute row (until the history limit is reached).
+    history_size: int = 0
+
+
+def _pane_state(row: str, pane: str) -> PaneState | None:
+    p = row.split("\t")
+    if len(p) != 8 or p[0] != pane:
+        return None
+    return PaneState(p[0], p[1] == "1", p[2] == "1", _int(p[3]), _int(p[4]), _int(p[5]), _int(p[6]), _int(p[7]))
 
 
 def parse_sessions(rows: list[str]) -> list[SessionInfo]:
@@ -270,27 +284,32 @@ class TownTmux:
         return clients
 
     def pane_state(self, pane: str) -> PaneState | None:
+        out = self._query("display-message", "-p", "-t", pane, _PANE_STATE_FMT)
+        return _pane_state(out[0], pane) if out else None
+
+    def screen(self, pane: str) -> tuple[PaneState, list[str]] | None:
+        """The pane's state and its visible rows, in ONE tmux call (nudge polls this)."""
         out = self._query(
-            "display-message", "-p", "-t", pane,
-            "#{pane_id}\t#{pane_in_mode}\t#{pane_dead}\t#{cursor_x}\t#{cursor_y}\t#{pane_width}\t#{pane_height}",
-        )
+            "display-message", "-p", "-t", pane, _PANE_STATE_FMT, SEP,
+            "capture-pane", "-p", "-t", pane,
+        )  # fmt: skip
         if not out:
             return None
-        p = out[0].split("\t")
-        if len(p) != 7 or p[0] != pane:
-            return None
-        return PaneState(p[0], p[1] == "1", p[2] == "1", _int(p[3]), _int(p[4]), _int(p[5]), _int(p[6]))
-
-    def input_line(self, pane: str, *, above: int = 0) -> str | None:
-        """The logical line under the cursor (wrapped rows joined), plus ``above`` rows before it."""
-        state = self.pane_state(pane)
+        state = _pane_state(out[0], pane)
         if state is None:
             return None
-        start = max(0, state.cursor_y - above) if above else state.cursor_y
-        out = self._query("capture-pane", "-p", "-J", "-t", pane, "-S", str(start), "-E", str(state.cursor_y))
-        if out is None:
+        rows = out[1:]
+        rows += [""] * (state.height - len(rows))  # tmux output loses trailing blank rows
+        return state, rows
+
+    def input_line(self, pane: str, *, above: int = 0) -> str | None:
+        """The cursor's row, preceded by ``above`` rows (rows are not re-joined)."""
+        got = self.screen(pane)
+        if got is None:
             return None
-        return "\n".join(out)
+        state, rows = got
+        cy = min(state.cursor_y, len(rows) - 1)
+        return "\n".join(rows[max(0, cy - above) : cy + 1])
 
     def capture(self, name: str, lines: int = 50) -> str:
         if lines <= 0:
