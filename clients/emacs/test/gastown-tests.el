@@ -438,8 +438,9 @@ killed afterwards."
      (unwind-protect
          (progn
            (gastown-test-sh ,var "gt" "install" ,var)
-           (gastown-test-sh ,var "gt" "up" "--no-daemon")
+           ;; Known before anything starts, so teardown can always kill it.
            (setq socket (gastown-test-tmux-socket ,var))
+           (gastown-test-sh ,var "gt" "up" "--no-daemon")
            ,@body)
        (gastown-test-kill-town-buffers ,var)
        (gastown-disconnect ,var)
@@ -447,7 +448,12 @@ killed afterwards."
        (let ((default-directory ,var)
              (process-environment (cons (concat "GT_TOWN=" ,var) process-environment)))
          (call-process "gt" nil nil nil "down")
-         (when socket (call-process "tmux" nil nil nil "-L" socket "kill-server")))
+         (when socket
+           (call-process "tmux" nil nil nil "-L" socket "kill-server")
+           (let ((file (expand-file-name
+                        socket (format "%s/tmux-%d" (or (getenv "TMUX_TMPDIR") "/tmp")
+                                       (user-uid)))))
+             (when (file-exists-p file) (delete-file file)))))
        (delete-directory ,var t))))
 
 (defun gastown-test-pane (socket session)
