@@ -169,9 +169,20 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         if (!picked) return;
         const question = await vscode.window.showInputBox({ prompt: `Question for ${agent}'s session ${picked.id}` });
         if (!question) return;
+        const progressToken = `seance-${Date.now()}`;
         const answer = await vscode.window.withProgress(
           { location: vscode.ProgressLocation.Notification, title: `Asking ${agent}'s predecessor...`, cancellable: true },
-          (_p, token) => conn.request(Methods.seanceTalk, { session_id: picked.id, question }, token),
+          async (progress, token) => {
+            // The server reports $/progress for this token while the predecessor thinks.
+            const sub = conn.onNotification("$/progress", (p) => {
+              if (isObject(p) && p.token === progressToken && isObject(p.value) && typeof p.value.message === "string") progress.report({ message: p.value.message });
+            });
+            try {
+              return await conn.request(Methods.seanceTalk, { session_id: picked.id, question, progress_token: progressToken }, token);
+            } finally {
+              sub.dispose();
+            }
+          },
         );
         const text = isObject(answer) ? String(answer.answer ?? JSON.stringify(answer, null, 2)) : String(answer);
         const source = isObject(answer) && typeof answer.source === "string" ? ` (answered from the ${answer.source === "resume" ? "resumed session" : "session's transcript"})` : "";
