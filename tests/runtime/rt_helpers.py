@@ -34,5 +34,16 @@ def start_agent(tmux, tmp_path: Path, name: str, env: dict, *, address: str = "m
 
 
 def got_lines(log: Path, address: str = "mayor") -> list[str]:
+    """What the script agent reports it got, in order.
+
+    The agent's answer may land after the echo of the next nudge being typed
+    on the same terminal row (the transcript is the raw pane output), so the
+    marker is searched anywhere in a line.
+    """
     prefix = f"[{address}] got: "
-    return [l[len(prefix):].rstrip("\r") for l in file_text(log).splitlines() if l.startswith(prefix)]
+    out = []
+    for line in file_text(log).splitlines():
+        at = line.find(prefix)
+        if at >= 0:
+            out.append(line[at + len(prefix):].rstrip("\r"))
+    return out
