@@ -248,38 +248,45 @@ def _rewire(steps: list[Step], old: str, new: list[str], skip: set[str] = frozen
 
 
 def _expand_all(formula: Formula, steps: list[Step], load: Loader | None) -> list[Step]:
+    """Apply ``expand`` keys and ``compose`` rules.
+
+    Compose rules match the formula's own steps only (not the steps an
+    expansion produced); a template step may itself say ``expand``, up to
+    8 levels deep.
+    """
     src = formula.source
     rules = []
     if formula.compose:
         rules += [(r.target, None, r.with_, r.vars, "compose.expand") for r in formula.compose.expand]
         rules += [(None, r.select, r.with_, r.vars, "compose.map") for r in formula.compose.map]
-    for _ in range(8):  # expansions may introduce steps that expand again; bounded
-        changed = False
-        for s in list(all_steps(steps)):
+    own = {s.id for s in all_steps(steps)}
+    depth: dict[str, int] = {}
+    while True:
+        for s in all_steps(steps):
             name, extra, key = s.expand, s.expand_vars, f"steps.{s.id}.expand"
-            if not name:
+            if not name and s.id in own:
                 for tgt, select, with_, rule_vars, rkey in rules:
                     if (tgt and s.id == tgt) or (select and fnmatch.fnmatchcase(s.id, select)):
                         name, extra, key = with_, rule_vars, rkey
                         break
-            if not name:
-                continue
-            exp = _load(load, name, src, key)
-            if exp.type != "expansion":
-                raise FormulaError(src, key, f"{name!r} is a {exp.type} formula, not an expansion")
-            if s.children:
-                raise FormulaError(src, key, f"cannot expand step {s.id!r}: it has children")
-            new, sinks = _apply_expansion(s, exp, extra, None)
-            steps = _replace(steps, s.id, new)
-            _rewire(steps, s.id, sinks, skip={n.id for n in new})
-            for r in list(rules):
-                if r[0] == s.id:
-                    rules.remove(r)
-            changed = True
-            break
-        if not changed:
+            if name:
+                break
+        else:
             return steps
-    raise FormulaError(src, "compose", "expansions nest more than 8 levels deep")
+        level = depth.get(s.id, 0) + 1
+        if level > 8:
+            raise FormulaError(src, key, "expansions nest more than 8 levels deep")
+        exp = _load(load, name, src, key)
+        if exp.type != "expansion":
+            raise FormulaError(src, key, f"{name!r} is a {exp.type} formula, not an expansion")
+        if s.children:
+            raise FormulaError(src, key, f"cannot expand step {s.id!r}: it has children")
+        new, sinks = _apply_expansion(s, exp, extra, None)
+        own.discard(s.id)
+        for n in new:
+            depth[n.id] = level
+        steps = _replace(steps, s.id, new)
+        _rewire(steps, s.id, sinks, skip={n.id for n in new})
 
 
 def _replace(steps: list[Step], old_id: str, new: list[Step]) -> list[Step]:

@@ -167,3 +167,13 @@ def test_molecules_export_to_jsonl_and_wisps_never_do(cli):
     assert not any(i.startswith(wisp) for i in ids)
     step2 = next(b for b in lines if b["id"] == f"{mol}.2")
     assert {(d["depends_on_id"], d["type"]) for d in step2["dependencies"]} == {(mol, "parent-child"), (f"{mol}.1", "blocks")}
+
+
+def test_pour_expansion_onto_a_bead(cli):
+    bead = cli("bd", "create", "Fix login", "-d", "It 500s on empty passwords", "--silent").stdout.strip()
+    out = _json(cli("bd", "--json", "mol", "pour", "rule-of-five", "--target", bead))
+    steps = _json(cli("bd", "--json", "mol", "show", out["id"]))["steps"]
+    assert [s["step"] for s in steps][0] == f"{bead}.draft"
+    assert steps[0]["title"] == "Draft: Fix login" and "It 500s" in steps[0]["description"]
+    missing = cli("bd", "mol", "pour", "rule-of-five", "--target", "t-nope", check=False)
+    assert missing.returncode == 1 and "t-nope" in missing.stderr

@@ -279,3 +279,49 @@ def test_hanoi_twenty_disks_is_lazy():
     it = proto.steps()
     first = next(it)
     assert first.key == "move.1" and first.title == "Move disk 1 from A to B"
+
+
+def test_compose_map_expands_every_matching_step(fdir):
+    fdir("many", '''
+        [[steps]]
+        id = "impl-a"
+        [[steps]]
+        id = "impl-b"
+        [[steps]]
+        id = "ship"
+        needs = ["impl-a", "impl-b"]
+        [[compose.map]]
+        select = "impl-*"
+        with = "rule-of-five"
+        ''')
+    t = _table(_cook("many"))
+    assert len(t) == 11
+    ship = t[-1]
+    assert ship[1] == "ship" and ship[2] == ["5", "10"]  # both last refinements
+
+
+def test_aspect_single_before_and_after_tables(fdir):
+    fdir("log", '''
+        type = "aspect"
+        [[advice]]
+        target = "deploy"
+        before = { id = "announce-{step.id}", title = "Announce" }
+        after = { id = "verify-{step.id}", run = "curl -f http://x/{step.id}" }
+        ''')
+    fdir("app", '[[steps]]\nid = "deploy"\n')
+    steps = list(_cook("app", aspects=["log"]).steps())
+    assert [(s.key, s.needs) for s in steps] == [("announce-deploy", []), ("deploy", ["1"]), ("verify-deploy", ["2"])]
+    assert steps[2].run == "curl -f http://x/deploy"
+
+
+def test_recursive_expansion_is_an_error(fdir):
+    fdir("forever", '''
+        type = "expansion"
+        [[template]]
+        id = "{target}.again"
+        expand = "forever"
+        ''')
+    fdir("uses", '[[steps]]\nid = "a"\nexpand = "forever"\n')
+    with pytest.raises(FormulaError) as exc:
+        _cook("uses")
+    assert "nest more than 8 levels" in exc.value.message
