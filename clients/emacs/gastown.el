@@ -6,7 +6,6 @@
 ;; Version: 0.1.0
 ;; Package-Requires: ((emacs "28.1") (jsonrpc "1.0.14") (magit-section "3.3.0") (transient "0.3.7"))
 ;; Keywords: tools, processes
-;; URL: https://example.invalid/gastown
 
 ;; This file is not part of GNU Emacs.
 
