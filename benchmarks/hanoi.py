@@ -171,6 +171,15 @@ def cmd_inproc(args) -> dict:
         check(db, root, args.disks, cursor)
         result["check_s"] = round(time.perf_counter() - t0, 2)
         result["checked"] = True
+    if not args.keep:
+        from gastown_server.formulas import molecule
+
+        led = _ledger(db)
+        t0 = time.perf_counter()
+        digest = molecule.finish(led, root, actor="bench")  # [squash] on_complete: digest, then burn
+        result["squash_burn_s"] = round(time.perf_counter() - t0, 2)
+        result["digest"] = digest.title if digest else None
+        led.disconnect()
     return result
 
 
@@ -299,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         s.add_argument("--db")
         s.add_argument("--json", action="store_true")
         s.add_argument("--no-check", action="store_true")
+        s.add_argument("--keep", action="store_true", help="do not squash and burn the wisp at the end")
         s.add_argument("--root")
         s.add_argument("--mode", default="inproc", choices=("inproc", "bd"))
         s.add_argument("--kills", type=int, default=8)
@@ -318,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"in-process {disks:>2} disks: {r['moves']:>9,} moves  pour {r['pour_s']:>6.2f} s  walk {r['walk_s']:>7.2f} s  "
             f"total {r['total_s']:>7.2f} s  {r['steps_per_s']:>8,.0f} steps/s  peak RSS {r['peak_rss_mb']:>6.1f} MB  "
-            f"check {r['check_s']:.2f} s OK"
+            f"check {r['check_s']:.2f} s OK  squash+burn {r['squash_burn_s']:.2f} s"
         )
     r = _child("bd", "--disks", "10")
     print(
