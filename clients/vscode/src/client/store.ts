@@ -44,6 +44,9 @@ const PART_METHOD: Record<Part, string> = {
   mail: Methods.mailInbox,
 };
 
+/** Event kinds that may put work on, or take it off, an agent's hook. */
+const HOOK_EVENT = /^(updated|closed|reopened|deleted|status_changed)$|hook|sling|handoff|done/;
+
 export class TownStore {
   status: TownStatus | undefined;
   agents: Agent[] = [];
@@ -120,6 +123,10 @@ export class TownStore {
     if (this.cursor !== undefined && ev.id <= this.cursor) return; // already seen
     this.cursor = ev.id;
     this._onEvent.fire(ev);
+    // An agent's hook is a bead hooked to it: the server's agentChanged covers agent beads and
+    // sessions, so bead changes that may hook or unhook work refresh the agents here
+    // (agent/list is sub-millisecond, and bursts coalesce into one request).
+    if (HOOK_EVENT.test(ev.kind)) this.refresh("agents", performance.now());
   }
 
   private onConvoyChanged(params: unknown): void {

@@ -74,6 +74,16 @@ test("the Mayor's transcript: history first, then what the Mayor prints, by push
   }
 });
 
+test("work hooked to an agent shows as its hook, by push", async () => {
+  const id = JSON.parse(execFileSync("bd", ["create", "Plan the heist", "--json"], { cwd: town, env: env(), encoding: "utf8" })).id;
+  const hooked = waitFor(store.onDidChange, () => store.agents.find((a) => a.address === "mayor")?.hook === id, 5000, "the mayor's hook");
+  execFileSync("bd", ["update", id, "--status", "hooked", "--assignee", "mayor"], { cwd: town, env: env() });
+  await hooked;
+  const cleared = waitFor(store.onDidChange, () => store.agents.find((a) => a.address === "mayor")?.hook === undefined, 5000, "the hook cleared");
+  execFileSync("bd", ["close", id], { cwd: town, env: env() });
+  await cleared;
+});
+
 test("a nudge to an agent that does not exist is an error naming it", async () => {
   await assert.rejects(conn.request("nudge", { agent: "nosuchrig/witness", message: "hi" }), (e) => /nosuchrig/.test(e.message));
 });
