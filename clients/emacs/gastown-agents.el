@@ -212,6 +212,24 @@
 
 ;;;; Seance
 
+(defvar gastown-seance--progress (make-hash-table :test #'equal)
+  "Map a `$/progress' token to the function showing that progress.")
+
+(defvar gastown-seance--counter 0
+  "Counter making progress tokens unique.")
+
+(defun gastown-seance--on-notification (_town method params)
+  "Show `$/progress' (METHOD, PARAMS) of a seance question being answered."
+  (when (eq method '$/progress)
+    (let ((fn (gethash (plist-get params :token) gastown-seance--progress))
+          (value (plist-get params :value)))
+      (when fn
+        (funcall fn (gastown-str (plist-get value :message)))
+        (when (equal (plist-get value :kind) "end")
+          (remhash (plist-get params :token) gastown-seance--progress))))))
+
+(add-hook 'gastown-notification-functions #'gastown-seance--on-notification)
+
 (defun gastown-seance-sessions (agent town)
   "Return the predecessor sessions of AGENT's role in TOWN."
   (gastown-result-items (gastown-request 'seance/list (list :agent agent) town)
@@ -254,17 +272,30 @@ The answer appears in the `*gastown-seance*' buffer."
         (setq marker (point-marker))
         (insert "A: (asking...)\n\n")))
     (display-buffer buf)
-    (let ((replace (lambda (text)
-                     (when (buffer-live-p buf)
-                       (with-current-buffer buf
-                         (let ((inhibit-read-only t))
-                           (save-excursion
-                             (goto-char marker)
-                             (delete-region marker (line-end-position))
-                             (insert "A: " text))))))))
+    (let* ((token (format "gastown-seance-%d" (cl-incf gastown-seance--counter)))
+           (replace (lambda (text)
+                      (remhash token gastown-seance--progress)
+                      (when (buffer-live-p buf)
+                        (with-current-buffer buf
+                          (let ((inhibit-read-only t))
+                            (save-excursion
+                              (goto-char marker)
+                              (delete-region marker (line-end-position))
+                              (insert "A: " text))))))))
+      (puthash token
+               (lambda (msg)
+                 (when (and (buffer-live-p buf) (not (string-empty-p msg)))
+                   (with-current-buffer buf
+                     (let ((inhibit-read-only t))
+                       (save-excursion
+                         (goto-char marker)
+                         (delete-region marker (line-end-position))
+                         (insert (format "A: (asking... %s)" msg)))))))
+               gastown-seance--progress)
       (jsonrpc-async-request
        (gastown-conn town) 'seance/talk
-       (list :session_id session :question question :timeout_s gastown-seance-timeout)
+       (list :session_id session :question question :timeout_s gastown-seance-timeout
+             :progress_token token)
        :timeout (+ 10 gastown-seance-timeout)
        :success-fn (lambda (res)
                      (funcall replace (if (stringp res) res
