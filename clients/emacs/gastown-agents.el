@@ -129,11 +129,26 @@
                        (with-current-buffer buf (gastown-agents--show agents)))))
                  :town town :on-error #'ignore))
 
+(defvar gastown-agents--timers (make-hash-table :test #'equal)
+  "Map a town to its pending agents refresh timer.")
+
+(defun gastown-agents--refresh-soon (town delay)
+  "Refresh TOWN's agent buffers after DELAY seconds, once per burst."
+  (unless (gethash town gastown-agents--timers)
+    (puthash town (run-with-timer delay nil
+                                  (lambda ()
+                                    (remhash town gastown-agents--timers)
+                                    (gastown-agents--refresh-async town)))
+             gastown-agents--timers)))
+
 (defun gastown-agents--on-notification (town method _params)
-  "Refresh TOWN's agent buffers on an agent change (METHOD)."
-  (when (and (memq method '($/gastown/agentChanged))
-             (gastown-buffers-of 'gastown-agents-mode town))
-    (gastown-agents--refresh-async town)))
+  "Refresh TOWN's agent buffers on an agent change (METHOD).
+Any feed event may hook or unhook work, which `agentChanged' does
+not announce, so those refresh too, a little later and coalesced."
+  (when (gastown-buffers-of 'gastown-agents-mode town)
+    (pcase method
+      ('$/gastown/agentChanged (gastown-agents--refresh-soon town 0))
+      ('$/gastown/event (gastown-agents--refresh-soon town 0.3)))))
 
 (add-hook 'gastown-notification-functions #'gastown-agents--on-notification)
 (add-hook 'gastown-connected-functions

@@ -500,6 +500,12 @@ killed afterwards."
           (should (equal (car cmd) "tmux"))
           (should (member socket cmd)))
         (save-window-excursion (gastown-agents-transcript)))
+      ;; Work put on an agent's hook shows without a refresh command.
+      (let ((id (gastown-test-bead town "Hooked work" "-a" "deacon")))
+        (gastown-test-sh town "bd" "update" id "--status" "hooked")
+        (gastown-test-wait-for
+         (lambda () (gastown-test-buffer-matches buf (concat "deacon .*" (regexp-quote id))))
+         10 "the hook column to show the new work"))
       (let ((tr (gastown-transcript "deacon" town)))
         (gastown-test-wait-for
          (lambda () (gastown-test-buffer-matches tr "deacon"))
