@@ -418,9 +418,13 @@ def nudge(
     retries: int = 2,
     sender: str = "",
     queue_if_missing: bool = False,
-    empty_input: str = "",
+    empty_input: str | None = None,
 ) -> NudgeResult:
-    """Deliver ``message`` to ``session``'s agent pane; see the module docstring."""
+    """Deliver ``message`` to ``session``'s agent pane; see the module docstring.
+
+    ``empty_input`` None: use the pattern recorded on the session at start
+    (``TownTmux.start(empty_input=preset.empty_input)``); "" disables the check.
+    """
     text = clean_message(message)
     started = time.monotonic()
     d = _dir(state_dir)
@@ -437,7 +441,8 @@ def nudge(
 
     def queue(reason: str) -> NudgeResult:
         _enqueue(d, QueuedNudge(
-            id=nudge_id, session=session, message=text, queued_at=clock.now(), sender=sender, empty_input=empty_input,
+            id=nudge_id, session=session, message=text, queued_at=clock.now(), sender=sender,
+            empty_input=empty_input or "",
         ))  # fmt: skip
         return finish("queued", reason=reason)
 
@@ -449,7 +454,9 @@ def nudge(
     with _flock(d / f"{_safe(session)}.lock", deadline=deadline) as got:
         if not got:
             return queue(f"another nudge held {session} for {timeout_s:g}s")
-        pane = tmux.gastown_pane(session)
+        pane, recorded = tmux.gastown_pane_info(session)
+        if empty_input is None:
+            empty_input = recorded
         if pane is None:
             return queue("agent pane not running; queued until it is respawned")
         if not _wait_idle(tmux, session, pane, idle_s, deadline, empty_input):
@@ -520,8 +527,8 @@ def flush_queue(
         with _flock(d / f"{_safe(name)}.lock", deadline=time.monotonic()) as got:
             if not got:
                 continue
-            pane = tmux.gastown_pane(name)
-            empty = items[0].empty_input if empty_input is None else empty_input
+            pane, recorded = tmux.gastown_pane_info(name)
+            empty = (items[0].empty_input or recorded) if empty_input is None else empty_input
             if pane is None or _busy_reason(tmux, name, pane, idle_s, empty):
                 continue
             _drain(tmux, state_dir, d, name, pane, idle_s, opts, empty)

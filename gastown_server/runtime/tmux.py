@@ -21,7 +21,8 @@ is running: ``has(name) and not alive`` means "respawn", ``not has(name)``
 means "start".
 
 Contract additions (stable names): ``SessionInfo.pane_id``;
-``start(..., max_bytes=, keep=)`` for transcript rotation;
+``start(..., max_bytes=, keep=, empty_input=)`` for transcript rotation and
+the nudge's empty-input check (recorded as ``@gt_empty_input``);
 ``respawn(..., transcript=None)`` (defaults to the one recorded at start);
 ``stop(..., kill_user_panes=False)``; ``parse_sessions``/``PANE_FIELDS`` (shared
 with ``snapshot.py``, the libtmux-free listing ``gt status`` uses); nudge primitives ``clients``,
@@ -259,12 +260,16 @@ class TownTmux:
 
     def gastown_pane(self, name: str) -> str | None:
         """The id (``%N``) of the pane gastown created in ``name``, if it still exists."""
-        out = self._query("list-panes", "-s", "-t", f"={name}", "-F", "#{@gt_pane}\t#{pane_id}")
+        return self.gastown_pane_info(name)[0]
+
+    def gastown_pane_info(self, name: str) -> tuple[str | None, str]:
+        """(the gastown pane id or None, the empty-input pattern recorded at start), one call."""
+        out = self._query("list-panes", "-s", "-t", f"={name}", "-F", "#{@gt_pane}\t#{pane_id}\t#{@gt_empty_input}")
         for row in out or []:
-            gt_pane, _, pane_id = row.partition("\t")
-            if gt_pane == pane_id:
-                return pane_id
-        return None
+            parts = row.split("\t", 2)
+            if len(parts) == 3 and parts[0] == parts[1]:
+                return parts[1], parts[2]
+        return None, ""
 
     def _pane(self, name: str) -> str:
         pane = self.gastown_pane(name)
@@ -352,7 +357,13 @@ class TownTmux:
         transcript: Path,
         max_bytes: int = transcripts.MAX_BYTES,
         keep: int = transcripts.KEEP,
+        empty_input: str = "",
     ) -> None:
+        """Start ``command`` in a new session (see the module doc).
+
+        ``empty_input``: the runtime preset's empty-input-line regex, recorded
+        on the session (``@gt_empty_input``) for every later nudge.
+        """
         _validate_name(name)
         cwd = Path(cwd)
         if not cwd.is_dir():
@@ -377,6 +388,7 @@ class TownTmux:
             "-c", str(cwd), "-P", "-F", "#{pane_id}", "--", *argv, SEP,
             "set-option", "-F", "@gt_pane", "#{pane_id}", SEP,
             "set-option", "@gt_transcript", str(transcript), SEP,
+            "set-option", "@gt_empty_input", empty_input, SEP,
             "pipe-pane", transcripts.writer_command(transcript, max_bytes=max_bytes, keep=keep),
         ])  # fmt: skip
         proc = subprocess.run([tmux, *seq], env=_server_env(), capture_output=True, text=True, cwd=str(cwd))
@@ -399,8 +411,13 @@ class TownTmux:
         transcript: Path | None = None,
         max_bytes: int = transcripts.MAX_BYTES,
         keep: int = transcripts.KEEP,
+        empty_input: str | None = None,
     ) -> None:
-        """Replace the agent process in the gastown pane, touching nothing else."""
+        """Replace the agent process in the gastown pane, touching nothing else.
+
+        ``empty_input`` None keeps the pattern recorded at start (the runtime
+        may change on respawn: pass the new preset's).
+        """
         _validate_name(name)
         if not Path(cwd).is_dir():
             raise InvalidInput(f"session directory {cwd} does not exist")
@@ -427,6 +444,7 @@ class TownTmux:
             "respawn-pane", "-k", "-t", pane, "-c", str(cwd), "--", *argv, SEP,
             "pipe-pane", "-t", pane, pipe, SEP,
             "set-option", "-t", f"={name}:", "@gt_transcript", str(transcript),
+            *([SEP, "set-option", "-t", f"={name}:", "@gt_empty_input", empty_input] if empty_input is not None else []),
         )  # fmt: skip
 
     def stop(self, name: str, *, grace_s: float = 5.0, kill_user_panes: bool = False) -> None:

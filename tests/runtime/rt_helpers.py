@@ -24,11 +24,13 @@ def file_text(path: Path) -> str:
 AGENT = [PY, "-m", "gastown_server.runtime.script_agent"]
 
 
-def start_agent(tmux, tmp_path: Path, name: str, env: dict, *, address: str = "mayor", extra: dict | None = None) -> Path:
+def start_agent(
+    tmux, tmp_path: Path, name: str, env: dict, *, address: str = "mayor", extra: dict | None = None, empty_input: str = ""
+) -> Path:
     """Start the script agent in session ``name``; return its transcript once it is ready."""
     log = tmp_path / "transcripts" / f"{name}.log"
     full = {**env, "BD_ACTOR": address, "GT_ROLE": address, **(extra or {})}
-    tmux.start(name, AGENT, cwd=tmp_path, env=full, transcript=log)
+    tmux.start(name, AGENT, cwd=tmp_path, env=full, transcript=log, empty_input=empty_input)
     assert wait_for(lambda: "ready for input" in file_text(log), timeout=10), file_text(log)
     return log
 

@@ -209,14 +209,15 @@ def test_pane_dying_mid_typing_is_failed_not_raised(tmux, tmp_path, base_env):
 def test_half_typed_human_line_is_never_spliced(tmux, outer, tmp_path, base_env):
     from gastown_server.runtime.runtimes import PRESETS
 
-    empty = PRESETS["script"].empty_input
-    log = start_agent(tmux, tmp_path, "hq-mayor", base_env)
+    # The preset's pattern is recorded on the session at start; every nudge uses it.
+    log = start_agent(tmux, tmp_path, "hq-mayor", base_env, empty_input=PRESETS["script"].empty_input)
     human = _attach_real_client(tmux, "hq-mayor", outer, tmp_path, base_env)
     outer.send_literal(human, "half typed")  # ...and the human walks away
     time.sleep(0.3)
     state = tmp_path / "state"
-    res = nudge(tmux, "hq-mayor", "from the witness", state_dir=state, idle_s=0.2, timeout_s=1.5, empty_input=empty)
+    res = nudge(tmux, "hq-mayor", "from the witness", state_dir=state, idle_s=0.2, timeout_s=1.5)
     assert res.status == "queued" and "half typed" in res.reason
+    assert pending_nudges(state)[0].empty_input == PRESETS["script"].empty_input
     assert flush_queue(tmux, state, idle_s=0.2) == []  # still there: still waiting
     outer.send_literal(human, " and finished")
     outer.send_enter(human)
