@@ -57,6 +57,7 @@ before(async () => {
   execFileSync("git", ["init", "-q", src]);
   execFileSync("git", ["-C", src, "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid", "commit", "-q", "--allow-empty", "-m", "init"]);
   sh("gt", ["rig", "add", "demo", src]);
+  sh("gt", ["crew", "add", "--rig", "demo", "alice"]);
   sh("gt", ["up"]);
   const a = bdJson("create", "Wire the flux capacitor", "-t", "task");
   const b = bdJson("create", "Paint the delorean", "-t", "task");
@@ -123,8 +124,11 @@ test("the sidebar shows the town's agents, and the status bar the running count"
   const { page } = wb;
   await row(page, "agent mayor, running").first().waitFor({ timeout: 15_000 });
   await row(page, "agent deacon").first().waitFor({ timeout: 5_000 });
-  // Grouped: the town's own agents, then each rig with its witness and refinery.
-  await row(page, "rig demo, 2 of 2 running").first().waitFor({ timeout: 5_000 });
+  // Grouped: the town's own agents, then each rig with its witness and refinery, and its
+  // crew (and polecats) in a role group.
+  await row(page, "rig demo, 2 of 3 running").first().waitFor({ timeout: 5_000 });
+  await row(page, "role crew, 0 of 1 running").first().waitFor({ timeout: 5_000 });
+  await row(page, "agent demo/crew/alice, idle").first().waitFor({ timeout: 5_000 });
   await row(page, "agent demo/witness, running").first().waitFor({ timeout: 5_000 });
   await row(page, "agent demo/refinery, running").first().waitFor({ timeout: 5_000 });
   await row(page, "town ").first().waitFor({ timeout: 5_000 });
