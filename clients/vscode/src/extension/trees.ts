@@ -141,9 +141,9 @@ function roleRank(role: string): number {
 function agentIcon(a: Agent): vscode.ThemeIcon {
   const s = a.state.toLowerCase();
   if (["stuck", "error", "failed", "dead", "crashed"].includes(s)) return new vscode.ThemeIcon("warning", new vscode.ThemeColor("charts.red"));
+  if (!a.running) return new vscode.ThemeIcon("circle-large-outline", new vscode.ThemeColor("disabledForeground"));
   if (["idle", "waiting"].includes(s)) return new vscode.ThemeIcon("circle-filled", new vscode.ThemeColor("charts.yellow"));
-  if (a.running) return new vscode.ThemeIcon("vm-running", new vscode.ThemeColor("testing.iconPassed"));
-  return new vscode.ThemeIcon("circle-slash");
+  return new vscode.ThemeIcon("vm-running", new vscode.ThemeColor("testing.iconPassed"));
 }
 
 export class AgentsTree extends StoreTree<AgentNode> {
@@ -197,7 +197,8 @@ export class AgentsTree extends StoreTree<AgentNode> {
     const a = node.agent;
     const item = new vscode.TreeItem(a.rig ? a.name : a.address, vscode.TreeItemCollapsibleState.None);
     item.id = `agent:${a.address}`;
-    item.description = a.hook ? `${a.state} · hook ${a.hook}` : a.state;
+    const state = a.running ? a.state : `${a.state}, no session`;
+    item.description = a.hook ? `${state} · hook ${a.hook}` : state;
     item.iconPath = agentIcon(a);
     item.contextValue = "agent";
     item.tooltip = new vscode.MarkdownString(
@@ -206,7 +207,7 @@ export class AgentsTree extends StoreTree<AgentNode> {
         .join("\n\n"),
     );
     item.command = { command: "gastown.openTranscript", title: "Open Transcript", arguments: [a.address] };
-    item.accessibilityInformation = { label: `agent ${a.address}, ${a.state}${a.hook ? `, hook ${a.hook}` : ""}` };
+    item.accessibilityInformation = { label: `agent ${a.address}, ${state}${a.hook ? `, hook ${a.hook}` : ""}` };
     return item;
   }
 }
