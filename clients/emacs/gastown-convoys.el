@@ -365,16 +365,21 @@ Until garbage collection, dead markers still cost every insertion."
      ((and (listp payload) (equal (plist-get payload :issue_type) "convoy")) t)
      (bead (gethash bead gastown-convoys--owners)))))
 
+(defvar gastown-convoys--pushing-towns nil
+  "Towns whose server has sent `$/gastown/convoyChanged'.
+For those, feed events need not be mapped to convoys here.")
+
 (defun gastown-convoys--on-notification (town method params)
   "Update TOWN's convoy buffers on notification METHOD with PARAMS."
   (pcase method
     ('$/gastown/convoyChanged
+     (cl-pushnew town gastown-convoys--pushing-towns :test #'equal)
      (let ((id (gastown-get params :id :convoy :convoy_id)))
        (dolist (buf (gastown-buffers-of 'gastown-convoys-mode town))
          (with-current-buffer buf
            (gastown-convoys--schedule
             (if (and (stringp id) (gethash id gastown-convoys--trees)) id t))))))
-    ('$/gastown/event
+    ((and '$/gastown/event (guard (not (member town gastown-convoys--pushing-towns))))
      (dolist (buf (gastown-buffers-of 'gastown-convoys-mode town))
        (with-current-buffer buf
          (let ((which (gastown-convoys--event-convoys params)))
