@@ -186,9 +186,24 @@ def cmd_inproc(args) -> dict:
 # -- walking with bd processes -----------------------------------------------------------
 
 
+def _launcher() -> list[str]:
+    """``bd`` itself; or, with HANOI_BD_NOSITE=1, the same entry point under
+    ``python -S`` (no site hooks: this sandbox's site imports certifi in
+    every process, which a normal install does not)."""
+    if os.environ.get("HANOI_BD_NOSITE") != "1":
+        return [str(BIN / "bd")]
+    import site
+
+    import gastown_server
+
+    paths = [str(Path(gastown_server.__file__).resolve().parents[1]), *site.getsitepackages()]
+    code = f"import sys; sys.path[:0] = {paths!r}; from gastown_server.cli.bd import main; sys.exit(main())"
+    return [sys.executable, "-S", "-c", code]
+
+
 def _bd(db: str, *argv: str, check_rc: bool = True) -> subprocess.CompletedProcess:
     env = dict(os.environ, BD_ACTOR="agent")
-    proc = subprocess.run([str(BIN / "bd"), "--db", db, *argv], capture_output=True, text=True, env=env)
+    proc = subprocess.run([*_launcher(), "--db", db, *argv], capture_output=True, text=True, env=env)
     if check_rc and proc.returncode != 0:
         raise RuntimeError(f"bd {' '.join(argv)}: {proc.stderr.strip()}")
     return proc
@@ -218,6 +233,7 @@ def cmd_bd(args) -> dict:
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     check(db, root, args.disks, cursor)
     return {
+        "launcher": "python -S" if os.environ.get("HANOI_BD_NOSITE") == "1" else "bd",
         "cpu_ms_per_close": round(1000 * cpu / closes, 1),
         "disks": args.disks,
         "moves": closes,
