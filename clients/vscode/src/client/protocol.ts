@@ -309,6 +309,21 @@ export function stripAnsi(s: string): string {
   return s.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\r(?!\n)/g, "");
 }
 
+/** The argv to run for `agent/attachCommand`'s result ({command: argv, shell}). */
+export function attachArgv(r: unknown): string[] | undefined {
+  if (isObj(r) && Array.isArray(r.command) && r.command.length) return r.command.map(String);
+  if (isObj(r) && Array.isArray(r.argv) && r.argv.length) return r.argv.map(String);
+  const shell = isObj(r) ? (typeof r.shell === "string" ? r.shell : typeof r.command === "string" ? r.command : undefined) : typeof r === "string" ? r : undefined;
+  return shell ? ["/bin/sh", "-c", shell] : undefined;
+}
+
+/** A nudge's result: failures are results ({status: "failed", reason}), not errors. */
+export function checkNudge(r: unknown, agent: string): string {
+  const status = isObj(r) && typeof r.status === "string" ? r.status : "delivered";
+  if (status === "failed") throw new Error(`the nudge to ${agent} failed: ${isObj(r) && typeof r.reason === "string" && r.reason ? r.reason : "no reason given"}`);
+  return status;
+}
+
 export function isObject(v: unknown): v is Obj {
   return isObj(v);
 }

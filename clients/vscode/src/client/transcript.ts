@@ -4,7 +4,7 @@
 
 import { Emitter, type Disposable, type Event } from "vscode-jsonrpc/node";
 import { describeError, type GastownConnection } from "./connection";
-import { isObject, Methods, Notifications, stripAnsi, toTranscriptChunk } from "./protocol";
+import { checkNudge, isObject, Methods, Notifications, stripAnsi, toTranscriptChunk } from "./protocol";
 
 export class TranscriptStream {
   /** Byte offset in the transcript file up to which we have text (undefined: not started). */
@@ -89,7 +89,7 @@ export class TranscriptStream {
   /** Send a line of text to the agent (a nudge: typed into its pane, then Enter). */
   async send(message: string): Promise<unknown> {
     const r = await this.conn.request(Methods.nudge, { agent: this.agent, message });
-    if (isObject(r) && r.status === "failed") throw new Error(`the nudge failed: ${typeof r.reason === "string" && r.reason ? r.reason : "no reason given"}`);
+    checkNudge(r, this.agent);
     return r;
   }
 

@@ -3,6 +3,8 @@
 
 import * as vscode from "vscode";
 import {
+  attachArgv,
+  checkNudge,
   ConnectionError,
   describeError,
   isObject,
@@ -42,6 +44,14 @@ function agentFrom(arg: unknown): string | undefined {
   return undefined;
 }
 
+/** Refuse early, with a clear line, when the server lacks a method (an older gastown). */
+function requireMethod(conn: GastownConnection, method: string, what: string): void {
+  const caps = conn.server?.capabilities;
+  if (caps && caps.length > 0 && !caps.includes(method)) {
+    throw new Error(`this gastown-server does not offer ${what} (${method}); update gastown`);
+  }
+}
+
 async function pickAgent(store: TownStore, placeHolder: string, arg?: unknown): Promise<string | undefined> {
   const given = agentFrom(arg);
   if (given) return given;
@@ -55,21 +65,6 @@ async function pickAgent(store: TownStore, placeHolder: string, arg?: unknown): 
 async function openDocument(content: string): Promise<void> {
   const doc = await vscode.workspace.openTextDocument({ content, language: "markdown" });
   await vscode.window.showTextDocument(doc, { preview: false });
-}
-
-/** The argv to run for `agent/attachCommand`'s result ({command: argv, shell}). */
-export function attachArgv(r: unknown): string[] | undefined {
-  if (isObject(r) && Array.isArray(r.command) && r.command.length) return r.command.map(String);
-  if (isObject(r) && Array.isArray(r.argv) && r.argv.length) return r.argv.map(String);
-  const shell = isObject(r) ? (typeof r.shell === "string" ? r.shell : typeof r.command === "string" ? r.command : undefined) : typeof r === "string" ? r : undefined;
-  return shell ? ["/bin/sh", "-c", shell] : undefined;
-}
-
-/** A nudge's result: failures are results ({status: "failed", reason}), not errors. */
-export function checkNudge(r: unknown, agent: string): string {
-  const status = isObject(r) && typeof r.status === "string" ? r.status : "delivered";
-  if (status === "failed") throw new Error(`the nudge to ${agent} failed: ${isObject(r) && typeof r.reason === "string" && r.reason ? r.reason : "no reason given"}`);
-  return status;
 }
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
@@ -99,6 +94,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 
     reg("gastown.sling", (arg) =>
       guarded("Sling", async () => {
+        requireMethod(conn, Methods.sling, "sling");
         const [beads, formulas] = await Promise.all([
           conn.request(Methods.beadReady, {}).then((r) => listOf(r, "beads").map(toBead), () => []),
           conn.request(Methods.formulaList, {}).then((r) => listOf(r, "formulas"), () => []),
@@ -139,6 +135,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 
     reg("gastown.handoff", (arg) =>
       guarded("Hand off", async () => {
+        requireMethod(conn, Methods.handoff, "hand-off");
         const agent = await pickAgent(store, "Hand off which agent (a fresh session takes its hook)?", arg);
         if (!agent) return;
         const ok = await vscode.window.showWarningMessage(`End ${agent}'s session and start a fresh one on its hook?`, { modal: true }, "Hand Off");
@@ -152,6 +149,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 
     reg("gastown.seance", (arg) =>
       guarded("Seance", async () => {
+        requireMethod(conn, Methods.seanceTalk, "seance");
         const agent = await pickAgent(store, "Ask a predecessor of which agent?", arg);
         if (!agent) return;
         const sessions = listOf(await conn.request(Methods.seanceList, { agent }), "sessions");

@@ -56,3 +56,15 @@ test("agents as gt status --json lists them: hook as a list, empty rig", () => {
   const b = client.toAgent({ address: "gastown/witness", role: "witness", rig: "gastown", running: false, hook: [], agent_state: "idle" });
   assert.deepEqual([b.rig, b.hook, b.running], ["gastown", undefined, false]);
 });
+
+test("attach command: the server's argv, else its shell line", () => {
+  assert.deepEqual(client.attachArgv({ agent: "mayor", session: "hq-mayor", command: ["tmux", "-L", "s", "attach-session", "-t", "hq-mayor"], shell: "tmux -L s attach-session -t hq-mayor", running: true }), ["tmux", "-L", "s", "attach-session", "-t", "hq-mayor"]);
+  assert.deepEqual(client.attachArgv({ shell: "tmux attach -t x" }), ["/bin/sh", "-c", "tmux attach -t x"]);
+  assert.equal(client.attachArgv({}), undefined);
+});
+
+test("a failed nudge is an error with the server's reason; delivered and queued are fine", () => {
+  assert.equal(client.checkNudge({ status: "delivered", session: "hq-mayor" }, "mayor"), "delivered");
+  assert.equal(client.checkNudge({ status: "queued" }, "mayor"), "queued");
+  assert.throws(() => client.checkNudge({ status: "failed", reason: "session hq-x is not running" }, "x"), /the nudge to x failed: session hq-x is not running/);
+});
