@@ -93,6 +93,8 @@ after(async () => {
   } catch {
     // no server left
   }
+  // kill-server leaves the socket file behind.
+  fs.rmSync(path.join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${process.getuid()}`, socket), { force: true });
   if (metricsFile && fs.existsSync(metricsFile)) {
     fs.mkdirSync(outputDir, { recursive: true });
     fs.copyFileSync(metricsFile, path.join(outputDir, "metrics.jsonl"));

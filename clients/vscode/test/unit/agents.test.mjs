@@ -38,8 +38,10 @@ after(() => {
   try {
     execFileSync("tmux", ["-L", socket, "kill-server"], { stdio: "pipe" });
   } catch {
-    // already gone
+    // no server left
   }
+  // kill-server leaves the socket file behind.
+  fs.rmSync(path.join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${process.getuid()}`, socket), { force: true });
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
