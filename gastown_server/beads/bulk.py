@@ -54,6 +54,8 @@ _INSERT_DEP = (
     "VALUES (?, ?, ?, ?, '', '')"
 )
 
+_INSERT_LABEL = "INSERT OR IGNORE INTO labels(issue_id, label) VALUES (?, ?)"
+
 
 class ChildRow(NamedTuple):
     """One bead to create under a root; ``local`` is its id below the root."""
@@ -71,6 +73,7 @@ class ChildRow(NamedTuple):
     await_id: str = ""
     timeout: str = ""
     container: bool = False  # has children (rows whose local starts with "<local>.")
+    labels: tuple[str, ...] | list[str] = ()
 
 
 def ensure_indexes(ledger: Ledger) -> None:
@@ -93,6 +96,7 @@ def insert_tree(
     child_counts: dict[str, int] = {}
     issues: list[tuple] = []
     deps: list[tuple] = []
+    labels: list[tuple] = []
     total = 0
     eph = int(ephemeral)
     for row in rows:
@@ -113,17 +117,21 @@ def insert_tree(
         deps.append((bead_id, parent_id, "parent-child", now))
         for need in row.needs:
             deps.append((bead_id, f"{root_id}.{need}", "blocks", now))
+        labels.extend((bead_id, label) for label in row.labels if label)
         if row.container:  # seen before its children: they inherit its flag
             blocked_parents[local] = blocked
         total += 1
         if len(issues) >= batch:
             conn.executemany(_INSERT_ISSUE, issues)
             conn.executemany(_INSERT_DEP, deps)
+            conn.executemany(_INSERT_LABEL, labels)
             issues.clear()
             deps.clear()
+            labels.clear()
     if issues:
         conn.executemany(_INSERT_ISSUE, issues)
         conn.executemany(_INSERT_DEP, deps)
+        conn.executemany(_INSERT_LABEL, labels)
     conn.executemany(
         "INSERT INTO id_counters(scope, value) VALUES (?, ?) "
         "ON CONFLICT(scope) DO UPDATE SET value = MAX(value, excluded.value)",

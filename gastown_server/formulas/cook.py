@@ -99,6 +99,8 @@ class Protomolecule:
             title_t = Template(step.title or f"{step.id} {{{{{name}}}}}")
             desc_t, acc_t, run_t = Template(step.description), Template(step.acceptance), Template(step.run)
             base = _base_fields(step, src)
+            label_ts = [Template(label) for label in step.labels]
+            assignee_t = Template(step.assignee)
             values = dict(self.vars)
             prev = None
             for k, value in enumerate(loop.values()):
@@ -116,13 +118,14 @@ class Protomolecule:
                     acc_t.render(values),
                     base["issue_type"],
                     base["priority"],
-                    list(step.labels),
-                    step.assignee,
+                    [t.render(values) for t in label_ts],
+                    assignee_t.render(values),
                     needs,
                     run_t.render(values),
                     None,
                     False,
                     {name: value},
+                    step.always,
                 )
                 prev = local
 
@@ -473,8 +476,12 @@ def _plan(formula: Formula, steps: list[Step], values: dict, contexts: dict[str,
             if loop_count:
                 _base_fields(s, src)
                 sample = {**values, name: next(iter(make_values()))}
-                for field in ("title", "description", "acceptance", "run"):
+                for field in ("title", "description", "acceptance", "run", "assignee"):
                     Template(getattr(s, field)).check(sample, src, f"steps.{s.id}.{field}")
+                for label in s.labels:
+                    Template(label).check(sample, src, f"steps.{s.id}.labels")
+                if s.gate is not None:
+                    raise FormulaError(src, f"steps.{s.id}.gate", "a looped step cannot be a gate")
                 plan.append(_Loop(s, where, start, loop_count, make_values, needs_of(s), name))
             continue
         ctx = contexts.get(s.id)

@@ -72,6 +72,7 @@ def _rows(proto: Protomolecule):
             gate.get("id", ""),
             gate.get("timeout", ""),
             s.container,
+            s.labels,
         )
 
 
@@ -327,7 +328,7 @@ def advance(
                 proc = _run(meta["run"], step, root, cwd)
                 if proc.returncode != 0:
                     tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-                    ledger.add_comment(step.id, f"`{meta['run']}` failed (exit {proc.returncode}): " + " / ".join(tail) or "no output", actor=actor)
+                    ledger.add_comment(step.id, f"`{meta['run']}` failed (exit {proc.returncode}): " + (" / ".join(tail) or "no output"), actor=actor)
                     outcomes.append(StepOutcome(step.id, "failed", f"exit {proc.returncode}"))
                     return outcomes
                 if _close_once(ledger, step.id, actor, f"ran: {meta['run']}"):

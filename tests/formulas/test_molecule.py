@@ -249,3 +249,23 @@ def test_root_of_rejects_plain_beads(ledger):
     with pytest.raises(Exception) as exc:
         molecule.root_of(ledger, bead.id)
     assert "not a molecule" in str(exc.value)
+
+
+def test_step_labels_and_assignee_are_poured(ledger, fdir):
+    fdir("labelled", '''
+        [vars.who]
+        default = "gt/crew/max"
+        [[steps]]
+        id = "a"
+        labels = ["area:{{who}}", "plain"]
+        assignee = "{{who}}"
+        [[steps]]
+        id = "b"
+        title = "b{{i}}"
+        labels = ["n{{i}}"]
+        loop = { count = 2 }
+        ''')
+    root = molecule.pour(ledger, _proto("labelled"), actor="x")
+    assert ledger.labels(f"{root.id}.1") == ["area:gt/crew/max", "plain"]
+    assert ledger.get(f"{root.id}.1").assignee == "gt/crew/max"
+    assert ledger.labels(f"{root.id}.3") == ["n2"]
