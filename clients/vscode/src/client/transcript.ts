@@ -13,6 +13,7 @@ export class TranscriptStream {
   session: string | undefined;
   subscription: number | undefined;
   text = "";
+  private wanted = false;
   private readonly subs: Disposable[] = [];
   private readonly _onDidAppend = new Emitter<string>();
   private readonly _onDidReset = new Emitter<void>();
@@ -30,14 +31,16 @@ export class TranscriptStream {
     this.subs.push(
       conn.onNotification(Notifications.transcript, (p) => this.onChunk(p)),
       conn.onDidConnect(() => {
+        // Resume after a reconnect, or start now if the first try found no server.
         this.subscription = undefined;
-        if (this.offset !== undefined) void this.subscribe().catch(() => undefined);
+        if (this.wanted) void this.subscribe().catch(() => undefined);
       }),
     );
   }
 
   /** Start streaming: the last lines of history, then live chunks from the end of that history. */
   async subscribe(): Promise<void> {
+    this.wanted = true;
     try {
       if (this.offset === undefined) {
         const tail = await this.conn.request(Methods.agentTranscript, { agent: this.agent, lines: this.historyLines });
