@@ -142,17 +142,23 @@ older load are dropped."
   (let* ((buf (current-buffer))
          (town gastown-buffer-town)
          (gen (cl-incf gastown-convoys--generation)))
+    (gastown-gc-hold)
     (gastown-async
      'convoy/list (list :status (if gastown-convoys-show-closed "all" "open"))
      (lambda (result)
-       (when (buffer-live-p buf)
-         (with-current-buffer buf
-           (when (= gen gastown-convoys--generation)
-             (gastown-convoys--got-list gen (gastown-result-items result :convoys :items))))))
-     :town town)))
+       (if (and (buffer-live-p buf)
+                (= gen (buffer-local-value 'gastown-convoys--generation buf)))
+           (with-current-buffer buf
+             (gastown-convoys--got-list gen (gastown-result-items result :convoys :items)))
+         (gastown-gc-release)))
+     :town town
+     :on-error (lambda (msg)
+                 (gastown-gc-release)
+                 (message "Gastown: %s" msg)))))
 
 (defun gastown-convoys--got-list (gen convoys)
-  "Draw CONVOYS (load number GEN) and fetch the trees they lack."
+  "Draw CONVOYS (load number GEN) and fetch the trees they lack.
+Ends the `gastown-gc-hold' of the load once everything is drawn."
   (let ((buf (current-buffer))
         (town gastown-buffer-town)
         (trees (make-hash-table :test #'equal))
@@ -166,15 +172,19 @@ older load are dropped."
           gastown-convoys--trees trees)
     ;; Paint the headings (with the server's progress counts) at once;
     ;; the tracked beads follow when every tree is in.
-    (gastown-convoys--index)
-    (gastown-convoys--render)
+    (when pending
+      (gastown-convoys--index)
+      (gastown-convoys--render))
     (let ((left (length pending))
           (done (lambda ()
-                  (when (buffer-live-p buf)
-                    (with-current-buffer buf
-                      (when (= gen gastown-convoys--generation)
-                        (gastown-convoys--index)
-                        (gastown-convoys--render)))))))
+                  (unwind-protect
+                      (when (buffer-live-p buf)
+                        (with-current-buffer buf
+                          (when (= gen gastown-convoys--generation)
+                            (gastown-convoys--index)
+                            (gastown-convoys--render))))
+                    (gastown-gc-release)))))
+      (when (null pending) (funcall done))
       (dolist (id pending)
         (gastown-async
          'convoy/tree (list :id id)

@@ -622,6 +622,51 @@ reconnection the subscription resumes from the last chunk seen."
         (gastown-async 'transcript/unsubscribe (list :subscription (cdr cell)) #'ignore
                        :town town :on-error #'ignore)))))
 
+;;;; Garbage collection during bulk loads
+
+(defcustom gastown-bulk-gc-cons-threshold (* 64 1024 1024)
+  "Value of `gc-cons-threshold' while a buffer loads many items, or nil.
+Parsing thousands of beads conses megabytes; at Emacs's default
+threshold, garbage collection took most of the time of opening a
+large convoys buffer.  The old value comes back when the load ends
+\(after 10 seconds at the latest)."
+  :type '(choice (const :tag "Leave it alone" nil) integer))
+
+(defvar gastown--gc-saved nil
+  "The `gc-cons-threshold' to restore, while raised.")
+(defvar gastown--gc-holders 0
+  "Loads in progress that asked for a raised threshold.")
+(defvar gastown--gc-timer nil
+  "Timer restoring the threshold whatever happens.")
+
+(defun gastown-gc-hold ()
+  "Raise `gc-cons-threshold' for a bulk load; pair with `gastown-gc-release'."
+  (when gastown-bulk-gc-cons-threshold
+    (when (zerop gastown--gc-holders)
+      (setq gastown--gc-saved gc-cons-threshold
+            gc-cons-threshold (max gc-cons-threshold gastown-bulk-gc-cons-threshold)
+            gastown--gc-timer (run-with-timer 10 nil #'gastown--gc-restore)))
+    (cl-incf gastown--gc-holders)))
+
+(defun gastown-gc-release ()
+  "End one `gastown-gc-hold', restoring the threshold after the last."
+  (when (> gastown--gc-holders 0)
+    (cl-decf gastown--gc-holders)
+    (when (zerop gastown--gc-holders)
+      (gastown--gc-restore))))
+
+(defun gastown--gc-restore ()
+  "Put `gc-cons-threshold' back, unless someone else changed it meanwhile."
+  (when (timerp gastown--gc-timer)
+    (cancel-timer gastown--gc-timer))
+  (when (and gastown--gc-saved
+             (eql gc-cons-threshold (max gastown--gc-saved
+                                         (or gastown-bulk-gc-cons-threshold 0))))
+    (setq gc-cons-threshold gastown--gc-saved))
+  (setq gastown--gc-saved nil
+        gastown--gc-timer nil
+        gastown--gc-holders 0))
+
 ;;;; Small helpers shared by the buffers
 
 (defun gastown-get (plist &rest keys)
