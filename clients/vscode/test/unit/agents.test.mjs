@@ -76,6 +76,28 @@ test("the Mayor's transcript: history first, then what the Mayor prints, by push
   }
 });
 
+test("the transcript resumes from its byte offset after the server dies", async () => {
+  const c2 = new GastownConnection({ serverPath: serverPath(tmp), town, env: env(), backoff: [100, 200, 400] });
+  const stream = new TranscriptStream(c2, "mayor");
+  try {
+    await c2.start();
+    await stream.subscribe();
+    await waitFor(stream.onDidAppend, () => stream.text.includes("ready for input"), 15000, "history");
+    const down = waitFor(c2.onDidChangeState, () => c2.state === "disconnected", 5000, "disconnect");
+    process.kill(c2.pid, "SIGKILL");
+    await down;
+    // Written while no server streams: typed into the pane directly, echoed by the agent.
+    const marker = `offline-${Date.now()}`;
+    execFileSync("tmux", ["-L", socket, "send-keys", "-t", "hq-mayor", "-l", marker]);
+    execFileSync("tmux", ["-L", socket, "send-keys", "-t", "hq-mayor", "Enter"]);
+    await waitFor(stream.onDidAppend, () => stream.text.includes(`got: ${marker}`), 15000, "the missed output after reconnect");
+    assert.equal(stream.text.split(`got: ${marker}`).length, 2, "the missed output arrives exactly once");
+  } finally {
+    await stream.dispose();
+    c2.dispose();
+  }
+});
+
 test("work hooked to an agent shows as its hook, by push", async () => {
   const id = JSON.parse(execFileSync("bd", ["create", "Plan the heist", "--json"], { cwd: town, env: env(), encoding: "utf8" })).id;
   const hooked = waitFor(store.onDidChange, () => store.agents.find((a) => a.address === "mayor")?.hook === id, 5000, "the mayor's hook");
