@@ -213,7 +213,9 @@ Ends the `gastown-gc-hold' of the load once everything is drawn."
                      (append gastown-convoys--list (list convoy))))
              (puthash id (gastown-convoys--tree-beads tree) gastown-convoys--trees)
              (gastown-convoys--index)
-             (gastown-convoys--render)))))
+             (if cell
+                 (gastown-convoys--redraw-one (car cell))
+               (gastown-convoys--render))))))
      :town gastown-buffer-town)))
 
 (defun gastown-convoys--merge (old new)
@@ -330,6 +332,37 @@ default threshold, garbage collection takes most of the time."
       (set-window-start (car ws) (min (cdr ws) (point-max)) t)
       (set-window-point (car ws) (point)))
     (run-hooks 'gastown-convoys-after-render-hook)))
+
+(defun gastown-convoys--redraw-one (convoy)
+  "Redraw only CONVOY's section, keeping point and its expansion.
+A pushed change touches one convoy; redrawing 2,000 lines for it
+would cost tens of milliseconds and megabytes of garbage."
+  (let* ((id (plist-get convoy :id))
+         (old (and magit-root-section
+                   (magit-get-section `((gastown-convoy-section . ,id)
+                                        (gastown-convoys-root))))))
+    (if (not old)
+        (gastown-convoys--render)
+      (let ((inhibit-read-only t)
+            (pos (gastown-convoys--position))
+            (parent (oref old parent))
+            (hidden (oref old hidden))
+            new)
+        (save-excursion
+          (goto-char (oref old start))
+          (delete-region (oref old start) (oref old end))
+          (let ((magit-insert-section--parent parent)
+                (magit-insert-section--oldroot nil))
+            (setq new (gastown-convoys--insert-convoy convoy))))
+        ;; `magit-insert-section' appended NEW to the parent's children.
+        (oset parent children (mapcar (lambda (s) (if (eq s old) new s))
+                                      (delq new (oref parent children))))
+        (if hidden (magit-section-hide new) (magit-section-show new))
+        (when (< (oref parent end) (point-max))
+          (set-marker (oref parent end) (point-max)))
+        (gastown-convoys--drop-markers old)
+        (gastown-convoys--restore pos)
+        (run-hooks 'gastown-convoys-after-render-hook)))))
 
 (defun gastown-convoys--drop-markers (section)
   "Detach the markers of the replaced SECTION tree from the buffer.

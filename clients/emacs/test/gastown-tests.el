@@ -166,8 +166,29 @@ WHAT describes the wait in the failure message."
           (should (oref (magit-get-section '((gastown-convoy-section . "hq-cv-2")
                                              (gastown-convoys-root)))
                         hidden))
-          (should (equal (gethash "b-2" gastown-convoys--owners) '("hq-cv-1"))))
+          (should (equal (gethash "b-2" gastown-convoys--owners) '("hq-cv-1")))
+          ;; Redrawing one convoy (the push path) keeps the rest as it was.
+          (let ((c1 (car (gastown-test--convoy-data "in_progress"))))
+            (puthash "hq-cv-1" (gastown-convoys--tracked c1) gastown-convoys--trees)
+            (gastown-convoys--redraw-one c1))
+          (should (string-match-p "b-2 +in_progress" (gastown-test-buffer-text buf)))
+          (should (equal (gastown-convoys-bead-at-point) "b-2"))
+          (should (equal (mapcar (lambda (s) (oref s value)) (oref magit-root-section children))
+                         '("hq-cv-1" "hq-cv-2")))
+          (let ((c2 (gastown-test--convoy-section "hq-cv-2")))
+            (should (oref c2 hidden))
+            (gastown-convoys--redraw-one (cadr (gastown-test--convoy-data "open")))
+            (let ((c2 (gastown-test--convoy-section "hq-cv-2")))
+              (should (oref c2 hidden))
+              ;; Its bead line is in the buffer but not shown.
+              (should (invisible-p (gastown-find-property 'gastown-bead "b-3")))))
+          (should-not (invisible-p (gastown-find-property 'gastown-bead "b-1")))
+          (should (= (oref magit-root-section end) (point-max))))
       (kill-buffer buf))))
+
+(defun gastown-test--convoy-section (id)
+  "Return the section of convoy ID in the current buffer."
+  (magit-get-section `((gastown-convoy-section . ,id) (gastown-convoys-root))))
 
 (ert-deftest gastown-mail-unread-first ()
   (let ((sorted (gastown-mail--sort
