@@ -66,6 +66,12 @@
       (let ((n 10) (start (float-time)))
         (dotimes (_ n) (gastown-convoys--render))
         (princ (format "redraw of the whole buffer: %s\n"
+                       (gastown-bench--ms (/ (- (float-time) start) n)))))
+      (let ((n 50) (start (float-time)))
+        (dotimes (i n)
+          (gastown-convoys--redraw-one (nth (mod (* 7 i) (length gastown-convoys--list))
+                                            gastown-convoys--list)))
+        (princ (format "redraw of one convoy's section (the push path): %s\n"
                        (gastown-bench--ms (/ (- (float-time) start) n))))))
     ;; Push latency: another process closes beads; time until shown closed.
     ;; Each draw records when a bead first shows as closed (the push can
