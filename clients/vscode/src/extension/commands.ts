@@ -188,6 +188,22 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       }),
     ),
 
+    reg("gastown.bead.show", (arg) =>
+      guarded("Show bead", async () => {
+        const id = typeof arg === "string" ? arg : isObject(arg) && arg.kind === "bead" ? (arg as ConvoyNode & { kind: "bead" }).bead.id : await vscode.window.showInputBox({ prompt: "Bead id" });
+        if (!id) return;
+        const b = await conn.request(Methods.beadShow, { id });
+        if (!isObject(b)) throw new Error(`no bead ${id}`);
+        const field = (k: string) => (typeof b[k] === "string" && b[k] ? String(b[k]) : typeof b[k] === "number" ? String(b[k]) : "");
+        const meta = ["status", "issue_type", "priority", "assignee", "owner", "created_by", "created_at", "updated_at", "closed_at", "close_reason"]
+          .filter((k) => field(k))
+          .map((k) => `- ${k.replace(/_/g, " ")}: ${field(k)}`);
+        const deps = Array.isArray(b.dependencies) ? b.dependencies.filter(isObject).map((d) => `- ${String(d.type)} ${String(d.depends_on_id)}`) : [];
+        const sections = ["description", "design", "acceptance_criteria", "notes"].filter((k) => field(k)).map((k) => `## ${k.replace(/_/g, " ")}\n\n${field(k)}`);
+        await openDocument([`# ${field("title")} (${id})`, meta.join("\n"), ...sections, deps.length ? `## dependencies\n\n${deps.join("\n")}` : ""].filter(Boolean).join("\n\n") + "\n");
+      }),
+    ),
+
     reg("gastown.mail.read", (arg) =>
       guarded("Read mail", async () => {
         let id = typeof arg === "string" ? arg : isObject(arg) && arg.kind === "mail" ? (arg as MailNode & { kind: "mail" }).mail.id : undefined;

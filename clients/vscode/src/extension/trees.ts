@@ -113,6 +113,7 @@ export class ConvoysTree extends StoreTree<ConvoyNode> {
     item.description = b.assignee ? `${b.status} · ${b.assignee}` : b.status;
     item.iconPath = statusIcon(b.status);
     item.contextValue = "bead";
+    item.command = { command: "gastown.bead.show", title: "Show Bead", arguments: [b.id] };
     item.tooltip = `${b.id} (${b.issueType}, P${b.priority ?? 2})\n${b.title}\nstatus: ${b.status}${b.assignee ? `\nassignee: ${b.assignee}` : ""}`;
     item.accessibilityInformation = { label: `bead ${b.id} ${b.title}, ${b.status}` };
     return item;

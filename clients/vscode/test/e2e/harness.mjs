@@ -140,9 +140,19 @@ export async function openGasTown(page) {
 
 /** Run a command through the command palette. */
 export async function runCommand(page, title) {
-  await page.keyboard.press("F1");
-  const input = page.locator(".quick-input-widget input").first();
-  await input.waitFor({ timeout: 10_000 });
+  const input = page.locator(".quick-input-widget input:visible").first();
+  // F1 can be swallowed while focus moves (a terminal, a webview taking it): retry a few times.
+  for (let attempt = 0; ; attempt++) {
+    if (attempt > 0) await page.keyboard.press("Escape");
+    await page.locator(".monaco-workbench").first().focus().catch(() => undefined);
+    await page.keyboard.press("F1");
+    try {
+      await input.waitFor({ timeout: 3_000 });
+      break;
+    } catch (e) {
+      if (attempt >= 4) throw e;
+    }
+  }
   await input.fill(`>${title}`);
   await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: title }).first().waitFor({ timeout: 10_000 });
   await page.keyboard.press("Enter");

@@ -157,6 +157,12 @@ test("a bead closed from another process updates the tree with no refresh", asyn
   await screenshot(page, "after-close");
 });
 
+test("clicking a tracked bead opens it in a document", async () => {
+  const { page } = wb;
+  await row(page, `bead ${beads[1]} Paint the delorean`).first().click();
+  await page.locator(".monaco-editor .view-lines").filter({ hasText: `Paint the delorean (${beads[1]})` }).first().waitFor({ timeout: 15_000 });
+});
+
 test("Open Mayor streams the transcript and sends text to the Mayor's pane", async () => {
   const { page } = wb;
   await runCommand(page, "Gas Town: Open Mayor");
