@@ -390,8 +390,27 @@ mail.reply(Ledger(sys.argv[1]), %S, 'All green.', actor='mayor')"
         ;; Reading it opens its own buffer with the body.
         (with-current-buffer inbox
           (goto-char (point-min))
-          (let ((read (gastown-mail-read (tabulated-list-get-id) town)))
-            (should (gastown-test-buffer-matches read "All green\\."))))))))
+          (let* ((id (tabulated-list-get-id))
+                 (read (gastown-mail-read id town)))
+            (should (gastown-test-buffer-matches read "All green\\."))
+            ;; Acked from the message buffer, it leaves the inbox.
+            (with-current-buffer read (gastown-mail-ack))
+            (gastown-test-wait-for
+             (lambda () (not (gastown-test-buffer-matches inbox "Re: Status")))
+             10 "the acked message to leave the inbox")
+            ;; New mail from the Mayor arrives by push; archive it from the list.
+            (gastown-test-sh town "gt" "rpc" "--actor" "mayor" "mail/send"
+                             "{\"to\": \"overseer\", \"subject\": \"FYI\", \"body\": \"x\"}")
+            (gastown-test-wait-for
+             (lambda () (gastown-test-buffer-matches inbox "\\* mayor +FYI"))
+             10 "new mail to show, unread")
+            (with-current-buffer inbox
+              (goto-char (point-min))
+              (re-search-forward "FYI")
+              (gastown-mail-archive))
+            (gastown-test-wait-for
+             (lambda () (not (gastown-test-buffer-matches inbox "FYI")))
+             10 "the archived message to leave the inbox")))))))
 
 (ert-deftest gastown-server-mail-compose-buffer ()
   (gastown-test-with-town town
