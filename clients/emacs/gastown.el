@@ -110,10 +110,14 @@ Run after the feed subscription is resumed, so buffers can refresh.")
 (defconst gastown-events-buffer-name "*gastown-events*"
   "Name of the buffer logging traffic with every server.")
 
+(defvar gastown--log-lines 0
+  "Lines in the events log buffer (counted, not recounted).")
+
 (defun gastown--events-buffer ()
   "Return the events log buffer, creating it if needed."
   (or (get-buffer gastown-events-buffer-name)
       (with-current-buffer (get-buffer-create gastown-events-buffer-name)
+        (setq gastown--log-lines 0)
         (buffer-disable-undo)
         (special-mode)
         (current-buffer))))
@@ -135,11 +139,11 @@ FMT and ARGS are as in `format'; the line is truncated to
                    (replace-regexp-in-string "\n" "\\\\n" line)
                    gastown-events-log-width nil nil "...")
                   "\n")
-          (when (> (count-lines (point-min) (point-max))
-                   (+ gastown-events-log-max-lines 500))
+          (when (> (cl-incf gastown--log-lines) (+ gastown-events-log-max-lines 500))
             (goto-char (point-min))
             (forward-line 500)
-            (delete-region (point-min) (point))))))))
+            (delete-region (point-min) (point))
+            (setq gastown--log-lines (count-lines (point-min) (point-max)))))))))
 
 (defun gastown--json (object)
   "Return OBJECT (a JSON-like value) as a compact JSON string, never failing."
