@@ -29,6 +29,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -148,8 +149,22 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _scratch(args, fn) -> dict:
+    """Run ``fn(db)`` on ``--db`` or on a temporary ledger removed afterwards."""
+    if args.db:
+        return fn(args.db)
+    tmp = tempfile.mkdtemp(prefix="hanoi-")
+    try:
+        return fn(os.path.join(tmp, "ledger.db"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def cmd_inproc(args) -> dict:
-    db = args.db or os.path.join(tempfile.mkdtemp(prefix="hanoi-"), "ledger.db")
+    return _scratch(args, lambda db: _inproc(args, db))
+
+
+def _inproc(args, db: str) -> dict:
     root, t_pour, cursor = pour(db, args.disks)
     t0 = time.perf_counter()
     closes = walk(db, root)
@@ -162,7 +177,6 @@ def cmd_inproc(args) -> dict:
         "total_s": round(t_pour + t_walk, 2),
         "steps_per_s": round(closes / t_walk, 1),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
-        "db": db,
         "root": root,
         "cursor": cursor,
     }
@@ -223,7 +237,10 @@ def bd_walk(db: str, root_id: str) -> int:
 
 
 def cmd_bd(args) -> dict:
-    db = args.db or os.path.join(tempfile.mkdtemp(prefix="hanoi-bd-"), "ledger.db")
+    return _scratch(args, lambda db: _bd_run(args, db))
+
+
+def _bd_run(args, db: str) -> dict:
     root, t_pour, cursor = pour(db, args.disks)
     t0 = time.perf_counter()
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -291,9 +308,11 @@ def _closed(db: str, root_id: str) -> int:
 
 
 def cmd_crash(args) -> dict:
-    db = args.db or os.path.join(tempfile.mkdtemp(prefix="hanoi-crash-"), "ledger.db")
-    root, _, cursor = pour(db, args.disks)
-    return crash_test(db, root, args.disks, cursor, mode=args.mode, kills=args.kills, seed=args.seed)
+    def run(db: str) -> dict:
+        root, _, cursor = pour(db, args.disks)
+        return crash_test(db, root, args.disks, cursor, mode=args.mode, kills=args.kills, seed=args.seed)
+
+    return _scratch(args, run)
 
 
 def cmd_walk_worker(args) -> None:
