@@ -629,6 +629,30 @@ killed afterwards."
               (when proc (delete-process proc)))
             (kill-buffer term)))))))
 
+(ert-deftest gastown-server-convoy-updates-when-a-script-agent-closes-work ()
+  ;; Until the server has `sling', work goes on the Deacon's hook by hand
+  ;; (status hooked, assignee deacon) and a nudge makes it look; the
+  ;; script agent walks the molecule and closes the bead itself.
+  (gastown-test-with-live-town town
+    (let* ((work (gastown-test-bead town "Ship the feature"))
+           (_step (gastown-test-bead town "Step one" "--parent" work))
+           (buf (gastown-convoys town)))
+      (with-current-buffer buf
+        (gastown-convoys-create "Feature convoy" (list work)))
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches buf (concat (regexp-quote work) " +open")))
+       10 "the convoy with the work")
+      (gastown-request 'bead/update (list :id work :status "hooked" :assignee "deacon") town)
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches
+                   buf (concat (regexp-quote work) " +hooked +deacon")))
+       10 "the hooked work in the convoy buffer")
+      (gastown-nudge "deacon" "check hook" town)
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches buf (concat (regexp-quote work) " +closed")))
+       30 "the agent's close to show in the convoy buffer")
+      (should (gastown-test-buffer-matches buf "Feature convoy +[a-z0-9-]+ +1/1")))))
+
 (provide 'gastown-tests)
 
 ;;; gastown-tests.el ends here
