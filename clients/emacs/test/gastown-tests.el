@@ -653,6 +653,32 @@ killed afterwards."
        30 "the agent's close to show in the convoy buffer")
       (should (gastown-test-buffer-matches buf "Feature convoy +[a-z0-9-]+ +1/1")))))
 
+(ert-deftest gastown-server-sling-completion ()
+  (gastown-test-with-live-town town
+    (let ((ready (gastown-test-bead town "Ready work")))
+      (should (member ready (gastown-bead-candidates town)))
+      (let ((formulas (gastown-formula-candidates town)))
+        (should formulas)
+        (should (get-text-property 0 'gastown-annotation (car formulas))))
+      (let ((targets (gastown-target-candidates town)))
+        (should (member "mayor" targets))
+        (should (member "deacon" targets)))
+      ;; Annotated completion table.
+      (let* ((table (gastown--completion-table (gastown-bead-candidates town) 'gastown-bead))
+             (annot (alist-get 'annotation-function (cdr (funcall table "" nil 'metadata)))))
+        (should (string-match-p "open +Ready work" (funcall annot ready))))
+      (if (member "sling" (gastown-seq (plist-get (gastown--state-server-info
+                                                    (gastown--state town))
+                                                   :capabilities)))
+          (progn
+            (gastown-sling ready "deacon" town)
+            (let ((bead (gastown-request 'bead/show (list :id ready) town)))
+              (should (equal (plist-get bead :assignee) "deacon"))
+              (should (member (plist-get bead :status) '("hooked" "in_progress" "closed")))))
+        ;; A server without `sling' gets one clear line.
+        (let ((err (should-error (gastown-sling ready "deacon" town) :type 'user-error)))
+          (should (string-match-p "no .sling. method" (cadr err))))))))
+
 (provide 'gastown-tests)
 
 ;;; gastown-tests.el ends here
