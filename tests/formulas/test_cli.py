@@ -177,3 +177,24 @@ def test_pour_expansion_onto_a_bead(cli):
     assert steps[0]["title"] == "Draft: Fix login" and "It 500s" in steps[0]["description"]
     missing = cli("bd", "mol", "pour", "rule-of-five", "--target", "t-nope", check=False)
     assert missing.returncode == 1 and "t-nope" in missing.stderr
+
+
+def test_run_resumes_a_molecule_after_a_failed_step(cli, tmp_path):
+    flag = tmp_path / "ready"
+    (cli.home / "formulas").mkdir()
+    (cli.home / "formulas" / "flaky.formula.toml").write_text(f"""
+[[steps]]
+id = "wait-for-flag"
+run = "test -f {flag}"
+[[steps]]
+id = "after"
+needs = ["wait-for-flag"]
+run = "true"
+""")
+    first = cli("gt", "--json", "formula", "run", "flaky", check=False)
+    assert first.returncode == 1
+    mol = json.loads(first.stdout)["molecule"]
+    flag.write_text("")
+    again = _json(cli("gt", "--json", "formula", "run", "--mol", mol))
+    assert [o["action"] for o in again["outcomes"]] == ["ran", "ran"] and again["complete"]
+    assert _json(cli("bd", "--json", "show", mol))[0]["status"] == "closed"
