@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from .errors import FormulaError
-from .model import FORMULA_TYPES, VAR_TYPES, Formula, Step
+from .model import FORMULA_TYPES, Formula, Step
 
 _STEP_LISTS = ("steps", "template", "legs", "advice")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -129,8 +129,6 @@ def validate(formula: Formula) -> None:
         key = f"vars.{name}"
         if not _VAR_NAME.match(name):
             raise FormulaError(src, key, "invalid variable name")
-        if var.type not in VAR_TYPES:
-            raise FormulaError(src, f"{key}.type", f"unknown variable type {var.type!r} (one of: {', '.join(VAR_TYPES)})")
         unless = [var.required_unless] if isinstance(var.required_unless, str) else var.required_unless
         for other in unless:
             if other not in formula.vars:

@@ -14,6 +14,8 @@ from typing import Any, Union
 import msgspec
 
 FORMULA_TYPES = ("workflow", "expansion", "convoy", "aspect", "parallel")
+#: Variable types that are checked and converted; any other type (``path``,
+#: ``duration``, ...) is accepted as a string so that newer files still load.
 VAR_TYPES = ("string", "str", "int", "integer", "number", "float", "bool", "boolean", "list", "array")
 
 Scalar = Union[str, int, float, bool]

@@ -273,3 +273,15 @@ def test_search_path_layers_override_by_name(tmp_path, monkeypatch):
     assert search.load("release", rig="rig1").description == "rig"
     monkeypatch.setenv("GT_RIG", "rig1")
     assert search.catalog()["release"].layer == "rig"
+
+
+def test_other_variable_types_are_strings(fdir):
+    fdir("paths", '''
+        [vars.where]
+        type = "path"
+        default = "/tmp/x"
+        [[steps]]
+        id = "a"
+        title = "in {{where}}"
+        ''')
+    assert next(cook(search.load("paths")).steps()).title == "in /tmp/x"
