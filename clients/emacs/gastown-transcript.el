@@ -255,7 +255,11 @@ after more was shown means the log rotated."
         (gastown-transcript-mode)
         (setq gastown-buffer-town town
               gastown-transcript-agent agent)
-        (gastown-transcript--load town agent)))
+        ;; An unknown agent must not leave an empty buffer behind.
+        (condition-case err
+            (gastown-transcript--load town agent)
+          (error (kill-buffer buf)
+                 (signal (car err) (cdr err))))))
     (when (called-interactively-p 'any)
       (pop-to-buffer buf))
     buf))

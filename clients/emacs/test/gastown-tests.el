@@ -524,6 +524,11 @@ killed afterwards."
                                 (buffer-substring-no-properties
                                  (point-min) gastown-transcript--output-end)))
         (should (> gastown-transcript--offset 0)))
+      ;; An agent that does not exist: one line, no stray buffer.
+      (let ((err (should-error (gastown-transcript "nosuch/polecats/ghost" town)
+                               :type 'user-error)))
+        (should-not (string-match-p "\n" (cadr err)))
+        (should-not (get-buffer "*gastown-transcript: nosuch/polecats/ghost*")))
       ;; ...and the text really reached the tmux pane.
       (should (string-match-p "hello from emacs" (gastown-test-pane socket "hq-mayor"))))))
 
