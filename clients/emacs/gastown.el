@@ -377,16 +377,19 @@ or set `gastown-town'" where where))
       (accept-process-output stderr 0.05)
       (delete-process stderr))
     (when (eq (gastown--state-conn st) conn)
-      (setf (gastown--state-conn st) nil
-            (gastown--state-status st) 'down)
-      (gastown--log town "!!" "server exited (%s)" (process-exit-status proc))
-      (run-hook-with-args 'gastown-disconnected-functions town)
-      (unless (gastown--state-closing st)
-        (message "Gastown: server for %s exited%s; reconnecting (see M-x gastown-events)"
-                 (abbreviate-file-name town)
-                 (if-let ((line (car (gastown--state-stderr-tail st))))
-                     (format " (%s)" line) ""))
-        (gastown--schedule-reconnect town)))))
+      (let ((was (gastown--state-status st)))
+        (setf (gastown--state-conn st) nil
+              (gastown--state-status st) 'down)
+        (gastown--log town "!!" "server exited (%s)" (process-exit-status proc))
+        (run-hook-with-args 'gastown-disconnected-functions town)
+        ;; A server dying while connecting is reported by `gastown--connect'
+        ;; (and retried by the reconnection loop if that is what connects).
+        (unless (or (gastown--state-closing st) (eq was 'connecting))
+          (message "Gastown: server for %s exited%s; reconnecting (see M-x gastown-events)"
+                   (abbreviate-file-name town)
+                   (if-let ((line (car (gastown--state-stderr-tail st))))
+                       (format " (%s)" line) ""))
+          (gastown--schedule-reconnect town))))))
 
 (defun gastown--schedule-reconnect (town)
   "Arrange to reconnect to TOWN after the next back-off delay."

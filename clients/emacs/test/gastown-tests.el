@@ -213,6 +213,22 @@ WHAT describes the wait in the failure message."
             (should-not (string-match-p "\n" (cadr err)))))
       (delete-directory town t))))
 
+(ert-deftest gastown-server-that-cannot-start-says-why-once ()
+  (let* ((dir (gastown--normalize-town (make-temp-file "gastown-badtown" t))))
+    (unwind-protect
+        (progn
+          (make-directory (expand-file-name ".gastown" dir))
+          (write-region "not a database" nil (expand-file-name ".gastown/ledger.db" dir))
+          (let ((err (should-error (gastown-conn dir) :type 'user-error)))
+            (should (string-match-p "did not start: .*not a database" (cadr err)))
+            (should-not (string-match-p "\n" (cadr err))))
+          ;; No reconnection loop for a server that never started.
+          (should-not (gastown--state-timer (gastown--state dir)))
+          (should-not (gastown-connected-p dir)))
+      (gastown-disconnect dir)
+      (remhash dir gastown--states)
+      (delete-directory dir t))))
+
 (ert-deftest gastown-missing-town-says-what-to-do ()
   (let* ((town (expand-file-name "no-such-town/" temporary-file-directory))
          (err (should-error (gastown-conn town) :type 'user-error)))
