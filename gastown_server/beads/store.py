@@ -21,7 +21,7 @@ from pathlib import Path
 import msgspec
 
 from ..errors import Conflict, InvalidInput, NotFound
-from . import clock, ids, readiness
+from . import clock, feedlog, ids, readiness
 from .models import (
     BEAD_COLUMNS,
     BLOCKING_DEP_TYPES,
@@ -87,6 +87,8 @@ class Ledger:
         self._depth = 0
         self._recorder: _Recorder | None = None
         self._configure(create)
+        feed_path = feedlog.path_for_ledger(self.path)
+        self._feed = feedlog.FeedLog(feed_path) if feed_path else None
 
     # -- connection and transactions ---------------------------------------
 
@@ -140,13 +142,18 @@ class Ledger:
             return
         self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
         self._depth = 1
+        feed = getattr(self, "_feed", None)  # not set yet while the schema is created
         try:
             yield self.conn
         except BaseException:
             self.conn.execute("ROLLBACK")
+            if feed is not None:
+                feed.discard()
             raise
         else:
             self._retry(lambda: self.conn.execute("COMMIT"))
+            if feed is not None:
+                feed.flush()
         finally:
             self._depth = 0
 
@@ -168,10 +175,13 @@ class Ledger:
             self._recorder = rec
             try:
                 yield rec
+                at = clock.now()
                 self.conn.execute(
                     "INSERT INTO events(at, actor, kind, bead_id, payload) VALUES (?, ?, ?, ?, ?)",
-                    (clock.now(), rec.actor, rec.kind, rec.bead_id, msgspec.json.encode(rec.payload, order="sorted").decode()),
+                    (at, rec.actor, rec.kind, rec.bead_id, msgspec.json.encode(rec.payload, order="sorted").decode()),
                 )
+                if self._feed is not None:
+                    self._feed.add(at, rec.kind, rec.actor, rec.bead_id, rec.payload)
             finally:
                 self._recorder = None
 

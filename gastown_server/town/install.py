@@ -12,12 +12,13 @@ import subprocess
 from pathlib import Path
 
 from ..errors import Conflict, InvalidInput, Unavailable
+from ..beads import feedlog
 from ..paths import STATE_DIR, ledger_path
 from . import config as town_config
 from . import layout, roles
 from .identity import town_identity
 
-GITIGNORE = "# gastown: runtime state never goes to git\n/.gastown/\n"
+GITIGNORE = "# gastown: runtime state never goes to git\n/.gastown/\n/.events.jsonl\n"
 
 
 def install(
@@ -58,9 +59,10 @@ def install(
             (root / STATE_DIR / sub).mkdir(exist_ok=True)
         town_config.save(root, town_config.TownConfig(name=town_name, default_agent=agent))
         made.append(layout.config_path(root))
+        made.append(feedlog.create(root))
         _create_ledger(root, town_name, actor)
         if git:
-            _git_init(root, made)
+            _git_init(root, made, town_name)
     except BaseException:
         _undo(root, made, made_root)
         raise
@@ -80,7 +82,12 @@ def _create_ledger(root: Path, town_name: str, actor: str) -> None:
                 roles.ensure_agent_bead(ledger, town_identity(root, role), actor=actor)
 
 
-def _git_init(root: Path, made: list[Path]) -> None:
+def _git_init(root: Path, made: list[Path], town_name: str) -> None:
+    """A git repository for the town: ignore runtime state, export the town's beads, merge
+    them by id (the Beads merge driver), and make the first commit."""
+    from ..beads import merge, sync
+    from ..beads.store import Ledger
+
     had_git = (root / ".git").exists()
     proc = subprocess.run(["git", "init", "-q", str(root)], capture_output=True, text=True)
     if proc.returncode != 0:
@@ -95,6 +102,26 @@ def _git_init(root: Path, made: list[Path]) -> None:
     else:
         ignore.write_text(GITIGNORE)
         made.append(ignore)
+    with Ledger(ledger_path(root)) as ledger:
+        sync.sync(ledger, town_root=root)
+    made.append(root / sync.JSONL_PATH.parent)
+    merge.install_driver(root)
+    if had_git:
+        return  # the user's repository: what to commit is theirs to decide
+    paths = [".gitignore", ".gitattributes", str(sync.JSONL_PATH), layout.SETTINGS_DIR]
+    _git(root, "add", "--", *paths)
+    _git(root, "commit", "-q", "-m", f"gastown: new town {town_name}")
+
+
+def _git(root: Path, *argv: str) -> None:
+    # A fresh machine may have no git identity: the town commits as itself then.
+    ident = []
+    for key, fallback in (("user.name", "gastown"), ("user.email", "gastown@localhost")):
+        if subprocess.run(["git", "-C", str(root), "config", key], capture_output=True).returncode != 0:
+            ident += ["-c", f"{key}={fallback}"]
+    proc = subprocess.run(["git", "-C", str(root), *ident, *argv], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise Unavailable(f"git {argv[0]} failed in {root}: {(proc.stderr or proc.stdout).strip()}")
 
 
 def _undo(root: Path, made: list[Path], made_root: bool) -> None:
