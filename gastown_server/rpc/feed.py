@@ -18,7 +18,6 @@ replayed on resume (the ``$/gastown/event`` stream is).
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,8 +25,8 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from ..beads.models import Event
-from ..errors import NotFound
 from ..work.convoys import CONVOY_TYPE, convoys_tracking
+from .subscriptions import Subscriptions
 
 if TYPE_CHECKING:
     from .app import App, Connection
@@ -39,6 +38,8 @@ POLL_S = 0.005
 BATCH = 500
 _encoder = msgspec.json.Encoder()
 _AGENT_KINDS = ("session_started", "session_ended", "session_stopped", "handoff", "agent_state")
+#: Work going on or off a hook changes what the agent (its assignee) is doing.
+_HOOK_KINDS = ("hooked", "unhooked")
 
 
 @dataclass(eq=False)
@@ -54,12 +55,13 @@ class FeedSubscription:
         return event.id > self.cursor and (self.kinds is None or event.kind in self.kinds)
 
 
-class Feed:
+class Feed(Subscriptions[FeedSubscription]):
+    what = "feed subscription"
+
     def __init__(self, app: App) -> None:
+        super().__init__()
         self.app = app
-        self.subs: dict[int, FeedSubscription] = {}
         self.cursor = 0
-        self._ids = itertools.count(1)
         self._task: asyncio.Task | None = None
         self._data_version = -1
 
@@ -172,6 +174,10 @@ class Feed:
             if kind == "agent" or ev.kind in _AGENT_KINDS:
                 agent = ev.payload.get("address") or ev.payload.get("agent") or ev.bead_id
                 out.append(("$/gastown/agentChanged", {"agent": agent, "event_id": ev.id, "kind": ev.kind}))
+            elif ev.kind in _HOOK_KINDS:
+                agent = ev.payload.get("assignee") or (info[1] if info else "")
+                if agent:
+                    out.append(("$/gastown/agentChanged", {"agent": agent, "event_id": ev.id, "kind": ev.kind}))
         return out
 
     # -- subscriptions ---------------------------------------------------------------
@@ -180,7 +186,7 @@ class Feed:
         self.ensure_running()
         self.pump()  # so "now" means now
         start = self.cursor if cursor is None else cursor
-        sub = FeedSubscription(next(self._ids), conn, start, frozenset(kinds) if kinds is not None else None)
+        sub = FeedSubscription(self.next_id(), conn, start, frozenset(kinds) if kinds is not None else None)
         self.subs[sub.id] = sub
         if sub.cursor >= self.cursor:
             sub.live = True
@@ -208,24 +214,6 @@ class Feed:
             if sub.cursor == before:
                 sub.cursor = self.cursor  # nothing left between its cursor and the watcher's
             await sub.conn.drain()
-
-    def unsubscribe(self, conn: Connection, sub_id: int) -> bool:
-        sub = self.subs.get(sub_id)
-        if sub is None or sub.conn is not conn:
-            raise NotFound(f"no feed subscription {sub_id} on this connection")
-        del self.subs[sub_id]
-        if sub.task is not None:
-            sub.task.cancel()
-        return True
-
-    def drop_connection(self, conn: Connection) -> None:
-        for sub_id in [i for i, s in self.subs.items() if s.conn is conn]:
-            sub = self.subs.pop(sub_id)
-            if sub.task is not None:
-                sub.task.cancel()
-
-    def count(self) -> int:
-        return len(self.subs)
 
 
 def _rows(led, sql_template: str, ids: list[str]):

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import itertools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import NotFound
+from .subscriptions import Subscriptions
 
 if TYPE_CHECKING:
     from .app import App, Connection
@@ -48,18 +47,19 @@ def _size(path: Path) -> int:
         return 0
 
 
-class TranscriptStreams:
+class TranscriptStreams(Subscriptions[TranscriptSubscription]):
+    what = "transcript subscription"
+
     def __init__(self, app: App) -> None:
+        super().__init__()
         self.app = app
-        self.subs: dict[int, TranscriptSubscription] = {}
-        self._ids = itertools.count(1)
 
     def subscribe(self, conn: Connection, session: str, agent: str, path: Path, offset: int | None) -> TranscriptSubscription:
         size = _size(path)
         start = size if offset is None else offset
         if start > size:
             start = 0 if size else start  # the log was rotated since the client's offset
-        sub = TranscriptSubscription(next(self._ids), conn, session, agent, path, start)
+        sub = TranscriptSubscription(self.next_id(), conn, session, agent, path, start)
         self.subs[sub.id] = sub
         sub.task = conn.spawn(self._stream(sub))
         return sub
@@ -106,21 +106,3 @@ class TranscriptStreams:
                         await sub.conn.drain()
                         continue
             await asyncio.sleep(POLL_S)
-
-    def unsubscribe(self, conn: Connection, sub_id: int) -> bool:
-        sub = self.subs.get(sub_id)
-        if sub is None or sub.conn is not conn:
-            raise NotFound(f"no transcript subscription {sub_id} on this connection")
-        del self.subs[sub_id]
-        if sub.task is not None:
-            sub.task.cancel()
-        return True
-
-    def drop_connection(self, conn: Connection) -> None:
-        for sub_id in [i for i, s in self.subs.items() if s.conn is conn]:
-            sub = self.subs.pop(sub_id)
-            if sub.task is not None:
-                sub.task.cancel()
-
-    def count(self) -> int:
-        return len(self.subs)

@@ -508,7 +508,7 @@ class MailArrivedNotification(msgspec.Struct):
 
 
 class AgentChangedNotification(msgspec.Struct):
-    """``$/gastown/agentChanged``: an agent bead changed or a session event happened."""
+    """``$/gastown/agentChanged``: an agent bead changed, a session event happened, or work went on or off its hook."""
 
     agent: str
     event_id: int

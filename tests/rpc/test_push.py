@@ -124,6 +124,15 @@ def test_derived_notifications_convoy_mail_agent(socket_server, town):
     run_bd(town, "update", agent["id"], "--status", "in_progress")
     changes = [n["params"] for n in c.notifications(2, method="$/gastown/agentChanged")]
     assert [p["agent"] for p in changes] == [agent["id"], agent["id"]]
+    work = c.call("bead/create", {"title": "hook me"})
+    hook_in_another_process = (
+        "import sys; from gastown_server.beads.store import Ledger; from gastown_server.work import hooks; "
+        "led = Ledger(sys.argv[1]); hooks.hook(led, sys.argv[2], 'proj/polecats/nux', actor='mayor'); "
+        "hooks.unhook(led, sys.argv[2], actor='proj/polecats/nux')"
+    )
+    subprocess.run([sys.executable, "-c", hook_in_another_process, str(town / ".gastown" / "ledger.db"), work["id"]], check=True)
+    hook_changes = [n["params"] for n in c.notifications(2, method="$/gastown/agentChanged")]
+    assert [(p["agent"], p["kind"]) for p in hook_changes] == [("proj/polecats/nux", "hooked"), ("proj/polecats/nux", "unhooked")]
     other.close()
     c.close()
 
