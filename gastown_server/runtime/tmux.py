@@ -59,7 +59,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 _ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: ``list-panes -a -F`` format parsed by :func:`parse_sessions` (``snapshot.py``
 #: runs the same call without libtmux for ``gt status``).
-PANE_FIELDS = _PANE_FIELDS = (
+PANE_FIELDS = (
     "#{session_name}\t#{session_created}\t#{session_attached}\t#{session_activity}\t"
     "#{@gt_pane}\t#{pane_id}\t#{pane_pid}\t#{pane_dead}"
 )
