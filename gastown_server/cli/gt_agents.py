@@ -300,28 +300,9 @@ def seance(ctx, args):
 
 
 def _talk(ctx, town, args):
-    from pathlib import Path
+    from ..town import lifecycle
 
-    from ..runtime import seance as rt_seance
-    from ..town import config, lifecycle
-    from ..town.identity import session_env
-
-    rec = lifecycle.find_session(town, args.talk)
-    try:
-        ident = town.identity(rec.address)
-        role = ident.role
-    except Exception:
-        ident, role = None, None
-    preset = config.resolve_agent(town.config, rec.runtime if rec.runtime else None, role=role)
-    env = None
-    if ident is not None:
-        env = session_env(town.root, ident, socket=town.socket, session_id=rec.session_id, runtime=preset.name,
-                          extra=dict(preset.env or {}))  # fmt: skip
-    cwd = Path(rec.cwd) if rec.cwd and Path(rec.cwd).is_dir() else None
-    answer = rt_seance.talk(
-        preset, rec.session_id, args.prompt, transcript=Path(rec.transcript) if rec.transcript else None,
-        cwd=cwd, env=env, timeout_s=args.timeout,
-    )  # fmt: skip
+    answer = lifecycle.talk_to_session(town, args.talk, args.prompt, timeout_s=args.timeout)
     if ctx.json:
         ctx.emit_json(answer)
     else:

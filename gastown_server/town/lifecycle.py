@@ -289,3 +289,31 @@ def find_session(town: Town, session_id: str) -> SessionRecord:
         session_id=p.get("session_id", ""), runtime=p.get("runtime", ""), transcript=p.get("transcript", ""),
         cwd=p.get("cwd", ""), mode=p.get("mode", ""),
     )  # fmt: skip
+
+
+def talk_to_session(town: Town, session_id: str, question: str, *, timeout_s: float):
+    """Seance: ask past session ``session_id`` a question (``gt seance --talk`` and the RPC method).
+
+    Uses the runtime the session ran (its preset resumes it, or the answer
+    comes from its transcript) with the agent's own environment and working
+    directory when the agent still exists; a removed agent still answers from
+    its record.
+    """
+    from ..runtime import seance
+    from . import config
+
+    rec = find_session(town, session_id)
+    try:
+        ident = town.identity(rec.address)
+    except (InvalidInput, NotFound):
+        ident = None
+    preset = config.resolve_agent(town.config, rec.runtime or None, role=ident.role if ident else None)
+    env = None
+    if ident is not None:
+        env = session_env(
+            town.root, ident, socket=town.socket, session_id=rec.session_id, runtime=preset.name,
+            extra=dict(preset.env or {}),
+        )  # fmt: skip
+    cwd = Path(rec.cwd) if rec.cwd and Path(rec.cwd).is_dir() else None
+    transcript = Path(rec.transcript) if rec.transcript else None
+    return seance.talk(preset, rec.session_id, question, transcript=transcript, cwd=cwd, env=env, timeout_s=timeout_s)

@@ -128,7 +128,7 @@ async def seance_talk(call, p: t.SeanceTalkParams) -> t.SeanceAnswer:
     """
 
     def work(town):
-        return _talk(town, p.session_id, p.question, p.timeout_s)
+        return lifecycle.talk_to_session(town, p.session_id, p.question, timeout_s=p.timeout_s)
 
     call.progress("begin", f"asking session {p.session_id}")
     try:
@@ -138,32 +138,3 @@ async def seance_talk(call, p: t.SeanceTalkParams) -> t.SeanceAnswer:
         raise
     call.progress("end", f"answered from {answer.source}")
     return answer
-
-
-def _talk(town, session_id: str, question: str, timeout_s: float):
-    """The same resolution as ``gt seance --talk`` (preset, environment, cwd)."""
-    from pathlib import Path
-
-    from ...runtime import seance as rt_seance
-    from ...town import config
-    from ...town.identity import session_env
-
-    rec = lifecycle.find_session(town, session_id)
-    try:
-        ident = town.identity(rec.address)
-        role = ident.role
-    except Exception:  # noqa: BLE001 - an agent removed since: seance still works from the record
-        ident, role = None, None
-    preset = config.resolve_agent(town.config, rec.runtime or None, role=role)
-    env = None
-    if ident is not None:
-        env = session_env(town.root, ident, socket=town.socket, session_id=rec.session_id, runtime=preset.name,
-                          extra=dict(preset.env or {}))  # fmt: skip
-    cwd = Path(rec.cwd) if rec.cwd and Path(rec.cwd).is_dir() else None
-    return rt_seance.talk(
-        preset, rec.session_id, question, transcript=Path(rec.transcript) if rec.transcript else None,
-        cwd=cwd, env=env, timeout_s=timeout_s,
-    )  # fmt: skip
-
-
-
