@@ -441,6 +441,11 @@ class App:
         self.town_root = root
         self.feed.start()
 
+    def town_name(self) -> str:
+        """The name ``gt install --name`` gave the town (the directory's name for a ``bd init`` ledger)."""
+        assert self.town_root is not None and self.ledger is not None
+        return self.ledger.config_get("town.name") or self.town_root.name
+
     def town_for(self, ledger: Ledger):
         """The :class:`~gastown_server.town.core.Town` (a full town) sharing ``ledger``'s connection.
 

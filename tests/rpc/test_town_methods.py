@@ -35,7 +35,7 @@ def town(tmp_path_factory):
         (src / "README.md").write_text("hello\n")
         subprocess.run([*git, "-C", str(src), "add", "-A"], check=True)
         subprocess.run([*git, "-C", str(src), "commit", "-q", "-m", "init"], check=True)
-        for argv in (["install", str(root)], ["rig", "add", "proj", str(src), "--prefix", "pj"]):
+        for argv in (["install", str(root), "--name", "Central"], ["rig", "add", "proj", str(src), "--prefix", "pj"]):
             p = subprocess.run([*GT, *argv], cwd=root.parent if argv[0] == "install" else root, env=env,
                                capture_output=True, text=True)
             assert p.returncode == 0, p.stderr
@@ -122,7 +122,10 @@ def test_seance_list_and_talk_with_progress(connect, town):
 
 
 def test_town_status_full(connect, town):
-    st = connect().call("town/status")
+    c = connect()
+    st = c.call("town/status")
+    assert st["town"] == {"name": "Central", "root": str(town)}  # --name, not the directory's name
+    assert c.server_info["town"]["name"] == "Central"
     assert st["status"]["tmux"]["running"] and st["status"]["rigs"][0]["name"] == "proj"
     mayor = next(a for a in st["status"]["agents"] if a["address"] == "mayor")
     assert mayor["alive"]

@@ -26,7 +26,7 @@ def initialize(call, p: t.InitializeParams) -> t.InitializeResult:
     root = call.app.town_root
     return t.InitializeResult(
         server_info=t.ServerInfo("gastown-server", __version__),
-        town=t.TownInfo(root.name, str(root)) if root else None,
+        town=t.TownInfo(call.app.town_name(), str(root)) if root else None,
         capabilities=sorted(METHODS),
         notifications=sorted(notifications()),
         actor=call.conn.actor,

@@ -16,7 +16,7 @@ def status(call, p: t.NoParams) -> t.TownStatusResult:
     ledger_status, convoy_counts = app.cached("town/status", lambda: _ledger_view(call.ledger))
     srv = app.status()
     return t.TownStatusResult(
-        town=t.TownInfo(call.town_root.name, str(call.town_root)),
+        town=t.TownInfo(app.town_name(), str(call.town_root)),
         cursor=app.feed.cursor,
         ledger=ledger_status,
         convoys=convoy_counts,
