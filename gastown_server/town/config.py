@@ -55,6 +55,21 @@ class NudgeSettings(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=Tr
     timeout_s: float = 30.0
 
 
+class PatrolSettings(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """Patrol loops of script-runtime Deacon/Witness/Refinery (env ``GT_PATROL_*`` overrides)."""
+
+    #: Run the patrol loop at all (``GT_PATROL=0`` turns it off for one session).
+    enabled: bool = True
+    #: Sleep after a cycle that acted; the base of the idle backoff (``GT_PATROL_INTERVAL``).
+    interval_s: float = 5.0
+    #: Longest idle sleep (``GT_PATROL_MAX_BACKOFF``); the formula's ``--max`` caps it too.
+    max_backoff_s: float = 60.0
+    #: A hooked polecat with no transcript activity this long is stuck (``GT_PATROL_STUCK_AFTER``).
+    stuck_after_s: float = 900.0
+    #: After nudging a stuck polecat, wait this long for a sign of life before restarting it.
+    nudge_grace_s: float = 60.0
+
+
 class TownConfig(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
     name: str
     version: int = 1
@@ -64,6 +79,7 @@ class TownConfig(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True)
     agents: dict[str, AgentSettings] = msgspec.field(default_factory=dict)
     daemon: DaemonSettings = msgspec.field(default_factory=DaemonSettings)
     nudge: NudgeSettings = msgspec.field(default_factory=NudgeSettings)
+    patrol: PatrolSettings = msgspec.field(default_factory=PatrolSettings)
 
 
 def load(root: Path) -> TownConfig:

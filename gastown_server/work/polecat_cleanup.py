@@ -73,8 +73,9 @@ def nuke(
     actor: str,
     force: bool = False,
     branch: str = "",
+    keep_branch: bool = False,
 ) -> NukeResult:
-    """Remove a polecat's worktree (and, when safe, its branch)."""
+    """Remove a polecat's worktree (and, when safe and not ``keep_branch``, its branch)."""
     path = Path(worktree).resolve()
     repo = Git(rig.repo, actor=actor)
     registered = repo.worktrees()
@@ -106,7 +107,7 @@ def nuke(
             repo.run("worktree", "prune")
         removed = True
     deleted = False
-    if branch and not reasons and repo.branch_sha(branch) is not None:
+    if branch and not reasons and not keep_branch and repo.branch_sha(branch) is not None:
         repo.run("branch", "-D", "-q", branch)  # merged by patch id (rebased), so -d would refuse
         deleted = True
     return NukeResult(
