@@ -141,21 +141,58 @@ export async function openGasTown(page) {
 /** Run a command through the command palette. */
 export async function runCommand(page, title) {
   const input = page.locator(".quick-input-widget input:visible").first();
-  // F1 can be swallowed while focus moves (a terminal, a webview taking it): retry a few times.
+  const item = page.locator(".quick-input-list .monaco-list-row").filter({ hasText: title }).first();
+  // The palette closes whenever focus leaves it (F1 swallowed while a terminal or webview takes
+  // focus, a view re-rendering its focused row after a push): then open it again from the start.
   for (let attempt = 0; ; attempt++) {
-    if (attempt > 0) await page.keyboard.press("Escape");
-    await page.locator(".monaco-workbench").first().focus().catch(() => undefined);
-    await page.keyboard.press("F1");
     try {
+      if (attempt > 0) await resetUi(page);
+      await page.locator(".monaco-workbench").first().focus().catch(() => undefined);
+      await page.keyboard.press("F1");
       await input.waitFor({ timeout: 3_000 });
-      break;
+      await input.fill(`>${title}`, { timeout: 3_000 });
+      await item.waitFor({ timeout: 10_000 });
+      await item.click({ timeout: 3_000 });
+      return;
     } catch (e) {
       if (attempt >= 4) throw e;
     }
   }
-  await input.fill(`>${title}`);
-  await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: title }).first().waitFor({ timeout: 10_000 });
-  await page.keyboard.press("Enter");
+}
+
+/**
+ * Bring the workbench back to a resting state: no quick input, no modal
+ * dialog left open by an earlier step, so that one failed step cannot make
+ * the next one type into a stale input.
+ */
+export async function resetUi(page) {
+  const busy = page.locator(".quick-input-widget:visible, .monaco-dialog-box:visible");
+  for (let i = 0; i < 5 && (await busy.count()) > 0; i++) {
+    // Escape reaches a quick input only while it has focus (a checkbox in it may have taken it).
+    await page.locator(".quick-input-widget input:visible").first().focus({ timeout: 500 }).catch(() => undefined);
+    await page.keyboard.press("Escape");
+    await page.waitForTimeout(100);
+  }
+  if ((await busy.count()) > 0) throw new Error("a quick input or dialog stays open after Escape: the previous step left the workbench busy");
+}
+
+/**
+ * A workbench step: starts from a resting UI (resetUi) and, when it fails,
+ * keeps a screenshot named after it in test-output/vscode/ before rethrowing.
+ */
+export function uiStep(test, getPage) {
+  return (name, fn) =>
+    test(name, async (t) => {
+      const page = getPage();
+      await resetUi(page);
+      try {
+        await fn(t);
+      } catch (e) {
+        const slug = name.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "").slice(0, 60).toLowerCase();
+        await screenshot(page, `failed-${slug}`).catch(() => undefined);
+        throw e;
+      }
+    });
 }
 
 export async function screenshot(page, name) {

@@ -15,7 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { client, serverPath } from "../unit/helpers.mjs";
-import { openGasTown, openWorkbench, outputDir, readMetrics, runCommand, screenshot } from "./harness.mjs";
+import { openGasTown, openWorkbench, outputDir, readMetrics, runCommand, screenshot, uiStep } from "./harness.mjs";
 
 const socket = `gastown-vscode-e2e-${process.pid}`;
 let tmp, town, wb, metricsFile, beads, convoyId, server;
@@ -102,16 +102,19 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+// Each workbench step starts with no quick input or dialog open and keeps a screenshot when it fails.
+const step = uiStep(test, () => wb.page);
+
 const row = (page, label) => page.locator(`.monaco-list-row[aria-label^="${label}"]`);
 
-test("the sidebar shows the town's convoys with their tracked beads", async () => {
+step("the sidebar shows the town's convoys with their tracked beads", async () => {
   const { page } = wb;
   await openGasTown(page);
   await row(page, `convoy ${convoyId} Time machine, 0 of 2 closed`).first().waitFor({ timeout: 30_000 });
   for (const id of beads) await row(page, `bead ${id} `).first().waitFor({ timeout: 10_000 });
 });
 
-test("the sidebar shows the Overseer's mail, with the unread count as a badge", async () => {
+step("the sidebar shows the Overseer's mail, with the unread count as a badge", async () => {
   const { page } = wb;
   await row(page, "mail from mayor: Convoy ready for review, unread").or(row(page, "mail from overseer: Convoy ready for review, unread")).first().waitFor({ timeout: 15_000 });
   // The Mail view's badge shows on the view container's activity bar entry.
@@ -122,7 +125,7 @@ test("the sidebar shows the Overseer's mail, with the unread count as a badge", 
   await screenshot(page, "sidebar");
 });
 
-test("the sidebar shows the town's agents, and the status bar the running count", async () => {
+step("the sidebar shows the town's agents, and the status bar the running count", async () => {
   const { page } = wb;
   await row(page, "agent mayor, running").first().waitFor({ timeout: 15_000 });
   await row(page, "agent deacon").first().waitFor({ timeout: 5_000 });
@@ -139,7 +142,7 @@ test("the sidebar shows the town's agents, and the status bar the running count"
   await screenshot(page, "sidebar-agents");
 });
 
-test("a bead closed from another process updates the tree with no refresh", async () => {
+step("a bead closed from another process updates the tree with no refresh", async () => {
   const { page } = wb;
   const before = readMetrics(metricsFile).filter((m) => m.name === "refresh.convoys").length;
   sh("bd", ["close", beads[0], "--reason", "done in tmux"]);
@@ -157,13 +160,13 @@ test("a bead closed from another process updates the tree with no refresh", asyn
   await screenshot(page, "after-close");
 });
 
-test("clicking a tracked bead opens it in a document", async () => {
+step("clicking a tracked bead opens it in a document", async () => {
   const { page } = wb;
   await row(page, `bead ${beads[1]} Paint the delorean`).first().click();
   await page.locator(".monaco-editor .view-lines").filter({ hasText: `Paint the delorean (${beads[1]})` }).first().waitFor({ timeout: 15_000 });
 });
 
-test("Open Mayor streams the transcript and sends text to the Mayor's pane", async () => {
+step("Open Mayor streams the transcript and sends text to the Mayor's pane", async () => {
   const { page } = wb;
   await runCommand(page, "Gas Town: Open Mayor");
   const frame = page.frameLocator("iframe.webview.ready").frameLocator("#active-frame");
@@ -179,7 +182,7 @@ test("Open Mayor streams the transcript and sends text to the Mayor's pane", asy
   await screenshot(page, "mayor");
 });
 
-test("Attach opens an integrated terminal attached to the agent's tmux session", async () => {
+step("Attach opens an integrated terminal attached to the agent's tmux session", async () => {
   const { page } = wb;
   const clients = () => {
     try {
@@ -198,7 +201,7 @@ test("Attach opens an integrated terminal attached to the agent's tmux session",
   execFileSync("tmux", ["-L", socket, "detach-client", "-s", "hq-deacon"]);
 });
 
-test("reading a mail opens it in a document and clears the unread badge", async () => {
+step("reading a mail opens it in a document and clears the unread badge", async () => {
   const { page } = wb;
   await row(page, "mail from overseer: Convoy ready for review, unread").or(row(page, "mail from mayor: Convoy ready for review, unread")).first().click();
   await page.locator(".monaco-editor .view-lines").filter({ hasText: "Time machine is rolling." }).first().waitFor({ timeout: 15_000 });
@@ -217,8 +220,28 @@ async function pick(page, text, placeholder) {
   const input = quickInput(page, placeholder);
   await input.waitFor({ timeout: 15_000 });
   await input.fill(text);
-  await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: text }).first().waitFor({ timeout: 10_000 });
+  // Enter takes the active row: wait until the filter has made it one that matches.
+  await page.locator(".quick-input-list .monaco-list-row.focused").filter({ hasText: text }).first().waitFor({ timeout: 10_000 });
   await page.keyboard.press("Enter");
+}
+
+/**
+ * In the multi-select quick pick showing `placeholder`, tick the items with these texts and
+ * press OK, as a mouse user does.  Not Enter: a clicked checkbox keeps the keyboard focus, and
+ * Enter on a focused checkbox toggles it off again instead of accepting the pick.
+ */
+async function checkAndAccept(page, texts, placeholder) {
+  const input = quickInput(page, placeholder);
+  await input.waitFor({ timeout: 15_000 });
+  for (const [i, text] of texts.entries()) {
+    await input.fill(text);
+    const item = page.locator(".quick-input-list .monaco-list-row").filter({ hasText: text }).first();
+    await item.waitFor({ timeout: 10_000 });
+    await item.locator(".monaco-checkbox").first().click();
+    await page.locator(".quick-input-widget .quick-input-count").filter({ hasText: `${i + 1} Selected` }).first().waitFor({ timeout: 5_000 });
+  }
+  await page.locator(".quick-input-widget .monaco-button").filter({ hasText: "OK" }).first().click();
+  await input.waitFor({ state: "hidden", timeout: 5_000 });
 }
 
 /** Answer the open input box. */
@@ -229,7 +252,7 @@ async function answer(page, text, prompt) {
   await page.keyboard.press("Enter");
 }
 
-test("Compose and Reply: mail reaches the addressee; a reply to the Overseer arrives in the Mail view by push", async () => {
+step("Compose and Reply: mail reaches the addressee; a reply to the Overseer arrives in the Mail view by push", async () => {
   const { page } = wb;
   const subject = `Plan for ${Date.now()}`;
   await runCommand(page, "Gas Town: Compose Mail");
@@ -253,7 +276,7 @@ test("Compose and Reply: mail reaches the addressee; a reply to the Overseer arr
   await row(page, "mail from overseer: Re: Convoy ready for review, unread").first().waitFor({ timeout: 15_000 });
 });
 
-test("Nudge: the message reaches the agent's pane", async () => {
+step("Nudge: the message reaches the agent's pane", async () => {
   const { page } = wb;
   const marker = `nudge-e2e-${Date.now()}`;
   await runCommand(page, "Gas Town: Nudge Agent");
@@ -262,23 +285,17 @@ test("Nudge: the message reaches the agent's pane", async () => {
   await eventually(() => capturePane("hq-deacon").includes(marker), 15_000, "the nudge in the deacon's pane");
 });
 
-test("Create Convoy: pick beads, and the new convoy appears by push", async () => {
+step("Create Convoy: pick beads, and the new convoy appears by push", async () => {
   const { page } = wb;
   const extra = bdJson("create", "Buy plutonium", "-t", "task").id;
   await runCommand(page, "Gas Town: Create Convoy");
   await answer(page, "Fuel run", "Convoy title");
-  const input = quickInput(page, "Beads the convoy tracks");
-  await input.waitFor({ timeout: 15_000 });
-  await input.fill(extra);
-  const item = page.locator(".quick-input-list .monaco-list-row").filter({ hasText: extra }).first();
-  await item.waitFor({ timeout: 10_000 });
-  await item.locator(".quick-input-list-checkbox, input[type=checkbox], .monaco-checkbox").first().click();
-  await page.keyboard.press("Enter");
+  await checkAndAccept(page, [extra], "Beads the convoy tracks");
   await row(page, "convoy ").filter({ hasText: "Fuel run" }).first().waitFor({ timeout: 15_000 });
   await row(page, `bead ${extra} Buy plutonium, open`).first().waitFor({ timeout: 5_000 });
 });
 
-test("Seance: ask a predecessor session, the answer opens in a document", async () => {
+step("Seance: ask a predecessor session, the answer opens in a document", async () => {
   const { page } = wb;
   await runCommand(page, "Gas Town: Seance: Ask a Predecessor");
   await pick(page, "mayor", "Ask a predecessor of which agent");
@@ -291,7 +308,7 @@ test("Seance: ask a predecessor session, the answer opens in a document", async 
   await screenshot(page, "seance");
 });
 
-test("Hand Off: after confirming, a fresh session takes the agent's place", async () => {
+step("Hand Off: after confirming, a fresh session takes the agent's place", async () => {
   const { page } = wb;
   const sessionsBefore = (capturePane("hq-deacon").match(/=== gastown session/g) ?? []).length;
   const pidBefore = execFileSync("tmux", ["-L", socket, "display-message", "-p", "-t", "hq-deacon", "#{pane_pid}"], { encoding: "utf8" }).trim();
@@ -308,7 +325,7 @@ test("Hand Off: after confirming, a fresh session takes the agent's place", asyn
   await row(page, "agent deacon, running").first().waitFor({ timeout: 15_000 });
 });
 
-test("the server crashes: the user is told, it reconnects, and a change made meanwhile shows up", async () => {
+step("the server crashes: the user is told, it reconnects, and a change made meanwhile shows up", async () => {
   const { page } = wb;
   // Our own server process: the one started with this test's unique town path.
   const ps = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
@@ -326,7 +343,7 @@ test("the server crashes: the user is told, it reconnects, and a change made mea
   await screenshot(page, "after-reconnect");
 });
 
-test("Land Convoy: the landed convoy's bead is closed", async () => {
+step("Land Convoy: the landed convoy's bead is closed", async () => {
   const { page } = wb;
   await runCommand(page, "Gas Town: Land Convoy");
   await pick(page, convoyId, "Land which convoy");
