@@ -66,19 +66,10 @@ def unhook(ledger, bead_id: str, *, actor: str, status: str = "open") -> Bead:
 
 
 def unread_mail(ledger, address: str) -> list[Bead]:
-    """Open messages to ``address`` without the ``read`` label, oldest first."""
-    addr = _addr(address)
-    beads = ledger.list(issue_type="message", assignee=addr)
-    if not beads:
-        return []
-    marks = ",".join("?" * len(beads))
-    read = {
-        r[0]
-        for r in ledger.conn.execute(
-            f"SELECT issue_id FROM labels WHERE label = 'read' AND issue_id IN ({marks})", [b.id for b in beads]
-        )
-    }
-    return [b for b in beads if b.id not in read]
+    """Unread mail of ``address`` as beads, oldest first: ``mail.unread_beads`` decides (one rule)."""
+    from . import mail
+
+    return mail.unread_beads(ledger, _addr(address))
 
 
 def _agent_bead(ledger, address: str) -> str | None:

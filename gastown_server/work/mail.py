@@ -8,8 +8,15 @@ reading it adds the label ``read``; acknowledging it closes it (it leaves
 the inbox but stays in the ledger).  Addresses are written without a
 trailing slash (``mayor/`` and ``mayor`` are the same mailbox).
 
-This is the minimal domain the RPC server needs; the work-lifecycle issue
-extends it (lists and queues, routing, the protocol subjects of SPEC.md).
+States: *unread* (open, no ``read`` label), *read* (open, labelled),
+*acked* (closed "acked") and *archived* (closed "archived"); this module is
+the single source of truth for "unread" (``hooks.unread_mail``, ``gt prime``,
+the script agent and the RPC server all ask :func:`unread_beads`).
+
+Recipients: :func:`require_known` checks an address against the town's
+directory (the Overseer, the town roles, every agent bead and each rig's
+witness/refinery); the domain :func:`send` only checks syntax so that
+ledger-only callers (the refinery in tests) keep working.
 """
 
 from __future__ import annotations
@@ -20,9 +27,20 @@ import msgspec
 
 from ..beads.models import Bead
 from ..beads.store import Ledger
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, NotFound
 
 MESSAGE_TYPE = "message"
+OVERSEER = "overseer"
+TOWN_ROLES = ("mayor", "deacon", "boot")
+#: Protocol subjects (SPEC.md "Mail protocol"), plus CONVOY_LANDED (ours).
+POLECAT_DONE = "POLECAT_DONE"
+MERGE_READY = "MERGE_READY"
+MERGED = "MERGED"
+MERGE_FAILED = "MERGE_FAILED"
+REWORK_REQUEST = "REWORK_REQUEST"
+HANDOFF = "HANDOFF"
+ESCALATION = "ESCALATION"
+CONVOY_LANDED = "CONVOY_LANDED"
 READ_LABEL = "read"
 REPLIES_TO = "replies-to"
 _ADDRESS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*(/[A-Za-z0-9][A-Za-z0-9_.@-]*)*$")
@@ -118,10 +136,22 @@ def send(
     return show(ledger, bead.id)
 
 
-def inbox(ledger: Ledger, address: str, *, unread_only: bool = False, limit: int | None = None) -> list[Message]:
-    """Open messages addressed to ``address``, oldest first."""
+def inbox(
+    ledger: Ledger,
+    address: str,
+    *,
+    unread_only: bool = False,
+    limit: int | None = None,
+    include_closed: bool = False,
+) -> list[Message]:
+    """Open messages addressed to ``address``, oldest first (``include_closed``: acked/archived too)."""
     addr = normalize_address(address)
-    beads = ledger.list(issue_type=MESSAGE_TYPE, assignee=addr, limit=None if unread_only else limit)
+    beads = ledger.list(
+        issue_type=MESSAGE_TYPE,
+        assignee=addr,
+        include_closed=include_closed and not unread_only,
+        limit=None if unread_only else limit,
+    )
     read_ids = _read_ids(ledger, [b.id for b in beads])
     out = []
     for b in beads:
@@ -135,7 +165,16 @@ def inbox(ledger: Ledger, address: str, *, unread_only: bool = False, limit: int
 
 
 def unread(ledger: Ledger, address: str) -> list[Message]:
+    """Unread mail of ``address``, oldest first: open (not acked/archived) and never read."""
     return inbox(ledger, address, unread_only=True)
+
+
+def unread_beads(ledger: Ledger, address: str) -> list[Bead]:
+    """:func:`unread` as beads (for callers that want ``sender``/``title``); same rule, same order."""
+    addr = normalize_address(address)
+    beads = ledger.list(issue_type=MESSAGE_TYPE, assignee=addr)
+    read_ids = _read_ids(ledger, [b.id for b in beads])
+    return [b for b in beads if b.id not in read_ids]
 
 
 def _read_ids(ledger: Ledger, ids: list[str]) -> set[str]:
@@ -194,3 +233,169 @@ def reply(ledger: Ledger, message_id: str, body: str, *, actor: str, subject: st
     if not subject:
         subject = original.title if original.title.startswith("Re: ") else f"Re: {original.title}"
     return send(ledger, original.sender, subject, body, actor=actor, replies_to=message_id)
+
+
+def archive(ledger: Ledger, message_id: str, *, actor: str) -> Message:
+    """File a message away: closed "archived" (it leaves the inbox; ``inbox --all`` still shows it)."""
+    with ledger.mutation("mail_archived", actor, message_id):
+        bead = _require_message(ledger, message_id)
+        if bead.status == "closed":
+            raise Conflict(f"message {message_id} is already closed ({bead.close_reason or 'acked'})")
+        if READ_LABEL not in ledger.labels(message_id):
+            ledger.add_label(message_id, READ_LABEL, actor=actor)
+        ledger.close(message_id, actor=actor, reason="archived")
+    return show(ledger, message_id)
+
+
+def thread(ledger: Ledger, message_id: str) -> list[Message]:
+    """The whole conversation ``message_id`` belongs to: its root and every reply below, oldest first."""
+    _require_message(ledger, message_id)
+    root, seen = message_id, {message_id}
+    parent = _replies_to(ledger, root)
+    while parent and parent not in seen and ledger.exists(parent):
+        seen.add(parent)
+        root = parent
+        parent = _replies_to(ledger, root)
+    ids, frontier = [root], [root]
+    members = {root}
+    while frontier:
+        marks = ",".join("?" * len(frontier))
+        nxt = [
+            r[0]
+            for r in ledger.conn.execute(
+                f"SELECT issue_id FROM dependencies WHERE type = 'replies-to' AND depends_on_id IN ({marks})", frontier
+            )
+            if r[0] not in members
+        ]
+        members.update(nxt)
+        ids.extend(nxt)
+        frontier = nxt
+    beads = ledger.get_many(ids)
+    msgs = [show(ledger, i) for i in ids if i in beads and beads[i].status != "tombstone"]
+    msgs.sort(key=lambda m: m.created_at)  # stable: ties keep reply order
+    return msgs
+
+
+# -- the directory: who can receive mail -------------------------------------------
+
+
+class Recipient(msgspec.Struct, omit_defaults=False):
+    address: str
+    role: str
+    rig: str = ""
+    #: tmux session name ("" for the Overseer).
+    session: str = ""
+
+
+def directory(ledger: Ledger) -> list[Recipient]:
+    """Every mailbox of the town: the Overseer, each agent bead, the town roles, rig witness/refinery."""
+    out: dict[str, Recipient] = {OVERSEER: Recipient(OVERSEER, OVERSEER)}
+    for role in TOWN_ROLES:
+        out[role] = Recipient(role, role, session=f"hq-{role}")
+    for b in ledger.list(issue_type="rig", status="pinned", order="id"):
+        meta = _meta(b.metadata)
+        name, prefix = meta.get("name"), meta.get("prefix")
+        if isinstance(name, str) and isinstance(prefix, str) and name:
+            for role in ("witness", "refinery"):
+                out[f"{name}/{role}"] = Recipient(f"{name}/{role}", role, name, f"{prefix}-{role}")
+    for b in ledger.list(issue_type="agent", order="id"):
+        meta = _meta(b.metadata)
+        addr = str(meta.get("address") or b.title).strip().rstrip("/")
+        if addr and _ADDRESS_RE.match(addr):
+            out[addr] = Recipient(addr, str(meta.get("role") or ""), str(meta.get("rig") or ""),
+                                  str(meta.get("session") or ""))  # fmt: skip
+    return list(out.values())
+
+
+def _meta(text: str) -> dict:
+    if not text:
+        return {}
+    try:
+        value = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _canonical(address: str) -> str:
+    """``<rig>/polecat/<n>`` and ``<rig>/<n>`` are spellings of ``<rig>/polecats/<n>``."""
+    parts = address.split("/")
+    if len(parts) == 3 and parts[1] == "polecat":
+        return f"{parts[0]}/polecats/{parts[2]}"
+    if len(parts) == 2 and parts[1] not in ("witness", "refinery"):
+        return f"{parts[0]}/polecats/{parts[1]}"
+    return address
+
+
+def require_known(ledger: Ledger, address: str) -> Recipient:
+    """The recipient ``address`` names, or :class:`NotFound` naming it (after a syntax check)."""
+    addr = normalize_address(address)
+    known = {r.address: r for r in directory(ledger)}
+    found = known.get(addr) or known.get(_canonical(addr))
+    if found is None:
+        raise NotFound(
+            f"unknown address {address!r}: no such agent in this town (see gt agents; "
+            "the Overseer is 'overseer')"
+        )
+    return found
+
+
+def recipients(ledger: Ledger, *, rig: str | None = None, role: str | None = None) -> list[Recipient]:
+    """The agents a broadcast reaches (never the Overseer), optionally one rig's or one role's."""
+    out = [r for r in directory(ledger) if r.address != OVERSEER]
+    if rig is not None:
+        rigs = {r.rig for r in out if r.rig}
+        if rig not in rigs:
+            raise NotFound(f"no rig {rig!r} (rigs: {', '.join(sorted(rigs)) or 'none'})")
+        out = [r for r in out if r.rig == rig]
+    if role is not None:
+        roles = {r.role for r in directory(ledger) if r.role and r.role != OVERSEER}
+        if role not in roles:
+            raise InvalidInput(f"unknown role {role!r} (one of: {', '.join(sorted(roles))})")
+        out = [r for r in out if r.role == role]
+    return out
+
+
+def broadcast(
+    ledger: Ledger, subject: str, body: str = "", *, actor: str, rig: str | None = None, role: str | None = None
+) -> list[Message]:
+    """One message per agent (all, or one rig's/role's), in one transaction."""
+    if not isinstance(subject, str) or not subject.strip():
+        raise InvalidInput("a message needs a subject")
+    targets = recipients(ledger, rig=rig, role=role)
+    sender = normalize_address(actor)
+    if not targets:
+        raise NotFound("nobody to broadcast to (no agents match)")
+    with ledger.mutation("mail_broadcast", sender, "", {"subject": subject, "to": [r.address for r in targets]}):
+        ids = [send(ledger, r.address, subject, body, actor=sender).id for r in targets if r.address != sender]
+    return [show(ledger, i) for i in ids]
+
+
+def notify(town, messages: list[Message]) -> list[str]:
+    """Nudge each recipient that has a live session: "You have mail from X: SUBJECT — gt mail read ID".
+
+    Never blocks on a busy pane (timeout 0: the nudge is queued and the daemon
+    delivers it) and never fails the send: delivery problems are returned as
+    lines for the caller to show.
+    """
+    from ..runtime import nudge as rt_nudge
+
+    problems: list[str] = []
+    known = {r.address: r for r in directory(town.ledger)}
+    for msg in messages:
+        r = known.get(msg.to) or known.get(_canonical(msg.to))
+        if r is None or not r.session:
+            continue
+        try:
+            if not town.tmux.has(r.session):
+                continue
+            res = rt_nudge.nudge(
+                town.tmux, r.session, f"You have mail from {msg.sender or '?'}: {msg.subject} — gt mail read {msg.id}",
+                state_dir=town.state_dir, idle_s=town.config.nudge.idle_s, timeout_s=0, sender=msg.sender,
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - the mail is delivered; a nudge problem is only reported
+            problems.append(f"mail {msg.id} delivered; nudging {r.address} failed: {exc}")
+            continue
+        if res.status == "failed":
+            problems.append(f"mail {msg.id} delivered; nudging {r.address} failed: {res.reason}")
+    return problems
