@@ -15,6 +15,7 @@ _AGENTS = "gastown_server.cli.gt_agents"
 _WORK = "gastown_server.cli.gt_work"
 _FORMULA = "gastown_server.cli.gt_formula"
 _RPC = "gastown_server.cli.gt_rpc"
+_APPLY = "gastown_server.cli.gt_apply"
 
 TABLE: dict[str, Entry] = {
     "install": Entry(_TOWN, "Create a town directory"),
@@ -39,6 +40,7 @@ TABLE: dict[str, Entry] = {
     "done": Entry(_WORK, "Submit your branch to the merge queue (polecats)"),
     "refinery": Entry(_WORK, "The merge queue's worker: process-next, queue, status, gates"),
     "mq": Entry(_WORK, "Merge requests: list, show, abandon"),
+    "apply": Entry(_APPLY, "Implement an issue from its gt-script block (script polecats)"),
 }
 
 ABOUT = "gt: run a town of coding agents (Gas Town)."

@@ -1,12 +1,12 @@
 """The README's main job: a ledger built from a real Beads export, queried with `bd`.
 
-    python -m gastown_server.demo [--dir DIR]
+    python -m gastown_server.demo --ledger [--dir DIR]
 
 Creates a ledger (in a temporary directory unless ``--dir`` is given),
 imports the Beads JSONL sample shipped under ``tests/fixtures/beads/sample``,
 then shows ready work, what is blocked, and the dependency tree of the 1.0
 milestone, each through the real ``bd`` command as an agent would run it.
-(The work-lifecycle issue turns this into the full demo town.)
+(The full demo town is gastown_server.demo.town.)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SAMPLE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "beads" / "sample" / "issues.jsonl"
+SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "beads" / "sample" / "issues.jsonl"
 
 
 def _bd(cwd: Path, *argv: str) -> None:

@@ -1,0 +1,7 @@
+"""Greetings."""
+
+
+def greet(name):
+    """A greeting for ``name``."""
+    name = name.strip() or "stranger"
+    return f"Hi, {name}"

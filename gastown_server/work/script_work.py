@@ -1,0 +1,151 @@
+"""Work as data: how a mechanical (script runtime) polecat implements an issue.
+
+An issue whose description holds a fenced ``gt-script`` block::
+
+    ```gt-script
+    sed -i 's/old/new/' src/thing.py
+    ```
+
+can be implemented by ``gt apply <issue>`` in the polecat's worktree: the
+block runs with ``sh -e`` there, every change is committed as
+``<title> (<issue>)`` with a ``Gastown-Issue: <issue>`` trailer.  Run again
+(a restarted session, or rework after ``REWORK_REQUEST``) it is idempotent:
+
+- a worktree left half-changed by a killed run is stashed (kept, not lost)
+  and the run starts clean;
+- if the branch already has the issue's commit and contains the base, it
+  does nothing; if the base moved on, it rebases onto it; if that rebase
+  conflicts it aborts, resets the branch to the base and applies the script
+  again (a faithful "re-resolve" for an agent that cannot think).
+
+An issue without a ``gt-script`` block is left alone (exit 0, "nothing
+mechanical"): ``mol-polecat-work`` declares ``gt apply`` for every polecat.
+``gt apply --test`` runs the rig's gates (``gt refinery gates``) in the
+worktree, the polecat's own test step.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import msgspec
+
+from ..beads.store import Ledger
+from ..errors import Conflict, InvalidInput
+from .git import Git, GitFailed
+
+_FENCE = re.compile(r"^```gt-script[^\n]*\n(.*?)^```", re.S | re.M)
+TRAILER = "Gastown-Issue"
+SCRIPT_TIMEOUT_S = 300.0
+
+
+class ApplyResult(msgspec.Struct):
+    issue: str
+    #: ``no-script``, ``already-applied``, ``rebased``, ``applied``, ``reapplied``
+    action: str
+    head: str = ""
+    detail: str = ""
+
+
+def script_of(text: str) -> str:
+    """The ``gt-script`` block(s) of a description, joined ('' if none)."""
+    return "\n".join(m.group(1) for m in _FENCE.finditer(text or ""))
+
+
+def _issue_commits(git: Git, base: str, issue: str) -> list[str]:
+    text = git.out("log", "--format=%H", f"--grep=^{TRAILER}: {re.escape(issue)}$", f"{base}..HEAD")
+    return text.split()
+
+
+def _rebase_in_progress(git: Git) -> bool:
+    gitdir = Path(git.out("rev-parse", "--absolute-git-dir"))
+    return (gitdir / "rebase-merge").exists() or (gitdir / "rebase-apply").exists()
+
+
+def _start_clean(git: Git, issue: str) -> str:
+    """Undo what a killed run left behind, keeping it in a stash."""
+    notes = []
+    if _rebase_in_progress(git):
+        git.run("rebase", "--abort", check=False)
+        notes.append("aborted an interrupted rebase")
+    if git.dirty():
+        git.run("stash", "push", "-q", "--include-untracked", "-m", f"gt apply {issue}: interrupted run")
+        notes.append("stashed an interrupted run's changes")
+    return "; ".join(notes)
+
+
+def _run_script(worktree: Path, script: str, env: dict[str, str] | None, timeout: float) -> None:
+    try:
+        proc = subprocess.run(
+            ["sh", "-e", "-c", script], cwd=worktree, capture_output=True, text=True,
+            stdin=subprocess.DEVNULL, env=env, timeout=timeout,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise Conflict(f"gt-script timed out after {timeout:g}s in {worktree}") from None
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
+        raise Conflict(f"gt-script failed (exit {proc.returncode}): {' | '.join(tail) or 'no output'}")
+
+
+def _commit(git: Git, issue: str, title: str) -> str:
+    git.run("add", "-A")
+    if git.ok("diff", "--cached", "--quiet"):
+        raise Conflict(f"gt-script of {issue} made no change in {git.cwd}")
+    git.run("commit", "-q", "-m", f"{title} ({issue})\n\n{TRAILER}: {issue}\n")
+    return git.out("rev-parse", "HEAD")
+
+
+def apply(
+    ledger: Ledger,
+    issue: str,
+    *,
+    worktree: str | os.PathLike[str],
+    base: str = "main",
+    actor: str = "",
+    env: dict[str, str] | None = None,
+    timeout: float = SCRIPT_TIMEOUT_S,
+) -> ApplyResult:
+    """Make ``issue``'s change on the worktree's branch; see the module doc."""
+    bead = ledger.get(issue)
+    script = script_of(bead.description)
+    if not script.strip():
+        return ApplyResult(issue, "no-script", detail=f"{issue} has no gt-script block: nothing mechanical to do")
+    path = Path(worktree)
+    git = Git(path, actor=actor)
+    if not git.is_repo():
+        raise InvalidInput(f"{path} is not a git worktree")
+    if not git.sha(base):
+        raise InvalidInput(f"no base branch {base!r} in {path}")
+    notes = [n for n in [_start_clean(git, issue)] if n]
+    action = "applied"
+    if _issue_commits(git, base, issue):
+        if git.is_ancestor(base, "HEAD"):
+            return ApplyResult(issue, "already-applied", git.out("rev-parse", "HEAD"), "; ".join(notes))
+        try:
+            git.run("rebase", "-q", base)
+            notes.append(f"rebased onto {base}")
+            return ApplyResult(issue, "rebased", git.out("rev-parse", "HEAD"), "; ".join(notes))
+        except GitFailed:
+            conflicts = git.conflict_files()
+            git.run("rebase", "--abort", check=False)
+            git.run("reset", "-q", "--hard", base)
+            notes.append(f"rebase onto {base} conflicted ({', '.join(conflicts) or '?'}): reset to {base}, script applied again")
+            action = "reapplied"
+    elif not git.is_ancestor(base, "HEAD") and not git.out("rev-list", f"{base}..HEAD"):
+        # A fresh branch behind its base (main moved since it was cut): start from the base.
+        git.run("reset", "-q", "--hard", base)
+    _run_script(path, script, env, timeout)
+    head = _commit(git, issue, bead.title)
+    return ApplyResult(issue, action, head, "; ".join(notes))
+
+
+def run_tests(ledger: Ledger, rig: str, worktree: str | os.PathLike[str]) -> list:
+    """Run the rig's gates in the worktree (the polecat's own test step); the GateResults."""
+    from . import gates
+
+    settings = gates.load(ledger, rig)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    return [gates.run_gate(g, Path(worktree), env) for g in settings.gates]
