@@ -34,7 +34,7 @@ import msgspec
 from ..beads.store import Ledger
 from ..errors import Conflict, GastownError, InvalidInput, Unavailable
 from . import gates as gates_mod
-from . import hooks, mail
+from . import convoys, hooks, mail
 from . import merge_requests as mrs
 from .done import base_branch
 from .git import Git, GitFailed, git_env
@@ -338,6 +338,8 @@ class _Run:
             issue = self._issue(mr)
             if issue is not None and issue.status != "closed":
                 self.ledger.close(issue.id, actor=self.actor, reason=f"merged {sha} ({mr.id})")
+            if issue is not None:  # a convoy whose last bead this was lands now (mails overseer + mayor)
+                convoys.land_finished(self.ledger, actor=self.actor, bead_ids=[issue.id])
         return Outcome(result="recovered" if recovered else "merged", mr_id=mr.id, sha=sha, warnings=warnings, mail_ids=ids)
 
     def fail(self, mr: mrs.MergeRequest, failure_type: str, error: str) -> Outcome:
