@@ -15,6 +15,7 @@ _AGENTS = "gastown_server.cli.gt_agents"
 _WORK = "gastown_server.cli.gt_work"
 _FORMULA = "gastown_server.cli.gt_formula"
 _RPC = "gastown_server.cli.gt_rpc"
+_PATROL = "gastown_server.cli.gt_patrol"
 _APPLY = "gastown_server.cli.gt_apply"
 
 TABLE: dict[str, Entry] = {
@@ -40,6 +41,10 @@ TABLE: dict[str, Entry] = {
     "done": Entry(_WORK, "Submit your branch to the merge queue (polecats)"),
     "refinery": Entry(_WORK, "The merge queue's worker: process-next, queue, status, gates"),
     "mq": Entry(_WORK, "Merge requests: list, show, abandon"),
+    "patrol": Entry(_PATROL, "Patrol steps: witness, refinery, backoff, status"),
+    "witness": Entry(_PATROL, "A rig's Witness: status (sweep), attach"),
+    "deacon": Entry(_PATROL, "Deacon patrol steps: heartbeat, inbox, check-rigs, plugins, cleanup"),
+    "boot": Entry(_PATROL, "Boot, the Deacon's watchdog: observe, triage"),
     "apply": Entry(_APPLY, "Implement an issue from its gt-script block (script polecats)"),
 }
 
