@@ -244,6 +244,50 @@ def polecat_start(ctx, args):
         ctx.out(f"{res.status} {res.address} ({res.session})")
 
 
+@COMMANDS.command(
+    "polecat nuke", "Stop a polecat and remove its worktree (never its branch); refuses while work could be lost",
+    arg("name"), arg("--rig"),
+    arg("--force", action="store_true", help="remove the worktree even with unmerged or uncommitted work "
+        "(uncommitted changes are saved under refs/gastown/salvage/<branch>; the branch stays)"),
+)  # fmt: skip
+def polecat_nuke(ctx, args):
+    from ..errors import Conflict
+    from ..town.lifecycle import stop_agent
+    from ..work import polecat_cleanup
+    from ..work.git import Git
+    from ..work.merge_requests import rig_ref
+
+    with _town() as town:
+        ident = _polecat(town, args.name, args.rig)
+        rig = rig_ref(town.rig(ident.rig))
+        path = ident.cwd
+        if os.path.isdir(path):
+            branch = Git(path).current_branch()
+            if not args.force:
+                reasons = polecat_cleanup.reasons_to_keep(town.ledger, rig, branch, worktree=Git(path)) if branch else []
+                if reasons:
+                    raise Conflict(f"refusing to nuke {ident.address}: " + "; ".join(reasons) + " (--force removes the "
+                                   "worktree, keeps the branch)")  # fmt: skip
+        stop_agent(town, ident, actor=ctx.actor, grace_s=2.0)
+        result = None
+        if os.path.isdir(path):
+            result = polecat_cleanup.nuke(town.ledger, rig, worktree=path, actor=ctx.actor, force=args.force,
+                                          keep_branch=True)  # fmt: skip
+    if ctx.json:
+        ctx.emit_json({"address": ident.address, "session_stopped": True, "nuke": result})
+        return 0
+    if result is None:
+        ctx.out(f"{ident.address}: session stopped; no worktree at {path}")
+        return 0
+    line = f"{ident.address}: session stopped, worktree {result.worktree} removed, branch {result.branch or '-'} kept"
+    if result.overridden:
+        line += f" (forced past: {'; '.join(result.overridden)})"
+    if result.salvage_ref:
+        line += f"; uncommitted changes saved at {result.salvage_ref}"
+    ctx.out(line)
+    return 0
+
+
 # -- handoff / seance ---------------------------------------------------------------
 
 
