@@ -33,23 +33,44 @@ def deacon_activity(town, info) -> float:
     return latest
 
 
-def decide(town) -> tuple[str, object]:
+def observe(town) -> dict:
+    """What Boot looks at: the Deacon's session, its last activity and its patrol heartbeat."""
+    from ..runtime.snapshot import sessions_snapshot
     from ..town.identity import town_identity
+    from . import state
+
+    deacon = town_identity(town.root, "deacon")
+    info = next((s for s in (sessions_snapshot(town.socket) or []) if s.name == deacon.session), None)
+    now = time.time()
+    beat = state.load(town.root, "deacon").heartbeat_at
+    return {
+        "session": deacon.session,
+        "running": info is not None,
+        "alive": bool(info and info.alive),
+        "quiet_s": round(now - deacon_activity(town, info), 1) if info is not None else None,
+        "heartbeat_age_s": round(now - beat, 1) if beat else None,
+    }
+
+
+def decide(town, *, stale_s: float | None = None) -> tuple[str, object]:
+    from ..town.identity import town_identity
+    from . import state
 
     deacon = town_identity(town.root, "deacon")
     info = next((s for s in town.tmux.sessions() if s.name == deacon.session), None)
     if info is None or not info.alive:
         return "restart", deacon
-    quiet = time.time() - deacon_activity(town, info)
-    if quiet > town.config.daemon.deacon_stale_s:
+    latest = max(deacon_activity(town, info), state.load(town.root, "deacon").heartbeat_at)
+    quiet = time.time() - latest
+    if quiet > (town.config.daemon.deacon_stale_s if stale_s is None else stale_s):
         return "nudge", deacon
     return "leave", deacon
 
 
-def run(town, *, actor: str = "boot") -> str:
+def run(town, *, actor: str = "boot", stale_s: float | None = None) -> str:
     from ..beads import clock
 
-    action, deacon = decide(town)
+    action, deacon = decide(town, stale_s=stale_s)
     if action == "leave":
         return action
     if action == "restart":

@@ -1,0 +1,499 @@
+"""The Witness's patrol steps over one rig: mail, sweep, nudge, recycle, refinery, cleanup.
+
+Each function is one step of ``mol-witness-patrol`` (the ``gt patrol witness
+...`` commands are thin over them) and returns a :class:`StepReport`.
+
+A polecat's *verdict* (:func:`sweep`):
+
+* ``working``: work on its hook, session alive, transcript active lately;
+* ``stuck``: work on its hook, session alive, no transcript activity for
+  ``stuck_after_s`` (GUPP says it should be running that work);
+* ``dead``: work on its hook, session gone or its pane's process dead;
+* ``waiting``: nothing hooked, a merge request of its branch still pending;
+* ``done``: nothing hooked or pending, its latest merge request merged or
+  abandoned: cleanup may remove its worktree and session;
+* ``idle``: nothing hooked, nothing submitted.
+
+Stuck: nudge first (``hook -- ...``: the script runtime re-reads and walks
+its hook on that verb, an LLM reads it as an instruction), remember the
+nudge in the patrol state file; if the transcript has not grown beyond the
+nudge's own echo after ``nudge_grace_s``, restart the session
+(``start_agent(replace=True)``): the hook and the molecule's bead state carry
+the work over (NDI).  After ``ESCALATE_AFTER`` restarts that did not help, an
+escalation is filed when ``work.escalation`` exists.
+
+Cleanup keeps identities and history: the agent bead stays (marked
+``agent_state = idle``, hook cleared, so the daemon stops reviving it), the
+branch stays; the worktree goes only through ``polecat_cleanup.nuke``
+(non-forced: it refuses while work could be lost, and the reason is reported).
+With no worktree and no session the name is free again in the pool.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import msgspec
+
+#: Restarts of one stuck polecat before the Witness escalates instead of restarting again.
+ESCALATE_AFTER = 3
+NUDGE_TEXT = "hook -- GUPP check from {witness}: work is on your hook and your session was quiet {quiet:.0f}s; run it now"
+_ECHO_SLACK = 16
+
+
+class PolecatReport(msgspec.Struct, omit_defaults=True):
+    address: str
+    name: str
+    session: str
+    verdict: str
+    hook: list[str] = msgspec.field(default_factory=list)
+    alive: bool = False
+    running: bool = False
+    #: Seconds since the last transcript activity (-1: no transcript).
+    quiet_s: float = -1.0
+    worktree: str = ""
+    branch: str = ""
+    mr: str = ""
+    reason: str = ""
+
+
+class StepReport(msgspec.Struct, omit_defaults=True):
+    step: str
+    rig: str
+    #: One line per thing done or refused.
+    actions: list[str] = msgspec.field(default_factory=list)
+    polecats: list[PolecatReport] = msgspec.field(default_factory=list)
+    acted: bool = False
+
+
+def witness_address(rig: str) -> str:
+    return f"{rig}/witness"
+
+
+def _state_key(rig: str) -> str:
+    from .state import state_key
+
+    return state_key("witness", rig)
+
+
+# -- looking -----------------------------------------------------------------------------
+
+
+def _polecat_idents(town, rig_name: str) -> list:
+    return [a for a in town.agents() if a.role == "polecat" and a.rig == rig_name]
+
+
+def _transcript(town, session: str) -> tuple[float, int]:
+    """(mtime, size) of a session's transcript; (0, 0) when there is none."""
+    from ..runtime.transcripts import transcript_path
+
+    try:
+        st = os.stat(transcript_path(town.root, session))
+    except OSError:
+        return 0.0, 0
+    return st.st_mtime, st.st_size
+
+
+def _sessions(town) -> dict:
+    from ..runtime.snapshot import sessions_snapshot
+
+    return {s.name: s for s in (sessions_snapshot(town.socket) or [])}
+
+
+def _branch_of(worktree: str) -> str:
+    from ..work.git import Git
+
+    return Git(worktree).current_branch()
+
+
+def _latest_mr(ledger, rig_name: str, address: str, branch: str):
+    from ..work import merge_requests as mrs
+
+    if branch:
+        found = mrs.for_branch(ledger, rig_name, branch)
+        if found:
+            return found[-1]
+    rows = mrs._query(
+        ledger, "json_extract(metadata, '$.rig') = ? AND json_extract(metadata, '$.polecat') = ?",
+        [rig_name, address], order="created_at, id",
+    )  # fmt: skip
+    return rows[-1] if rows else None
+
+
+def _in_progress(ledger, address: str) -> list[str]:
+    rows = ledger.conn.execute(
+        "SELECT id FROM issues WHERE status = 'in_progress' AND assignee = ? AND issue_type NOT IN "
+        "('molecule', 'merge-request', 'message', 'agent')",
+        (address,),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def assess(town, ident, *, sessions: dict, stuck_after_s: float, now: float | None = None) -> PolecatReport:
+    from ..work import hooks
+
+    now = time.time() if now is None else now
+    ledger = town.ledger
+    info = sessions.get(ident.session)
+    hooked = [b.id for b in hooks.hooked_work(ledger, ident.address)]
+    mtime, _size = _transcript(town, ident.session)
+    quiet = now - mtime if mtime else -1.0
+    worktree = ident.cwd if os.path.isdir(ident.cwd) else ""
+    rep = PolecatReport(
+        address=ident.address, name=ident.name, session=ident.session, verdict="idle", hook=hooked,
+        alive=bool(info and info.alive), running=info is not None, quiet_s=round(quiet, 1), worktree=worktree,
+    )  # fmt: skip
+    if hooked:
+        if not rep.alive:
+            rep.verdict, rep.reason = "dead", "session gone" if info is None else "pane process died"
+        elif quiet < 0 or quiet >= stuck_after_s:
+            rep.verdict = "stuck"
+            rep.reason = "no transcript" if quiet < 0 else f"quiet {quiet:.0f}s >= {stuck_after_s:g}s"
+        else:
+            rep.verdict = "working"
+        return rep
+    rep.branch = _branch_of(worktree) if worktree else ""
+    mr = _latest_mr(ledger, ident.rig, ident.address, rep.branch)
+    if mr is not None:
+        rep.mr = mr.id
+        if not rep.branch:
+            rep.branch = mr.meta.branch
+    if mr is not None and mr.pending:
+        rep.verdict, rep.reason = "waiting", f"merge request {mr.id} is {mr.status}"
+    elif _in_progress(ledger, ident.address):
+        rep.verdict, rep.reason = "idle", "work in progress but not hooked"
+    elif mr is not None and (worktree or rep.running):
+        rep.verdict = "done"
+        rep.reason = "merged" if mr.merged else (mr.close_reason or "closed")
+    else:
+        rep.verdict = "idle"
+    return rep
+
+
+def sweep(town, rig_name: str, *, stuck_after_s: float) -> StepReport:
+    """Every polecat of the rig with its verdict (see the module doc)."""
+    from . import state
+
+    town.rig(rig_name)  # NotFound for an unknown rig
+    sessions = _sessions(town)
+    now = time.time()
+    report = StepReport(step="sweep", rig=rig_name)
+    for ident in _polecat_idents(town, rig_name):
+        report.polecats.append(assess(town, ident, sessions=sessions, stuck_after_s=stuck_after_s, now=now))
+    with state.update(town.root, _state_key(rig_name)) as st:
+        st.stuck_after_s = stuck_after_s
+    return report
+
+
+# -- acting ------------------------------------------------------------------------------
+
+
+def _restart(town, ident, *, actor: str, mode: str) -> str:
+    from ..town.lifecycle import start_agent
+
+    res = start_agent(town, ident, actor=actor, replace=True, mode=mode)
+    return f"{res.status} {ident.address} ({res.session})"
+
+
+def _escalate(town, ident, actor: str, why: str) -> str:
+    try:
+        from ..work import escalation  # helper B's; optional
+    except ImportError:
+        return "escalation unavailable (no work.escalation)"
+    fn = getattr(escalation, "escalate", None)
+    if fn is None:
+        return "escalation unavailable (no work.escalation.escalate)"
+    try:
+        res = fn(town.ledger, f"{ident.address} stays stuck: {why}", severity="high", actor=actor)
+    except TypeError:
+        return "escalation unavailable (unexpected escalate() signature)"
+    return f"escalated {ident.address}: {getattr(res, 'id', res)}"
+
+
+def nudge_stuck(town, rig_name: str, *, stuck_after_s: float | None = None, grace_s: float | None = None) -> StepReport:
+    """Nudge each stuck polecat once; restart those that stayed silent ``grace_s`` after it."""
+    from ..runtime import nudge
+    from .settings import patrol_settings
+    from . import state
+
+    settings = patrol_settings(town)
+    key = _state_key(rig_name)
+    if stuck_after_s is None:
+        stuck_after_s = state.load(town.root, key).stuck_after_s or settings.stuck_after_s
+    grace_s = settings.nudge_grace_s if grace_s is None else grace_s
+    actor = witness_address(rig_name)
+    sessions = _sessions(town)
+    report = StepReport(step="nudge-stuck", rig=rig_name)
+    idents = {i.address: i for i in _polecat_idents(town, rig_name)}
+    now = time.time()
+    with state.update(town.root, key) as st:
+        for address, ident in idents.items():
+            rep = assess(town, ident, sessions=sessions, stuck_after_s=stuck_after_s, now=now)
+            rec = st.nudges.get(address)
+            if rep.verdict != "stuck":
+                if rec is not None:
+                    st.nudges.pop(address, None)
+                    if rep.verdict == "working":
+                        st.restarts.pop(address, None)
+                continue
+            report.polecats.append(rep)
+            _mtime, size = _transcript(town, ident.session)
+            if rec is not None and rec.session == ident.session and size > rec.size_after + _ECHO_SLACK:
+                # It answered the nudge (more than the echo of our own text): give it time.
+                st.nudges.pop(address, None)
+                report.actions.append(f"{address} answered the nudge; watching")
+                continue
+            if rec is None:
+                text = NUDGE_TEXT.format(witness=actor, quiet=max(rep.quiet_s, 0))
+                res = nudge.nudge(
+                    town.tmux, ident.session, text, state_dir=town.state_dir, idle_s=town.config.nudge.idle_s,
+                    timeout_s=min(5.0, town.config.nudge.timeout_s), sender=actor, queue_if_missing=True,
+                )  # fmt: skip
+                time.sleep(0.05)  # let the pane's pipe write the echo before measuring
+                _mtime, size = _transcript(town, ident.session)
+                st.nudges[address] = state.NudgeRecord(
+                    nudged_at=time.time(), size_after=size, text_len=len(text), session=ident.session
+                )
+                report.actions.append(f"nudged {address} ({rep.reason}): {res.status}")
+                report.acted = True
+                continue
+            if now - rec.nudged_at < grace_s:
+                report.actions.append(f"{address} nudged {now - rec.nudged_at:.0f}s ago; waiting {grace_s:g}s")
+                continue
+            st.nudges.pop(address, None)
+            count = st.restarts.get(address, 0)
+            if count >= ESCALATE_AFTER:
+                report.actions.append(_escalate(town, ident, actor, f"{count} restarts did not help ({rep.reason})"))
+                st.restarts[address] = 0
+            else:
+                st.restarts[address] = count + 1
+                report.actions.append(f"restarted stuck {address}: " + _restart(town, ident, actor=actor, mode="witness-restart"))
+            report.acted = True
+        for gone in set(st.nudges) - set(idents):
+            st.nudges.pop(gone, None)
+        if report.acted:
+            st.acted = True
+    return report
+
+
+def recycle_dead(town, rig_name: str) -> StepReport:
+    """Restart polecats that have work on the hook but no live session (GUPP + NDI)."""
+    from . import state
+
+    actor = witness_address(rig_name)
+    town.rig(rig_name)
+    sessions = _sessions(town)
+    report = StepReport(step="recycle-dead", rig=rig_name)
+    for ident in _polecat_idents(town, rig_name):
+        rep = assess(town, ident, sessions=sessions, stuck_after_s=float("inf"))
+        if rep.verdict != "dead":
+            continue
+        report.polecats.append(rep)
+        try:
+            report.actions.append(f"recycled {ident.address} ({rep.reason}): " + _restart(town, ident, actor=actor, mode="witness-recycle"))
+        except Exception as exc:  # noqa: BLE001 - one broken polecat must not stop the patrol
+            from ..errors import GastownError
+
+            if not isinstance(exc, GastownError):
+                raise
+            report.actions.append(f"could not recycle {ident.address}: {exc.message}")
+        report.acted = True
+    if report.acted:
+        state.mark_acted(town.root, _state_key(rig_name))
+    return report
+
+
+def check_refinery(town, rig_name: str, *, stale_s: float | None = None) -> StepReport:
+    """The Refinery's session must run; a queue that waits too long gets it nudged."""
+    from ..runtime import nudge
+    from ..town.lifecycle import start_agent
+    from ..work import merge_requests as mrs
+    from ..beads import clock
+    from .settings import patrol_settings
+    from . import state
+
+    rig = town.rig(rig_name)
+    actor = witness_address(rig_name)
+    ident = town.identity(f"{rig.name}/refinery")
+    sessions = _sessions(town)
+    info = sessions.get(ident.session)
+    report = StepReport(step="check-refinery", rig=rig_name)
+    if info is None or not info.alive:
+        res = start_agent(town, ident, actor=actor, mode="witness-restart")
+        report.actions.append(f"refinery was {'down' if info is None else 'dead'}: {res.status} {ident.session}")
+        report.acted = True
+    else:
+        waiting = [m for m in mrs.queue(town.ledger, rig.name) if m.status == mrs.OPEN]
+        stale_s = stale_s if stale_s is not None else max(60.0, patrol_settings(town).max_backoff_s * 3)
+        if waiting:
+            age = (clock.parse(clock.now()) - clock.parse(waiting[0].created_at)).total_seconds()
+            if age > stale_s:
+                res = nudge.nudge(
+                    town.tmux, ident.session, f"MERGE_READY: {len(waiting)} merge request(s) waiting, oldest {age:.0f}s",
+                    state_dir=town.state_dir, idle_s=town.config.nudge.idle_s, timeout_s=5.0, sender=actor,
+                    queue_if_missing=True,
+                )  # fmt: skip
+                report.actions.append(f"nudged the refinery: {len(waiting)} MR(s) waiting, oldest {age:.0f}s ({res.status})")
+                report.acted = True
+            else:
+                report.actions.append(f"refinery alive; {len(waiting)} MR(s) queued")
+        else:
+            report.actions.append("refinery alive; queue empty")
+    if report.acted:
+        state.mark_acted(town.root, _state_key(rig_name))
+    return report
+
+
+def cleanup_polecat(town, ident, *, actor: str, report: StepReport | None = None) -> str:
+    """Stop the session and remove the worktree of a polecat whose work is merged.
+
+    Refuses (returns the reason, changes nothing) while work could be lost.
+    The branch and the agent bead stay; the bead is marked idle with an
+    empty hook so the daemon no longer revives it.
+    """
+    from ..beads import clock
+    from ..errors import Conflict
+    from ..town.lifecycle import stop_agent
+    from ..work import hooks, polecat_cleanup
+    from ..work.git import Git
+    from ..work.merge_requests import rig_ref
+
+    ledger = town.ledger
+    if hooks.hooked_work(ledger, ident.address):
+        return f"kept {ident.address}: work on its hook"
+    rig = rig_ref(town.rig(ident.rig))
+    worktree = ident.cwd if os.path.isdir(ident.cwd) else ""
+    if worktree:
+        branch = _branch_of(worktree)
+        reasons = polecat_cleanup.reasons_to_keep(ledger, rig, branch, worktree=Git(worktree)) if branch else []
+        if reasons:
+            return f"kept {ident.address}: " + "; ".join(reasons)
+    stop_agent(town, ident, actor=actor, grace_s=2.0)
+    line = f"cleaned up {ident.address}: session stopped"
+    if worktree:
+        try:
+            res = polecat_cleanup.nuke(ledger, rig, worktree=worktree, actor=actor, keep_branch=True)
+        except Conflict as exc:
+            return f"kept worktree of {ident.address}: {exc.message}"
+        line += f", worktree removed (branch {res.branch or '-'} kept)"
+    if ledger.exists(ident.bead_id):
+        with ledger.mutation("polecat_recycled", actor, ident.bead_id, {"address": ident.address}):
+            ledger.update(ident.bead_id, actor=actor, agent_state="idle", hook_bead="", last_activity=clock.now())
+    return line
+
+
+def cleanup(town, rig_name: str) -> StepReport:
+    """Clean up every polecat whose verdict is ``done`` (merged or abandoned, nothing left)."""
+    from . import state
+
+    actor = witness_address(rig_name)
+    town.rig(rig_name)
+    sessions = _sessions(town)
+    report = StepReport(step="cleanup", rig=rig_name)
+    for ident in _polecat_idents(town, rig_name):
+        rep = assess(town, ident, sessions=sessions, stuck_after_s=float("inf"))
+        if rep.verdict != "done":
+            continue
+        report.polecats.append(rep)
+        report.actions.append(cleanup_polecat(town, ident, actor=actor))
+        report.acted = True
+    if report.acted:
+        state.mark_acted(town.root, _state_key(rig_name))
+    return report
+
+
+# -- mail --------------------------------------------------------------------------------
+
+
+def _body_field(body: str, name: str) -> str:
+    prefix = name.lower() + ":"
+    for line in (body or "").splitlines():
+        if line.lower().startswith(prefix):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+def inbox(town, rig_name: str) -> StepReport:
+    """Handle the Witness's unread protocol mail; each handled message is acknowledged.
+
+    POLECAT_DONE -> MERGE_READY to the Refinery (Exit: MERGED); MERGED ->
+    clean that polecat up; MERGE_FAILED / REWORK_REQUEST -> make sure the
+    polecat runs and nudge it to its hook (the Refinery put the issue back
+    there); HANDOFF -> noted.  Other mail is marked read and left.
+    """
+    from ..work import mail
+    from . import state
+
+    rig = town.rig(rig_name)
+    actor = witness_address(rig.name)
+    ledger = town.ledger
+    report = StepReport(step="inbox", rig=rig.name)
+    for msg in mail.unread(ledger, actor):
+        subject = msg.subject.strip()
+        word, _, name = subject.partition(" ")
+        name = name.strip()
+        line = ""
+        if word == "POLECAT_DONE":
+            exit_kind = _body_field(msg.body, "Exit") or "MERGED"
+            mr = _body_field(msg.body, "MR")
+            if exit_kind == "MERGED" and mr:
+                mail.send(ledger, f"{rig.name}/refinery", f"MERGE_READY {name}",
+                          f"MR: {mr}\nBranch: {_body_field(msg.body, 'Branch')}\nIssue: {_body_field(msg.body, 'Issue')}",
+                          actor=actor)  # fmt: skip
+                line = f"{name} done ({mr}): MERGE_READY sent to {rig.name}/refinery"
+            else:
+                line = f"{name} done with Exit: {exit_kind}; nothing to merge"
+        elif word == "MERGED":
+            line = f"{name} merged: " + _cleanup_named(town, rig.name, name, actor)
+        elif word in ("MERGE_FAILED", "REWORK_REQUEST"):
+            line = f"{name} {word}: " + _back_to_work(town, rig.name, name, actor, word)
+        elif word == "HANDOFF":
+            line = "handoff note read"
+        if line:
+            mail.ack(ledger, msg.id, actor=actor)
+            report.actions.append(f"{msg.id} {subject}: {line}")
+        else:
+            mail.read(ledger, msg.id, actor=actor)
+            report.actions.append(f"{msg.id} {subject}: not a patrol message; marked read")
+        report.acted = True
+    if report.acted:
+        state.mark_acted(town.root, _state_key(rig.name))
+    return report
+
+
+def _polecat_ident(town, rig_name: str, name: str):
+    from ..errors import GastownError
+
+    try:
+        return town.identity(f"{rig_name}/polecats/{name}")
+    except GastownError:
+        return None
+
+
+def _cleanup_named(town, rig_name: str, name: str, actor: str) -> str:
+    ident = _polecat_ident(town, rig_name, name)
+    if ident is None:
+        return f"no polecat {name!r}"
+    rep = assess(town, ident, sessions=_sessions(town), stuck_after_s=float("inf"))
+    if rep.verdict != "done":
+        return f"not cleaned up yet ({rep.verdict}{': ' + rep.reason if rep.reason else ''})"
+    return cleanup_polecat(town, ident, actor=actor)
+
+
+def _back_to_work(town, rig_name: str, name: str, actor: str, why: str) -> str:
+    from ..runtime import nudge
+    from ..town.lifecycle import start_agent
+
+    ident = _polecat_ident(town, rig_name, name)
+    if ident is None:
+        return f"no polecat {name!r}"
+    res = start_agent(town, ident, actor=actor, mode="witness-rework")
+    if res.status == "running":
+        n = nudge.nudge(
+            town.tmux, ident.session, f"hook -- {why} from the refinery: your issue is back on your hook; run it",
+            state_dir=town.state_dir, idle_s=town.config.nudge.idle_s, timeout_s=5.0, sender=actor,
+            queue_if_missing=True,
+        )  # fmt: skip
+        return f"nudged {ident.address} ({n.status})"
+    return f"{res.status} {ident.address}"
