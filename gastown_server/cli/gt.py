@@ -15,6 +15,8 @@ _AGENTS = "gastown_server.cli.gt_agents"
 _WORK = "gastown_server.cli.gt_work"
 _FORMULA = "gastown_server.cli.gt_formula"
 _RPC = "gastown_server.cli.gt_rpc"
+_MAIL = "gastown_server.cli.gt_mail"
+_CONVOY = "gastown_server.cli.gt_convoy"
 _PATROL = "gastown_server.cli.gt_patrol"
 _APPLY = "gastown_server.cli.gt_apply"
 
@@ -38,9 +40,14 @@ TABLE: dict[str, Entry] = {
     "seance": Entry(_AGENTS, "List predecessor sessions, or ask one a question"),
     "formula": Entry(_FORMULA, "Formulas: list, show, run, hanoi"),
     "rpc": Entry(_RPC, "Call a gastown-server JSON-RPC method"),
+    "sling": Entry(_WORK, "Put work on a hook; a rig target spawns a polecat"),
     "done": Entry(_WORK, "Submit your branch to the merge queue (polecats)"),
     "refinery": Entry(_WORK, "The merge queue's worker: process-next, queue, status, gates"),
     "mq": Entry(_WORK, "Merge requests: list, show, abandon"),
+    "convoy": Entry(_CONVOY, "Convoys: create, list, status, add, close, land, check"),
+    "mail": Entry(_MAIL, "Mail: send, inbox, read, reply, ack, archive, thread"),
+    "broadcast": Entry(_MAIL, "Send one message to every agent (or a rig's, a role's)"),
+    "escalate": Entry(_MAIL, "Escalate a problem: Deacon, then Mayor, then Overseer"),
     "patrol": Entry(_PATROL, "Patrol steps: witness, refinery, backoff, status"),
     "witness": Entry(_PATROL, "A rig's Witness: status (sweep), attach"),
     "deacon": Entry(_PATROL, "Deacon patrol steps: heartbeat, inbox, check-rigs, plugins, cleanup"),
