@@ -1,4 +1,4 @@
-"""``gt done|refinery|mq``: the merge queue from the command line.
+"""``gt sling|done|refinery|mq``: slinging work and the merge queue from the command line.
 
 Thin over :mod:`gastown_server.work` (done, refinery, merge_requests,
 gates).  The rig comes from the town (``--rig``, ``$GT_RIG``, or the only
@@ -295,4 +295,40 @@ def mq_abandon(ctx, args):
         ctx.emit_json(mr)
     else:
         ctx.out(f"{mr.id} {mr.close_reason}")
+    return 0
+
+
+# -- gt sling ------------------------------------------------------------------------
+
+
+@COMMANDS.command(
+    "sling", "Put work on a hook: a rig spawns a polecat; an agent gets it hooked; none: your own hook",
+    arg("what", help="a bead id, or a formula name (poured; its molecule is slung)"),
+    arg("target", nargs="?", help="a rig (spawns a polecat) or an agent address (mayor, <rig>/crew/<name>, ...)"),
+    arg("--var", action="append", default=[], metavar="K=V",
+        help="formula variable (repeatable): the slung formula's, or the polecat's mol-polecat-work's"),
+    arg("--no-start", action="store_true", help="hook and record everything but start no session (nor nudge)"),
+)  # fmt: skip
+def sling_cmd(ctx, args):
+    """Everything the ledger records for a sling (molecule, hook, convoy) commits in one
+    transaction before the session starts.  Work no convoy tracks gets a convoy.  If the
+    session fails to start, the work stays hooked (the daemon revives the polecat)."""
+    from ..formulas.vars import parse_assignments
+    from ..town.core import open_town
+    from ..work.sling import sling
+
+    given = parse_assignments(args.var)
+    with open_town() as town:
+        res = sling(town, args.what, args.target, vars=given, actor=ctx.actor, start=not args.no_start)
+    if ctx.json:
+        ctx.emit_json(res)
+        return 0
+    who = f"polecat {res.polecat} ({res.target})" if res.polecat else res.target
+    ctx.out(f"slung {res.bead} ({res.title}) to {who}")
+    convoy = "new convoy" if res.convoy_created else "convoy"
+    ctx.out(f"  {convoy} {res.convoy}" + (f"; molecule {res.molecule}" if res.molecule else ""))
+    if res.worktree:
+        ctx.out(f"  worktree {res.worktree} on {res.branch}")
+    if res.session:
+        ctx.out(f"  session {res.session}: {res.session_status}")
     return 0

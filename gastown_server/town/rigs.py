@@ -188,13 +188,35 @@ def remove(town: Town, name: str, *, actor: str = "overseer", force: bool = Fals
     return rig
 
 
-def ensure_polecat_worktree(town: Town, rig: Rig, name: str) -> Path:
-    """``<rig>/polecats/<name>``: a worktree of the canonical clone on branch ``polecat/<name>``."""
+def polecat_branch(name: str, bead: str = "") -> str:
+    """``polecat/<name>/<bead>``: the branch says whose and which work (``polecat/<name>`` without a bead)."""
+    return f"polecat/{name}/{bead}" if bead else f"polecat/{name}"
+
+
+def _polecat_work(town: Town, rig: Rig, name: str) -> str:
+    """The issue a polecat is on (hooked, else in progress), '' if none: its branch is named after it."""
+    address = f"{rig.name}/polecats/{name}"
+    row = town.ledger.conn.execute(
+        "SELECT id FROM issues WHERE assignee = ? AND status IN ('hooked', 'in_progress') AND issue_type != 'molecule' "
+        "ORDER BY CASE status WHEN 'hooked' THEN 0 ELSE 1 END, created_at LIMIT 1",
+        (address,),
+    ).fetchone()
+    return row[0] if row else ""
+
+
+def ensure_polecat_worktree(town: Town, rig: Rig, name: str, bead: str | None = None) -> Path:
+    """``<rig>/polecats/<name>``: a worktree of the canonical clone on branch ``polecat/<name>/<bead>``.
+
+    ``bead`` None: the polecat's current work from the ledger (a revived
+    polecat whose worktree is gone gets its branch back); no work at all
+    gives the bead-less ``polecat/<name>``.  An existing branch is checked
+    out, never reset: it may hold unmerged work.
+    """
     path = layout.polecat_dir(town.root, rig.name, name)
     if path.exists():
         return path
     repo = Path(rig.repo)
-    branch = f"polecat/{name}"
+    branch = polecat_branch(name, _polecat_work(town, rig, name) if bead is None else bead)
     has_branch = _git("rev-parse", "--verify", "-q", f"refs/heads/{branch}", cwd=repo, check=False).returncode == 0
     has_head = _git("rev-parse", "--verify", "-q", "HEAD", cwd=repo, check=False).returncode == 0
     if has_branch:
@@ -205,6 +227,26 @@ def ensure_polecat_worktree(town: Town, rig: Rig, name: str) -> Path:
         args = ["worktree", "add", "-q", "--orphan", "-b", branch, str(path)]
     _git(*args, cwd=repo)
     return path
+
+
+def polecat_branches(rig: Rig) -> list[str]:
+    """Every ``polecat/...`` branch of the canonical clone."""
+    out = _git("for-each-ref", "--format=%(refname:short)", "refs/heads/polecat/", cwd=Path(rig.repo), check=False)
+    return out.stdout.split()
+
+
+def remove_polecat_worktree(town: Town, rig: Rig, name: str, *, branch: str = "") -> None:
+    """Undo :func:`ensure_polecat_worktree` for a sling that failed before anything was recorded.
+
+    ``branch``: also delete it (only for a branch that sling just made: it holds no work).
+    """
+    path = layout.polecat_dir(town.root, rig.name, name)
+    repo = Path(rig.repo)
+    _git("worktree", "remove", "--force", str(path), cwd=repo, check=False)
+    shutil.rmtree(path, ignore_errors=True)
+    _git("worktree", "prune", cwd=repo, check=False)
+    if branch:
+        _git("branch", "-D", branch, cwd=repo, check=False)
 
 
 def ensure_crew_clone(town: Town, rig: Rig, name: str) -> Path:
