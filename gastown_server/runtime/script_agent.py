@@ -339,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
         agent.start(args.prompt)
     except Exception as exc:  # a broken ledger must not kill the agent
         agent.say(f"error during start: {type(exc).__name__}: {exc}")
+    from . import script_patrol  # idle Deacon/Witness/Refinery patrol by themselves
+
+    code = script_patrol.run(agent)
+    if code is not None:
+        return code
     while True:
         try:
             line = sys.stdin.readline()
