@@ -15,7 +15,10 @@ prints the output, and closes the step; a failing command leaves the step
 open with a comment and stops the walk; a step with no command is closed as
 "nothing mechanical to do" (the script runtime cannot think).  When every
 step is closed it finishes the molecule, closes the hooked bead and says
-``done``.
+``done`` -- except a polecat's issue: ``gt done`` left it ``in_progress`` for
+the merge, and the Refinery closes it.  When the Refinery hooks an issue
+back (rework) and its recorded molecule is finished, a polecat pours a fresh
+``mol-polecat-work`` for it (``work.sling.fresh_work_molecule``) and walks that.
 
 Then it reads lines from stdin (what a nudge or a human types) and answers
 ``[<address>] got: <text>``; verbs: ``status``, ``hook``/``check hook`` (re-read
@@ -170,6 +173,8 @@ class ScriptAgent:
             return
         for bead in self.hooked(ledger):
             mol_id = self._molecule_of(ledger, bead)
+            if mol_id not in (None, bead.id) and self.is_polecat and ledger.get(mol_id).status == "closed":
+                mol_id = self._rework(ledger, bead)
             if mol_id is None:
                 cmd = step_command(bead)
                 if cmd:
@@ -182,7 +187,24 @@ class ScriptAgent:
             if self.walk(ledger, mol_id):
                 if mol_id != bead.id and ledger.get(mol_id).status not in ("closed", "tombstone"):
                     ledger.close(mol_id, actor=self.address, reason="all steps closed")
+                if self.is_polecat and mol_id != bead.id:
+                    # gt done left the issue in_progress for the merge: the Refinery closes it
+                    # (a convoy must not land before the merge), or hooks it back for rework.
+                    self.say(f"done: {bead.id} is {ledger.get(bead.id).status}; the Refinery closes it when merged")
+                    continue
                 self._finish(ledger, bead.id)
+
+    @property
+    def is_polecat(self) -> bool:
+        return self.env.get("GT_ROLE_KIND") == "polecat" or "/polecats/" in self.address
+
+    def _rework(self, ledger, bead) -> str:
+        """The issue came back (REWORK_REQUEST, MERGE_FAILED) with its molecule finished: do it again."""
+        from ..work.sling import fresh_work_molecule
+
+        mol_id = fresh_work_molecule(ledger, bead.id, actor=self.address, town_root=self.env.get("GT_TOWN"))
+        self.say(f"rework: {bead.id} is back on my hook; new work molecule {mol_id}")
+        return mol_id
 
     def _finish(self, ledger, bead_id: str) -> None:
         if ledger.get(bead_id).status not in ("closed", "tombstone"):
