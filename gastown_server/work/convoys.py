@@ -81,6 +81,8 @@ class ConvoyTree(msgspec.Struct, omit_defaults=False):
 
 
 def _require_convoy(ledger: Ledger, convoy_id: str) -> Bead:
+    if not ledger.exists(convoy_id):
+        raise NotFound(f"no convoy {convoy_id!r} (see gt convoy list)")
     bead = ledger.get(convoy_id)
     if bead.issue_type != CONVOY_TYPE:
         raise InvalidInput(f"{convoy_id} is not a convoy (it is a {bead.issue_type})")

@@ -15,7 +15,7 @@ import msgspec
 
 from ..beads.models import Bead
 from ..beads.store import Ledger
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, NotFound
 from . import mail
 
 LABEL = "escalation"
@@ -92,6 +92,8 @@ def escalate(ledger: Ledger, description: str, *, actor: str, severity: str = "m
 
 
 def _require(ledger: Ledger, escalation_id: str) -> Bead:
+    if not ledger.exists(escalation_id):
+        raise NotFound(f"no escalation {escalation_id!r} (see gt escalate list)")
     bead = ledger.get(escalation_id)
     if LABEL not in ledger.labels(escalation_id):
         raise InvalidInput(f"{escalation_id} is not an escalation (no '{LABEL}' label)")

@@ -89,6 +89,8 @@ def _message(bead: Bead, labels: list[str], replies_to: str = "") -> Message:
 
 
 def _require_message(ledger: Ledger, message_id: str) -> Bead:
+    if not ledger.exists(message_id):
+        raise NotFound(f"no message {message_id!r} (see gt mail inbox)")
     bead = ledger.get(message_id)
     if bead.issue_type != MESSAGE_TYPE:
         raise InvalidInput(f"{message_id} is not a message (it is a {bead.issue_type})")

@@ -1,0 +1,278 @@
+"""``gt mail|broadcast|escalate``: durable messages and escalations.
+
+Thin over :mod:`gastown_server.work.mail` and ``work.escalation``.  The
+default address is the actor (``--actor``, ``$BD_ACTOR``, ``$GT_ROLE``,
+else ``overseer``).  Recipients must be known to the town (the Overseer,
+town roles, agents, rig witness/refinery).  Mail to an agent whose session
+is live also nudges it; a busy pane gets the nudge queued, never blocking
+the send.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .framework import Registry, arg
+
+COMMANDS = Registry()
+
+_JSON_NOTE = "--json prints the message(s) as JSON"
+
+
+def _me(ctx) -> str:
+    from ..work.mail import normalize_address
+
+    who = (
+        getattr(ctx.args, "actor", None)
+        or os.environ.get("BD_ACTOR")
+        or os.environ.get("GT_ROLE")
+        or os.environ.get("GT_ACTOR")
+        or "overseer"
+    )
+    return normalize_address(who)
+
+
+def _body(args) -> str:
+    """``-m`` text; ``-m -`` or no ``-m`` with a piped stdin reads stdin; else empty."""
+    if args.message == "-" or (args.message is None and not sys.stdin.isatty()):
+        return sys.stdin.read()
+    return args.message or ""
+
+
+def _town_of(ctx):
+    """The full town owning the ledger (for nudges), or None for a ledger-only setup."""
+    from ..town import layout
+    from ..town.core import Town
+
+    root = ctx.ledger.path.resolve().parent.parent
+    return Town(root) if layout.config_path(root).exists() else None
+
+
+def _notify(ctx, messages) -> None:
+    from ..work import mail
+
+    town = _town_of(ctx)
+    if town is None:
+        return
+    try:
+        for problem in mail.notify(town, messages):
+            print(f"{ctx.prog}: warning: {problem}", file=sys.stderr)
+    finally:
+        town.close()
+
+
+def _state(m) -> str:
+    if m.status == "closed":
+        return "closed"
+    return "read" if m.read else "unread"
+
+
+def _line(m) -> str:
+    return f"{m.id:<12} {_state(m):<7} {m.created_at[:16].replace('T', ' ')}  from {m.sender or '?':<22} {m.subject}"
+
+
+def _show(ctx, m) -> None:
+    ctx.out(f"Message: {m.id} ({_state(m)})")
+    ctx.out(f"From:    {m.sender or '?'}")
+    ctx.out(f"To:      {m.to}")
+    ctx.out(f"Date:    {m.created_at}")
+    ctx.out(f"Subject: {m.subject}")
+    if m.replies_to:
+        ctx.out(f"Reply-To-Message: {m.replies_to}")
+    ctx.out("")
+    ctx.out(m.body)
+
+
+# -- gt mail -----------------------------------------------------------------------------
+
+
+@COMMANDS.command(
+    "mail send", "Send a message (body from -m, or stdin)",
+    arg("to", help="address: overseer, mayor, deacon, <rig>/witness, <rig>/refinery, <rig>/polecats/<n>, <rig>/crew/<n>"),
+    arg("-s", "--subject", required=True),
+    arg("-m", "--message", help="the body ('-' or omitted with a pipe: read stdin)"),
+    arg("--reply-to", default="", metavar="ID", help="the message this one answers (threads)"),
+    arg("--priority", type=int, default=2, choices=range(5), metavar="0-4"),
+)
+def mail_send(ctx, args):
+    from ..work import mail
+
+    sender = _me(ctx)
+    ledger = ctx.ledger
+    recipient = mail.require_known(ledger, args.to)
+    msg = mail.send(ledger, recipient.address, args.subject, _body(args), actor=sender,
+                    priority=args.priority, replies_to=args.reply_to)  # fmt: skip
+    _notify(ctx, [msg])
+    if ctx.json:
+        ctx.emit_json(msg)
+    else:
+        ctx.out(f"sent {msg.id} to {msg.to}: {msg.subject}")
+
+
+@COMMANDS.command(
+    "mail inbox", "List an inbox (open messages, oldest first)",
+    arg("address", nargs="?", help="whose inbox (default: yours; the Overseer's is 'overseer')"),
+    arg("--unread", action="store_true", help="only unread messages"),
+    arg("--all", action="store_true", help="acked and archived messages too"),
+    arg("--limit", type=int, default=None),
+)
+def mail_inbox(ctx, args):
+    from ..work import mail
+
+    address = mail.normalize_address(args.address) if args.address else _me(ctx)
+    if args.address:
+        address = mail.require_known(ctx.ledger, address).address
+    messages = mail.inbox(ctx.ledger, address, unread_only=args.unread, limit=args.limit, include_closed=args.all)
+    if ctx.json:
+        ctx.emit_json({"address": address, "messages": messages,
+                       "unread": len(mail.unread_beads(ctx.ledger, address))})  # fmt: skip
+        return
+    if not messages:
+        ctx.out(f"{address}: no {'unread ' if args.unread else ''}mail")
+        return
+    for m in messages:
+        ctx.out(_line(m))
+
+
+@COMMANDS.command("mail read", "Show a message and mark it read", arg("id"))
+def mail_read(ctx, args):
+    from ..work import mail
+
+    msg = mail.read(ctx.ledger, args.id, actor=_me(ctx))
+    if ctx.json:
+        ctx.emit_json(msg)
+    else:
+        _show(ctx, msg)
+
+
+@COMMANDS.command(
+    "mail reply", "Answer a message (to its sender, in its thread)",
+    arg("id"), arg("-m", "--message", help="the body ('-' or omitted with a pipe: read stdin)"),
+    arg("-s", "--subject", default="", help="default: 'Re: <subject>'"),
+)
+def mail_reply(ctx, args):
+    from ..work import mail
+
+    ledger = ctx.ledger
+    original = mail.show(ledger, args.id)
+    if original.sender:
+        mail.require_known(ledger, original.sender)
+    msg = mail.reply(ledger, args.id, _body(args), actor=_me(ctx), subject=args.subject)
+    _notify(ctx, [msg])
+    if ctx.json:
+        ctx.emit_json(msg)
+    else:
+        ctx.out(f"sent {msg.id} to {msg.to}: {msg.subject}")
+
+
+@COMMANDS.command("mail ack", "Acknowledge a message: it leaves the inbox", arg("id"))
+def mail_ack(ctx, args):
+    from ..work import mail
+
+    msg = mail.ack(ctx.ledger, args.id, actor=_me(ctx))
+    if ctx.json:
+        ctx.emit_json(msg)
+    else:
+        ctx.out(f"acked {msg.id}")
+
+
+@COMMANDS.command("mail archive", "Archive a message (closed; 'inbox --all' still lists it)", arg("id"))
+def mail_archive(ctx, args):
+    from ..work import mail
+
+    msg = mail.archive(ctx.ledger, args.id, actor=_me(ctx))
+    if ctx.json:
+        ctx.emit_json(msg)
+    else:
+        ctx.out(f"archived {msg.id}")
+
+
+@COMMANDS.command("mail thread", "A whole conversation, oldest first", arg("id", help="any message of the thread"))
+def mail_thread(ctx, args):
+    from ..work import mail
+
+    messages = mail.thread(ctx.ledger, args.id)
+    if ctx.json:
+        ctx.emit_json(messages)
+        return
+    for m in messages:
+        depth = len(m.thread) - 1
+        ctx.out(f"{'  ' * depth}{m.id} {m.created_at[:19].replace('T', ' ')} {m.sender or '?'} -> {m.to}: {m.subject}")
+        for line in (m.body or "").splitlines():
+            ctx.out(f"{'  ' * depth}  | {line}")
+
+
+# -- gt broadcast --------------------------------------------------------------------------
+
+
+@COMMANDS.command(
+    "broadcast", "Send one message to every agent (or one rig's, one role's)",
+    arg("-s", "--subject", required=True),
+    arg("-m", "--message", help="the body ('-' or omitted with a pipe: read stdin)"),
+    arg("--rig", help="only this rig's agents"),
+    arg("--role", help="only agents of this role (mayor, deacon, witness, refinery, polecat, crew, ...)"),
+)
+def broadcast(ctx, args):
+    from ..work import mail
+
+    messages = mail.broadcast(ctx.ledger, args.subject, _body(args), actor=_me(ctx), rig=args.rig, role=args.role)
+    _notify(ctx, messages)
+    if ctx.json:
+        ctx.emit_json(messages)
+    else:
+        ctx.out(f"sent {len(messages)} message(s): {', '.join(m.to for m in messages)}")
+
+
+# -- gt escalate ----------------------------------------------------------------------------
+
+
+@COMMANDS.command(
+    "escalate", "File an escalation (Deacon, then Mayor, then Overseer); 'gt escalate list' lists them",
+    arg("description", nargs="*", help="what is wrong (or the word 'list')"),
+    arg("--severity", default="medium", help="low, medium (default), high or critical (straight to Mayor + Overseer)"),
+    arg("--forward", metavar="ID", help="move escalation ID one level up the chain"),
+    arg("--note", default="", help="with --forward: why"),
+    arg("--all", action="store_true", help="with list: closed ones too"),
+)
+def escalate(ctx, args):
+    from ..errors import InvalidInput
+    from ..work import escalation, mail
+
+    words = list(args.description)
+    if args.forward:
+        if words:
+            raise InvalidInput("--forward takes an escalation id only, no description")
+        esc = escalation.forward(ctx.ledger, args.forward, actor=_me(ctx), note=args.note)
+        _notify_ids(ctx, esc.mail)
+        if ctx.json:
+            ctx.emit_json(esc)
+        else:
+            ctx.out(f"forwarded {esc.id} to {esc.holder}")
+        return
+    if words == ["list"]:
+        items = escalation.list_escalations(ctx.ledger, include_closed=args.all)
+        if ctx.json:
+            ctx.emit_json(items)
+            return
+        if not items:
+            ctx.out("no open escalations")
+        for e in items:
+            ctx.out(f"{e.id:<12} {e.severity:<8} {e.status:<8} with {e.holder:<9} from {e.created_by:<22} {e.title}")
+        return
+    description = " ".join(words)
+    if not description.strip() and not sys.stdin.isatty():
+        description = sys.stdin.read()
+    esc = escalation.escalate(ctx.ledger, description, actor=_me(ctx), severity=args.severity)
+    _notify_ids(ctx, esc.mail)
+    if ctx.json:
+        ctx.emit_json(esc)
+    else:
+        ctx.out(f"escalated {esc.id} [{esc.severity}] to {esc.holder}" +
+                (f" and {mail.OVERSEER}" if esc.severity == "critical" else ""))  # fmt: skip
+
+
+def _notify_ids(ctx, ids: list[str]) -> None:
+    from ..work import mail
+
+    _notify(ctx, [mail.show(ctx.ledger, i) for i in ids])
