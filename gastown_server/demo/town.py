@@ -136,8 +136,9 @@ class Demo:
 
         ids = []
         for title, description in BEADS:
-            out = self.run("bd", "create", title, "-d", description, "-t", "feature", "--prefix", PREFIX, "--silent")
+            out = self.run("bd", "create", title, "-d", description, "-t", "feature", "--prefix", PREFIX, "--silent", show=False)
             ids.append(out.strip())
+            self.say(f"$ bd create {_quote(title)} -d <description with a gt-script block> -t feature --prefix {PREFIX}\n  {ids[-1]}")
         out = self.run("gt", "convoy", "create", "Demo: textkit improvements", *ids, "--json", show=False)
         convoy = _json_id(out)
         self.say(f"$ gt convoy create 'Demo: textkit improvements' {' '.join(ids)}\n  convoy {convoy}")
@@ -167,7 +168,7 @@ class Demo:
                         self.say(f"  {time.monotonic() - start:5.1f}s  {t.id} {t.status}{who}")
                 for line in self._mq_changes(ledger, seen):
                     self.say(f"  {time.monotonic() - start:5.1f}s  {line}")
-                if tree.landed or tree.convoy.status == "closed":
+                if tree.convoy.status == "closed":  # landed: the Refinery lands it after the last merge
                     self.say(f"  {time.monotonic() - start:5.1f}s  convoy {convoy} landed")
                     return
                 if time.monotonic() > deadline:
