@@ -25,3 +25,23 @@ def create(call, p: t.ConvoyCreateParams) -> Bead:
     """Create a convoy tracking the given beads (all exist, or nothing is created)."""
     bead = convoys.create(call.ledger, p.title, p.tracked, actor=call.actor, description=p.description, labels=p.labels)
     return call.ledger.get(bead.id, full=True)
+
+
+@method("convoy/add", t.ConvoyAddParams, convoys.ConvoyTree, mode="write")
+def add(call, p: t.ConvoyAddParams) -> convoys.ConvoyTree:
+    """Track more beads (all exist, or nothing changes); a landed convoy reopens. Returns the new tree."""
+    convoys.add(call.ledger, p.id, p.tracked, actor=call.actor)
+    return convoys.tree(call.ledger, p.id)
+
+
+@method("convoy/land", t.ConvoyLandParams, convoys.ConvoyTree, mode="write")
+def land(call, p: t.ConvoyLandParams) -> convoys.ConvoyTree:
+    """Close a finished convoy and mail CONVOY_LANDED to the Overseer and the Mayor (refused while work is open, unless force)."""
+    return convoys.land(call.ledger, p.id, actor=call.actor, force=p.force)
+
+
+@method("convoy/check", t.NoParams, t.ConvoyCheckResult, mode="write")
+def check(call, p: t.NoParams) -> t.ConvoyCheckResult:
+    """Land every finished convoy; report stranded work (tracked, ready, nobody on it)."""
+    landed = convoys.land_finished(call.ledger, actor=call.actor)
+    return t.ConvoyCheckResult(landed, convoys.stranded(call.ledger))

@@ -39,3 +39,15 @@ def reply(call, p: t.MailReplyParams) -> Message:
 def ack(call, p: t.MailIdParams) -> Message:
     """Acknowledge a message: it leaves the inbox (closed, kept in the ledger)."""
     return mail.ack(call.ledger, p.id, actor=call.actor)
+
+
+@method("mail/archive", t.MailIdParams, Message, mode="write")
+def archive(call, p: t.MailIdParams) -> Message:
+    """Archive a message: closed "archived" (it leaves the inbox, stays in the ledger)."""
+    return mail.archive(call.ledger, p.id, actor=call.actor)
+
+
+@method("mail/thread", t.MailIdParams, t.MailThreadResult)
+def thread(call, p: t.MailIdParams) -> t.MailThreadResult:
+    """The whole conversation a message belongs to, oldest first."""
+    return t.MailThreadResult(mail.thread(call.ledger, p.id))
