@@ -26,7 +26,7 @@ from ..town.core import Rig
 from ..town.identity import Identity
 from ..town.lifecycle import SessionRecord, StartResult
 from ..town.status import AgentStatus, TmuxStatus
-from ..work.convoys import ConvoySummary, ConvoyTree
+from ..work.convoys import ConvoySummary, ConvoyTree, Stranded
 from ..work.mail import Message
 
 
@@ -200,6 +200,26 @@ class ConvoyCreateParams(Params):
     labels: list[str] = []
 
 
+class ConvoyAddParams(Params):
+    #: The convoy.
+    id: str
+    #: Beads to track (all exist, or nothing changes; ones already tracked are skipped).
+    tracked: list[str]
+
+
+class ConvoyLandParams(Params):
+    id: str
+    #: Land even though some tracked beads are not closed.
+    force: bool = False
+
+
+class ConvoyCheckResult(msgspec.Struct):
+    #: Convoys landed by this call.
+    landed: list[str]
+    #: Tracked work nobody is on (open, not blocked, no assignee).
+    stranded: list[Stranded]
+
+
 # -- mail ------------------------------------------------------------------------
 
 
@@ -231,6 +251,11 @@ class MailReplyParams(Params):
     id: str
     body: str
     subject: str = ""
+
+
+class MailThreadResult(msgspec.Struct):
+    #: The whole conversation (root first, replies in order).
+    messages: list[Message]
 
 
 # -- feed --------------------------------------------------------------------------
