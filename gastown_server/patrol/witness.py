@@ -39,7 +39,8 @@ import msgspec
 #: Restarts of one stuck polecat before the Witness escalates instead of restarting again.
 ESCALATE_AFTER = 3
 NUDGE_TEXT = "hook -- GUPP check from {witness}: work is on your hook and your session was quiet {quiet:.0f}s; run it now"
-_ECHO_SLACK = 16
+#: Transcript growth beyond the nudge's echo (its text + this) means the agent answered.
+_ECHO_SLACK = 8
 
 
 class PolecatReport(msgspec.Struct, omit_defaults=True):
@@ -231,6 +232,11 @@ def nudge_stuck(town, rig_name: str, *, stuck_after_s: float | None = None, grac
         for address, ident in idents.items():
             rep = assess(town, ident, sessions=sessions, stuck_after_s=stuck_after_s, now=now)
             rec = st.nudges.get(address)
+            _mtime, size = _transcript(town, ident.session)
+            answered = rec is not None and (rec.session != ident.session or size > rec.size_after + rec.text_len + _ECHO_SLACK)
+            if rep.verdict == "working" and rec is not None and not answered:
+                # Only our own nudge's echo moved the transcript: still stuck.
+                rep.verdict, rep.reason = "stuck", f"no answer to the nudge of {now - rec.nudged_at:.0f}s ago"
             if rep.verdict != "stuck":
                 if rec is not None:
                     st.nudges.pop(address, None)
@@ -238,8 +244,7 @@ def nudge_stuck(town, rig_name: str, *, stuck_after_s: float | None = None, grac
                         st.restarts.pop(address, None)
                 continue
             report.polecats.append(rep)
-            _mtime, size = _transcript(town, ident.session)
-            if rec is not None and rec.session == ident.session and size > rec.size_after + _ECHO_SLACK:
+            if rec is not None and answered:
                 # It answered the nudge (more than the echo of our own text): give it time.
                 st.nudges.pop(address, None)
                 report.actions.append(f"{address} answered the nudge; watching")

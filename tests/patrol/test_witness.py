@@ -1,0 +1,199 @@
+"""The Witness patrol on a real town: stuck and dead polecats, cleanup after MERGED, gt polecat nuke.
+
+Real tmux (throwaway socket), real git, real ledger, script runtime.  The
+patrol loops are off here (``patrol.enabled = false``) so each step is
+driven by the test; tests/patrol/test_patrol_loop.py runs them by themselves.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+from town_helpers import GT, transcript, wait_for
+
+from gastown_server.patrol import witness
+from gastown_server.patrol.heartbeat import BeatState, beat
+from gastown_server.runtime.snapshot import sessions_snapshot
+from gastown_server.town import config as town_config
+from gastown_server.town import rigs
+from gastown_server.town.lifecycle import sessions_of, start_agent
+from gastown_server.work import hooks, mail
+from gastown_server.work.git import Git
+
+RIG = "gastown"
+
+
+def setup_rig(town, src_repo, **patrol):
+    cfg = town_config.load(town.root)
+    cfg.patrol.enabled = False
+    for key, value in patrol.items():
+        setattr(cfg.patrol, key, value)
+    town_config.save(town.root, cfg)
+    town.reload_config()
+    rig = rigs.add(town, RIG, str(src_repo))
+    town.forget_rigs()
+    from gastown_server.work import gates
+
+    gates.save(town.ledger, RIG, actor="overseer", push_remote="")  # src_repo is not bare: merges stay local
+    return rig
+
+
+def session(town, name):
+    return next((s for s in (sessions_snapshot(town.socket) or []) if s.name == name), None)
+
+
+def polecat_with_hook(town, name, bead_id):
+    address = f"{RIG}/polecats/{name}"
+    hooks.hook(town.ledger, bead_id, address, actor="overseer")
+    start_agent(town, address, actor="overseer")
+    return town.identity(address)
+
+
+def test_stuck_polecat_is_nudged_then_restarted(town, src_repo):
+    setup_rig(town, src_repo, stuck_after_s=1.5, nudge_grace_s=1.0)
+    bead = town.ledger.create("Hang forever", actor="overseer", metadata=json.dumps({"run": "sleep 300"}))
+    ident = polecat_with_hook(town, "nux", bead.id)
+    wait_for(lambda: "$ sleep 300" in transcript(town.root, ident.session), what="polecat runs its hook")
+    first = sessions_of(town, ident)[0].session_id
+
+    # active at first: working; quiet past stuck_after: stuck
+    assert witness.sweep(town, RIG, stuck_after_s=60).polecats[0].verdict == "working"
+    time.sleep(1.7)
+    rep = witness.sweep(town, RIG, stuck_after_s=1.5)
+    assert [(p.name, p.verdict) for p in rep.polecats] == [("nux", "stuck")] and rep.polecats[0].hook == [bead.id]
+
+    nudged = witness.nudge_stuck(town, RIG)
+    assert nudged.acted and nudged.actions[0].startswith(f"nudged {ident.address}")
+    wait_for(lambda: "GUPP check" in transcript(town.root, ident.session), what="nudge typed into the pane")
+    # within the grace period nothing more happens
+    assert "waiting" in witness.nudge_stuck(town, RIG).actions[0]
+    assert sessions_of(town, ident)[0].session_id == first
+
+    time.sleep(1.1)
+    restarted = witness.nudge_stuck(town, RIG)
+    assert restarted.actions[0].startswith(f"restarted stuck {ident.address}")
+    records = sessions_of(town, ident)
+    assert records[0].session_id != first and records[0].mode == "witness-restart"
+    # the new session takes the same hook (GUPP) and runs it again
+    wait_for(lambda: transcript(town.root, ident.session).count("$ sleep 300") >= 2, what="new session runs the hook")
+    assert hooks.hooked_work(town.ledger, ident.address)[0].id == bead.id
+    st = json.loads((town.root / ".gastown" / "patrol" / f"{RIG}-witness.json").read_text())
+    assert st["restarts"] == {ident.address: 1} and ident.address not in st.get("nudges", {})
+
+
+def test_killed_polecat_is_recycled_and_the_molecule_completes(town, src_repo, tmp_path):
+    """NDI: kill -9 the agent mid-step; the Witness restarts it and the new session resumes the molecule."""
+    from gastown_server.formulas import molecule
+    from gastown_server.formulas.service import cook_named
+
+    setup_rig(town, src_repo)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    formula = tmp_path / "ndi-work.formula.toml"
+    formula.write_text(f'''
+formula = "ndi-work"
+version = 1
+[[steps]]
+id = "first"
+run = "echo first >> {marks}/log"
+[[steps]]
+id = "slow"
+needs = ["first"]
+run = "test -e {marks}/released || {{ touch {marks}/started; sleep 30; }}; echo slow >> {marks}/log"
+[[steps]]
+id = "last"
+needs = ["slow"]
+run = "echo last >> {marks}/log"
+''')
+    address = f"{RIG}/polecats/slit"
+    root = molecule.pour(town.ledger, cook_named(str(formula), {}), actor="overseer", assignee=address)
+    ident = polecat_with_hook(town, "slit", root.id)
+    wait_for(lambda: (marks / "started").exists(), timeout=20, what="polecat reaches the slow step")
+    info = session(town, ident.session)
+    os.kill(info.pane_pid, signal.SIGKILL)
+    wait_for(lambda: not (session(town, ident.session) and session(town, ident.session).alive), what="agent dead")
+
+    rep = witness.sweep(town, RIG, stuck_after_s=600)
+    assert [(p.name, p.verdict) for p in rep.polecats] == [("slit", "dead")]
+    (marks / "released").touch()  # the re-run of the slow step finishes at once
+    recycled = witness.recycle_dead(town, RIG)
+    assert recycled.acted and recycled.actions[0].startswith(f"recycled {address}")
+    assert sessions_of(town, ident)[0].mode == "witness-recycle"
+    wait_for(lambda: molecule.progress(town.ledger, root.id).complete, timeout=20, what="the molecule completes")
+    # the closed first step was not run again; the interrupted one ran once to its end
+    assert (marks / "log").read_text().split() == ["first", "slow", "last"]
+    assert witness.recycle_dead(town, RIG).actions == []
+
+
+def polecat_done(town, gt, name, *, commit=True):
+    """A polecat with an issue on its hook, a commit in its worktree, and `gt done` run as it."""
+    address = f"{RIG}/polecats/{name}"
+    issue = town.ledger.create(f"Work for {name}", actor="overseer")
+    ident = polecat_with_hook(town, name, issue.id)
+    wt = Git(ident.cwd, actor=address)
+    if commit:
+        (os.path.join(ident.cwd, f"{name}.txt") and open(os.path.join(ident.cwd, f"{name}.txt"), "w")).write("work\n")
+        wt.run("add", "-A")
+        wt.run("-c", "user.email=p@example.com", "-c", "user.name=p", "commit", "-q", "-m", f"{name}'s work")
+    gt("done", "--rig", RIG, cwd=ident.cwd, env={"BD_ACTOR": address})
+    return ident, issue.id, wt.current_branch()
+
+
+def test_after_merged_worktree_and_session_go_branch_and_identity_stay(town, gt, src_repo):
+    rig = setup_rig(town, src_repo)
+    ident, issue, branch = polecat_done(town, gt, "toast")
+    assert branch == f"polecat/toast/{issue}"
+    assert witness.sweep(town, RIG, stuck_after_s=600).polecats[0].verdict == "waiting"
+    # cleanup refuses nothing it should keep: the MR is still pending
+    assert witness.cleanup(town, RIG).actions == []
+    gt("refinery", "process-next", "--rig", RIG)
+    assert [m.subject for m in mail.unread(town.ledger, f"{RIG}/witness")] == ["POLECAT_DONE toast", "MERGED toast"]
+
+    out = subprocess.run([*GT, "patrol", "witness", "inbox", "--rig", RIG], cwd=town.root, capture_output=True,
+                         text=True, env={**os.environ, "BD_ACTOR": f"{RIG}/witness"}, timeout=60)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "MERGE_READY sent" in out.stdout and "cleaned up gastown/polecats/toast" in out.stdout
+    assert mail.unread(town.ledger, f"{RIG}/witness") == []
+    assert [m.subject for m in mail.unread(town.ledger, f"{RIG}/refinery")] == ["MERGE_READY toast"]
+
+    assert not os.path.exists(ident.cwd)
+    assert session(town, ident.session) is None
+    assert Git(rig.repo).branch_sha(branch) is not None  # the branch stays
+    agent = town.ledger.get(ident.bead_id)  # so does the identity, no longer "running"
+    assert agent.agent_state == "idle" and agent.hook_bead == ""
+    assert len(sessions_of(town, ident)) == 1  # history kept
+
+    report = beat(town, BeatState())  # the daemon does not bring it back
+    assert ident.address not in report.revived and session(town, ident.session) is None
+    from gastown_server.town import polecats
+
+    assert polecats.busy_reason(town, town.rig(RIG), "toast") == ""  # the name is free again
+    assert witness.cleanup(town, RIG).actions == []  # nothing left to do
+
+
+def test_polecat_nuke_refuses_unmerged_work_and_force_keeps_the_branch(town, gt, src_repo):
+    rig = setup_rig(town, src_repo)
+    address = f"{RIG}/polecats/rictus"
+    issue = town.ledger.create("Unmerged", actor="overseer")
+    ident = polecat_with_hook(town, "rictus", issue.id)
+    wt = Git(ident.cwd, actor=address)
+    with open(os.path.join(ident.cwd, "new.txt"), "w") as f:
+        f.write("unmerged\n")
+    wt.run("add", "-A")
+    wt.run("-c", "user.email=p@example.com", "-c", "user.name=p", "commit", "-q", "-m", "unmerged work")
+    branch = wt.current_branch()
+
+    proc = gt("polecat", "nuke", "rictus", "--rig", RIG, check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("gt: error: refusing to nuke gastown/polecats/rictus") and "not in main" in proc.stderr
+    assert os.path.isdir(ident.cwd) and session(town, ident.session) is not None  # nothing changed
+
+    out = gt("polecat", "nuke", "rictus", "--rig", RIG, "--force").stdout
+    assert "removed" in out and f"branch {branch} kept" in out
+    assert not os.path.exists(ident.cwd) and session(town, ident.session) is None
+    assert Git(rig.repo).branch_sha(branch) is not None
+    assert town.ledger.get(ident.bead_id).agent_state == "stopped"
+    proc = gt("polecat", "nuke", "nobody!", "--rig", RIG, check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "bad polecat name" in proc.stderr
