@@ -34,10 +34,25 @@ def _me(ctx) -> str:
 
 
 def _body(args) -> str:
-    """``-m`` text; ``-m -`` or no ``-m`` with a piped stdin reads stdin; else empty."""
-    if args.message == "-" or (args.message is None and not sys.stdin.isatty()):
+    """``-m`` text; ``-m -`` reads stdin; no ``-m``: a piped stdin that has data (or EOF) soon, else empty.
+
+    The wait is bounded so an agent whose stdin is an idle open pipe never hangs.
+    """
+    if args.message == "-":
         return sys.stdin.read()
+    if args.message is None and not sys.stdin.isatty():
+        return _stdin_if_ready()
     return args.message or ""
+
+
+def _stdin_if_ready(wait_s: float = 0.5) -> str:
+    import select
+
+    try:
+        ready, _, _ = select.select([sys.stdin], [], [], wait_s)
+    except (OSError, ValueError):  # closed or not selectable
+        return ""
+    return sys.stdin.read() if ready else ""
 
 
 def _town_of(ctx):
@@ -262,7 +277,7 @@ def escalate(ctx, args):
         return
     description = " ".join(words)
     if not description.strip() and not sys.stdin.isatty():
-        description = sys.stdin.read()
+        description = _stdin_if_ready()
     esc = escalation.escalate(ctx.ledger, description, actor=_me(ctx), severity=args.severity)
     _notify_ids(ctx, esc.mail)
     if ctx.json:
