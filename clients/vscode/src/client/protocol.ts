@@ -17,6 +17,8 @@ export const Methods = {
   convoyList: "convoy/list",
   convoyTree: "convoy/tree",
   convoyCreate: "convoy/create",
+  convoyAdd: "convoy/add",
+  convoyLand: "convoy/land",
   beadList: "bead/list",
   beadReady: "bead/ready",
   beadShow: "bead/show",
@@ -97,6 +99,25 @@ export interface Convoy extends Bead {
 export interface ConvoyTree {
   convoy: Convoy;
   tracked: Bead[];
+}
+
+/** What `sling` did: the work on a hook, the convoy tracking it, and where it runs. */
+export interface SlingResult {
+  /** The bead on the hook (a formula's molecule root when a formula was slung). */
+  bead: string;
+  title: string;
+  convoy: string | undefined;
+  convoyCreated: boolean;
+  /** The address whose hook holds the work. */
+  agent: string;
+  rig: string | undefined;
+  polecat: string | undefined;
+  session: string | undefined;
+  worktree: string | undefined;
+  branch: string | undefined;
+  molecule: string | undefined;
+  formula: string | undefined;
+  sessionStatus: string | undefined;
 }
 
 export interface Mail {
@@ -250,6 +271,43 @@ export function toConvoy(o: Obj, tracked?: Bead[]): Convoy {
   const bead = toBead(inner);
   const landed = bool(o, "landed") ?? bool(inner, "landed") ?? (bead.status === "closed" || (total > 0 && closed === total));
   return { ...bead, total, closed, landed };
+}
+
+/** `sling` params: the server tells a bead id from a formula name itself. */
+export function slingParams(what: string, target?: string, vars?: Record<string, string>): Obj {
+  const p: Obj = { what: what.trim() };
+  if (target && target.trim()) p.target = target.trim();
+  if (vars && Object.keys(vars).length > 0) p.vars = vars;
+  return p;
+}
+
+export function toSlingResult(r: unknown, what = "", target = ""): SlingResult {
+  const o = isObj(r) ? r : {};
+  return {
+    bead: str(o, "bead", "id") ?? what,
+    title: str(o, "title") ?? "",
+    convoy: str(o, "convoy", "convoy_id"),
+    convoyCreated: bool(o, "convoy_created") ?? false,
+    agent: str(o, "agent", "target", "assignee") ?? target,
+    rig: str(o, "rig"),
+    polecat: str(o, "polecat"),
+    session: str(o, "session"),
+    worktree: str(o, "worktree"),
+    branch: str(o, "branch"),
+    molecule: str(o, "molecule"),
+    formula: str(o, "formula"),
+    sessionStatus: str(o, "session_status"),
+  };
+}
+
+/** One line for the user: what went where, and the convoy that tracks it. */
+export function describeSling(r: SlingResult): string {
+  const what = r.formula ? `${r.formula} (${r.bead})` : r.bead;
+  const parts = [`slung ${what} to ${r.agent}`];
+  if (r.session) parts.push(`session ${r.session}${r.sessionStatus ? ` ${r.sessionStatus}` : ""}`);
+  else if (r.sessionStatus) parts.push(r.sessionStatus);
+  if (r.convoy) parts.push(`${r.convoyCreated ? "new convoy" : "convoy"} ${r.convoy}`);
+  return parts.join("; ");
 }
 
 export function toConvoyTree(r: unknown): ConvoyTree {

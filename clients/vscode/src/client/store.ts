@@ -127,6 +127,9 @@ export class TownStore {
     // sessions, so bead changes that may hook or unhook work refresh the agents here
     // (agent/list is sub-millisecond, and bursts coalesce into one request).
     if (HOOK_EVENT.test(ev.kind)) this.refresh("agents", performance.now());
+    // Mail sent inside another change (a landed convoy mails the Overseer) shares that change's
+    // one event, which names the messages, and gets no mailArrived push of its own.
+    if (isObject(ev.payload) && Array.isArray(ev.payload.mail) && ev.payload.mail.length > 0) this.refresh("mail", performance.now());
   }
 
   private onConvoyChanged(params: unknown): void {

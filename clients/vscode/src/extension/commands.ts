@@ -7,11 +7,14 @@ import {
   checkNudge,
   ConnectionError,
   describeError,
+  describeSling,
   isObject,
   listOf,
   Methods,
+  slingParams,
   toBead,
   toMail,
+  toSlingResult,
   type Agent,
   type GastownConnection,
   type TownStore,
@@ -46,10 +49,27 @@ function agentFrom(arg: unknown): string | undefined {
 
 /** Refuse early, with a clear line, when the server lacks a method (an older gastown). */
 function requireMethod(conn: GastownConnection, method: string, what: string): void {
+  if (!hasMethod(conn, method)) throw new Error(`this gastown-server does not offer ${what} (${method}); update gastown`);
+}
+
+/** Whether the server offers `method` (an older server's capabilities may lack it). */
+function hasMethod(conn: GastownConnection, method: string): boolean {
   const caps = conn.server?.capabilities;
-  if (caps && caps.length > 0 && !caps.includes(method)) {
-    throw new Error(`this gastown-server does not offer ${what} (${method}); update gastown`);
-  }
+  return !caps || caps.length === 0 || caps.includes(method);
+}
+
+function convoyFrom(arg: unknown): string | undefined {
+  if (typeof arg === "string") return arg;
+  if (isObject(arg) && arg.kind === "convoy") return (arg as ConvoyNode & { kind: "convoy" }).convoy.id;
+  return undefined;
+}
+
+/** Pick one of the open convoys the sidebar shows (`landing`: say how far each is). */
+async function pickConvoy(store: TownStore, placeHolder: string, landing: boolean): Promise<string | undefined> {
+  const open = store.convoys.filter((c) => c.status !== "closed");
+  if (open.length === 0) return vscode.window.showInputBox({ prompt: `${placeHolder} (convoy id)`, ignoreFocusOut: true });
+  const items = open.map((c) => ({ label: c.id, description: `${c.title} (${c.closed}/${c.total}${landing && c.landed ? ", done" : ""})` }));
+  return (await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true, ignoreFocusOut: true }))?.label;
 }
 
 async function pickAgent(store: TownStore, placeHolder: string, arg?: unknown): Promise<string | undefined> {
@@ -95,30 +115,41 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     reg("gastown.sling", (arg) =>
       guarded("Sling", async () => {
         requireMethod(conn, Methods.sling, "sling");
-        const [beads, formulas] = await Promise.all([
-          conn.request(Methods.beadReady, {}).then((r) => listOf(r, "beads").map(toBead), () => []),
-          conn.request(Methods.formulaList, {}).then((r) => listOf(r, "formulas"), () => []),
-        ]);
-        const items: (vscode.QuickPickItem & { value: string })[] = [
-          ...beads.map((b) => ({ label: `$(circle-large-outline) ${b.id}`, description: b.title, detail: `bead · ${b.status}`, value: b.id })),
-          ...formulas.map((f) => {
-            const name = typeof f.name === "string" ? f.name : typeof f.formula === "string" ? f.formula : "?";
-            return { label: `$(symbol-event) ${name}`, description: typeof f.description === "string" ? f.description : "", detail: "formula", value: name };
-          }),
-        ];
-        const what = items.length
-          ? (await vscode.window.showQuickPick(items, { placeHolder: "Sling which bead or formula?", matchOnDescription: true }))?.value
-          : await vscode.window.showInputBox({ prompt: "Bead id or formula name to sling" });
+        // From a bead row: sling that bead; from an agent row: sling to that agent.
+        const givenBead = isObject(arg) && arg.kind === "bead" ? (arg as ConvoyNode & { kind: "bead" }).bead.id : undefined;
+        let what = givenBead;
+        if (!what) {
+          const [beads, formulas] = await Promise.all([
+            conn.request(Methods.beadReady, {}).then((r) => listOf(r, "beads").map(toBead).filter((b) => b.issueType !== "convoy"), () => []),
+            conn.request(Methods.formulaList, {}).then((r) => listOf(r, "formulas"), () => []),
+          ]);
+          const items: (vscode.QuickPickItem & { value: string })[] = [
+            ...beads.map((b) => ({ label: `$(circle-large-outline) ${b.id}`, description: b.title, detail: `bead · ${b.status}`, value: b.id })),
+            ...formulas.map((f) => {
+              const name = typeof f.name === "string" ? f.name : typeof f.formula === "string" ? f.formula : "?";
+              return { label: `$(symbol-event) ${name}`, description: typeof f.description === "string" ? f.description : "", detail: "formula", value: name };
+            }),
+          ];
+          what = items.length
+            ? (await vscode.window.showQuickPick(items, { placeHolder: "Sling which bead or formula?", matchOnDescription: true, ignoreFocusOut: true }))?.value
+            : await vscode.window.showInputBox({ prompt: "Bead id or formula name to sling", ignoreFocusOut: true });
+        }
         if (!what) return;
         const given = agentFrom(arg);
         const rigs = store.status?.rigs ?? [];
-        const targets = [...rigs.map((r) => ({ label: r, description: "rig (spawns a polecat)" })), ...store.agents.map((a) => ({ label: a.address, description: `${a.role} · ${a.state}` }))];
-        const target = given ?? (targets.length ? (await vscode.window.showQuickPick(targets, { placeHolder: `Sling ${what} to?` }))?.label : await vscode.window.showInputBox({ prompt: `Sling ${what} to (rig or agent address)` }));
+        const targets = [
+          ...rigs.map((r) => ({ label: r, description: "rig (spawns a polecat)" })),
+          ...store.agents.map((a) => ({ label: a.address, description: `${a.role} · ${a.state}` })),
+        ];
+        const target =
+          given ??
+          (targets.length
+            ? (await vscode.window.showQuickPick(targets, { placeHolder: `Sling ${what} to? (a rig spawns a polecat)`, ignoreFocusOut: true }))?.label
+            : await vscode.window.showInputBox({ prompt: `Sling ${what} to (rig or agent address)`, ignoreFocusOut: true }));
         if (!target) return;
-        const isFormula = formulas.some((f) => f.name === what || f.formula === what) && !beads.some((b) => b.id === what);
-        const r = await conn.request(Methods.sling, { ...(isFormula ? { formula: what } : { bead: what }), target });
-        const where = isObject(r) && typeof r.agent === "string" ? r.agent : target;
-        void vscode.window.showInformationMessage(`Gas Town: slung ${what} to ${where}.`);
+        const r = toSlingResult(await conn.request(Methods.sling, slingParams(what, target)), what, target);
+        log(`[sling] ${JSON.stringify(r)}`);
+        void vscode.window.showInformationMessage(`Gas Town: ${describeSling(r)}.`);
       }),
     ),
 
@@ -274,22 +305,44 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       }),
     ),
 
+    reg("gastown.convoy.add", (arg) =>
+      guarded("Add to convoy", async () => {
+        requireMethod(conn, Methods.convoyAdd, "adding beads to a convoy");
+        const id = convoyFrom(arg) ?? (await pickConvoy(store, "Add beads to which convoy?", false));
+        if (!id) return;
+        const already = new Set(store.tracked(id).map((b) => b.id));
+        const beads = await conn.request(Methods.beadList, { status: "open" }).then(
+          (r) => listOf(r, "beads").map(toBead).filter((b) => b.issueType !== "convoy" && !already.has(b.id) && b.id !== id),
+          () => [],
+        );
+        const picked = beads.length
+          ? await vscode.window.showQuickPick(beads.map((b) => ({ label: b.id, description: b.title, detail: b.status })), { canPickMany: true, placeHolder: `Beads ${id} should track`, matchOnDescription: true, ignoreFocusOut: true })
+          : undefined;
+        const ids = picked ? picked.map((p) => p.label) : ((await vscode.window.showInputBox({ prompt: `Bead ids ${id} should track (space separated)`, ignoreFocusOut: true })) ?? "").split(/\s+/).filter(Boolean);
+        if (ids.length === 0) return;
+        await conn.request(Methods.convoyAdd, { id, tracked: ids });
+        void vscode.window.setStatusBarMessage(`Gas Town: ${id} now tracks ${ids.join(", ")}`, 5000);
+      }),
+    ),
+
     reg("gastown.convoy.land", (arg) =>
       guarded("Land convoy", async () => {
-        let id = isObject(arg) && arg.kind === "convoy" ? (arg as ConvoyNode & { kind: "convoy" }).convoy.id : typeof arg === "string" ? arg : undefined;
-        if (!id) {
-          const open = store.convoys.filter((c) => c.status !== "closed");
-          id = (await vscode.window.showQuickPick(open.map((c) => ({ label: c.id, description: `${c.title} (${c.closed}/${c.total}${c.landed ? ", done" : ""})` })), { placeHolder: "Land which convoy?" }))?.label;
-        }
+        const id = convoyFrom(arg) ?? (await pickConvoy(store, "Land which convoy?", true));
         if (!id) return;
         const convoy = store.convoys.find((c) => c.id === id);
+        let force = false;
         if (convoy && convoy.closed < convoy.total) {
           const ok = await vscode.window.showWarningMessage(`${convoy.total - convoy.closed} tracked bead(s) are still open. Land ${id} anyway?`, { modal: true }, "Land");
           if (ok !== "Land") return;
+          force = true;
         }
-        // Landing a convoy closes its bead; a dedicated method is used when the server offers one.
-        if (conn.server?.capabilities.includes("convoy/land")) await conn.request("convoy/land", { id });
-        else await conn.request(Methods.beadClose, { id, reason: "landed" });
+        if (hasMethod(conn, Methods.convoyLand)) {
+          // The server closes the convoy and mails CONVOY_LANDED to the Overseer and the Mayor.
+          await conn.request(Methods.convoyLand, { id, force });
+        } else {
+          // An older server without convoy/land: closing the convoy bead is what landing was.
+          await conn.request(Methods.beadClose, { id, reason: "landed" });
+        }
         void vscode.window.showInformationMessage(`Gas Town: convoy ${id} landed.`);
       }),
     ),

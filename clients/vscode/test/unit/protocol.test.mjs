@@ -68,3 +68,19 @@ test("a failed nudge is an error with the server's reason; delivered and queued 
   assert.equal(client.checkNudge({ status: "queued" }, "mayor"), "queued");
   assert.throws(() => client.checkNudge({ status: "failed", reason: "session hq-x is not running" }, "x"), /the nudge to x failed: session hq-x is not running/);
 });
+
+test("sling: params name what and where; the result (work/sling.py SlingResult) reads as one line", () => {
+  assert.deepEqual(client.slingParams(" gt-a ", "demo"), { what: "gt-a", target: "demo" });
+  assert.deepEqual(client.slingParams("mol-review", "", { issue: "gt-a" }), { what: "mol-review", vars: { issue: "gt-a" } });
+  const r = client.toSlingResult({
+    bead: "gt-a", title: "Fix it", convoy: "hq-cv1", convoy_created: true, target: "demo/polecats/nux", agent: "demo/polecats/nux",
+    rig: "demo", polecat: "nux", session: "gt-demo-nux", worktree: "/t/demo/polecats/nux", branch: "polecat/nux/gt-a",
+    molecule: "gt-mol1", formula: "", session_status: "started",
+  });
+  assert.deepEqual([r.bead, r.agent, r.polecat, r.convoy, r.convoyCreated, r.formula], ["gt-a", "demo/polecats/nux", "nux", "hq-cv1", true, undefined]);
+  assert.equal(client.describeSling(r), "slung gt-a to demo/polecats/nux; session gt-demo-nux started; new convoy hq-cv1");
+  const f = client.toSlingResult({ bead: "gt-m", title: "Review", convoy: "hq-cv2", convoy_created: false, target: "deacon", agent: "deacon", formula: "mol-review", session_status: "nudged" });
+  assert.equal(client.describeSling(f), "slung mol-review (gt-m) to deacon; nudged; convoy hq-cv2");
+  // A bare answer still names what went where.
+  assert.equal(client.describeSling(client.toSlingResult(null, "gt-x", "mayor")), "slung gt-x to mayor");
+});
