@@ -19,6 +19,8 @@ import { openGasTown, openWorkbench, outputDir, readMetrics, runCommand, screens
 
 const socket = `gastown-vscode-e2e-${process.pid}`;
 let tmp, town, wb, metricsFile, beads, convoyId, server;
+/** What the server offers (sling arrives in a later server than convoy/add). */
+let capabilities = [];
 
 function sh(cmd, args, opts = {}) {
   return execFileSync(cmd, args, { cwd: town, env: { ...process.env, GT_TOWN: town, GT_TMUX_SOCKET: socket, BD_ACTOR: "overseer" }, encoding: "utf8", ...opts });
@@ -67,7 +69,7 @@ before(async () => {
   // The Mayor writes to the Overseer through the server, as any agent's mail would arrive.
   server = serverPath(tmp);
   const conn = new client.GastownConnection({ serverPath: server, town, backoff: [], env: { ...process.env, GT_TMUX_SOCKET: socket } });
-  await conn.start();
+  capabilities = (await conn.start()).capabilities;
   await conn.request("mail/send", { to: "overseer", subject: "Convoy ready for review", body: "Time machine is rolling." });
   conn.dispose();
 
@@ -295,6 +297,37 @@ step("Create Convoy: pick beads, and the new convoy appears by push", async () =
   await row(page, `bead ${extra} Buy plutonium, open`).first().waitFor({ timeout: 5_000 });
 });
 
+step("Add to Convoy: the added bead shows under the convoy by push", async () => {
+  const { page } = wb;
+  const more = bdJson("create", "Find a lightning bolt", "-t", "task").id;
+  await runCommand(page, "Gas Town: Add to Convoy");
+  await pick(page, "Fuel run", "Add beads to which convoy");
+  await checkAndAccept(page, [more], "Beads ");
+  await row(page, `bead ${more} Find a lightning bolt, open`).first().waitFor({ timeout: 10_000 });
+  await row(page, "convoy ").filter({ hasText: "Fuel run" }).and(page.locator('[aria-label*="0 of 2 closed"]')).first().waitFor({ timeout: 5_000 });
+});
+
+step("Sling: a bead slung to a rig gets a polecat, which shows in Agents by push", async () => {
+  const { page } = wb;
+  const work = bdJson("create", "Calibrate the flux", "-t", "task").id;
+  await runCommand(page, "Gas Town: Sling Work");
+  if (!capabilities.includes("sling")) {
+    // A server without the method: one clear line, nothing asked.
+    await page.locator(".notification-toast").filter({ hasText: "does not offer sling" }).first().waitFor({ timeout: 10_000 });
+    return;
+  }
+  await pick(page, work, "Sling which bead or formula");
+  await pick(page, "demo", `Sling ${work} to`);
+  await page.locator(".notification-toast").filter({ hasText: `slung ${work} to demo/polecats/` }).first().waitFor({ timeout: 30_000 });
+  const hooked = bdJson("show", work);
+  const assignee = [hooked].flat()[0].assignee;
+  assert.match(assignee, /^demo\/polecats\//, `the work is on a polecat's hook: ${JSON.stringify(hooked)}`);
+  await row(page, `agent ${assignee}`).first().waitFor({ timeout: 15_000 });
+  // Slinging loose work puts it in a convoy, which the Convoys view shows by push.
+  await row(page, `bead ${work} Calibrate the flux`).first().waitFor({ timeout: 10_000 });
+  await screenshot(page, "sling");
+});
+
 step("Seance: ask a predecessor session, the answer opens in a document", async () => {
   const { page } = wb;
   await runCommand(page, "Gas Town: Seance: Ask a Predecessor");
@@ -350,6 +383,8 @@ step("Land Convoy: the landed convoy's bead is closed", async () => {
   await eventually(() => [bdJson("show", convoyId)].flat()[0].status === "closed", 15_000, "the convoy bead closed");
   // The closed convoy bead reaches the view by push: shown as landed.
   await page.locator(`.monaco-list-row[aria-label^="convoy ${convoyId} Time machine"]`).filter({ hasText: "landed" }).first().waitFor({ timeout: 10_000 });
+  // convoy/land mails CONVOY_LANDED to the Overseer: it arrives in the Mail view.
+  await page.locator(`.monaco-list-row[aria-label*="CONVOY_LANDED ${convoyId}"]`).first().waitFor({ timeout: 10_000 });
 });
 
 test("activation and refresh timings are recorded from inside the extension host", () => {
