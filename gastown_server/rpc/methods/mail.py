@@ -23,16 +23,31 @@ def read(call, p: t.MailIdParams) -> Message:
     return mail.read(call.ledger, p.id, actor=call.actor)
 
 
+def _nudge(call, msg: Message) -> Message:
+    """Like ``gt mail send``: a recipient with a live session is nudged (queued if busy, never failing the send)."""
+    from ...town import layout
+    from ...town.core import Town
+
+    root = call.app.town_root
+    if root is not None and layout.config_path(root).exists():
+        town = Town(root)
+        try:
+            mail.notify(town, [msg])
+        finally:
+            town.close()
+    return msg
+
+
 @method("mail/send", t.MailSendParams, Message, mode="write")
 def send(call, p: t.MailSendParams) -> Message:
-    """Send a message from the session's actor."""
-    return mail.send(call.ledger, p.to, p.subject, p.body, actor=call.actor, priority=p.priority)
+    """Send a message from the session's actor (a recipient with a live session is nudged)."""
+    return _nudge(call, mail.send(call.ledger, p.to, p.subject, p.body, actor=call.actor, priority=p.priority))
 
 
 @method("mail/reply", t.MailReplyParams, Message, mode="write")
 def reply(call, p: t.MailReplyParams) -> Message:
-    """Answer a message (to its sender, in its thread)."""
-    return mail.reply(call.ledger, p.id, p.body, actor=call.actor, subject=p.subject)
+    """Answer a message (to its sender, in its thread; a sender with a live session is nudged)."""
+    return _nudge(call, mail.reply(call.ledger, p.id, p.body, actor=call.actor, subject=p.subject))
 
 
 @method("mail/ack", t.MailIdParams, Message, mode="write")
