@@ -56,6 +56,7 @@ MODULES = (
     "gastown_server.rpc.methods.town",
     "gastown_server.rpc.methods.agents",
     "gastown_server.rpc.methods.formulas",
+    "gastown_server.rpc.methods.sling",
 )
 
 

@@ -128,9 +128,13 @@ def check_slingable(ledger, bead_id: str):
     return bead
 
 
-def _is_formula(town, name: str, rig: str | None) -> bool:
+def is_formula(town, name: str, target: str | None = None) -> bool:
+    """``name`` is on the formula search path (town, and the rig ``target`` is in, if any)."""
     from ..formulas import search
 
+    rig = (target or "").strip().split("/")[0] or None
+    if rig is not None and not any(r.name == rig for r in town.rigs()):
+        rig = None
     return name in search.catalog(town.root, rig)
 
 
@@ -197,7 +201,7 @@ def sling(
     bead = proto = work_proto = None
     if ledger.exists(what):
         bead = check_slingable(ledger, what)
-    elif _is_formula(town, what, rig_name):
+    elif is_formula(town, what, rig_name):
         proto = _cook(town, what, vars or {}, rig_name)
     else:
         raise NotFound(f"no bead or formula {what!r} (see bd list, bd formula list)")

@@ -271,3 +271,35 @@ def test_script_polecat_works_through_merge_and_rework(gt, town, rig, new_bead, 
     who = {a: "A", b: "B"}
     shared = subprocess.run(["git", "-C", rig.repo, "show", "main:shared.txt"], capture_output=True, text=True).stdout
     assert f"line 2, {who[first]}, {who[second]}\n" in shared
+
+
+def test_rpc_sling_as_the_editors_call_it(town, rig, new_bead, socket_name):
+    """Emacs and VS Code send {bead|formula, target}; they read target/agent and convoy back."""
+    import os
+
+    from gastown_server.rpc.client import Client
+    from gastown_server.rpc.errors import RpcError
+
+    bead = new_bead("From the editor")
+    c = Client.spawn(town=town.root, env=dict(os.environ), stderr=subprocess.DEVNULL)
+    try:
+        c.initialize(actor="mayor")
+        res = c.call("sling", {"bead": bead, "target": RIG})
+        assert res["agent"] == res["target"] == f"{RIG}/polecats/furiosa" and res["convoy"]
+        assert res["branch"] == f"polecat/furiosa/{bead}" and res["session_status"] == "started"
+        res = c.call("sling", {"formula": "mol-polecat-work", "target": "mayor", "vars": {"issue": bead}, "no_start": True})
+        assert res["formula"] == "mol-polecat-work" and res["target"] == "mayor" and res["convoy_created"]
+        before = fresh(town).conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        for params, needle in (
+            ({"bead": bead, "target": RIG}, "already on"),
+            ({"bead": "hq-nope", "target": RIG}, "no bead 'hq-nope'"),
+            ({"formula": bead, "target": RIG}, "no formula"),
+            ({"bead": bead, "formula": "x"}, "exactly one"),
+            ({"bead": new_bead("Other"), "target": "a//b"}, "bad agent address"),
+        ):
+            with pytest.raises(RpcError) as err:
+                c.call("sling", params)
+            assert needle in err.value.message and "\n" not in err.value.message
+        assert fresh(town).conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == before + 1  # the bd create
+    finally:
+        c.close()
