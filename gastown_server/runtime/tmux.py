@@ -386,10 +386,13 @@ class TownTmux:
             "set-option", "-g", "history-limit", str(self.history_limit), SEP,
             "new-session", "-d", "-s", name, "-x", str(self.width), "-y", str(self.height),
             "-c", str(cwd), "-P", "-F", "#{pane_id}", "--", *argv, SEP,
-            "set-option", "-F", "@gt_pane", "#{pane_id}", SEP,
-            "set-option", "@gt_transcript", str(transcript), SEP,
-            "set-option", "@gt_empty_input", empty_input, SEP,
-            "pipe-pane", transcripts.writer_command(transcript, max_bytes=max_bytes, keep=keep),
+            # Explicit targets: without them tmux picks the "best" (most recently
+            # active) session, which can be another agent's when this runs while
+            # the town is busy (its transcript then got our pane's pipe).
+            "set-option", "-t", f"={name}:", "-F", "@gt_pane", "#{pane_id}", SEP,
+            "set-option", "-t", f"={name}:", "@gt_transcript", str(transcript), SEP,
+            "set-option", "-t", f"={name}:", "@gt_empty_input", empty_input, SEP,
+            "pipe-pane", "-t", f"={name}:", transcripts.writer_command(transcript, max_bytes=max_bytes, keep=keep),
         ])  # fmt: skip
         proc = subprocess.run([tmux, *seq], env=_server_env(), capture_output=True, text=True, cwd=str(cwd))
         if proc.returncode != 0:
