@@ -117,25 +117,29 @@ class Demo:
             patrol.max_backoff_s = min(patrol.max_backoff_s, 2.0)
         town_config.save(self.town, cfg)
 
-    def build(self) -> None:
+    def gate_command(self) -> str:
+        return f"{_quote(sys.executable)} -m pytest -q -p no:cacheprovider"
+
+    def build(self, *, gate: str | None = None, start: bool = True) -> None:
         t0 = time.monotonic()
         self.where.mkdir(parents=True, exist_ok=True)
         self.make_origin()
         self.run("gt", "install", str(self.town), "--name", "demo", cwd=self.where)
         self.tune()
         self.run("gt", "rig", "add", RIG, str(self.origin), "--prefix", PREFIX)
-        gate = f"{_quote(sys.executable)} -m pytest -q -p no:cacheprovider"
-        self.run("gt", "refinery", "gates", "--rig", RIG, "--set", gate, "--timeout", "120")
+        self.run("gt", "refinery", "gates", "--rig", RIG, "--set", gate or self.gate_command(), "--timeout", "120")
         self.timed("build", t0)
+        if not start:
+            return
         t1 = time.monotonic()
         self.run("gt", "up")
         self.timed("up", t1)
 
-    def file_work(self) -> tuple[str, list[str]]:
+    def file_work(self, beads: list[tuple[str, str]] | None = None) -> tuple[str, list[str]]:
         from .work import BEADS
 
         ids = []
-        for title, description in BEADS:
+        for title, description in beads or BEADS:
             out = self.run("bd", "create", title, "-d", description, "-t", "feature", "--prefix", PREFIX, "--silent", show=False)
             ids.append(out.strip())
             self.say(f"$ bd create {_quote(title)} -d <description with a gt-script block> -t feature --prefix {PREFIX}\n  {ids[-1]}")

@@ -26,8 +26,11 @@ worktree, the polecat's own test step.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
+import time
 import subprocess
 from pathlib import Path
 
@@ -119,6 +122,33 @@ def apply(
         raise InvalidInput(f"{path} is not a git worktree")
     if not git.sha(base):
         raise InvalidInput(f"no base branch {base!r} in {path}")
+    # One apply at a time per worktree: a killed agent's orphaned run may still be
+    # finishing while its replacement starts; the second waits and then sees the commit.
+    with _worktree_lock(git, timeout):
+        return _apply_locked(git, bead, script, base=base, env=env, timeout=timeout)
+
+
+@contextlib.contextmanager
+def _worktree_lock(git: Git, timeout: float):
+    path = Path(git.out("rev-parse", "--absolute-git-dir")) / "gastown-apply.lock"
+    with open(path, "a+") as fh:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise Conflict(f"another gt apply holds {path} (waited {timeout:g}s)") from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _apply_locked(git: Git, bead, script: str, *, base: str, env, timeout: float) -> ApplyResult:
+    issue, path = bead.id, git.cwd
     notes = [n for n in [_start_clean(git, issue)] if n]
     action = "applied"
     if _issue_commits(git, base, issue):
