@@ -82,10 +82,14 @@ Each candidate carries its plist; FMT formats the annotation."
 ;;;; Sling
 
 ;;;###autoload
-(defun gastown-sling (what target &optional town formula)
+(defun gastown-sling (what target &optional town formula vars)
   "Sling WHAT (a bead id) to TARGET (a rig or agent) in TOWN.
-With FORMULA non-nil, WHAT names a formula to pour and sling.
-Interactively, complete ready beads and formulas, then rigs and agents."
+With FORMULA non-nil, WHAT names a formula: the server pours it and
+slings its molecule.  A rig spawns a polecat for the work; loose work
+gets a convoy.  VARS is a plist of formula variables (:name VALUE ...).
+Interactively, complete ready beads and formulas, then rigs and agents.
+Return the server's result (a plist naming the bead, convoy, agent,
+polecat and session)."
   (interactive
    (let* ((town (gastown-current-town current-prefix-arg))
           (beads (gastown-bead-candidates town))
@@ -93,20 +97,46 @@ Interactively, complete ready beads and formulas, then rigs and agents."
           (what (completing-read "Sling (bead or formula): "
                                  (gastown--completion-table (append beads formulas)
                                                             'gastown-sling)))
-          (formula (and (member what formulas) (not (member what beads))))
-          (targets (gastown-target-candidates town))
-          (target (completing-read (format "Sling %s to: " what)
-                                   (gastown--completion-table targets 'gastown-target))))
+          (formula (and (member what formulas) (not (member what beads)) t))
+          (target (gastown-read-target (format "Sling %s to: " what) town)))
      (list what target town formula)))
   (let* ((town (or town (gastown-current-town)))
-         (params (append (if formula (list :formula what) (list :bead what))
-                         (and target (not (string-empty-p target)) (list :target target))))
+         (params (append (list (if formula :formula :bead) what)
+                         (and target (not (string-empty-p target)) (list :target target))
+                         (and vars (list :vars vars))))
          (res (gastown-request 'sling params town)))
-    (message "Gastown: slung %s to %s%s" what
-             (or (and (listp res) (gastown-get res :target :agent :assignee)) target)
-             (if-let ((convoy (and (listp res) (gastown-get res :convoy :convoy_id))))
-                 (format " (convoy %s)" convoy) ""))
+    (message "Gastown: %s" (gastown-sling-summary res what target))
     res))
+
+(defun gastown-sling-summary (res what target)
+  "Return one line saying where `sling' (result RES) put WHAT, slung to TARGET."
+  (let* ((res (if (listp res) res nil))
+         ;; The server sends "" for a field that does not apply.
+         (field (lambda (&rest keys)
+                  (let ((v (apply #'gastown-get res keys)))
+                    (and (stringp v) (not (string-empty-p v)) v))))
+         (bead (or (funcall field :bead) what))
+         (formula (funcall field :formula))
+         (agent (or (funcall field :agent :target :assignee) target))
+         (session (funcall field :session))
+         (status (funcall field :session_status))
+         (convoy (funcall field :convoy :convoy_id)))
+    (concat (format "slung %s to %s"
+                    (if formula (format "%s (%s)" formula bead) bead) agent)
+            (cond (session (format "; session %s%s" session
+                                   (if status (concat " " status) "")))
+                  (status (concat "; " status))
+                  (t ""))
+            (if convoy
+                (format "; %s %s"
+                        (if (eq (plist-get res :convoy_created) t) "new convoy" "convoy")
+                        convoy)
+              ""))))
+
+(defun gastown-read-target (prompt town)
+  "Read a sling target (a rig or an agent address) of TOWN with PROMPT."
+  (completing-read prompt (gastown--completion-table (gastown-target-candidates town)
+                                                     'gastown-target)))
 
 ;;;; Bead view
 

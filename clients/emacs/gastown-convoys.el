@@ -18,7 +18,8 @@
 (require 'magit-section)
 
 (declare-function gastown-bead "gastown-beads" (id &optional town))
-(declare-function gastown-sling "gastown-beads" (what target &optional town))
+(declare-function gastown-sling "gastown-beads" (what target &optional town formula vars))
+(declare-function gastown-read-target "gastown-beads" (prompt town))
 (declare-function gastown-read-bead "gastown-beads" (prompt town &optional all))
 (declare-function gastown-dispatch "gastown-dispatch" ())
 
@@ -503,35 +504,54 @@ With a prefix argument, ask for the town."
     (completing-read-multiple prompt ids)))
 
 (defun gastown-convoys-create (title beads)
-  "Create a convoy called TITLE tracking BEADS."
+  "Create a convoy called TITLE tracking BEADS; return its id."
   (interactive (list (read-string "Convoy title: ")
                      (gastown-read-beads "Track beads (comma separated): "
                                          gastown-buffer-town)))
-  (let ((res (gastown-request 'convoy/create (list :title title :tracked (vconcat beads))
-                              gastown-buffer-town)))
-    (message "Gastown: created convoy %s" (gastown-get res :id :convoy))
-    (gastown-convoys--schedule t)))
+  (let* ((res (gastown-request 'convoy/create (list :title title :tracked (vconcat beads))
+                               gastown-buffer-town))
+         (id (gastown-get res :id :convoy)))
+    (message "Gastown: created convoy %s" id)
+    (gastown-convoys--schedule t)
+    id))
 
 (defun gastown-convoys-add (convoy beads)
-  "Add BEADS to CONVOY's tracked set."
+  "Add BEADS to CONVOY's tracked set (a landed convoy reopens)."
   (interactive (list (gastown-convoys--read-convoy "Add to convoy: ")
                      (gastown-read-beads "Beads to track: " gastown-buffer-town)))
-  (gastown-request 'convoy/add (list :id convoy :beads (vconcat beads)) gastown-buffer-town)
+  (unless beads (user-error "Gastown: name at least one bead to add"))
+  (gastown-request 'convoy/add (list :id convoy :tracked (vconcat beads)) gastown-buffer-town)
   (message "Gastown: %s now tracks %s" convoy (string-join beads ", "))
   (gastown-convoys--schedule convoy))
 
-(defun gastown-convoys-land (convoy)
-  "Land CONVOY: close it as landed, once every bead it tracks is closed."
+(defun gastown-convoys--has-method-p (method town)
+  "Return non-nil if the server of TOWN has METHOD (an older one may lack it)."
+  (let ((caps (gastown-seq (plist-get (gastown--state-server-info (gastown--state town))
+                                      :capabilities))))
+    (or (null caps) (member method caps))))
+
+(defun gastown-convoys-land (convoy &optional force)
+  "Land CONVOY: close it and mail CONVOY_LANDED to the Overseer and the Mayor.
+While a tracked bead is still open, ask first and land with FORCE;
+called from Lisp without FORCE, signal a `user-error' instead."
   (interactive (list (gastown-convoys--read-convoy "Land convoy: ")))
-  (let* ((tree (gastown-request 'convoy/tree (list :id convoy) gastown-buffer-town))
-         (open (cl-remove "closed" (gastown-convoys--tree-beads tree)
-                          :key (lambda (b) (plist-get b :status)) :test #'equal)))
-    (when open
-      (user-error "Gastown: %s still tracks %d open bead%s (%s); close them, or close \
-the convoy anyway with k" convoy (length open) (if (cdr open) "s" "")
-                  (mapconcat (lambda (b) (plist-get b :id)) (seq-take open 3) ", ")))
-    (gastown-request 'bead/close (list :id convoy :reason "landed") gastown-buffer-town)
-    (message "Gastown: landed %s" convoy)
+  (let* ((town gastown-buffer-town)
+         (tree (gastown-request 'convoy/tree (list :id convoy) town))
+         (open (cl-remove-if (lambda (b) (member (plist-get b :status) '("closed" "tombstone")))
+                             (gastown-convoys--tree-beads tree)))
+         (ids (mapconcat (lambda (b) (plist-get b :id)) (seq-take open 3) ", ")))
+    (when (and open (not force))
+      (if (and (called-interactively-p 'any)
+               (yes-or-no-p (format "%s still tracks %d open bead%s (%s); land it anyway? "
+                                    convoy (length open) (if (cdr open) "s" "") ids)))
+          (setq force t)
+        (user-error "Gastown: %s still tracks %d open bead%s (%s); close them first"
+                    convoy (length open) (if (cdr open) "s" "") ids)))
+    (if (gastown-convoys--has-method-p "convoy/land" town)
+        (gastown-request 'convoy/land (list :id convoy :force (if force t :json-false)) town)
+      ;; An older server: closing the convoy bead is what landing was.
+      (gastown-request 'bead/close (list :id convoy :reason "landed") town))
+    (message "Gastown: landed %s%s" convoy (if force " (forced)" ""))
     (gastown-convoys--schedule t)))
 
 (defun gastown-convoys-close (convoy reason)
@@ -543,11 +563,11 @@ the convoy anyway with k" convoy (length open) (if (cdr open) "s" "")
   (gastown-convoys--schedule t))
 
 (defun gastown-convoys-sling (bead target)
-  "Sling BEAD (default: the bead at point) to TARGET."
+  "Sling BEAD (default: the bead at point) to TARGET (a rig or an agent)."
   (interactive
-   (let ((here (gastown-convoys-bead-at-point)))
-     (list (or here (gastown-read-bead "Sling bead: " gastown-buffer-town))
-           (read-string "Target (rig or agent): "))))
+   (let* ((here (gastown-convoys-bead-at-point))
+          (bead (or here (gastown-read-bead "Sling bead: " gastown-buffer-town))))
+     (list bead (gastown-read-target (format "Sling %s to: " bead) gastown-buffer-town))))
   (gastown-sling bead target gastown-buffer-town))
 
 (provide 'gastown-convoys)

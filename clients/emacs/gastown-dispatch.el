@@ -24,7 +24,7 @@
 (declare-function gastown-seance "gastown-agents" (agent session question &optional town))
 (declare-function gastown-handoff "gastown-agents" (agent &optional town))
 (declare-function gastown-peek "gastown-agents" (agent &optional town))
-(declare-function gastown-sling "gastown-beads" (what target &optional town formula))
+(declare-function gastown-sling "gastown-beads" (what target &optional town formula vars))
 (declare-function gastown-feed "gastown-beads" (&optional town))
 (declare-function gastown-bead "gastown-beads" (id &optional town))
 

@@ -188,9 +188,14 @@
   "Refresh TOWN's inbox when mail arrives (METHOD, PARAMS)."
   (when (or (eq method '$/gastown/mailArrived)
             (and (eq method '$/gastown/event)
-                 (let ((kind (gastown-str (gastown-get (or (plist-get params :event) params)
-                                                       :kind :type))))
-                   (string-match-p "\\`mail" kind))))
+                 (let* ((event (or (plist-get params :event) params))
+                        (kind (gastown-str (gastown-get event :kind :type)))
+                        (payload (plist-get event :payload)))
+                   (or (string-match-p "\\`mail" kind)
+                       ;; Mail sent inside another change (a landed convoy mails the
+                       ;; Overseer) shares its one event, which lists the messages.
+                       (and (listp payload) (seq-some #'identity
+                                                      (gastown-seq (plist-get payload :mail))))))))
     (let ((to (gastown-get params :to :address :recipient)))
       (when (or (null to) (equal to gastown-actor)
                 (gastown-buffers-of 'gastown-mail-mode town))

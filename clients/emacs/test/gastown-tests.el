@@ -635,6 +635,56 @@ killed afterwards."
                                      :type 'user-error)))
               (should (string-match-p "has no .convoy/no-such-method. method" (cadr err))))))))))
 
+(ert-deftest gastown-server-convoy-add-and-forced-land ()
+  (gastown-test-with-town town
+    (let* ((a (gastown-test-bead town "First leg"))
+           (b (gastown-test-bead town "Second leg"))
+           (buf (gastown-convoys town))
+           (inbox (gastown-mail town))
+           id)
+      (with-current-buffer buf
+        (setq id (gastown-convoys-create "Relay" (list a)))
+        (should (stringp id))
+        ;; convoy/add: the new bead shows under the convoy by push.
+        (gastown-convoys-add id (list b)))
+      (gastown-test-wait-for
+       (lambda () (and (gastown-test-buffer-matches buf (concat (regexp-quote b) " +open"))
+                       (gastown-test-buffer-matches buf "Relay +[a-z0-9-]+ +0/2")))
+       10 "the added bead under the convoy")
+      (with-current-buffer buf
+        ;; A bead that does not exist: one line naming it, nothing added.
+        (let ((err (should-error (gastown-convoys-add id (list "gt-nope")) :type 'user-error)))
+          (should (string-match-p "gt-nope" (cadr err))))
+        (should (= 2 (length (plist-get (gastown-request 'convoy/tree (list :id id) town)
+                                        :tracked))))
+        ;; Open work: refused from Lisp, landed with FORCE (as the prompt's yes does).
+        (let ((err (should-error (gastown-convoys-land id) :type 'user-error)))
+          (should (string-match-p "2 open beads" (cadr err))))
+        (gastown-convoys-land id t))
+      (should (equal (plist-get (gastown-request 'bead/show (list :id id) town) :status) "closed"))
+      ;; convoy/land mails CONVOY_LANDED to the Overseer: the inbox shows it by push.
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches inbox (concat "CONVOY_LANDED " (regexp-quote id))))
+       10 "the landing mail in the inbox")
+      (with-current-buffer buf
+        (let ((err (should-error (gastown-convoys-land id t) :type 'user-error)))
+          (should (string-match-p "already closed" (cadr err))))))))
+
+(ert-deftest gastown-sling-summary-says-where-the-work-went ()
+  (should (equal (gastown-sling-summary
+                  '(:bead "gt-a" :title "Fix" :convoy "hq-cv1" :convoy_created t
+                          :target "demo/polecats/nux" :agent "demo/polecats/nux" :rig "demo"
+                          :polecat "nux" :session "gt-demo-nux" :formula ""
+                          :session_status "started")
+                  "gt-a" "demo")
+                 "slung gt-a to demo/polecats/nux; session gt-demo-nux started; new convoy hq-cv1"))
+  (should (equal (gastown-sling-summary
+                  '(:bead "gt-m" :convoy "hq-cv2" :convoy_created :json-false :agent "deacon"
+                          :formula "mol-review" :session "" :session_status "nudged")
+                  "mol-review" "deacon")
+                 "slung mol-review (gt-m) to deacon; nudged; convoy hq-cv2"))
+  (should (equal (gastown-sling-summary nil "gt-x" "mayor") "slung gt-x to mayor")))
+
 (ert-deftest gastown-server-attach-runs-a-real-terminal ()
   (gastown-test-with-live-town town
     (let ((gastown-terminal 'ansi-term))

@@ -273,9 +273,9 @@ export function toConvoy(o: Obj, tracked?: Bead[]): Convoy {
   return { ...bead, total, closed, landed };
 }
 
-/** `sling` params: the server tells a bead id from a formula name itself. */
-export function slingParams(what: string, target?: string, vars?: Record<string, string>): Obj {
-  const p: Obj = { what: what.trim() };
+/** `sling` params: exactly one of `bead` and `formula`, the target, and formula variables. */
+export function slingParams(what: string, kind: "bead" | "formula", target?: string, vars?: Record<string, string>): Obj {
+  const p: Obj = { [kind]: what.trim() };
   if (target && target.trim()) p.target = target.trim();
   if (vars && Object.keys(vars).length > 0) p.vars = vars;
   return p;

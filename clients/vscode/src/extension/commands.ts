@@ -22,6 +22,9 @@ import {
 import type { AgentNode, ConvoyNode, MailNode } from "./trees";
 import { TranscriptPanel } from "./transcriptPanel";
 
+// (Not `kind`: QuickPickItem has one, for separators.)
+type SlingItem = vscode.QuickPickItem & { value: string; workKind: "bead" | "formula" };
+
 export interface CommandContext {
   conn: GastownConnection;
   store: TownStore;
@@ -118,21 +121,26 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         // From a bead row: sling that bead; from an agent row: sling to that agent.
         const givenBead = isObject(arg) && arg.kind === "bead" ? (arg as ConvoyNode & { kind: "bead" }).bead.id : undefined;
         let what = givenBead;
+        let kind: "bead" | "formula" = "bead";
         if (!what) {
           const [beads, formulas] = await Promise.all([
             conn.request(Methods.beadReady, {}).then((r) => listOf(r, "beads").map(toBead).filter((b) => b.issueType !== "convoy"), () => []),
             conn.request(Methods.formulaList, {}).then((r) => listOf(r, "formulas"), () => []),
           ]);
-          const items: (vscode.QuickPickItem & { value: string })[] = [
-            ...beads.map((b) => ({ label: `$(circle-large-outline) ${b.id}`, description: b.title, detail: `bead · ${b.status}`, value: b.id })),
-            ...formulas.map((f) => {
+          const items: SlingItem[] = [
+            ...beads.map((b): SlingItem => ({ label: `$(circle-large-outline) ${b.id}`, description: b.title, detail: `bead · ${b.status}`, value: b.id, workKind: "bead" })),
+            ...formulas.map((f): SlingItem => {
               const name = typeof f.name === "string" ? f.name : typeof f.formula === "string" ? f.formula : "?";
-              return { label: `$(symbol-event) ${name}`, description: typeof f.description === "string" ? f.description : "", detail: "formula", value: name };
+              return { label: `$(symbol-event) ${name}`, description: typeof f.description === "string" ? f.description : "", detail: "formula", value: name, workKind: "formula" };
             }),
           ];
-          what = items.length
-            ? (await vscode.window.showQuickPick(items, { placeHolder: "Sling which bead or formula?", matchOnDescription: true, ignoreFocusOut: true }))?.value
-            : await vscode.window.showInputBox({ prompt: "Bead id or formula name to sling", ignoreFocusOut: true });
+          if (items.length) {
+            const picked = await vscode.window.showQuickPick(items, { placeHolder: "Sling which bead or formula?", matchOnDescription: true, ignoreFocusOut: true });
+            what = picked?.value;
+            kind = picked?.workKind ?? "bead";
+          } else {
+            what = await vscode.window.showInputBox({ prompt: "Bead id to sling", ignoreFocusOut: true });
+          }
         }
         if (!what) return;
         const given = agentFrom(arg);
@@ -147,7 +155,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
             ? (await vscode.window.showQuickPick(targets, { placeHolder: `Sling ${what} to? (a rig spawns a polecat)`, ignoreFocusOut: true }))?.label
             : await vscode.window.showInputBox({ prompt: `Sling ${what} to (rig or agent address)`, ignoreFocusOut: true }));
         if (!target) return;
-        const r = toSlingResult(await conn.request(Methods.sling, slingParams(what, target)), what, target);
+        const r = toSlingResult(await conn.request(Methods.sling, slingParams(what, kind, target)), what, target);
         log(`[sling] ${JSON.stringify(r)}`);
         void vscode.window.showInformationMessage(`Gas Town: ${describeSling(r)}.`);
       }),

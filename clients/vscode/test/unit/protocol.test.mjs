@@ -69,9 +69,9 @@ test("a failed nudge is an error with the server's reason; delivered and queued 
   assert.throws(() => client.checkNudge({ status: "failed", reason: "session hq-x is not running" }, "x"), /the nudge to x failed: session hq-x is not running/);
 });
 
-test("sling: params name what and where; the result (work/sling.py SlingResult) reads as one line", () => {
-  assert.deepEqual(client.slingParams(" gt-a ", "demo"), { what: "gt-a", target: "demo" });
-  assert.deepEqual(client.slingParams("mol-review", "", { issue: "gt-a" }), { what: "mol-review", vars: { issue: "gt-a" } });
+test("sling: params name the bead or formula and where; the result (work/sling.py SlingResult) reads as one line", () => {
+  assert.deepEqual(client.slingParams(" gt-a ", "bead", "demo"), { bead: "gt-a", target: "demo" });
+  assert.deepEqual(client.slingParams("mol-review", "formula", "", { issue: "gt-a" }), { formula: "mol-review", vars: { issue: "gt-a" } });
   const r = client.toSlingResult({
     bead: "gt-a", title: "Fix it", convoy: "hq-cv1", convoy_created: true, target: "demo/polecats/nux", agent: "demo/polecats/nux",
     rig: "demo", polecat: "nux", session: "gt-demo-nux", worktree: "/t/demo/polecats/nux", branch: "polecat/nux/gt-a",
