@@ -1,7 +1,7 @@
 """Agents' sessions: start (or revive), stop, ``gt up``/``gt down``, handoff, seance listing.
 
 :func:`start_agent` is *the* way a session comes to life (``gt up``, the
-daemon, crew start, handoff, and ``gt sling`` later): it resolves the
+daemon, crew start, handoff, and ``gt sling``): it resolves the
 identity and runtime, makes the working directory (polecat worktree, crew
 clone), builds the explicit environment, and either starts the tmux
 session, respawns the process in a session whose gastown pane died, or
