@@ -750,6 +750,54 @@ killed afterwards."
         (let ((err (should-error (gastown-sling ready "deacon" town) :type 'user-error)))
           (should (string-match-p "no .sling. method" (cadr err))))))))
 
+(defun gastown-test-has-method-p (town method)
+  "Return non-nil if TOWN's server offers METHOD."
+  (member method (gastown-seq (plist-get (gastown--state-server-info (gastown--state town))
+                                         :capabilities))))
+
+(ert-deftest gastown-server-sling-to-a-rig-spawns-a-polecat ()
+  ;; A real sling: the rig spawns a script polecat in tmux with the work on
+  ;; its hook; the agents and convoys buffers show it by push.
+  (gastown-test-with-live-town town
+    (let ((src (make-temp-file "gastown-ert-src" t)))
+      (unwind-protect
+          (progn
+            (gastown-test-sh src "git" "init" "-q")
+            (gastown-test-sh src "git" "-c" "user.name=ert" "-c" "user.email=ert@example.invalid"
+                             "commit" "-q" "--allow-empty" "-m" "init")
+            (gastown-test-sh town "gt" "rig" "add" "demo" src)
+            (let* ((work (gastown-test-bead town "Polish the rig"))
+                   (agents (gastown-agents town))
+                   (convoys (gastown-convoys town)))
+              (gastown-conn town)
+              (if (not (gastown-test-has-method-p town "sling"))
+                  ;; A server without `sling' gets one clear line.
+                  (let ((err (should-error (gastown-sling work "demo" town) :type 'user-error)))
+                    (should (string-match-p "no .sling. method" (cadr err))))
+                (let* ((res (gastown-sling work "demo" town))
+                       (polecat (plist-get res :polecat))
+                       (agent (plist-get res :agent))
+                       (session (plist-get res :session)))
+                  (should (equal (plist-get res :bead) work))
+                  (should (string-match-p "\\`demo/polecats/" agent))
+                  (should (and (stringp polecat) (not (string-empty-p polecat))))
+                  ;; The polecat's session runs in the town's tmux server.
+                  (should (eql 0 (call-process "tmux" nil nil nil "-L" socket
+                                               "has-session" "-t" session)))
+                  (let ((bead (gastown-request 'bead/show (list :id work) town)))
+                    (should (equal (plist-get bead :assignee) agent)))
+                  (gastown-test-wait-for
+                   (lambda () (gastown-test-buffer-matches
+                               agents (concat (regexp-quote polecat) ".*" (regexp-quote work))))
+                   15 "the polecat with its hook in the agents buffer")
+                  ;; Loose work gets a convoy, shown with the work hooked to the polecat.
+                  (should (plist-get res :convoy))
+                  (gastown-test-wait-for
+                   (lambda () (gastown-test-buffer-matches
+                               convoys (concat (regexp-quote work) " +\\(hooked\\|in_progress\\|closed\\)")))
+                   15 "the slung work in the convoys buffer")))))
+        (delete-directory src t)))))
+
 (provide 'gastown-tests)
 
 ;;; gastown-tests.el ends here
