@@ -220,10 +220,15 @@ def down(town: Town, *, actor: str = "overseer", grace_s: float = 5.0) -> list[s
 
     town_daemon.stop(town)
     tmux = town.tmux
-    names = [s.name for s in tmux.sessions()] if tmux.running() else []
-    if names:
-        with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
-            list(pool.map(lambda n: tmux.stop(n, grace_s=grace_s), names))
+    names: list[str] = []
+    # A few rounds: a Witness being stopped may still restart a polecat it saw die.
+    for _ in range(3):
+        batch = [s.name for s in tmux.sessions()] if tmux.running() else []
+        if not batch:
+            break
+        names += [n for n in batch if n not in names]
+        with ThreadPoolExecutor(max_workers=min(8, len(batch))) as pool:
+            list(pool.map(lambda n: tmux.stop(n, grace_s=grace_s), batch))
     if tmux.running() and not tmux.sessions():
         tmux.kill_server()
     by_session = {a.session: a for a in town.agents()}
