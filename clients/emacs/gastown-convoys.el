@@ -232,8 +232,10 @@ Ends the `gastown-gc-hold' of the load once everything is drawn."
 (defun gastown-convoys--rig (bead)
   "Return the rig of BEAD: given, else from its assignee or id prefix."
   (let ((assignee (gastown-str (plist-get bead :assignee)))
-        (id (gastown-str (plist-get bead :id))))
-    (or (plist-get bead :rig)
+        (id (gastown-str (plist-get bead :id)))
+        (rig (gastown-str (plist-get bead :rig))))
+    ;; The server sends "" when no rig owns the bead's prefix.
+    (or (and (not (string-empty-p rig)) rig)
         (and (string-match "\\`\\([^/]+\\)/" assignee) (match-string 1 assignee))
         (and (string-match "\\`\\([^-]+\\)-" id) (match-string 1 id))
         "")))
