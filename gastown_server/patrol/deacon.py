@@ -50,8 +50,14 @@ def check_rigs(town) -> StepReport:
     from ..town.lifecycle import start_agent
     from . import state
 
-    sessions = {s.name: s for s in (sessions_snapshot(town.socket) or [])}
+    from .daemon import status_of
+
     report = StepReport(step="check-rigs", rig="")
+    if not status_of(town.root).running:
+        # `gt down` stops the daemon first: do not bring back what it is stopping.
+        report.actions.append("the daemon is not running (town down or going down): not restarting anything")
+        return report
+    sessions = {s.name: s for s in (sessions_snapshot(town.socket) or [])}
     for rig in town.rigs():
         for role in ("witness", "refinery"):
             ident = rig_identity(town.root, rig.name, rig.prefix, role)

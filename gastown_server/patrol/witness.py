@@ -310,7 +310,7 @@ def recycle_dead(town, rig_name: str) -> StepReport:
 
 
 def check_refinery(town, rig_name: str, *, stale_s: float | None = None) -> StepReport:
-    """The Refinery's session must run; a queue that waits too long gets it nudged."""
+    """A Refinery that died (its bead says running) is restarted; a queue waiting too long gets it nudged."""
     from ..runtime import nudge
     from ..town.lifecycle import start_agent
     from ..work import merge_requests as mrs
@@ -324,7 +324,12 @@ def check_refinery(town, rig_name: str, *, stale_s: float | None = None) -> Step
     sessions = _sessions(town)
     info = sessions.get(ident.session)
     report = StepReport(step="check-refinery", rig=rig_name)
-    if info is None or not info.alive:
+    should_run = town.ledger.exists(ident.bead_id) and town.ledger.get(ident.bead_id).agent_state == "running"
+    if (info is None or not info.alive) and not (should_run and _town_is_up(town)):
+        # Never started, stopped on purpose, or the town is going down (gt down stops the
+        # daemon first): starting it is `gt up`'s call, not ours.
+        report.actions.append(f"refinery not running ({ident.session}); not restarting it while the town is not up")
+    elif info is None or not info.alive:
         res = start_agent(town, ident, actor=actor, mode="witness-restart")
         report.actions.append(f"refinery was {'down' if info is None else 'dead'}: {res.status} {ident.session}")
         report.acted = True
@@ -348,6 +353,13 @@ def check_refinery(town, rig_name: str, *, stale_s: float | None = None) -> Step
     if report.acted:
         state.mark_acted(town.root, _state_key(rig_name))
     return report
+
+
+def _town_is_up(town) -> bool:
+    """The daemon runs: `gt up` happened and `gt down` has not begun."""
+    from .daemon import status_of
+
+    return status_of(town.root).running
 
 
 def cleanup_polecat(town, ident, *, actor: str, report: StepReport | None = None) -> str:

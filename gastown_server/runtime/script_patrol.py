@@ -84,13 +84,14 @@ class PatrolLoop:
         self.cycles = 0
         self.acted = False
         self._hooked_seen: tuple[str, ...] = ()
+        self._input = sys.stdin
 
     # -- input ----------------------------------------------------------------------
 
     def _reader(self) -> None:
         while True:
             try:
-                line = sys.stdin.readline()
+                line = self._input.readline()
             except (OSError, ValueError):
                 line = ""
             self.lines.put(line or None)
@@ -121,6 +122,21 @@ class PatrolLoop:
     # -- the loop ---------------------------------------------------------------------
 
     def run(self) -> int:
+        # Patrol steps start and nudge other sessions.  A tmux client whose
+        # stdin is a pane's tty (or that sees TMUX/TMUX_PANE) takes that pane as
+        # its default target: `pipe-pane` and options of a session being started
+        # would land on our own pane.  So the pane's tty moves to a private fd
+        # read by the input thread, and fd 0 becomes /dev/null for every child.
+        for var in ("TMUX", "TMUX_PANE"):
+            os.environ.pop(var, None)
+        try:
+            tty_fd = os.dup(0)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.close(null)
+            self._input = os.fdopen(tty_fd, "r", encoding="utf-8", errors="replace")
+        except OSError:
+            self._input = sys.stdin
         threading.Thread(target=self._reader, name="stdin", daemon=True).start()
         self.agent.say(f"patrol: {self.formula}{' over rig ' + self.rig if self.rig else ''}")
         try:

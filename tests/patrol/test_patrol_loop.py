@@ -46,10 +46,10 @@ def test_live_town_merges_and_cleans_up_with_nobody_driving(town, gt, src_repo):
     wait_for(lambda: mrs.get(town.ledger, mr.id).merged, timeout=30, what="the refinery patrol merges the MR")
     assert town.ledger.get(issue).status == "closed"
     assert Git(rig.repo).out("log", "-1", "--format=%s", "main") == "furiosa's work"
-    wait_for(lambda: not os.path.exists(ident.cwd) and session(town, ident.session) is None, timeout=30,
+    wait_for(lambda: not os.path.exists(ident.cwd) and session(town, ident.session) is None
+             and town.ledger.get(ident.bead_id).agent_state == "idle", timeout=30,
              what="the witness patrol removes the merged polecat")  # fmt: skip
     assert Git(rig.repo).branch_sha(branch) is not None
-    assert town.ledger.get(ident.bead_id).agent_state == "idle"
     time.sleep(2.5)  # a few daemon beats later it is still gone
     assert session(town, ident.session) is None
 

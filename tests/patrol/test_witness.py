@@ -113,7 +113,7 @@ run = "echo last >> {marks}/log"
     wait_for(lambda: (marks / "started").exists(), timeout=20, what="polecat reaches the slow step")
     info = session(town, ident.session)
     os.kill(info.pane_pid, signal.SIGKILL)
-    wait_for(lambda: not (session(town, ident.session) and session(town, ident.session).alive), what="agent dead")
+    wait_for(lambda: not getattr(session(town, ident.session), "alive", False), what="agent dead")
 
     rep = witness.sweep(town, RIG, stuck_after_s=600)
     assert [(p.name, p.verdict) for p in rep.polecats] == [("slit", "dead")]
