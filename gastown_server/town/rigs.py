@@ -197,7 +197,7 @@ def _polecat_work(town: Town, rig: Rig, name: str) -> str:
     """The issue a polecat is on (hooked, else in progress), '' if none: its branch is named after it."""
     address = f"{rig.name}/polecats/{name}"
     row = town.ledger.conn.execute(
-        "SELECT id FROM issues WHERE assignee = ? AND status IN ('hooked', 'in_progress') AND issue_type != 'molecule' "
+        "SELECT id FROM issues WHERE assignee = ? AND (status = 'hooked' OR (status = 'in_progress' AND issue_type != 'molecule')) "
         "ORDER BY CASE status WHEN 'hooked' THEN 0 ELSE 1 END, created_at LIMIT 1",
         (address,),
     ).fetchone()
