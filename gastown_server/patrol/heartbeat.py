@@ -40,7 +40,12 @@ class BeatState:
 
 def wanted_agents(town) -> list:
     """Always-on agents plus every agent whose bead says it should be running."""
+    import os
+
+    from ..work.hooks import hooks_by_agent
+
     wanted = {i.address: i for i in town.always_on()}
+    hooked = None
     for b in town.ledger.list(issue_type="agent", status="pinned"):
         if b.agent_state == "running" and b.title not in wanted and b.metadata:
             try:
@@ -49,6 +54,12 @@ def wanted_agents(town) -> list:
                 ident = msgspec.json.decode(b.metadata, type=Identity)
             except msgspec.DecodeError:
                 continue
+            if ident.role == "polecat" and not os.path.isdir(ident.cwd):
+                # Cleaned up by other means than the Witness (its bead still says running):
+                # only work on its hook brings a polecat without a worktree back.
+                hooked = hooks_by_agent(town.ledger) if hooked is None else hooked
+                if not hooked.get(ident.address):
+                    continue
             if ident.role != "boot":
                 wanted[ident.address] = ident
     return list(wanted.values())
