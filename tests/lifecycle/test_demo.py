@@ -45,7 +45,7 @@ def test_demo_lands_the_convoy_and_takes_the_town_down(tmp_path):
         # the merged code passes its own suite
         check = tmp_path / "check"
         subprocess.run(["git", "clone", "-q", str(where / "origin" / "textkit.git"), str(check)], check=True)
-        tests = subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=check, capture_output=True, text=True)
+        tests = subprocess.run([sys.executable, "-m", "pytest"], cwd=check, capture_output=True, text=True)
         assert tests.returncode == 0 and "6 passed" in tests.stdout, tests.stdout
     finally:
         if town.exists():
