@@ -138,7 +138,12 @@
     (puthash town (run-with-timer delay nil
                                   (lambda ()
                                     (remhash town gastown-agents--timers)
-                                    (gastown-agents--refresh-async town)))
+                                    ;; Not for a town whose buffers went (or whose
+                                    ;; server was let go) meanwhile: that would start
+                                    ;; a server from a timer, or fail there.
+                                    (when (and (gastown-buffers-of 'gastown-agents-mode town)
+                                               (gastown-connected-p town))
+                                      (gastown-agents--refresh-async town))))
              gastown-agents--timers)))
 
 (defun gastown-agents--on-notification (town method _params)
