@@ -206,7 +206,7 @@ def test_burn(ledger):
     wisp = molecule.pour(ledger, _proto("mol-deacon-patrol"), actor="d", wisp=True)
     outside = ledger.create("waits on the wisp", actor="d", deps=[("blocks", f"{wisp.id}.1")])
     assert ledger.is_blocked(outside.id)
-    assert molecule.burn(ledger, wisp.id, actor="d") == 7
+    assert molecule.burn(ledger, wisp.id, actor="d") == 8  # root + 7 steps (heartbeat, inbox, check-witnesses, convoys, plugins, cleanup, backoff)
     assert not ledger.exists(wisp.id) and not ledger.is_blocked(outside.id)
     poured = molecule.pour(ledger, _proto("mol-boot-triage"), actor="d")
     with pytest.raises(Conflict):
