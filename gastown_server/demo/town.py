@@ -290,11 +290,13 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     else:
         where = Path(tempfile.mkdtemp(prefix="gastown-demo-"))
+    from ..errors import GastownError
+
     ok = False
     try:
         result = run_demo(where, down=args.down, timeout_s=args.timeout)
         ok = True
-    except DemoFailed as exc:
+    except (DemoFailed, GastownError, OSError) as exc:
         print(f"\ndemo: error: {exc}", file=sys.stderr)
         if not args.down:
             print(f"demo: the town is left up for a look: {where / 'town'} (gt down there to stop it)", file=sys.stderr)
