@@ -217,14 +217,7 @@ def read(ledger: Ledger, message_id: str, *, actor: str) -> Message:
 
 def ack(ledger: Ledger, message_id: str, *, actor: str) -> Message:
     """Acknowledge a message: it leaves the inbox (closed, kept in the ledger)."""
-    with ledger.mutation("mail_acked", actor, message_id):
-        bead = _require_message(ledger, message_id)
-        if bead.status == "closed":
-            raise Conflict(f"message {message_id} is already acknowledged")
-        if READ_LABEL not in ledger.labels(message_id):
-            ledger.add_label(message_id, READ_LABEL, actor=actor)
-        ledger.close(message_id, actor=actor, reason="acked")
-    return show(ledger, message_id)
+    return _file_away(ledger, message_id, actor=actor, kind="mail_acked", reason="acked", done="acknowledged")
 
 
 def reply(ledger: Ledger, message_id: str, body: str, *, actor: str, subject: str = "") -> Message:
@@ -239,13 +232,19 @@ def reply(ledger: Ledger, message_id: str, body: str, *, actor: str, subject: st
 
 def archive(ledger: Ledger, message_id: str, *, actor: str) -> Message:
     """File a message away: closed "archived" (it leaves the inbox; ``inbox --all`` still shows it)."""
-    with ledger.mutation("mail_archived", actor, message_id):
+    return _file_away(ledger, message_id, actor=actor, kind="mail_archived", reason="archived")
+
+
+def _file_away(ledger: Ledger, message_id: str, *, actor: str, kind: str, reason: str, done: str = "") -> Message:
+    """Close a message as read, with ``reason``; a closed one is refused (nothing changes)."""
+    with ledger.mutation(kind, actor, message_id):
         bead = _require_message(ledger, message_id)
         if bead.status == "closed":
-            raise Conflict(f"message {message_id} is already closed ({bead.close_reason or 'acked'})")
+            state = done or f"closed ({bead.close_reason or 'acked'})"
+            raise Conflict(f"message {message_id} is already {state}")
         if READ_LABEL not in ledger.labels(message_id):
             ledger.add_label(message_id, READ_LABEL, actor=actor)
-        ledger.close(message_id, actor=actor, reason="archived")
+        ledger.close(message_id, actor=actor, reason=reason)
     return show(ledger, message_id)
 
 
