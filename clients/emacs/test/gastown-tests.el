@@ -701,8 +701,7 @@ killed afterwards."
             (kill-buffer term)))))))
 
 (ert-deftest gastown-server-convoy-updates-when-a-script-agent-closes-work ()
-  ;; Until the server has `sling', work goes on the Deacon's hook by hand
-  ;; (status hooked, assignee deacon) and a nudge makes it look; the
+  ;; The work is slung to the Deacon (hooked, and the Deacon nudged); the
   ;; script agent walks the molecule and closes the bead itself.
   (gastown-test-with-live-town town
     (let* ((work (gastown-test-bead town "Ship the feature"))
@@ -713,12 +712,8 @@ killed afterwards."
       (gastown-test-wait-for
        (lambda () (gastown-test-buffer-matches buf (concat (regexp-quote work) " +open")))
        10 "the convoy with the work")
-      (gastown-request 'bead/update (list :id work :status "hooked" :assignee "deacon") town)
-      (gastown-test-wait-for
-       (lambda () (gastown-test-buffer-matches
-                   buf (concat (regexp-quote work) " +hooked +deacon")))
-       10 "the hooked work in the convoy buffer")
-      (gastown-nudge "deacon" "check hook" town)
+      ;; Already in a convoy: sling makes no new one.
+      (should-not (eq (plist-get (gastown-sling work "deacon" town) :convoy_created) t))
       (gastown-test-wait-for
        (lambda () (gastown-test-buffer-matches buf (concat (regexp-quote work) " +closed")))
        30 "the agent's close to show in the convoy buffer")
@@ -738,22 +733,15 @@ killed afterwards."
       (let* ((table (gastown--completion-table (gastown-bead-candidates town) 'gastown-bead))
              (annot (alist-get 'annotation-function (cdr (funcall table "" nil 'metadata)))))
         (should (string-match-p "open +Ready work" (funcall annot ready))))
-      (if (member "sling" (gastown-seq (plist-get (gastown--state-server-info
-                                                    (gastown--state town))
-                                                   :capabilities)))
-          (progn
-            (gastown-sling ready "deacon" town)
-            (let ((bead (gastown-request 'bead/show (list :id ready) town)))
-              (should (equal (plist-get bead :assignee) "deacon"))
-              (should (member (plist-get bead :status) '("hooked" "in_progress" "closed")))))
-        ;; A server without `sling' gets one clear line.
-        (let ((err (should-error (gastown-sling ready "deacon" town) :type 'user-error)))
-          (should (string-match-p "no .sling. method" (cadr err))))))))
-
-(defun gastown-test-has-method-p (town method)
-  "Return non-nil if TOWN's server offers METHOD."
-  (member method (gastown-seq (plist-get (gastown--state-server-info (gastown--state town))
-                                         :capabilities))))
+      ;; Slung to an agent: on its hook.
+      (let ((res (gastown-sling ready "deacon" town)))
+        (should (equal (plist-get res :agent) "deacon")))
+      (let ((bead (gastown-request 'bead/show (list :id ready) town)))
+        (should (equal (plist-get bead :assignee) "deacon"))
+        (should (member (plist-get bead :status) '("hooked" "in_progress" "closed"))))
+      ;; Bad input is one line naming it, and slings nothing.
+      (let ((err (should-error (gastown-sling "gt-nope" "deacon" town) :type 'user-error)))
+        (should (string-match-p "gt-nope" (cadr err)))))))
 
 (ert-deftest gastown-server-sling-to-a-rig-spawns-a-polecat ()
   ;; A real sling: the rig spawns a script polecat in tmux with the work on
@@ -769,12 +757,7 @@ killed afterwards."
             (let* ((work (gastown-test-bead town "Polish the rig"))
                    (agents (gastown-agents town))
                    (convoys (gastown-convoys town)))
-              (gastown-conn town)
-              (if (not (gastown-test-has-method-p town "sling"))
-                  ;; A server without `sling' gets one clear line.
-                  (let ((err (should-error (gastown-sling work "demo" town) :type 'user-error)))
-                    (should (string-match-p "no .sling. method" (cadr err))))
-                (let* ((res (gastown-sling work "demo" town))
+              (let* ((res (gastown-sling work "demo" town))
                        (polecat (plist-get res :polecat))
                        (agent (plist-get res :agent))
                        (session (plist-get res :session)))
@@ -795,7 +778,7 @@ killed afterwards."
                   (gastown-test-wait-for
                    (lambda () (gastown-test-buffer-matches
                                convoys (concat (regexp-quote work) " +\\(hooked\\|in_progress\\|closed\\)")))
-                   15 "the slung work in the convoys buffer")))))
+                   15 "the slung work in the convoys buffer"))))
         (delete-directory src t)))))
 
 (provide 'gastown-tests)

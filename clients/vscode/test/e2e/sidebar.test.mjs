@@ -19,7 +19,7 @@ import { openGasTown, openWorkbench, outputDir, readMetrics, runCommand, screens
 
 const socket = `gastown-vscode-e2e-${process.pid}`;
 let tmp, town, wb, metricsFile, beads, convoyId, server;
-/** What the server offers (sling arrives in a later server than convoy/add). */
+/** What the server offers (initialize's capabilities). */
 let capabilities = [];
 
 function sh(cmd, args, opts = {}) {
@@ -310,12 +310,8 @@ step("Add to Convoy: the added bead shows under the convoy by push", async () =>
 step("Sling: a bead slung to a rig gets a polecat, which shows in Agents by push", async () => {
   const { page } = wb;
   const work = bdJson("create", "Calibrate the flux", "-t", "task").id;
+  assert.ok(capabilities.includes("sling"), `the server offers sling: ${capabilities.join(", ")}`);
   await runCommand(page, "Gas Town: Sling Work");
-  if (!capabilities.includes("sling")) {
-    // A server without the method: one clear line, nothing asked.
-    await page.locator(".notification-toast").filter({ hasText: "does not offer sling" }).first().waitFor({ timeout: 10_000 });
-    return;
-  }
   await pick(page, work, "Sling which bead or formula");
   await pick(page, "demo", `Sling ${work} to`);
   await page.locator(".notification-toast").filter({ hasText: `slung ${work} to demo/polecats/` }).first().waitFor({ timeout: 30_000 });
