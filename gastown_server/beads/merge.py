@@ -250,12 +250,16 @@ DRIVER_COMMAND = "bd merge-driver %O %A %B"
 ATTRIBUTES_LINE = ".beads/issues.jsonl merge=beads"
 
 
-def install_driver(repo: str | Path) -> bool:
+def install_driver(repo: str | Path, *, shared: bool = True) -> bool:
     """Configure the driver in a git repository (idempotent); True if anything changed.
 
     Sets ``merge.beads.driver`` in the clone's git config (git never takes
-    drivers from the repository itself) and adds the ``.gitattributes`` line
-    (uncommitted: committing it is the caller's business).
+    drivers from the repository itself) and adds the attributes line: to
+    ``.gitattributes`` when ``shared`` (uncommitted: committing it is the
+    caller's business), else to ``$GIT_COMMON_DIR/info/attributes``, which
+    applies to every worktree of this clone and leaves the working tree
+    untouched (rig clones: polecat worktrees and the Refinery must see no
+    stray file).
     """
     root = Path(repo)
 
@@ -265,7 +269,8 @@ def install_driver(repo: str | Path) -> bool:
         except OSError as exc:
             raise Unavailable(f"cannot run git: {exc.strerror or exc}") from None
 
-    if git("rev-parse", "--git-dir").returncode != 0:
+    common = git("rev-parse", "--path-format=absolute", "--git-common-dir")
+    if common.returncode != 0:
         raise InvalidInput(f"{root} is not a git repository")
     changed = False
     for key, value in (("merge.beads.driver", DRIVER_COMMAND), ("merge.beads.name", "Beads JSONL merge by bead id")):
@@ -274,9 +279,10 @@ def install_driver(repo: str | Path) -> bool:
             if proc.returncode != 0:
                 raise Unavailable(f"git config {key} failed in {root}: {proc.stderr.strip()}")
             changed = True
-    attributes = root / ".gitattributes"
+    attributes = root / ".gitattributes" if shared else Path(common.stdout.strip()) / "info" / "attributes"
     text = attributes.read_text() if attributes.exists() else ""
     if ATTRIBUTES_LINE not in text.splitlines():
+        attributes.parent.mkdir(parents=True, exist_ok=True)
         attributes.write_text(text + ("" if not text or text.endswith("\n") else "\n") + ATTRIBUTES_LINE + "\n")
         changed = True
     return changed

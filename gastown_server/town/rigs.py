@@ -19,6 +19,7 @@ from pathlib import Path
 
 import msgspec
 
+from ..beads import merge
 from ..beads.ids import PREFIX_RE
 from ..errors import Conflict, InvalidInput, NotFound, Unavailable
 from . import layout, roles
@@ -120,6 +121,7 @@ def add(town: Town, name: str, url: str, *, prefix: str | None = None, actor: st
         branch = _git("symbolic-ref", "--short", "-q", "HEAD", cwd=staged / layout.RIG_REPO, check=False).stdout.strip()
         for sub in (layout.RIG_WITNESS, layout.RIG_POLECATS, layout.RIG_CREW, layout.FORMULAS_DIR):
             (staged / sub).mkdir()
+        merge.install_driver(staged / layout.RIG_REPO, shared=False)  # the rig's .beads/issues.jsonl merges by id
         os.rename(staged, final)  # atomic; fails if someone took the name meanwhile
         moved = True
         rig = Rig(name=name, prefix=prefix, url=url, repo=str(layout.rig_repo(town.root, name)), default_branch=branch)

@@ -85,6 +85,13 @@ def test_rig_add_clones_registers_route_and_agents(town, src_repo):
     assert [r.name for r in town.rigs()] == ["gastown"]
     assert town.identity("gastown/witness").session == "ga-witness"
     assert town.identity("gastown/polecats/nux").session == "ga-nux"
+    # the rig's exported beads merge by id (Beads merge driver), and the clone's tree stays clean
+    def git(*argv):
+        return subprocess.run(["git", "-C", str(repo), *argv], capture_output=True, text=True, check=True).stdout
+
+    assert git("config", "merge.beads.driver").strip() == "bd merge-driver %O %A %B"
+    assert git("check-attr", "merge", "--", ".beads/issues.jsonl").strip().endswith("merge: beads")
+    assert git("status", "--porcelain") == ""
     # a second rig gets another prefix; an explicit one is honoured
     assert rigs.add(town, "gasworks", str(src_repo)).prefix == "gas"
     assert rigs.add(town, "my-project", str(src_repo), prefix="mp").prefix == "mp"
