@@ -198,18 +198,10 @@ def _restart(town, ident, *, actor: str, mode: str) -> str:
 
 
 def _escalate(town, ident, actor: str, why: str) -> str:
-    try:
-        from ..work import escalation  # helper B's; optional
-    except ImportError:
-        return "escalation unavailable (no work.escalation)"
-    fn = getattr(escalation, "escalate", None)
-    if fn is None:
-        return "escalation unavailable (no work.escalation.escalate)"
-    try:
-        res = fn(town.ledger, f"{ident.address} stays stuck: {why}", severity="high", actor=actor)
-    except TypeError:
-        return "escalation unavailable (unexpected escalate() signature)"
-    return f"escalated {ident.address}: {getattr(res, 'id', res)}"
+    from ..work import escalation
+
+    res = escalation.escalate(town.ledger, f"{ident.address} stays stuck: {why}", severity="high", actor=actor)
+    return f"escalated {ident.address}: {res.id}"
 
 
 def nudge_stuck(town, rig_name: str, *, stuck_after_s: float | None = None, grace_s: float | None = None) -> StepReport:
@@ -386,7 +378,12 @@ def cleanup_polecat(town, ident, *, actor: str, report: StepReport | None = None
         reasons = polecat_cleanup.reasons_to_keep(ledger, rig, branch, worktree=Git(worktree)) if branch else []
         if reasons:
             return f"kept {ident.address}: " + "; ".join(reasons)
-    stop_agent(town, ident, actor=actor, grace_s=2.0)
+    # Idle first: the daemon revives agents whose bead says running, and would
+    # otherwise restart the session between the stop below and this update.
+    if ledger.exists(ident.bead_id):
+        with ledger.mutation("polecat_recycled", actor, ident.bead_id, {"address": ident.address}):
+            ledger.update(ident.bead_id, actor=actor, agent_state="idle", hook_bead="", last_activity=clock.now())
+    stop_agent(town, ident, actor=actor, grace_s=2.0, agent_state="idle")
     line = f"cleaned up {ident.address}: session stopped"
     if worktree:
         try:
@@ -394,9 +391,6 @@ def cleanup_polecat(town, ident, *, actor: str, report: StepReport | None = None
         except Conflict as exc:
             return f"kept worktree of {ident.address}: {exc.message}"
         line += f", worktree removed (branch {res.branch or '-'} kept)"
-    if ledger.exists(ident.bead_id):
-        with ledger.mutation("polecat_recycled", actor, ident.bead_id, {"address": ident.address}):
-            ledger.update(ident.bead_id, actor=actor, agent_state="idle", hook_bead="", last_activity=clock.now())
     return line
 
 

@@ -166,25 +166,31 @@ def _start_locked(town: Town, ident: Identity, preset, *, actor: str, replace: b
     return StartResult(ident.address, ident.session, status, session_id=session_id, runtime=preset.name)
 
 
-def stop_agent(town: Town, target: str | Identity, *, actor: str = "overseer", grace_s: float = 5.0) -> bool:
-    """Stop a session (graceful, then by force).  False if it was not running."""
+def stop_agent(
+    town: Town, target: str | Identity, *, actor: str = "overseer", grace_s: float = 5.0, agent_state: str = "stopped"
+) -> bool:
+    """Stop a session (graceful, then by force).  False if it was not running.
+
+    The agent bead is left with ``agent_state`` (the Witness passes ``idle``
+    for a polecat whose name goes back to the pool).
+    """
     ident = target if isinstance(target, Identity) else town.identity(target)
     tmux = town.tmux
     was = tmux.has(ident.session)
     tmux.stop(ident.session, grace_s=grace_s)
-    _mark_stopped(town, [ident], actor=actor)
+    _mark_stopped(town, [ident], actor=actor, agent_state=agent_state)
     return was
 
 
-def _mark_stopped(town: Town, idents: list[Identity], *, actor: str) -> None:
+def _mark_stopped(town: Town, idents: list[Identity], *, actor: str, agent_state: str = "stopped") -> None:
     ledger = town.ledger
     ids = [i.bead_id for i in idents if ledger.exists(i.bead_id)]
     if not ids:
         return
     with ledger.mutation(SESSION_STOPPED, actor, ids[0] if len(ids) == 1 else "", {"agents": [i.address for i in idents]}):
         for bead_id in ids:
-            if ledger.get(bead_id).agent_state != "stopped":
-                ledger.update(bead_id, actor=actor, agent_state="stopped", last_activity=clock.now())
+            if ledger.get(bead_id).agent_state != agent_state:
+                ledger.update(bead_id, actor=actor, agent_state=agent_state, last_activity=clock.now())
 
 
 def check_prerequisites(town: Town, idents: list[Identity]) -> None:
