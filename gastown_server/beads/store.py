@@ -185,6 +185,19 @@ class Ledger:
             finally:
                 self._recorder = None
 
+    def annotate(self, key: str, value) -> None:
+        """Add ``value`` to the list ``key`` in the payload of the event the current mutation writes.
+
+        A mutation nested in another writes no event of its own, so a bead it
+        makes (a message mailed in the middle of a merge) would be invisible
+        to feed readers; the nested code names it in the outer event this way.
+        Outside any mutation this does nothing (the caller's own event says it).
+        """
+        if self._recorder is not None:
+            values = self._recorder.payload.setdefault(key, [])
+            if value not in values:
+                values.append(value)
+
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
         """A consistent read view across several queries."""

@@ -142,17 +142,21 @@ class Feed(Subscriptions[FeedSubscription]):
         led = self.app.ledger
         assert led is not None
         ids = [e.bead_id for e in events if e.bead_id]
-        if not ids:
+        mailed = [m for e in events for m in _mailed(e)]
+        if not ids and not mailed:
             return []
         types = {
             bid: (t, assignee, sender, title)
             for bid, t, assignee, sender, title in _rows(
-                led, "SELECT id, issue_type, assignee, sender, title FROM issues WHERE id IN ({})", ids
+                led, "SELECT id, issue_type, assignee, sender, title FROM issues WHERE id IN ({})", ids + mailed
             )
         }
         tracking = convoys_tracking(led, ids)
         out: list[tuple[str, dict]] = []
         for ev in events:
+            for message_id in _mailed(ev):  # mail sent inside a larger change (a merge, a landing)
+                if message_id != ev.bead_id and types.get(message_id, ("",))[0] == "message":
+                    out.append(_mail_arrived(message_id, types[message_id], ev.id))
             if not ev.bead_id:
                 continue
             info = types.get(ev.bead_id)
@@ -165,12 +169,7 @@ class Feed(Subscriptions[FeedSubscription]):
                     ("$/gastown/convoyChanged", {"convoy": convoy, "bead_id": ev.bead_id, "event_id": ev.id, "kind": ev.kind})
                 )
             if kind == "message" and ev.kind == "created" and info:
-                out.append(
-                    (
-                        "$/gastown/mailArrived",
-                        {"id": ev.bead_id, "to": info[1], "sender": info[2], "subject": info[3], "event_id": ev.id},
-                    )
-                )
+                out.append(_mail_arrived(ev.bead_id, info, ev.id))
             if kind == "agent" or ev.kind in _AGENT_KINDS:
                 agent = ev.payload.get("address") or ev.payload.get("agent") or ev.bead_id
                 out.append(("$/gastown/agentChanged", {"agent": agent, "event_id": ev.id, "kind": ev.kind}))
@@ -214,6 +213,17 @@ class Feed(Subscriptions[FeedSubscription]):
             if sub.cursor == before:
                 sub.cursor = self.cursor  # nothing left between its cursor and the watcher's
             await sub.conn.drain()
+
+
+def _mailed(ev: Event) -> list[str]:
+    """Messages a change sent on the way (``Ledger.annotate("mail", id)``)."""
+    ids = ev.payload.get("mail") if isinstance(ev.payload, dict) else None
+    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
+
+
+def _mail_arrived(message_id: str, info: tuple, event_id: int) -> tuple[str, dict]:
+    _type, to, sender, subject = info
+    return ("$/gastown/mailArrived", {"id": message_id, "to": to, "sender": sender, "subject": subject, "event_id": event_id})
 
 
 def _rows(led, sql_template: str, ids: list[str]):

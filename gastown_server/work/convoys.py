@@ -294,7 +294,7 @@ def land(ledger: Ledger, convoy_id: str, *, actor: str, force: bool = False) -> 
     """
     from . import mail
 
-    with ledger.mutation("convoy_landed", actor, convoy_id, {"force": force}) as rec:
+    with ledger.mutation("convoy_landed", actor, convoy_id, {"force": force}):
         t = tree(ledger, convoy_id)
         if t.convoy.status in ("closed", "tombstone"):
             raise Conflict(f"convoy {convoy_id} is already {t.convoy.status}")
@@ -309,8 +309,8 @@ def land(ledger: Ledger, convoy_id: str, *, actor: str, force: bool = False) -> 
         ledger.close(convoy_id, actor=actor, reason="landed" + (" (forced)" if force else ""))
         body = _landed_body(t, actor, force)
         subject = f"{mail.CONVOY_LANDED} {convoy_id}: {t.convoy.title}"
-        ids = [mail.send(ledger, to, subject, body, actor=actor).id for to in (mail.OVERSEER, "mayor")]
-        rec.payload["mail"] = ids
+        for to in (mail.OVERSEER, "mayor"):
+            mail.send(ledger, to, subject, body, actor=actor)  # named in this event's payload "mail"
     return tree(ledger, convoy_id)
 
 

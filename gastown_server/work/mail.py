@@ -135,6 +135,7 @@ def send(
         deps=deps,
         sender=sender,
     )
+    ledger.annotate("mail", bead.id)  # sent inside a larger change: its event names the message
     return show(ledger, bead.id)
 
 

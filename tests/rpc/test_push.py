@@ -137,6 +137,27 @@ def test_derived_notifications_convoy_mail_agent(socket_server, town):
     c.close()
 
 
+def test_mail_sent_inside_a_landing_is_pushed(socket_server, town):
+    """A landing closes the convoy and mails the Overseer and the Mayor in one transaction (one event):
+    each message still reaches subscribers as mailArrived."""
+    c = socket_server.client()
+    c.call("feed/subscribe", {})
+    a = c.call("bead/create", {"title": "the last bead"})
+    cv = c.call("convoy/create", {"title": "Fuel run", "tracked": [a["id"]]})
+    run_bd(town, "close", a["id"])
+    land_in_another_process = (
+        "import sys; from gastown_server.beads.store import Ledger; from gastown_server.work import convoys; "
+        "print(convoys.land_finished(Ledger(sys.argv[1]), actor='deacon'))"
+    )
+    out = subprocess.run([sys.executable, "-c", land_in_another_process, str(town / ".gastown" / "ledger.db")],
+                         check=True, capture_output=True, text=True).stdout  # fmt: skip
+    assert cv["id"] in out
+    arrived = [n["params"] for n in c.notifications(2, method="$/gastown/mailArrived")]
+    assert sorted(m["to"] for m in arrived) == ["mayor", "overseer"]
+    assert all(m["subject"].startswith(f"CONVOY_LANDED {cv['id']}") and m["sender"] == "deacon" for m in arrived)
+    c.close()
+
+
 def test_stdio_client_gets_pushes_from_other_processes(town):
     with Client.spawn(town=town, env=clean_env(), stderr=subprocess.DEVNULL) as c:
         c.initialize()
