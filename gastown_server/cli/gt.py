@@ -35,7 +35,7 @@ TABLE: dict[str, Entry] = {
     "nudge": Entry(_AGENTS, "Type a message into an agent's session, safely"),
     "peek": Entry(_AGENTS, "Show the last lines of an agent's pane"),
     "mayor": Entry(_AGENTS, "The Mayor: attach"),
-    "polecat": Entry(_AGENTS, "Polecats: list, attach, nuke"),
+    "polecat": Entry(_AGENTS, "Polecats: list, start, attach, nuke"),
     "handoff": Entry(_AGENTS, "End this session; a fresh one takes the hook"),
     "seance": Entry(_AGENTS, "List predecessor sessions, or ask one a question"),
     "formula": Entry(_FORMULA, "Formulas: list, show, run, hanoi"),

@@ -302,12 +302,19 @@ def _start(town, result: SlingResult, ident, *, start: bool, actor: str) -> Slin
 
 
 def _wake(town, result: SlingResult, ident, *, actor: str, start: bool) -> SlingResult:
-    """An agent target: nudge it to check its hook when its session is live."""
+    """An agent target: nudge it to check its hook when its session is live.
+
+    A polecat without a live session is started (its worktree made for this
+    bead): a polecat exists to run its hook; other agents find the work when
+    they next prime.
+    """
     result.session_status = "idle"
     if not start or ident.role == "boot":
         return result
     tmux = town.tmux
     if not tmux.running() or not any(s.name == ident.session and s.alive for s in tmux.sessions()):
+        if ident.role == "polecat":
+            return _start(town, result, ident, start=start, actor=actor)
         return result
     from ..runtime import nudge
 

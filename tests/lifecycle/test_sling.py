@@ -128,6 +128,20 @@ def test_names_come_back_after_cleanup(gt, town, rig, new_bead, socket_name):
     assert len(sessions_of(town, ident)) == 1
 
 
+def test_sling_to_a_named_polecat_without_a_session_starts_it(gt, town, rig, new_bead, socket_name):
+    first = sling_json(gt, new_bead("Job A"), RIG, "--no-start")
+    ledger = fresh(town)
+    ledger.close(first["bead"], actor="overseer", reason="done")
+    polecat_cleanup.nuke(ledger, rig_ref(rig), worktree=first["worktree"], actor=f"{RIG}/witness")
+    bead = new_bead("Job B")
+    res = sling_json(gt, bead, f"{RIG}/polecats/{first['polecat']}")
+    assert res["target"] == f"{RIG}/polecats/{first['polecat']}" and res["session_status"] == "started"
+    assert f"{PREFIX}-{first['polecat']}" in tmux_sessions(socket_name)
+    worktree = town.root / RIG / "polecats" / first["polecat"]
+    branch = subprocess.run(["git", "-C", str(worktree), "branch", "--show-current"], capture_output=True, text=True)
+    assert branch.stdout.strip() == f"polecat/{first['polecat']}/{bead}"
+
+
 def test_agent_targets_and_own_hook(gt, town, rig, new_bead, socket_name):
     start_agent(town, "mayor")
     wait_for(lambda: "ready for input" in transcript(town.root, "hq-mayor"), what="mayor up")
