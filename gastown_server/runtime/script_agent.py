@@ -354,11 +354,23 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_term(signum, frame):
         agent.say("stopping (SIGTERM)")
-        raise SystemExit(0)
+        raise Terminated
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        agent.start(args.prompt)
+        return _live(agent, args.prompt)
+    except Terminated:
+        return 0
+
+
+class Terminated(BaseException):
+    """SIGTERM.  Not a SystemExit: a patrol step running ``gt`` in this process
+    catches those (argparse exits), and the agent must still stop."""
+
+
+def _live(agent: ScriptAgent, prompt: str) -> int:
+    try:
+        agent.start(prompt)
     except Exception as exc:  # a broken ledger must not kill the agent
         agent.say(f"error during start: {type(exc).__name__}: {exc}")
     from . import script_patrol  # idle Deacon/Witness/Refinery patrol by themselves

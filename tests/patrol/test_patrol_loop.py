@@ -1,8 +1,12 @@
 """Patrols that run by themselves: after `gt up`, nobody calls process-next or cleanup."""
 
 import json
+import signal
+import subprocess
+import sys
 import os
 import time
+from pathlib import Path
 
 from town_helpers import transcript, wait_for
 from test_witness import RIG, polecat_done, session
@@ -79,3 +83,47 @@ def test_a_nudge_wakes_the_patrol_and_quit_ends_it(town, gt, src_repo):
     assert gt("boot", "triage", "--stale-after", "600").stdout.strip() == "boot: leave"
     gt("down")
     assert session(town, "ga-refinery") is None
+
+
+def test_sigterm_stops_a_patrolling_agent_even_mid_step(town, src_repo):
+    """The patrol runs ``gt`` steps in its own process and catches their SystemExit (argparse's
+    exits): a SIGTERM that lands inside such a step must still stop the agent.
+
+    The town's own Deacon patrol (it overrides the built-in by name) waits in
+    ``gt refinery process-next`` for the rig's merge lock, which this test
+    holds, so the signal arrives inside that in-process step.
+    """
+    import fcntl
+
+    rig = rigs.add(town, RIG, str(src_repo))
+    (town.root / "formulas" / "mol-deacon-patrol.formula.toml").write_text(
+        'formula = "mol-deacon-patrol"\nversion = 1\ntype = "workflow"\n[vars.backoff_max]\ndefault = "1"\n'
+        f'[[steps]]\nid = "wait"\ntitle = "merge"\nrun = "gt refinery process-next --rig {RIG}"\n'
+    )
+    env = {
+        "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "GT_TOWN": str(town.root),
+        "GT_ROLE": "deacon", "GT_ROLE_KIND": "deacon", "BD_ACTOR": "deacon",
+        "GT_PATROL_INTERVAL": "0", "GT_PATROL_MAX_BACKOFF": "0",
+    }  # fmt: skip
+    log = town.root / "deacon.out"
+    lock = os.open(Path(rig.repo) / ".git" / "gastown-refinery.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    # stdin stays open (a pane's tty never reaches EOF; EOF would end the agent by itself)
+    with open(log, "w") as out_file:
+        proc = subprocess.Popen([sys.executable, "-m", "gastown_server.runtime.script_agent"], env=env,
+                                stdin=subprocess.PIPE, stdout=out_file, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        time.sleep(3.0)  # primed, wisp poured, waiting for the lock inside the step
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError(f"the agent ignored SIGTERM:\n{log.read_text()[-2000:]}") from None
+    finally:
+        os.close(lock)
+        proc.stdin.close()
+    out = log.read_text()
+    assert proc.returncode == 0, out[-2000:]
+    assert "patrol: mol-deacon-patrol" in out and "stopping (SIGTERM)" in out
