@@ -11,7 +11,8 @@ Each beat:
    spin.  Starts are idempotent (see ``town.lifecycle.start_agent``), which is
    why a restarted daemon, or two daemons racing, never duplicate sessions.
 2. **Boot** (every ``boot_every`` beats): see :mod:`.boot`.
-3. **Flush** queued nudges whose sessions are idle now.
+3. **Flush** queued nudges whose sessions are idle now (not those started in
+   this beat: their agents are not reading input yet).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def beat(town, state: BeatState, *, actor: str = "daemon") -> BeatReport:
     tmux = town.tmux
     live = {s.name: s for s in tmux.sessions()}
     now = time.monotonic()
+    started: set[str] = set()
     for ident in wanted_agents(town):
         info = live.get(ident.session)
         if info is not None and info.alive:
@@ -90,6 +92,7 @@ def beat(town, state: BeatState, *, actor: str = "daemon") -> BeatReport:
             res = start_agent(town, ident, actor=actor, mode="revive")
             if res.status != "running":
                 report.revived.append(ident.address)
+                started.add(ident.session)
         except GastownError as exc:
             report.errors.append(f"{ident.address}: {exc.message}")
     if settings.boot_every > 0 and state.beats % settings.boot_every == 0:
@@ -102,7 +105,8 @@ def beat(town, state: BeatState, *, actor: str = "daemon") -> BeatReport:
     try:
         from ..runtime import nudge
 
-        results = nudge.flush_queue(tmux, town.state_dir, idle_s=town.config.nudge.idle_s)
+        # Not into sessions started just now: their agents are not reading yet (next beat).
+        results = nudge.flush_queue(tmux, town.state_dir, idle_s=town.config.nudge.idle_s, exclude=frozenset(started))
         report.flushed = len(results)
     except GastownError as exc:
         report.errors.append(f"nudge flush: {exc.message}")

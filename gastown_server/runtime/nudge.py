@@ -507,17 +507,20 @@ def flush_queue(
     confirm_s: float = 1.5,
     retries: int = 2,
     empty_input: str | None = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> list[NudgeResult]:
     """Deliver queued nudges whose sessions are running and idle now; never waits.
 
     Returns the outcomes of the queued nudges it attempted (also logged).
     Sessions whose lock is held (a nudge is in progress; it drains the queue
-    itself) or whose clients are busy are skipped until the next call.
+    itself) or whose clients are busy are skipped until the next call, and so
+    are the ``exclude``d ones (the daemon passes sessions it has just started:
+    their agent is not reading input yet, and a nudge typed then would fail).
     """
     d = Path(state_dir) / "nudge"
     if not d.is_dir():
         return []
-    sessions = [session] if session else sorted({i.session for i in pending_nudges(state_dir)})
+    sessions = [session] if session else sorted({i.session for i in pending_nudges(state_dir)} - exclude)
     opts = dict(echo_s=echo_s, confirm_s=confirm_s, retries=retries)
     attempted: list[NudgeResult] = []
     for name in sessions:
