@@ -34,6 +34,7 @@ export const Methods = {
   seanceList: "seance/list",
   seanceTalk: "seance/talk",
   formulaList: "formula/list",
+  formulaShow: "formula/show",
   feedSubscribe: "feed/subscribe",
   feedUnsubscribe: "feed/unsubscribe",
   transcriptSubscribe: "transcript/subscribe",
@@ -271,6 +272,28 @@ export function toConvoy(o: Obj, tracked?: Bead[]): Convoy {
   const bead = toBead(inner);
   const landed = bool(o, "landed") ?? bool(inner, "landed") ?? (bead.status === "closed" || (total > 0 && closed === total));
   return { ...bead, total, closed, landed };
+}
+
+/** One variable a formula declares (`formula/show` result's `vars` table), for a prompt. */
+export interface FormulaVar {
+  name: string;
+  description: string;
+  /** The declared default as text; undefined when there is none. */
+  defaultValue?: string;
+  required: boolean;
+}
+
+/** The variables of a `formula/show` result, required ones first, then by name. */
+export function formulaVars(show: unknown): FormulaVar[] {
+  const vars = isObj(show) && isObj(show.vars) ? show.vars : {};
+  const out: FormulaVar[] = [];
+  for (const [name, spec] of Object.entries(vars)) {
+    const o = isObj(spec) ? spec : {};
+    const d = o.default;
+    const defaultValue = d === undefined || d === null ? undefined : typeof d === "string" ? d : JSON.stringify(d);
+    out.push({ name, description: str(o, "description") ?? "", defaultValue, required: bool(o, "required") ?? false });
+  }
+  return out.sort((a, b) => Number(b.required) - Number(a.required) || a.name.localeCompare(b.name));
 }
 
 /** `sling` params: exactly one of `bead` and `formula`, the target, and formula variables. */

@@ -12,6 +12,7 @@ import {
   listOf,
   Methods,
   slingParams,
+  formulaVars,
   toBead,
   toMail,
   toSlingResult,
@@ -155,7 +156,12 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
             ? (await vscode.window.showQuickPick(targets, { placeHolder: `Sling ${what} to? (a rig spawns a polecat)`, ignoreFocusOut: true }))?.label
             : await vscode.window.showInputBox({ prompt: `Sling ${what} to (rig or agent address)`, ignoreFocusOut: true }));
         if (!target) return;
-        const r = toSlingResult(await conn.request(Methods.sling, slingParams(what, kind, target)), what, target);
+        let vars: Record<string, string> | undefined;
+        if (kind === "formula") {
+          vars = await askFormulaVars(conn, what);
+          if (!vars) return;
+        }
+        const r = toSlingResult(await conn.request(Methods.sling, slingParams(what, kind, target, vars)), what, target);
         log(`[sling] ${JSON.stringify(r)}`);
         void vscode.window.showInformationMessage(`Gas Town: ${describeSling(r)}.`);
       }),
@@ -355,4 +361,22 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       }),
     ),
   ];
+}
+
+/** Ask for each variable the formula declares (prefilled with its default); undefined if cancelled. */
+async function askFormulaVars(conn: GastownConnection, formula: string): Promise<Record<string, string> | undefined> {
+  const declared = formulaVars(await conn.request(Methods.formulaShow, { name: formula }).catch(() => ({})));
+  const vars: Record<string, string> = {};
+  for (const v of declared) {
+    const value = await vscode.window.showInputBox({
+      title: `Sling ${formula}: ${v.name}${v.required ? " (required)" : ""}`,
+      prompt: v.description || `value of {{${v.name}}}`,
+      value: v.defaultValue ?? "",
+      ignoreFocusOut: true,
+      validateInput: (text) => (v.required && !text.trim() ? `${v.name} is required` : undefined),
+    });
+    if (value === undefined) return undefined;
+    if (value !== (v.defaultValue ?? "")) vars[v.name] = value;
+  }
+  return vars;
 }

@@ -55,3 +55,12 @@ test("Land Convoy: refused while work is open, forced on confirmation; the Overs
   assert.match(store.inbox.find((m) => m.subject.includes(fixture.convoy)).subject, /CONVOY_LANDED/);
   await assert.rejects(conn.request(Methods.convoyLand, { id: fixture.convoy }), /already closed/);
 });
+
+test("Sling's formula prompts come from the real formula/show: the built-in polecat work formula", async () => {
+  const vars = client.formulaVars(await conn.request(Methods.formulaShow, { name: "mol-polecat-work" }));
+  assert.deepEqual(vars.map((v) => [v.name, v.required, v.defaultValue]), [
+    ["issue", true, undefined],
+    ["base_branch", false, "main"],
+  ]);
+  assert.match(vars[0].description, /bead/);
+});

@@ -84,3 +84,21 @@ test("sling: params name the bead or formula and where; the result (work/sling.p
   // A bare answer still names what went where.
   assert.equal(client.describeSling(client.toSlingResult(null, "gt-x", "mayor")), "slung gt-x to mayor");
 });
+
+test("formula/show vars become prompts: required first, defaults as text", () => {
+  const show = {
+    name: "towers-of-hanoi",
+    vars: {
+      disks: { description: "Number of disks", default: 10, type: "int" },
+      issue: { description: "The issue on your hook", required: true },
+      base_branch: { default: "main" },
+    },
+  };
+  assert.deepEqual(client.formulaVars(show), [
+    { name: "issue", description: "The issue on your hook", defaultValue: undefined, required: true },
+    { name: "base_branch", description: "", defaultValue: "main", required: false },
+    { name: "disks", description: "Number of disks", defaultValue: "10", required: false },
+  ]);
+  assert.deepEqual(client.formulaVars({}), []);
+  assert.deepEqual(client.formulaVars(null), []);
+});
