@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+import town_helpers
 
 from gastown_server.beads.store import Ledger
 from gastown_server.demo.town import PREFIX, RIG, Demo
@@ -30,14 +30,8 @@ from gastown_server.work import merge_requests as mrs
 pytestmark = pytest.mark.slow
 
 
-def wait_for(pred, timeout, what, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+def wait_for(pred, timeout, what):
+    return town_helpers.wait_for(pred, timeout, step=0.2, what=what)
 
 
 class LiveTown:
