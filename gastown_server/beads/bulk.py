@@ -148,8 +148,12 @@ def descendants_range(root_id: str) -> tuple[str, str]:
 def purge_tree(ledger: Ledger, root_id: str) -> int:
     """Remove a root and all its descendants with everything attached to them.
 
-    Beads outside the tree that depended on it get their blocked flag
-    recomputed.  Runs inside the caller's mutation.
+    That includes their rows in ``events``: a burned or squashed wisp leaves
+    only the event of the mutation that removed it (``molecule_burned`` /
+    ``molecule_squashed``, and the digest bead), so a patrol looping wisps
+    does not grow the ledger by a dozen rows per idle cycle.  Beads outside
+    the tree that depended on it get their blocked flag recomputed.  Runs
+    inside the caller's mutation.
     """
     from . import readiness
 
@@ -172,6 +176,7 @@ def purge_tree(ledger: Ledger, root_id: str) -> int:
     conn.execute("DELETE FROM dependencies WHERE depends_on_id IN (SELECT id FROM temp.burn_ids)")
     conn.execute("DELETE FROM labels WHERE issue_id IN (SELECT id FROM temp.burn_ids)")
     conn.execute("DELETE FROM comments WHERE issue_id IN (SELECT id FROM temp.burn_ids)")
+    conn.execute("DELETE FROM events WHERE bead_id IN (SELECT id FROM temp.burn_ids)")
     conn.execute("DELETE FROM issues WHERE id IN (SELECT id FROM temp.burn_ids)")
     conn.execute(
         "DELETE FROM id_counters WHERE scope = ? OR (scope >= ? AND scope < ?)",

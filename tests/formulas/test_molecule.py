@@ -216,6 +216,29 @@ def test_burn(ledger):
     _assert_blocked_cache_exact(ledger)
 
 
+def test_burned_and_squashed_wisps_leave_one_event(ledger):
+    """A patrol loops wisps forever: what it leaves in the ledger per cycle must not grow with its steps."""
+
+    def events_about(ids):
+        marks = ",".join("?" * len(ids))
+        return ledger.conn.execute(f"SELECT kind FROM events WHERE bead_id IN ({marks}) ORDER BY id", ids).fetchall()
+
+    for finish in ("burn", "squash"):
+        wisp = molecule.pour(ledger, _proto("mol-deacon-patrol"), actor="d", wisp=True)
+        ids = [wisp.id] + [b.id for b in molecule.steps(ledger, wisp.id)]
+        for step in molecule.steps(ledger, wisp.id):
+            ledger.close(step.id, actor="d", reason="done")
+        assert len(events_about(ids)) >= len(ids)  # the pour and every close were recorded
+        before = ledger.last_event_id()
+        if finish == "burn":
+            molecule.burn(ledger, wisp.id, actor="d")
+            assert events_about(ids) == [("molecule_burned",)]
+        else:
+            digest = molecule.squash(ledger, wisp.id, actor="d")
+            assert events_about(ids) == [("molecule_squashed",)] and ledger.get(digest.id).status == "closed"
+        assert ledger.last_event_id() > before  # ids keep growing: cursors stay valid
+
+
 def test_skip(ledger):
     root = molecule.pour(ledger, _proto("mol-witness-patrol", rig="r1"), actor="w", wisp=True)
     steps = {molecule.meta_of(s)["step"]: s.id for s in molecule.steps(ledger, root.id)}
