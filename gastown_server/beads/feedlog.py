@@ -20,6 +20,10 @@ import msgspec
 
 FILE_NAME = ".events.jsonl"
 
+#: What a wisp (an ephemeral molecule: patrol cycles loop them) leaves in the file: its
+#: end, not each pour and step (the ledger drops those rows too when it is burned).
+WISP_SUMMARY_KINDS = frozenset({"molecule_burned", "molecule_squashed"})
+
 #: Bookkeeping kinds that only auditors want; everything else is feed.
 AUDIT_KINDS = frozenset(
     {"updated", "label_added", "label_removed", "config_set", "dependency_added", "dependency_removed", "compacted"}
@@ -59,6 +63,8 @@ class FeedLog:
         self._pending: list[bytes] = []
 
     def add(self, ts: str, kind: str, actor: str, bead_id: str, payload: dict) -> None:
+        if "-wisp-" in bead_id and kind not in WISP_SUMMARY_KINDS:
+            return
         body = dict(payload)
         if bead_id:
             body.setdefault("bead", bead_id)

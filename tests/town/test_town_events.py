@@ -90,3 +90,19 @@ def test_install_git_makes_the_first_commit_with_the_merge_driver(tmp_path):
     assert git("config", "merge.beads.driver").strip() == "bd merge-driver %O %A %B"
     exported = [json.loads(line)["id"] for line in (root / ".beads" / "issues.jsonl").read_text().splitlines()]
     assert "hq-mayor" in exported and "hq-mayor-role" in exported
+
+
+def test_a_patrol_wisp_leaves_only_its_end_in_the_file(tmp_path):
+    from gastown_server.formulas import molecule
+    from gastown_server.formulas.service import cook_named
+
+    root = install(tmp_path / "town")
+    with Ledger(ledger_path(root)) as led:
+        start = len(lines(root))
+        proto = cook_named("mol-deacon-patrol", {}, town=root)
+        wisp = molecule.pour(led, proto, actor="deacon", wisp=True)
+        assert "-wisp-" in wisp.id
+        for step in molecule.steps(led, wisp.id):
+            led.close(step.id, actor="deacon", reason="done")
+        molecule.burn(led, wisp.id, actor="deacon")
+    assert [(e["type"], e["payload"]["bead"]) for e in lines(root)[start:]] == [("molecule_burned", wisp.id)]
