@@ -139,6 +139,10 @@ def test_script_agent_handoff_verb_from_inside_the_pane(gt, town, socket_name):
 
 def test_daemon_restores_killed_session_with_hook(gt, town, src_repo, socket_name):
     rigs.add(town, "proj", str(src_repo), prefix="pj")
+    # The daemon alone: a patrolling Witness would restart the Refinery too (tests/patrol covers that).
+    cfg = town_config.load(town.root)
+    cfg.patrol.enabled = False
+    town_config.save(town.root, cfg)
     bead = hooked_bead(town, "proj/refinery", "Merge the queue")
     gt("up", "--no-daemon")
     st = daemon.start(town, interval_s=0.2)
