@@ -185,22 +185,21 @@ def mail_reply(ctx, args):
 def mail_ack(ctx, args):
     from ..work import mail
 
-    msg = mail.ack(ctx.ledger, args.id, actor=_me(ctx))
-    if ctx.json:
-        ctx.emit_json(msg)
-    else:
-        ctx.out(f"acked {msg.id}")
+    _file_away(ctx, mail.ack(ctx.ledger, args.id, actor=_me(ctx)), "acked")
 
 
 @COMMANDS.command("mail archive", "Archive a message (closed; 'inbox --all' still lists it)", arg("id"))
 def mail_archive(ctx, args):
     from ..work import mail
 
-    msg = mail.archive(ctx.ledger, args.id, actor=_me(ctx))
+    _file_away(ctx, mail.archive(ctx.ledger, args.id, actor=_me(ctx)), "archived")
+
+
+def _file_away(ctx, msg, verb: str) -> None:
     if ctx.json:
         ctx.emit_json(msg)
     else:
-        ctx.out(f"archived {msg.id}")
+        ctx.out(f"{verb} {msg.id}")
 
 
 @COMMANDS.command("mail thread", "A whole conversation, oldest first", arg("id", help="any message of the thread"))

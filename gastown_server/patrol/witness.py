@@ -276,29 +276,15 @@ def nudge_stuck(town, rig_name: str, *, stuck_after_s: float | None = None, grac
 
 def recycle_dead(town, rig_name: str) -> StepReport:
     """Restart polecats that have work on the hook but no live session (GUPP + NDI)."""
-    from . import state
+    from ..errors import GastownError
 
-    actor = witness_address(rig_name)
-    town.rig(rig_name)
-    sessions = _sessions(town)
-    report = StepReport(step="recycle-dead", rig=rig_name)
-    for ident in _polecat_idents(town, rig_name):
-        rep = assess(town, ident, sessions=sessions, stuck_after_s=float("inf"))
-        if rep.verdict != "dead":
-            continue
-        report.polecats.append(rep)
+    def recycle(ident, rep, actor: str) -> str:
         try:
-            report.actions.append(f"recycled {ident.address} ({rep.reason}): " + _restart(town, ident, actor=actor, mode="witness-recycle"))
-        except Exception as exc:  # noqa: BLE001 - one broken polecat must not stop the patrol
-            from ..errors import GastownError
+            return f"recycled {ident.address} ({rep.reason}): " + _restart(town, ident, actor=actor, mode="witness-recycle")
+        except GastownError as exc:  # one broken polecat must not stop the patrol
+            return f"could not recycle {ident.address}: {exc.message}"
 
-            if not isinstance(exc, GastownError):
-                raise
-            report.actions.append(f"could not recycle {ident.address}: {exc.message}")
-        report.acted = True
-    if report.acted:
-        state.mark_acted(town.root, _state_key(rig_name))
-    return report
+    return _act_on(town, rig_name, "recycle-dead", "dead", recycle)
 
 
 def check_refinery(town, rig_name: str, *, stale_s: float | None = None) -> StepReport:
@@ -396,18 +382,23 @@ def cleanup_polecat(town, ident, *, actor: str, report: StepReport | None = None
 
 def cleanup(town, rig_name: str) -> StepReport:
     """Clean up every polecat whose verdict is ``done`` (merged or abandoned, nothing left)."""
+    return _act_on(town, rig_name, "cleanup", "done", lambda ident, rep, actor: cleanup_polecat(town, ident, actor=actor))
+
+
+def _act_on(town, rig_name: str, step: str, verdict: str, act) -> StepReport:
+    """``act(ident, report, actor) -> line`` on every polecat of the rig whose verdict is ``verdict``."""
     from . import state
 
     actor = witness_address(rig_name)
     town.rig(rig_name)
     sessions = _sessions(town)
-    report = StepReport(step="cleanup", rig=rig_name)
+    report = StepReport(step=step, rig=rig_name)
     for ident in _polecat_idents(town, rig_name):
         rep = assess(town, ident, sessions=sessions, stuck_after_s=float("inf"))
-        if rep.verdict != "done":
+        if rep.verdict != verdict:
             continue
         report.polecats.append(rep)
-        report.actions.append(cleanup_polecat(town, ident, actor=actor))
+        report.actions.append(act(ident, rep, actor))
         report.acted = True
     if report.acted:
         state.mark_acted(town.root, _state_key(rig_name))
