@@ -53,12 +53,20 @@ CODES: dict[int, str] = {
 _PATH_RE = re.compile(r" - at `(\$[^`]*)`$")
 _MISSING_RE = re.compile(r"missing required field `([^`]+)`")
 _UNKNOWN_RE = re.compile(r"unknown field `([^`]+)`")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(text: str) -> str:
+    """Escape control characters: a message is one line even when it quotes
+    client input (a field named ``"\\n"`` must not break a log or a minibuffer)."""
+    return _CONTROL_RE.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
 
 
 class RpcError(Exception):
     """An error with its wire code; raised by handlers and the transport."""
 
     def __init__(self, code: int, message: str, *, data: dict | None = None) -> None:
+        message = one_line(message)
         super().__init__(message)
         self.code = code
         self.message = message
