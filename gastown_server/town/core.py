@@ -17,7 +17,7 @@ import msgspec
 from ..errors import NoTown, NotFound
 from ..paths import find_town_root, ledger_path
 from . import layout
-from .identity import Identity, parse_address, rig_identity, town_identity
+from .identity import DOG_ROLE, Identity, dog_identity, parse_address, rig_identity, town_identity
 
 RIG_TYPE = "rig"
 AGENT_TYPE = "agent"
@@ -122,6 +122,8 @@ class Town:
 
     def identity(self, address: str) -> Identity:
         role, rig, name = parse_address(address)
+        if role == DOG_ROLE:
+            return dog_identity(self.root, name)
         if not rig:
             return town_identity(self.root, role)
         r = self.rig(rig)

@@ -12,6 +12,7 @@ address                    session             agent bead                working
 ``<rig>/refinery``         ``<p>-refinery``    ``<p>-refinery``          ``<rig>/repo/``
 ``<rig>/polecats/<n>``     ``<p>-<n>``         ``<p>-polecat-<n>``       ``<rig>/polecats/<n>/``
 ``<rig>/crew/<n>``         ``<p>-crew-<n>``    ``<p>-crew-<n>``          ``<rig>/crew/<n>/``
+``deacon/dogs/<n>``        ``hq-dog-<n>``      ``hq-dog-<n>``            ``dogs/<n>/``
 =========================  ==================  ========================  ====================
 
 Role beads are ``hq-<role>-role``.  A session's environment is built here
@@ -33,7 +34,9 @@ from . import layout
 
 TOWN_ROLES = ("mayor", "deacon", "boot")
 RIG_ROLES = ("witness", "refinery", "polecat", "crew")
-ROLES = TOWN_ROLES + RIG_ROLES
+#: Dogs are town-level, named, and belong to the Deacon (``deacon/dogs/<name>``).
+DOG_ROLE = "dog"
+ROLES = TOWN_ROLES + RIG_ROLES + (DOG_ROLE,)
 #: Polecat and crew names end up in bead ids and session names.
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 RIG_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
@@ -67,6 +70,15 @@ def town_identity(root: Path, role: str) -> Identity:
     )  # fmt: skip
 
 
+def dog_identity(root: Path, name: str) -> Identity:
+    if not NAME_RE.match(name or ""):
+        raise InvalidInput(f"bad dog name {name!r}: lowercase letters, digits and single '-'")
+    return Identity(
+        address=f"deacon/dogs/{name}", role=DOG_ROLE, session=f"hq-dog-{name}", bead_id=f"hq-dog-{name}",
+        role_bead=role_bead_id(DOG_ROLE), cwd=str(layout.dog_dir(root, name)), name=name,
+    )  # fmt: skip
+
+
 def rig_identity(root: Path, rig: str, prefix: str, role: str, name: str = "") -> Identity:
     if role in ("polecat", "crew"):
         if not NAME_RE.match(name or ""):
@@ -91,8 +103,8 @@ def parse_address(text: str) -> tuple[str, str, str]:
     """``(role, rig, name)`` from an address, syntactically (no lookups).
 
     Accepts ``mayor``/``mayor/``, ``<rig>/witness``, ``<rig>/refinery``,
-    ``<rig>/polecats/<n>``, ``<rig>/polecat/<n>``, ``<rig>/crew/<n>`` and the
-    short ``<rig>/<n>`` for a polecat.
+    ``<rig>/polecats/<n>``, ``<rig>/polecat/<n>``, ``<rig>/crew/<n>``,
+    ``deacon/dogs/<n>`` and the short ``<rig>/<n>`` for a polecat.
     """
     addr = (text or "").strip().rstrip("/")
     parts = addr.split("/") if addr else []
@@ -104,11 +116,13 @@ def parse_address(text: str) -> tuple[str, str, str]:
         return "polecat", parts[0], parts[1]
     if len(parts) == 3 and parts[1] in ("polecats", "polecat"):
         return "polecat", parts[0], parts[2]
+    if len(parts) == 3 and parts[0] == "deacon" and parts[1] == "dogs" and parts[2]:
+        return DOG_ROLE, "", parts[2]
     if len(parts) == 3 and parts[1] == "crew":
         return "crew", parts[0], parts[2]
     raise InvalidInput(
         f"bad agent address {text!r} (like mayor, deacon, <rig>/witness, <rig>/refinery, "
-        "<rig>/polecats/<name>, <rig>/crew/<name>)"
+        "<rig>/polecats/<name>, <rig>/crew/<name>, deacon/dogs/<name>)"
     )
 
 
@@ -150,6 +164,8 @@ def session_env(
         env["GT_POLECAT"] = ident.name
     if ident.role == "crew":
         env["GT_CREW"] = ident.name
+    if ident.role == DOG_ROLE:
+        env["GT_DOG"] = ident.name
     for key, value in (extra or {}).items():
         env[key] = str(value)
     return env

@@ -12,6 +12,8 @@ agent's ``gt prime`` go through here.
       formulas/            town formulas
       mayor/               the Mayor's working directory
       deacon/              the Deacon's (and Boot's) working directory
+      dogs/<name>/         each dog's working directory (the Deacon's helpers)
+      plugins/<name>/plugin.md   town plugins the Deacon dispatches to dogs
       <rig>/
         repo/              the rig's canonical clone (the Refinery works here)
         witness/           the Witness's working directory
@@ -31,6 +33,8 @@ CONFIG_FILE = "config.json"
 FORMULAS_DIR = "formulas"
 MAYOR_DIR = "mayor"
 DEACON_DIR = "deacon"
+DOGS_DIR = "dogs"
+PLUGINS_DIR = "plugins"
 RIG_REPO = "repo"
 RIG_WITNESS = "witness"
 RIG_POLECATS = "polecats"
@@ -38,7 +42,7 @@ RIG_CREW = "crew"
 
 #: Names a rig may not take: they are the town's own entries.
 RESERVED_NAMES = frozenset(
-    {STATE_DIR, SETTINGS_DIR, FORMULAS_DIR, MAYOR_DIR, DEACON_DIR, "hq", "boot", "overseer", "dogs", ".git"}
+    {STATE_DIR, SETTINGS_DIR, FORMULAS_DIR, MAYOR_DIR, DEACON_DIR, "hq", "boot", "overseer", DOGS_DIR, PLUGINS_DIR, ".git"}
 )
 
 
@@ -84,3 +88,11 @@ def polecat_dir(root: Path, rig: str, name: str) -> Path:
 
 def crew_dir(root: Path, rig: str, name: str) -> Path:
     return root / rig / RIG_CREW / name
+
+
+def dog_dir(root: Path, name: str) -> Path:
+    return root / DOGS_DIR / name
+
+
+def plugins_dir(root: Path) -> Path:
+    return root / PLUGINS_DIR

@@ -38,6 +38,11 @@ ROLE_TEXT = {
         "work on your hook, you run it), then finish with gt done."
     ),
     "crew": "You are a crew member working directly for the Overseer in your own clone of the rig.",
+    "dog": (
+        "You are a dog, one of the Deacon's helpers: run the plugin on your hook (its bead holds the plugin's "
+        "instructions; gt plugin exec <bead> runs a plugin's declared command and records the result), then "
+        "wait for the next one."
+    ),
 }
 
 
