@@ -5,7 +5,9 @@ default address is the actor (``--actor``, ``$BD_ACTOR``, ``$GT_ROLE``,
 else ``overseer``).  Recipients must be known to the town (the Overseer,
 town roles, agents, rig witness/refinery).  Mail to an agent whose session
 is live also nudges it; a busy pane gets the nudge queued, never blocking
-the send.
+the send.  Group addresses ``list:<name>`` and ``queue:<name>`` come from
+``settings/messaging.json`` (``gt mail list|queue|lists|claim|release``;
+domain: :mod:`gastown_server.work.mailing`).
 """
 
 from __future__ import annotations
@@ -64,33 +66,52 @@ def _town_of(ctx):
     return Town(root) if layout.config_path(root).exists() else None
 
 
-def _notify(ctx, messages) -> None:
-    from ..work import mail
+def _notify(ctx, messages, delivery=None) -> None:
+    from ..work import mail, mailing
 
     town = _town_of(ctx)
     if town is None:
         return
     try:
-        for problem in mail.notify(town, messages):
+        problems = mailing.notify(town, delivery) if delivery is not None else mail.notify(town, messages)
+        for problem in problems:
             print(f"{ctx.prog}: warning: {problem}", file=sys.stderr)
     finally:
         town.close()
 
 
+def _root(ctx):
+    from ..work import mailing
+
+    return mailing.town_root_of(ctx.ledger)
+
+
 def _state(m) -> str:
     if m.status == "closed":
         return "closed"
+    if m.queue:
+        return "queued"
     return "read" if m.read else "unread"
 
 
 def _line(m) -> str:
-    return f"{m.id:<12} {_state(m):<7} {m.created_at[:16].replace('T', ' ')}  from {m.sender or '?':<22} {m.subject}"
+    where = f"  [queue:{m.queue}: gt mail claim {m.queue}]" if m.queue else ""
+    where = where or (f"  [claimed from queue:{m.claimed_from}]" if m.claimed_from else "")
+    via = f"  [list:{m.mailing_list}]" if m.mailing_list else ""
+    return (f"{m.id:<12} {_state(m):<7} {m.created_at[:16].replace('T', ' ')}  from {m.sender or '?':<22} "
+            f"{m.subject}{where}{via}")  # fmt: skip
 
 
 def _show(ctx, m) -> None:
     ctx.out(f"Message: {m.id} ({_state(m)})")
     ctx.out(f"From:    {m.sender or '?'}")
     ctx.out(f"To:      {m.to}")
+    if m.mailing_list:
+        ctx.out(f"List:    list:{m.mailing_list}")
+    if m.queue:
+        ctx.out(f"Queue:   queue:{m.queue} (unclaimed: gt mail claim {m.queue})")
+    elif m.claimed_from:
+        ctx.out(f"Queue:   claimed from queue:{m.claimed_from} (gt mail release {m.id} puts it back)")
     ctx.out(f"Date:    {m.created_at}")
     ctx.out(f"Subject: {m.subject}")
     if m.replies_to:
@@ -104,44 +125,59 @@ def _show(ctx, m) -> None:
 
 @COMMANDS.command(
     "mail send", "Send a message (body from -m, or stdin)",
-    arg("to", help="address: overseer, mayor, deacon, <rig>/witness, <rig>/refinery, <rig>/polecats/<n>, <rig>/crew/<n>"),
+    arg("to", help="address: overseer, mayor, deacon, <rig>/witness, <rig>/refinery, <rig>/polecats/<n>, "
+                   "<rig>/crew/<n>, list:<name> (every member), queue:<name> (one worker claims it)"),
     arg("-s", "--subject", required=True),
     arg("-m", "--message", help="the body ('-' or omitted with a pipe: read stdin)"),
     arg("--reply-to", default="", metavar="ID", help="the message this one answers (threads)"),
     arg("--priority", type=int, default=2, choices=range(5), metavar="0-4"),
 )
 def mail_send(ctx, args):
-    from ..work import mail
+    from ..work import mail, mailing
 
     sender = _me(ctx)
     ledger = ctx.ledger
-    recipient = mail.require_known(ledger, args.to)
-    msg = mail.send(ledger, recipient.address, args.subject, _body(args), actor=sender,
-                    priority=args.priority, replies_to=args.reply_to)  # fmt: skip
-    _notify(ctx, [msg])
+    kind, name = mailing.parse(args.to)
+    to = mail.require_known(ledger, name).address if kind == "direct" else f"{kind}:{name}"
+    delivery = mailing.send(ledger, _root(ctx), to, args.subject, _body(args), actor=sender,
+                            priority=args.priority, replies_to=args.reply_to)  # fmt: skip
+    _notify(ctx, delivery.messages, delivery)
     if ctx.json:
-        ctx.emit_json(msg)
-    else:
+        # One message keeps the old shape (a Message); a list's fan-out is the list of its copies.
+        ctx.emit_json(delivery.messages if delivery.kind == "list" else delivery.messages[0])
+        return
+    if delivery.kind == "queue":
+        msg = delivery.messages[0]
+        ctx.out(f"queued {msg.id} in {delivery.to}: {msg.subject}")
+        return
+    for msg in delivery.messages:
         ctx.out(f"sent {msg.id} to {msg.to}: {msg.subject}")
+    if delivery.kind == "list":
+        ctx.out(f"{delivery.to}: {len(delivery.messages)} recipient(s), thread {delivery.messages[0].thread_id}")
 
 
 @COMMANDS.command(
     "mail inbox", "List an inbox (open messages, oldest first)",
-    arg("address", nargs="?", help="whose inbox (default: yours; the Overseer's is 'overseer')"),
+    arg("address", nargs="?", help="whose inbox (default: yours; the Overseer's is 'overseer'; "
+                                  "queue:<name>: that queue's unclaimed work)"),
     arg("--unread", action="store_true", help="only unread messages"),
     arg("--all", action="store_true", help="acked and archived messages too"),
     arg("--limit", type=int, default=None),
 )
 def mail_inbox(ctx, args):
-    from ..work import mail
+    from ..work import mail, mailing
 
-    address = mail.normalize_address(args.address) if args.address else _me(ctx)
-    if args.address:
+    kind, address = mailing.parse(args.address) if args.address else ("direct", _me(ctx))
+    if kind == "direct" and args.address:
         address = mail.require_known(ctx.ledger, address).address
-    messages = mail.inbox(ctx.ledger, address, unread_only=args.unread, limit=args.limit, include_closed=args.all)
+    elif kind != "direct":
+        address = f"{kind}:{address}"
+    messages = mailing.inbox(ctx.ledger, _root(ctx), address, unread_only=args.unread, limit=args.limit,
+                             include_closed=args.all)  # fmt: skip
     if ctx.json:
-        ctx.emit_json({"address": address, "messages": messages,
-                       "unread": len(mail.unread_beads(ctx.ledger, address))})  # fmt: skip
+        unread = 0 if kind != "direct" else len(mail.unread_beads(ctx.ledger, address))
+        queued = sum(1 for m in messages if m.queue)
+        ctx.emit_json({"address": address, "messages": messages, "unread": unread, "queued": queued})
         return
     if not messages:
         ctx.out(f"{address}: no {'unread ' if args.unread else ''}mail")
@@ -215,6 +251,111 @@ def mail_thread(ctx, args):
         ctx.out(f"{'  ' * depth}{m.id} {m.created_at[:19].replace('T', ' ')} {m.sender or '?'} -> {m.to}: {m.subject}")
         for line in (m.body or "").splitlines():
             ctx.out(f"{'  ' * depth}  | {line}")
+
+
+# -- lists and queues ----------------------------------------------------------------------
+
+
+@COMMANDS.command(
+    "mail claim", "Take the oldest unclaimed message of a queue you work (atomic: nobody else gets it)",
+    arg("queue", help="the queue's name (or queue:<name>)"),
+)
+def mail_claim(ctx, args):
+    from ..work import mailing
+
+    msg = mailing.claim(ctx.ledger, _root(ctx), args.queue, actor=_me(ctx))
+    name = args.queue.removeprefix("queue:")
+    if ctx.json:
+        ctx.emit_json(msg)
+    elif msg is None:
+        ctx.out(f"queue:{name}: nothing to claim")
+    else:
+        ctx.out(f"claimed {msg.id} from queue:{name}: {msg.subject} (from {msg.sender or '?'})")
+
+
+@COMMANDS.command("mail release", "Put a claimed queue message back in its queue (unclaimed, unread)", arg("id"))
+def mail_release(ctx, args):
+    from ..work import mailing
+
+    msg = mailing.release(ctx.ledger, _root(ctx), args.id, actor=_me(ctx))
+    if ctx.json:
+        ctx.emit_json(msg)
+    else:
+        ctx.out(f"released {msg.id} back to queue:{msg.queue}")
+
+
+@COMMANDS.command("mail lists", "Every mailing list and queue, with members (queues: workers resolved)")
+def mail_lists(ctx, args):
+    from ..work import mailing
+
+    view = mailing.overview(ctx.ledger, _root(ctx))
+    if ctx.json:
+        ctx.emit_json(view)
+        return
+    if not view.lists and not view.queues:
+        ctx.out("no lists or queues (gt mail list create NAME ADDR..., gt mail queue create NAME --worker PATTERN)")
+    for lst in view.lists:
+        ctx.out(f"{lst.address:<22} {', '.join(lst.members) or '(no members)'}")
+    for q in view.queues:
+        resolved = ", ".join(q.members) or "nobody yet"
+        ctx.out(f"{q.address:<22} workers {', '.join(q.workers)} -> {resolved}; {q.unclaimed} unclaimed")
+
+
+@COMMANDS.command(
+    "mail list", "Manage mailing lists: create NAME ADDR..., add|remove NAME ADDR..., delete NAME",
+    arg("action", nargs="?", choices=("create", "add", "remove", "delete"),
+        help="what to do (none: show every list and queue, like 'gt mail lists')"),
+    arg("name", nargs="?", help="the list's name (send to it as list:<name>)"),
+    arg("addresses", nargs="*", help="members' addresses"),
+)
+def mail_list(ctx, args):
+    from ..errors import InvalidInput
+    from ..work import mailing
+
+    if args.action is None:
+        return mail_lists(ctx, args)
+    if not args.name:
+        raise InvalidInput(f"gt mail list {args.action} needs a list name")
+    name, root, ledger = args.name.removeprefix("list:"), _root(ctx), ctx.ledger
+    if args.action == "delete":
+        if args.addresses:
+            raise InvalidInput("gt mail list delete takes only the list's name")
+        mailing.delete_list(root, name)
+        _done(ctx, {"deleted": f"list:{name}"}, f"deleted list:{name}")
+        return None
+    change = {"create": mailing.create_list, "add": mailing.add_members, "remove": mailing.remove_members}
+    view = change[args.action](ledger, root, name, list(args.addresses))
+    _done(ctx, view, f"{view.address}: {', '.join(view.members) or '(no members)'}")
+    return None
+
+
+@COMMANDS.command(
+    "mail queue", "Manage work queues: create NAME --worker PATTERN..., delete NAME",
+    arg("action", choices=("create", "delete")),
+    arg("name", help="the queue's name (send to it as queue:<name>)"),
+    arg("--worker", action="append", default=[], metavar="PATTERN",
+        help="who may claim: an address, or a prefix ending in '*' (gastown/polecats/*); repeatable"),
+)
+def mail_queue(ctx, args):
+    from ..errors import InvalidInput
+    from ..work import mailing
+
+    name, root, ledger = args.name.removeprefix("queue:"), _root(ctx), ctx.ledger
+    if args.action == "delete":
+        if args.worker:
+            raise InvalidInput("gt mail queue delete takes only the queue's name")
+        mailing.delete_queue(ledger, root, name)
+        _done(ctx, {"deleted": f"queue:{name}"}, f"deleted queue:{name}")
+        return
+    view = mailing.create_queue(ledger, root, name, list(args.worker))
+    _done(ctx, view, f"{view.address}: workers {', '.join(view.workers)} -> {', '.join(view.members) or 'nobody yet'}")
+
+
+def _done(ctx, value, line: str) -> None:
+    if ctx.json:
+        ctx.emit_json(value)
+    else:
+        ctx.out(line)
 
 
 # -- gt broadcast --------------------------------------------------------------------------

@@ -17,11 +17,18 @@ Recipients: :func:`require_known` checks an address against the town's
 directory (the Overseer, the town roles, every agent bead and each rig's
 witness/refinery); the domain :func:`send` only checks syntax so that
 ledger-only callers (the refinery in tests) keep working.
+
+Lists and queues (``list:<name>``, ``queue:<name>``, configured in
+``settings/messaging.json``) live in :mod:`.mailing`; this module only knows
+the labels they leave on a message: ``list:<name>`` and ``thread:<id>`` on a
+list's copies (replies inherit ``thread:``), ``queue:<name>`` on queue work.
+An unclaimed queue message has the assignee ``queue:<name>``.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 import msgspec
 
@@ -43,6 +50,10 @@ ESCALATION = "ESCALATION"
 CONVOY_LANDED = "CONVOY_LANDED"
 READ_LABEL = "read"
 REPLIES_TO = "replies-to"
+#: Label prefixes (see the module doc) and the assignee prefix of unclaimed queue work.
+LIST_LABEL = "list:"
+QUEUE_LABEL = "queue:"
+THREAD_LABEL = "thread:"
 _ADDRESS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*(/[A-Za-z0-9][A-Za-z0-9_.@-]*)*$")
 
 
@@ -59,6 +70,14 @@ class Message(msgspec.Struct, omit_defaults=False):
     #: The message this one answers ("" for a new thread).
     replies_to: str = ""
     thread: list[str] = msgspec.field(default_factory=list)
+    #: The queue holding this message, unclaimed ("" once claimed, and for direct mail).
+    queue: str = ""
+    #: The queue a claimed message was taken from ("" otherwise).
+    claimed_from: str = ""
+    #: The mailing list this copy came through ("" for direct mail).
+    mailing_list: str = ""
+    #: Conversation id shared by a list's copies and every reply below them ("" otherwise).
+    thread_id: str = ""
 
 
 def normalize_address(address: str) -> str:
@@ -73,7 +92,13 @@ def normalize_address(address: str) -> str:
     return addr
 
 
-def _message(bead: Bead, labels: list[str], replies_to: str = "") -> Message:
+def _label_value(labels, prefix: str) -> str:
+    return next((lab[len(prefix):] for lab in labels if lab.startswith(prefix)), "")
+
+
+def _message(bead: Bead, labels, replies_to: str = "") -> Message:
+    queue = _label_value(labels, QUEUE_LABEL)
+    unclaimed = bool(queue) and bead.assignee == QUEUE_LABEL + queue
     return Message(
         id=bead.id,
         to=bead.assignee,
@@ -85,7 +110,16 @@ def _message(bead: Bead, labels: list[str], replies_to: str = "") -> Message:
         created_at=bead.created_at,
         priority=bead.priority,
         replies_to=replies_to,
+        queue=queue if unclaimed else "",
+        claimed_from="" if unclaimed else queue,
+        mailing_list=_label_value(labels, LIST_LABEL),
+        thread_id=_label_value(labels, THREAD_LABEL),
     )
+
+
+def is_unclaimed(bead: Bead) -> bool:
+    """Queue work nobody has claimed yet (its assignee is the queue itself)."""
+    return bead.assignee.startswith(QUEUE_LABEL)
 
 
 def _require_message(ledger: Ledger, message_id: str) -> Bead:
@@ -115,16 +149,25 @@ def send(
     actor: str,
     priority: int = 2,
     replies_to: str = "",
+    labels: Iterable[str] = (),
 ) -> Message:
-    """Deliver a message to ``to``'s inbox (one transaction, one event)."""
-    recipient = normalize_address(to)
+    """Deliver a message to ``to``'s inbox (one transaction, one event).
+
+    ``to`` is one mailbox (``list:``/``queue:`` addresses go through
+    :func:`gastown_server.work.mailing.send`, or pass the queue's assignee
+    with its ``queue:`` label).  A reply inherits the conversation's
+    ``thread:`` label so a list's conversation stays one thread.
+    """
+    recipient = to if to.startswith(QUEUE_LABEL) else normalize_address(to)
     sender = normalize_address(actor)
     if not isinstance(subject, str) or not subject.strip():
         raise InvalidInput("a message needs a subject")
     deps = []
+    labels = list(labels)
     if replies_to:
         _require_message(ledger, replies_to)
         deps.append((REPLIES_TO, replies_to))
+        labels += [lab for lab in ledger.labels(replies_to) if lab.startswith(THREAD_LABEL) and lab not in labels]
     bead = ledger.create(
         subject,
         actor=sender,
@@ -133,6 +176,7 @@ def send(
         priority=priority,
         assignee=recipient,
         deps=deps,
+        labels=labels,
         sender=sender,
     )
     ledger.annotate("mail", bead.id)  # sent inside a larger change: its event names the message
@@ -155,13 +199,13 @@ def inbox(
         include_closed=include_closed and not unread_only,
         limit=None if unread_only else limit,
     )
-    read_ids = _read_ids(ledger, [b.id for b in beads])
+    labels = labels_of(ledger, [b.id for b in beads])
     out = []
     for b in beads:
-        is_read = b.id in read_ids
-        if unread_only and is_read:
+        mine = labels.get(b.id, ())
+        if unread_only and READ_LABEL in mine:
             continue
-        out.append(_message(b, [READ_LABEL] if is_read else []))
+        out.append(_message(b, mine))
         if limit and len(out) >= limit:
             break
     return out
@@ -194,6 +238,25 @@ def _read_ids(ledger: Ledger, ids: list[str]) -> set[str]:
     return found
 
 
+def labels_of(ledger: Ledger, ids: list[str]) -> dict[str, list[str]]:
+    """The labels of many beads in a few queries (id -> labels; beads without labels are absent)."""
+    found: dict[str, list[str]] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for issue_id, label in ledger.conn.execute(
+            f"SELECT issue_id, label FROM labels WHERE issue_id IN ({marks})", chunk
+        ):
+            found.setdefault(issue_id, []).append(label)
+    return found
+
+
+def messages(ledger: Ledger, beads: list[Bead]) -> list[Message]:
+    """Beads (messages) as :class:`Message` without threads, labels fetched in bulk."""
+    labels = labels_of(ledger, [b.id for b in beads])
+    return [_message(b, labels.get(b.id, ())) for b in beads]
+
+
 def show(ledger: Ledger, message_id: str) -> Message:
     """A message with its thread (ids from the first message down to this one)."""
     bead = _require_message(ledger, message_id)
@@ -209,9 +272,12 @@ def show(ledger: Ledger, message_id: str) -> Message:
 
 
 def read(ledger: Ledger, message_id: str, *, actor: str) -> Message:
-    """Show a message and mark it read (once; reading again changes nothing)."""
+    """Show a message and mark it read (once; reading again changes nothing).
+
+    Unclaimed queue work is only shown: it is nobody's to have read until claimed.
+    """
     bead = _require_message(ledger, message_id)
-    if READ_LABEL not in ledger.labels(message_id):
+    if not is_unclaimed(bead) and READ_LABEL not in ledger.labels(message_id):
         ledger.add_label(bead.id, READ_LABEL, actor=actor)
     return show(ledger, message_id)
 
@@ -243,6 +309,9 @@ def _file_away(ledger: Ledger, message_id: str, *, actor: str, kind: str, reason
         if bead.status == "closed":
             state = done or f"closed ({bead.close_reason or 'acked'})"
             raise Conflict(f"message {message_id} is already {state}")
+        if is_unclaimed(bead):
+            queue = bead.assignee[len(QUEUE_LABEL):]
+            raise Conflict(f"message {message_id} is unclaimed work in {bead.assignee}: claim it first (gt mail claim {queue})")
         if READ_LABEL not in ledger.labels(message_id):
             ledger.add_label(message_id, READ_LABEL, actor=actor)
         ledger.close(message_id, actor=actor, reason=reason)
@@ -260,6 +329,17 @@ def thread(ledger: Ledger, message_id: str) -> list[Message]:
         parent = _replies_to(ledger, root)
     ids, frontier = [root], [root]
     members = {root}
+    thread_id = _label_value(ledger.labels(root), THREAD_LABEL)
+    if thread_id:
+        # A list's conversation: the other copies (same text, other recipients) are left out,
+        # every reply below any of them is in.
+        copies = [r[0] for r in ledger.conn.execute(
+            "SELECT l.issue_id FROM labels l WHERE l.label = ? AND l.issue_id != ? AND NOT EXISTS "
+            "(SELECT 1 FROM dependencies d WHERE d.issue_id = l.issue_id AND d.type = 'replies-to')",
+            (THREAD_LABEL + thread_id, root),
+        )]  # fmt: skip
+        members.update(copies)
+        frontier = [root, *copies]
     while frontier:
         marks = ",".join("?" * len(frontier))
         nxt = [
