@@ -1,0 +1,296 @@
+"""Running town plugins: the Deacon dispatches, a dog executes and records.
+
+:func:`dispatch_due` is the Deacon patrol's ``plugins`` step (``gt deacon
+plugins``): every plugin whose gate is open and that has no open run gets a
+run bead (ephemeral, labels ``plugin-run`` and ``plugin:<name>``, the
+plugin's instructions as its description) hooked on an idle dog
+(:func:`gastown_server.town.dogs.pick_idle`: a live one first, else a
+stopped one that is started, else a new ``alpha``); a live dog is nudged to
+check its hook.  Checking for an open run, creating the bead and hooking it
+is one transaction, so two Deacons never dispatch the same plugin twice.
+
+The run bead declares ``gt plugin exec <run>`` as its command (metadata
+``run``): the script runtime's dog runs it mechanically, as it runs any
+hooked bead's command; an LLM dog reads the instructions and may run it
+too.  :func:`execute` runs the plugin's ``run`` command in the dog's working
+directory under the plugin's timeout, then :func:`record` closes the bead
+with ``result:<success|failure|skipped>``, the output's tail in ``notes``,
+and on failure mails the Deacon (``PLUGIN_FAILED <name>``), all in one
+transaction.  The dog is idle again once the bead leaves its hook.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import msgspec
+
+from ..errors import Conflict, InvalidInput, NotFound
+from . import plugins as P
+from .witness import StepReport
+
+DEACON = "deacon"
+PLUGIN_FAILED = "PLUGIN_FAILED"
+#: Closed run records kept per plugin (older ones are purged when the Deacon dispatches).
+KEEP_RUNS = 20
+#: What ``notes`` keeps of a run's output.
+TAIL_LINES = 40
+TAIL_CHARS = 4000
+
+
+class DispatchResult(msgspec.Struct, omit_defaults=False):
+    plugin: str
+    run: str
+    dog: str
+    #: ``started`` (the dog's session was started), ``nudged``, ``queued`` or ``idle``.
+    session_status: str
+
+
+class RunResult(msgspec.Struct, omit_defaults=False):
+    run: str
+    plugin: str
+    result: str
+    exit_code: int
+    duration_s: float
+    output_tail: str
+    #: The mail sent to the Deacon on failure ("" otherwise).
+    mail: str = ""
+
+
+def _run_title(name: str) -> str:
+    return f"plugin run: {name}"
+
+
+def _description(plugin: P.Plugin) -> str:
+    head = [
+        f"Run town plugin `{plugin.name}` ({plugin.path}).",
+        f"Command: `{plugin.run}` (gt plugin exec <this bead> runs it and records the result)" if plugin.run
+        else "No command: follow the instructions below, then gt plugin record <this bead> success|failure.",
+        f"Timeout: {plugin.timeout_s:g}s",
+        "",
+    ]
+    return "\n".join(head) + (plugin.instructions or "(no instructions)")
+
+
+def create_run(town, plugin: P.Plugin, dog_address: str, *, actor: str, force: bool = False) -> str:
+    """The run bead, hooked on ``dog_address``, in one transaction; Conflict if a run is open
+    (or, without ``force``, if the gate is closed)."""
+    from ..work import hooks
+
+    ledger = town.ledger
+    with ledger.mutation("plugin_dispatched", actor, "", {"plugin": plugin.name, "dog": dog_address}) as rec:
+        records = P.runs(ledger, plugin.name)
+        current = P.open_run(records)
+        if current is not None:
+            raise Conflict(
+                f"plugin {plugin.name} already has an open run {current.id} on {current.assignee or 'nobody'}'s hook "
+                f"(bd close {current.id} if it is stuck)"
+            )
+        due = P.next_due(plugin, records)
+        if not force and due not in ("now", "manual"):
+            raise Conflict(f"plugin {plugin.name} is cooling down until {due}: gt plugin run {plugin.name} --force")
+        bead = ledger.create(
+            _run_title(plugin.name), actor=actor, description=_description(plugin), issue_type="task",
+            labels=[P.RUN_LABEL, f"plugin:{plugin.name}"], ephemeral=True,
+        )  # fmt: skip
+        meta = {"plugin": plugin.name, "plugin_path": plugin.path, "timeout_s": plugin.timeout_s,
+                "run": f"gt plugin exec {bead.id}"}  # fmt: skip
+        ledger.update(bead.id, actor=actor, metadata=msgspec.json.encode(meta).decode())
+        hooks.hook(ledger, bead.id, dog_address, actor=actor)
+        rec.bead_id = bead.id
+    return bead.id
+
+
+def dispatch(town, plugin: P.Plugin, *, actor: str, force: bool = False) -> DispatchResult:
+    """Put a run of ``plugin`` on an idle dog's hook and wake the dog; Conflict when it cannot."""
+    from ..town import dogs
+
+    ident, alive = dogs.pick_idle(town, actor=actor)
+    if ident is None:
+        busy = ", ".join(f"{d.name} ({','.join(d.hook)})" for d in dogs.status(town))
+        raise Conflict(f"every dog is working ({busy}): wait, or add one with gt dog add <name>")
+    run = create_run(town, plugin, ident.address, actor=actor, force=force)
+    return DispatchResult(plugin.name, run, ident.address, _wake(town, ident, run, alive=alive, actor=actor))
+
+
+def _wake(town, ident, run: str, *, alive: bool, actor: str) -> str:
+    from ..errors import GastownError
+    from ..town.lifecycle import start_agent
+
+    if not alive:
+        try:
+            return start_agent(town, ident, actor=actor).status
+        except (GastownError, OSError) as exc:
+            # The run stays hooked: the daemon revives a dog whose bead says running, or gt dog start.
+            return f"not started ({getattr(exc, 'message', exc)})"
+    from ..runtime import nudge
+
+    message = f"hook {run}: plugin run dispatched by {actor}. Run it (GUPP): gt hook, then work it."
+    try:
+        res = nudge.nudge(town.tmux, ident.session, message, state_dir=town.state_dir, idle_s=town.config.nudge.idle_s,
+                          timeout_s=min(town.config.nudge.timeout_s, 10.0), sender=actor)  # fmt: skip
+    except (GastownError, OSError):
+        return "idle"
+    return "nudged" if res.status == "delivered" else res.status
+
+
+def dispatch_due(town, *, actor: str = DEACON) -> StepReport:
+    """The Deacon's ``plugins`` step: dispatch every due plugin; broken plugin files are one line each."""
+    from . import state
+
+    report = StepReport(step="plugins", rig="")
+    good, bad = P.load_all(town.root)
+    report.actions += [exc.message for exc in bad]
+    if not good and not bad:
+        report.actions.append("no town plugins")
+        return report
+    by_plugin: dict[str, list[P.RunRecord]] = {}
+    for rec in P.runs(town.ledger):
+        by_plugin.setdefault(rec.plugin, []).append(rec)
+    waiting = []
+    for plugin in good:
+        records = by_plugin.get(plugin.name, [])
+        _prune(town, records, actor=actor)
+        due = P.next_due(plugin, records)
+        if due != "now":
+            if due == "running":
+                waiting.append(f"{plugin.name} (running {P.open_run(records).id})")
+            continue
+        try:
+            res = dispatch(town, plugin, actor=actor)
+        except Conflict as exc:
+            report.actions.append(f"plugin {plugin.name} is due but not dispatched: {exc.message}")
+            continue
+        report.actions.append(f"plugin {plugin.name}: run {res.run} on {res.dog}'s hook ({res.session_status})")
+        report.acted = True
+    if waiting:
+        report.actions.append("still running: " + ", ".join(waiting))
+    if not report.actions:
+        report.actions.append(f"{len(good)} plugin(s): none due")
+    if report.acted:
+        state.mark_acted(town.root, DEACON)
+    return report
+
+
+def _prune(town, records: list[P.RunRecord], *, actor: str) -> None:
+    closed = [r.id for r in records if not r.open]
+    if len(closed) > KEEP_RUNS:
+        town.ledger.purge(closed[: len(closed) - KEEP_RUNS], actor=actor, kind="plugin_runs_pruned")
+
+
+# -- the dog's side ------------------------------------------------------------------------
+
+
+def require_run(ledger, run_id: str):
+    if not ledger.exists(run_id):
+        raise NotFound(f"no plugin run {run_id!r} (see gt plugin list, gt hook)")
+    bead = ledger.get(run_id)
+    labels = ledger.labels(run_id)
+    if P.RUN_LABEL not in labels:
+        raise InvalidInput(f"{run_id} is not a plugin run (no {P.RUN_LABEL} label)")
+    if bead.status == "closed":
+        result = next((lab[7:] for lab in labels if lab.startswith("result:")), "?")
+        raise Conflict(f"plugin run {run_id} is already closed (result {result})")
+    name = next((lab[7:] for lab in labels if lab.startswith("plugin:")), "")
+    return bead, name
+
+
+def execute(town, run_id: str, *, actor: str, cwd: str | None = None) -> RunResult:
+    """Run the plugin's command for run bead ``run_id`` and :func:`record` what happened."""
+    ledger = town.ledger
+    bead, name = require_run(ledger, run_id)
+    try:
+        plugin = P.load(town.root, name)
+    except (InvalidInput, NotFound) as exc:
+        return record(town, run_id, "failure", exc.message, actor=actor, exit_code=-1, detail="plugin unusable")
+    if not plugin.run:
+        return record(town, run_id, "skipped", "", actor=actor, detail="no run command, nothing mechanical to do "
+                      "(an LLM dog follows the instructions and records the result with gt plugin record)")  # fmt: skip
+    workdir = Path(cwd or _workdir(town, bead.assignee))
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, GT_TOWN=str(town.root), GT_PLUGIN=plugin.name, GT_PLUGIN_DIR=str(plugin.dir),
+               GT_PLUGIN_RUN=run_id)  # fmt: skip
+    started = time.monotonic()
+    code, output = run_command(plugin.run, cwd=workdir, env=env, timeout_s=plugin.timeout_s)
+    elapsed = time.monotonic() - started
+    if code is None:
+        output = (output + "\n" if output else "") + f"timed out after {plugin.timeout_s:g}s (killed)"
+    result = "success" if code == 0 else "failure"
+    how = f"timed out after {plugin.timeout_s:g}s" if code is None else f"exit {code}"
+    return record(town, run_id, result, output, actor=actor, exit_code=-1 if code is None else code,
+                  duration_s=elapsed, detail=f"{how} in {elapsed:.1f}s")  # fmt: skip
+
+
+def _workdir(town, assignee: str) -> str:
+    try:
+        ident = town.identity(assignee)
+    except Exception:  # noqa: BLE001 - not an agent address: run where the caller is
+        return os.getcwd()
+    return ident.cwd
+
+
+def run_command(cmd: str, *, cwd: Path, env: dict[str, str], timeout_s: float) -> tuple[int | None, str]:
+    """(exit code or None on timeout, combined output).  The command gets its own process
+    group so a timeout kills what it started too (a lingering child would hold the pipe)."""
+    proc = subprocess.Popen(
+        ["sh", "-c", cmd], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+        code: int | None = proc.returncode
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, _ = proc.communicate()
+        code = None
+    return code, out.decode("utf-8", "replace").rstrip()
+
+
+def tail(output: str) -> str:
+    lines = output.splitlines()[-TAIL_LINES:]
+    text = "\n".join(lines)
+    return text[-TAIL_CHARS:]
+
+
+def record(
+    town, run_id: str, result: str, output: str = "", *, actor: str, exit_code: int = 0, duration_s: float = 0.0,
+    detail: str = "",
+) -> RunResult:
+    """Close run ``run_id`` with ``result``: label, reason, output tail in notes; a failure mails the Deacon."""
+    from ..work import mail
+
+    if result not in P.RESULTS[:3]:
+        raise InvalidInput(f"result must be success, failure or skipped, not {result!r}")
+    ledger = town.ledger
+    out_tail = tail(output)
+    with ledger.mutation("plugin_run_recorded", actor, run_id, {"result": result, "exit_code": exit_code}):
+        bead, name = require_run(ledger, run_id)
+        reason = f"{result}: {detail}" if detail else f"{result} (recorded by {actor})"
+        ledger.update(run_id, actor=actor, notes=out_tail)
+        ledger.add_label(run_id, f"result:{result}", actor=actor)
+        ledger.close(run_id, actor=actor, reason=reason)
+        agent = f"hq-dog-{bead.assignee.rsplit('/', 1)[-1]}" if bead.assignee.startswith("deacon/dogs/") else ""
+        if agent and ledger.exists(agent) and ledger.get(agent).hook_bead == run_id:
+            ledger.update(agent, actor=actor, hook_bead="")
+        sent = ""
+        if result == "failure":
+            body = (f"Plugin: {name}\nRun: {run_id}\nDog: {bead.assignee or actor}\nResult: {reason}\n\n"
+                    f"Output (tail):\n{out_tail or '(none)'}")  # fmt: skip
+            sent = mail.send(ledger, DEACON, f"{PLUGIN_FAILED} {name}", body, actor=_sender(actor), priority=1).id
+    return RunResult(run_id, name, result, exit_code, round(duration_s, 3), out_tail, sent)
+
+
+def _sender(actor: str) -> str:
+    from ..work.mail import normalize_address
+
+    try:
+        return normalize_address(actor)
+    except InvalidInput:
+        return DEACON
