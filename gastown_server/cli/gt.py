@@ -19,6 +19,7 @@ _MAIL = "gastown_server.cli.gt_mail"
 _CONVOY = "gastown_server.cli.gt_convoy"
 _PATROL = "gastown_server.cli.gt_patrol"
 _APPLY = "gastown_server.cli.gt_apply"
+_DOGS = "gastown_server.cli.gt_dogs"
 
 TABLE: dict[str, Entry] = {
     "install": Entry(_TOWN, "Create a town directory"),
@@ -53,6 +54,8 @@ TABLE: dict[str, Entry] = {
     "deacon": Entry(_PATROL, "Deacon patrol steps: heartbeat, inbox, check-rigs, plugins, cleanup"),
     "boot": Entry(_PATROL, "Boot, the Deacon's watchdog: observe, triage"),
     "apply": Entry(_APPLY, "Implement an issue from its gt-script block (script polecats)"),
+    "dog": Entry(_DOGS, "Dogs, the Deacon's helpers: add, list, remove, start, stop"),
+    "plugin": Entry(_DOGS, "Town plugins: list, show, run (dispatch to a dog), exec, record"),
 }
 
 ABOUT = "gt: run a town of coding agents (Gas Town)."
