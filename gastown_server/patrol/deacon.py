@@ -75,11 +75,10 @@ def check_rigs(town) -> StepReport:
 
 
 def plugins(town) -> StepReport:
-    """Town plugins are executables in ``<town>/plugins/``; none is run by the script Deacon yet."""
-    d = town.root / "plugins"
-    found = sorted(p.name for p in d.iterdir() if p.is_file()) if d.is_dir() else []
-    line = f"{len(found)} plugin(s) in {d}: {', '.join(found)} (not dispatched: no dogs yet)" if found else "no town plugins"
-    return StepReport(step="plugins", rig="", actions=[line])
+    """Dispatch due town plugins (``<town>/plugins/<name>/plugin.md``) to idle dogs (patrol/plugin_runs.py)."""
+    from .plugin_runs import dispatch_due
+
+    return dispatch_due(town, actor=DEACON)
 
 
 def cleanup(town, *, stale_s: float | None = None, keep: str = "") -> StepReport:
