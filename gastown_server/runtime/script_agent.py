@@ -306,7 +306,8 @@ class ScriptAgent:
             self.say(f"step {step.id} failed (exit {code}); leaving it open")
             ledger.add_comment(step.id, f"script runtime: `{cmd}` failed (exit {code}): {output[-500:]}", actor=self.address)
             return False
-        ledger.close(step.id, actor=self.address, reason=f"ran `{cmd}` (exit 0)")
+        if ledger.get(step.id).status != "closed":  # a command may close its own bead (gt plugin exec)
+            ledger.close(step.id, actor=self.address, reason=f"ran `{cmd}` (exit 0)")
         self.say(f"step {step.id} closed")
         return True
 
