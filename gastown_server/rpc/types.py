@@ -28,6 +28,7 @@ from ..town.lifecycle import SessionRecord, StartResult
 from ..town.status import AgentStatus, TmuxStatus
 from ..work.convoys import ConvoySummary, ConvoyTree, Stranded
 from ..work.mail import Message
+from ..work.mailing import MessagingOverview
 
 
 #: Bounded integers: out-of-range values are refused with the field's name
@@ -232,8 +233,11 @@ class MailInboxParams(Params):
 
 class MailInboxResult(msgspec.Struct):
     address: str
+    #: Own mail, plus (for a worker of a queue) that queue's unclaimed messages, whose ``queue`` is set.
     messages: list[Message]
     unread: int
+    #: How many of ``messages`` are unclaimed queue work (``mail/claim`` takes one).
+    queued: int = 0
 
 
 class MailIdParams(Params):
@@ -241,10 +245,35 @@ class MailIdParams(Params):
 
 
 class MailSendParams(Params):
+    #: A mailbox, ``list:<name>`` (a copy per member) or ``queue:<name>`` (one message a worker claims).
     to: str
     subject: str
     body: str = ""
     priority: Priority = 2
+
+
+class MailSendResult(Message):
+    """The message sent; for ``list:<name>`` the first member's copy, with every copy listed."""
+
+    #: ``direct``, ``list`` or ``queue``.
+    kind: str = "direct"
+    #: Every recipient reached (one per copy; ``queue:<name>`` for queue work).
+    recipients: list[str] = msgspec.field(default_factory=list)
+    #: The copies' ids, in ``recipients`` order.
+    message_ids: list[str] = msgspec.field(default_factory=list)
+
+
+class MailClaimParams(Params):
+    #: The queue's name (or ``queue:<name>``).
+    queue: str
+    #: Who claims (a worker of the queue); default: the session's actor.
+    address: str | None = None
+
+
+class MailClaimResult(msgspec.Struct):
+    queue: str
+    #: The claimed message (now assigned to the claimer), or ``null`` when the queue is empty.
+    message: Message | None
 
 
 class MailReplyParams(Params):

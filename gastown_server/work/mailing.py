@@ -108,13 +108,28 @@ def load(root: Path) -> MessagingConfig:
     try:
         config = msgspec.json.decode(data, type=MessagingConfig)
     except msgspec.ValidationError as exc:
-        raise InvalidInput(f"{path}: {_one_line(str(exc))}") from None
+        raise InvalidInput(f"{path}: {_where(data) or _one_line(str(exc))}") from None
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"{path} is not valid JSON: {_one_line(str(exc))}") from None
     try:
         return _validated(config)
     except InvalidInput as exc:
         raise InvalidInput(f"{path}: {exc.message}") from None
+
+
+def _where(data: bytes) -> str:
+    """Name the list or queue whose entry is malformed (msgspec only says ``$.lists[...]`` for a dict value)."""
+    raw = msgspec.json.decode(data)
+    if not isinstance(raw, dict):
+        return ""
+    for section, kind in (("lists", list[str]), ("queues", QueueSettings)):
+        entries = raw.get(section)
+        for name, value in entries.items() if isinstance(entries, dict) else ():
+            try:
+                msgspec.convert(value, kind)
+            except msgspec.ValidationError as exc:
+                return f"{section}.{name}: {_one_line(str(exc))}"
+    return ""
 
 
 def _one_line(text: str) -> str:

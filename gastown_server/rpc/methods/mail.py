@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from ...work import mail
+from ...work import mail, mailing
 from ...work.mail import Message
+from ...work.mailing import MessagingOverview
 from .. import types as t
 from ..registry import method
 
 
 @method("mail/inbox", t.MailInboxParams, t.MailInboxResult)
 def inbox(call, p: t.MailInboxParams) -> t.MailInboxResult:
-    """Open messages of an address (default: the session's actor), oldest first."""
-    address = mail.normalize_address(p.address or call.actor)
-    messages = mail.inbox(call.ledger, address, unread_only=p.unread_only, limit=p.limit)
-    unread = sum(1 for m in messages if not m.read) if not p.limit else len(mail.unread(call.ledger, address))
-    return t.MailInboxResult(address, messages, unread)
+    """Open messages of an address (default: the session's actor), oldest first; a queue worker also gets the queue's unclaimed work."""
+    kind, name = mailing.parse(p.address or call.actor)
+    address = name if kind == "direct" else f"{kind}:{name}"
+    messages = mailing.inbox(call.ledger, call.app.town_root, address, unread_only=p.unread_only, limit=p.limit)
+    queued = sum(1 for m in messages if m.queue)
+    if kind != "direct":
+        unread = 0
+    elif not p.limit:
+        unread = sum(1 for m in messages if not m.read and not m.queue)
+    else:
+        unread = len(mail.unread(call.ledger, address))
+    return t.MailInboxResult(address, messages, unread, queued)
 
 
 @method("mail/read", t.MailIdParams, Message, mode="write")
@@ -23,7 +31,7 @@ def read(call, p: t.MailIdParams) -> Message:
     return mail.read(call.ledger, p.id, actor=call.actor)
 
 
-def _nudge(call, msg: Message) -> Message:
+def _nudge(call, msg: Message, delivery: mailing.Delivery | None = None) -> Message:
     """Like ``gt mail send``: a recipient with a live session is nudged (queued if busy, never failing the send)."""
     from ...town import layout
     from ...town.core import Town
@@ -32,16 +40,44 @@ def _nudge(call, msg: Message) -> Message:
     if root is not None and layout.config_path(root).exists():
         town = Town(root)
         try:
-            mail.notify(town, [msg])
+            if delivery is not None:
+                mailing.notify(town, delivery)
+            else:
+                mail.notify(town, [msg])
         finally:
             town.close()
     return msg
 
 
-@method("mail/send", t.MailSendParams, Message, mode="write")
-def send(call, p: t.MailSendParams) -> Message:
-    """Send a message from the session's actor (a recipient with a live session is nudged)."""
-    return _nudge(call, mail.send(call.ledger, p.to, p.subject, p.body, actor=call.actor, priority=p.priority))
+@method("mail/send", t.MailSendParams, t.MailSendResult, mode="write")
+def send(call, p: t.MailSendParams) -> t.MailSendResult:
+    """Send a message from the session's actor to a mailbox, list:<name> or queue:<name> (live recipients are nudged)."""
+    d = mailing.send(call.ledger, call.app.town_root, p.to, p.subject, p.body, actor=call.actor, priority=p.priority)
+    first = d.messages[0]
+    recipients = [d.to] if d.kind == "queue" else [m.to for m in d.messages]
+    result = t.MailSendResult(**{f: getattr(first, f) for f in Message.__struct_fields__}, kind=d.kind,
+                              recipients=recipients, message_ids=[m.id for m in d.messages])  # fmt: skip
+    _nudge(call, first, d)
+    return result
+
+
+@method("mail/claim", t.MailClaimParams, t.MailClaimResult, mode="write")
+def claim(call, p: t.MailClaimParams) -> t.MailClaimResult:
+    """Take the oldest unclaimed message of a queue (atomically: no two claimers get the same one); null when empty."""
+    msg = mailing.claim(call.ledger, call.town_root, p.queue, actor=p.address or call.actor)
+    return t.MailClaimResult(p.queue.removeprefix("queue:"), msg)
+
+
+@method("mail/release", t.MailIdParams, Message, mode="write")
+def release(call, p: t.MailIdParams) -> Message:
+    """Put a claimed queue message back in its queue, unclaimed (by its claimer or the overseer)."""
+    return mailing.release(call.ledger, call.town_root, p.id, actor=call.actor)
+
+
+@method("mail/lists", t.NoParams, MessagingOverview)
+def lists(call, p: t.NoParams) -> MessagingOverview:
+    """Every mailing list and work queue of the town, queues with their workers resolved."""
+    return mailing.overview(call.ledger, call.town_root)
 
 
 @method("mail/reply", t.MailReplyParams, Message, mode="write")
