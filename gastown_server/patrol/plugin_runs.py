@@ -76,6 +76,20 @@ def _description(plugin: P.Plugin) -> str:
     return "\n".join(head) + (plugin.instructions or "(no instructions)")
 
 
+def check_dispatchable(ledger, plugin: P.Plugin, *, force: bool = False) -> None:
+    """Conflict if ``plugin`` has an open run, or (without ``force``) its cooldown has not passed."""
+    records = P.runs(ledger, plugin.name)
+    current = P.open_run(records)
+    if current is not None:
+        raise Conflict(
+            f"plugin {plugin.name} already has an open run {current.id} on {current.assignee or 'nobody'}'s hook "
+            f"(bd close {current.id} if it is stuck)"
+        )
+    due = P.next_due(plugin, records)
+    if not force and due not in ("now", "manual"):
+        raise Conflict(f"plugin {plugin.name} is cooling down until {due}: gt plugin run {plugin.name} --force")
+
+
 def create_run(town, plugin: P.Plugin, dog_address: str, *, actor: str, force: bool = False) -> str:
     """The run bead, hooked on ``dog_address``, in one transaction; Conflict if a run is open
     (or, without ``force``, if the gate is closed)."""
@@ -83,16 +97,7 @@ def create_run(town, plugin: P.Plugin, dog_address: str, *, actor: str, force: b
 
     ledger = town.ledger
     with ledger.mutation("plugin_dispatched", actor, "", {"plugin": plugin.name, "dog": dog_address}) as rec:
-        records = P.runs(ledger, plugin.name)
-        current = P.open_run(records)
-        if current is not None:
-            raise Conflict(
-                f"plugin {plugin.name} already has an open run {current.id} on {current.assignee or 'nobody'}'s hook "
-                f"(bd close {current.id} if it is stuck)"
-            )
-        due = P.next_due(plugin, records)
-        if not force and due not in ("now", "manual"):
-            raise Conflict(f"plugin {plugin.name} is cooling down until {due}: gt plugin run {plugin.name} --force")
+        check_dispatchable(ledger, plugin, force=force)  # again, inside the transaction: racing Deacons
         bead = ledger.create(
             _run_title(plugin.name), actor=actor, description=_description(plugin), issue_type="task",
             labels=[P.RUN_LABEL, f"plugin:{plugin.name}"], ephemeral=True,
@@ -109,6 +114,7 @@ def dispatch(town, plugin: P.Plugin, *, actor: str, force: bool = False) -> Disp
     """Put a run of ``plugin`` on an idle dog's hook and wake the dog; Conflict when it cannot."""
     from ..town import dogs
 
+    check_dispatchable(town.ledger, plugin, force=force)
     ident, alive = dogs.pick_idle(town, actor=actor)
     if ident is None:
         busy = ", ".join(f"{d.name} ({','.join(d.hook)})" for d in dogs.status(town))

@@ -1,0 +1,147 @@
+"""The Deacon dispatches due plugins to script-runtime dogs; the dogs run and record them.
+
+Real town, real tmux (throwaway socket), real `gt`, the real ledger."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from town_helpers import wait_for
+
+from gastown_server.beads import clock
+from gastown_server.patrol import plugin_runs, plugins
+from gastown_server.work import mail
+
+COOLDOWN_S = 4.0
+
+
+def _runs(town, name):
+    return plugins.runs(town.ledger, name)
+
+
+def _closed_runs(town, name, count):
+    def check():
+        done = [r for r in _runs(town, name) if not r.open]
+        return done if len(done) >= count else None
+
+    return wait_for(check, timeout=30, step=0.1, what=f"{count} closed run(s) of {name}")
+
+
+def test_cooldown_plugin_runs_on_a_dog_and_waits_for_its_cooldown(gt, town, town_root, write_plugin):
+    write_plugin("hello", f'''
+description = "write hi"
+run = "echo hi >> $GT_TOWN/out.txt; echo ran in $(pwd) as $GT_PLUGIN"
+[gate]
+type = "cooldown"
+duration = "{COOLDOWN_S:g}s"
+[execution]
+timeout = "30s"
+''')
+    first = gt("deacon", "plugins").stdout
+    assert "plugin hello: run hq-wisp-" in first and "deacon/dogs/alpha's hook (started)" in first
+    [run] = _closed_runs(town, "hello", 1)
+    assert (town_root / "out.txt").read_text() == "hi\n"
+    bead = town.ledger.get(run.id)
+    assert "result:success" in town.ledger.labels(run.id) and "plugin:hello" in town.ledger.labels(run.id)
+    assert bead.ephemeral and bead.close_reason.startswith("success: exit 0")
+    assert bead.notes == f"ran in {town_root / 'dogs' / 'alpha'} as hello"
+    assert run.assignee == "deacon/dogs/alpha"
+    dog = json.loads(gt("dog", "list", "--json").stdout)[0]
+    assert (dog["name"], dog["state"], dog["alive"]) == ("alpha", "idle", True)
+    assert town.ledger.get("hq-dog-alpha").hook_bead == ""
+
+    # Within the cooldown: not dispatched again, and gt plugin run says why.
+    again = gt("deacon", "plugins").stdout
+    assert "none due" in again
+    assert len(_runs(town, "hello")) == 1
+    refused = gt("plugin", "run", "hello", check=False)
+    assert refused.returncode == 1 and "is cooling down until" in refused.stderr and "--force" in refused.stderr
+    listed = {p["name"]: p for p in json.loads(gt("plugin", "list", "--json").stdout)}
+    assert listed["hello"]["last_result"] == "success" and listed["hello"]["next_due"] not in ("now", "running")
+
+    # After the cooldown: dispatched to the same (live, idle) dog, which is nudged.
+    due = clock.parse(run.closed_at).timestamp() + COOLDOWN_S
+    time.sleep(max(0.0, due - time.time()) + 0.2)
+    third = gt("deacon", "plugins").stdout
+    assert "deacon/dogs/alpha's hook (nudged)" in third, third
+    second = _closed_runs(town, "hello", 2)[-1]
+    assert "result:success" in town.ledger.labels(second.id)
+    assert (town_root / "out.txt").read_text() == "hi\nhi\n"
+
+    # --force ignores the cooldown.
+    forced = gt("plugin", "run", "hello", "--force").stdout
+    assert "plugin hello: run hq-wisp-" in forced
+    _closed_runs(town, "hello", 3)
+    assert (town_root / "out.txt").read_text() == "hi\nhi\nhi\n"
+
+
+def test_a_failing_plugin_records_failure_and_mails_the_deacon(gt, town, write_plugin):
+    write_plugin("fails", 'run = "echo boom; echo more >&2; exit 3"\n[gate]\ntype = "manual"')
+    assert "none due" in gt("deacon", "plugins").stdout  # manual: only gt plugin run
+    out = gt("plugin", "run", "fails").stdout
+    assert "plugin fails: run hq-wisp-" in out
+    [run] = _closed_runs(town, "fails", 1)
+    bead = town.ledger.get(run.id)
+    assert "result:failure" in town.ledger.labels(run.id)
+    assert bead.close_reason.startswith("failure: exit 3")
+    assert bead.notes == "boom\nmore"
+    [msg] = [m for m in mail.unread(town.ledger, "deacon") if m.subject == "PLUGIN_FAILED fails"]
+    assert msg.sender == "deacon/dogs/alpha"
+    assert f"Run: {run.id}" in msg.body and "boom" in msg.body
+    shown = gt("plugin", "show", "fails").stdout
+    assert run.id in shown and "failure" in shown
+
+
+def test_an_open_run_is_never_dispatched_twice_and_its_dog_cannot_be_removed(gt, town, town_root, write_plugin):
+    write_plugin("slow", 'run = "sleep 3; echo slept"\n[gate]\ntype = "cooldown"\nduration = "1s"')
+    assert "(started)" in gt("deacon", "plugins").stdout
+    [current] = _runs(town, "slow")
+    assert current.open
+    again = gt("deacon", "plugins").stdout
+    assert f"still running: slow (running {current.id})" in again
+    refused = gt("plugin", "run", "slow", "--force", check=False)
+    assert refused.returncode == 1
+    assert f"already has an open run {current.id} on deacon/dogs/alpha's hook" in refused.stderr
+    busy = gt("dog", "remove", "alpha", check=False)
+    assert busy.returncode == 1 and "is working" in busy.stderr
+    assert len(_runs(town, "slow")) == 1
+    [done] = _closed_runs(town, "slow", 1)
+    assert town.ledger.get(done.id).notes == "slept"
+
+
+def test_malformed_plugin_files_do_not_stop_the_others(gt, town, town_root, write_plugin):
+    bad = write_plugin("broken", '[gate]\ntype = "cooldown"\nduration = 5')
+    write_plugin("fine", 'run = "touch $GT_TOWN/fine.txt"\n[gate]\ntype = "cooldown"\nduration = "1h"')
+    step = gt("deacon", "plugins")
+    lines = step.stdout.splitlines()
+    assert f"{bad}: gate.duration: expected `str`, got `int`" in lines
+    assert any(line.startswith("plugin fine: run hq-wisp-") for line in lines)
+    _closed_runs(town, "fine", 1)
+    assert (town_root / "fine.txt").exists()
+    listed = gt("plugin", "list").stdout
+    assert f"BROKEN: {bad}: gate.duration" in listed and "fine" in listed
+    shown = gt("plugin", "show", "broken", check=False)
+    assert shown.returncode == 1
+    assert shown.stderr == f"gt: error: {bad}: gate.duration: expected `str`, got `int`\n"
+    unknown = gt("plugin", "run", "nope", check=False)
+    assert unknown.returncode == 1 and unknown.stderr.startswith("gt: error: no plugin 'nope'")
+
+
+def test_timeouts_kill_the_command_and_plugins_without_a_command_are_skipped(town, write_plugin):
+    """The dog's side without a session: execute a run bead directly (what gt plugin exec does)."""
+    from gastown_server.town import dogs
+
+    dogs.add(town, "beta", actor="overseer")
+    write_plugin("hangs", 'run = "sleep 30 & sleep 30"\n[execution]\ntimeout = "1s"')
+    write_plugin("thinks", 'description = "needs a mind"')
+    hangs = plugin_runs.create_run(town, plugins.load(town.root, "hangs"), "deacon/dogs/beta", actor="deacon")
+    started = time.monotonic()
+    res = plugin_runs.execute(town, hangs, actor="deacon/dogs/beta")
+    assert time.monotonic() - started < 5
+    assert res.result == "failure" and res.mail
+    assert town.ledger.get(hangs).close_reason.startswith("failure: timed out after 1s")
+    thinks = plugin_runs.create_run(town, plugins.load(town.root, "thinks"), "deacon/dogs/beta", actor="deacon")
+    res = plugin_runs.execute(town, thinks, actor="deacon/dogs/beta")
+    assert res.result == "skipped" and "result:skipped" in town.ledger.labels(thinks)
+    assert dogs.status(town)[0].state == "idle"
