@@ -185,7 +185,7 @@ def witness_attach(ctx, args):
 )  # fmt: skip
 def deacon_cmd(ctx, args):
     """heartbeat: record that the Deacon is alive (Boot reads it); inbox: read the Deacon's mail;
-    check-rigs: start every rig's Witness and Refinery that is not running; plugins: list town plugins;
+    check-rigs: start every rig's Witness and Refinery that is not running; plugins: dispatch due town plugins to dogs;
     cleanup: burn abandoned patrol wisps, list sessions no agent owns."""
     from ..patrol import deacon
 
