@@ -145,3 +145,25 @@ def test_timeouts_kill_the_command_and_plugins_without_a_command_are_skipped(tow
     res = plugin_runs.execute(town, thinks, actor="deacon/dogs/beta")
     assert res.result == "skipped" and "result:skipped" in town.ledger.labels(thinks)
     assert dogs.status(town)[0].state == "idle"
+
+
+def test_the_patrolling_deacon_dispatches_plugins_by_itself(gt, town, town_root, write_plugin):
+    """End to end: a live script Deacon's patrol runs `gt deacon plugins`; nobody else drives."""
+    from gastown_server.town import config as town_config
+    from gastown_server.town.lifecycle import start_agent
+
+    cfg = town_config.load(town_root)
+    cfg.patrol.interval_s, cfg.patrol.max_backoff_s = 0.5, 1.0
+    town_config.save(town_root, cfg)
+    town.reload_config()
+    write_plugin("stamp", 'run = "date +%s%N >> $GT_TOWN/stamps.txt"\n[gate]\ntype = "cooldown"\nduration = "1s"')
+    start_agent(town, "deacon", actor="overseer")
+    stamps = town_root / "stamps.txt"
+    wait_for(lambda: stamps.exists() and len(stamps.read_text().split()) >= 2, timeout=40, step=0.2,
+             what="the Deacon's patrol dispatching the plugin twice")  # fmt: skip
+    done = [r for r in _runs(town, "stamp") if not r.open]
+    assert len(done) >= 2 and all(r.result == "success" and r.assignee == "deacon/dogs/alpha" for r in done)
+    # Cooldown respected: each run was made at least 1 s after the previous one finished.
+    for before, after in zip(done, done[1:]):
+        gap = (clock.parse(after.created_at) - clock.parse(before.closed_at)).total_seconds()
+        assert gap >= 1.0, (before, after)
