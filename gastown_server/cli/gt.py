@@ -46,7 +46,7 @@ TABLE: dict[str, Entry] = {
     "refinery": Entry(_WORK, "The merge queue's worker: process-next, queue, status, gates"),
     "mq": Entry(_WORK, "Merge requests: list, show, abandon"),
     "convoy": Entry(_CONVOY, "Convoys: create, list, status, add, close, land, check"),
-    "mail": Entry(_MAIL, "Mail: send, inbox, read, reply, ack, archive, thread"),
+    "mail": Entry(_MAIL, "Mail: send, inbox, read, reply, ack, archive, thread, lists, claim, release"),
     "broadcast": Entry(_MAIL, "Send one message to every agent (or a rig's, a role's)"),
     "escalate": Entry(_MAIL, "Escalate a problem: Deacon, then Mayor, then Overseer"),
     "patrol": Entry(_PATROL, "Patrol steps: witness, refinery, backoff, status"),
