@@ -191,9 +191,11 @@ def _editing(root: Path) -> Iterator[MessagingConfig]:
     """Load, let the caller change, save: under an exclusive lock (read-modify-write loses nothing)."""
     import fcntl
 
-    path = config_path(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+    from ..paths import STATE_DIR
+
+    config_path(root).parent.mkdir(parents=True, exist_ok=True)
+    # The lock lives with the town's state (never in git), not beside the settings file.
+    with open(Path(root) / STATE_DIR / "messaging.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         config = load(root)
         yield config

@@ -103,3 +103,19 @@ def test_a_malformed_messaging_json_is_one_clear_line(gt, town, rig):
             line = one_error_line(gt(*argv, check=False), needle)
             assert str(cfg) in line, line
         assert fingerprint(town.root) == before, content  # nothing sent, the file untouched
+
+
+def test_concurrent_edits_lose_nothing(gt, town, rig):
+    import os
+    import subprocess
+    import sys
+
+    gt("mail", "list", "create", "all", "overseer")
+    others = ["mayor", "deacon", "boot", "proj/witness", "proj/refinery", "proj/polecats/nux", "proj/polecats/rust"]
+    procs = [subprocess.Popen([sys.executable, "-m", "gastown_server.cli.gt", "mail", "list", "add", "all", a],
+                              cwd=town.root, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for a in others]  # fmt: skip
+    for p in procs:
+        assert p.wait(timeout=60) == 0, p.stderr.read()
+    assert sorted(mailing.load(town.root).lists["all"]) == sorted(["overseer", *others])
+    assert not list((town.root / "settings").glob(".messaging.json.*"))  # no temp or lock file beside the config
