@@ -20,8 +20,11 @@ for an agent::
     Instructions an LLM dog follows ...
 
 Gates: ``cooldown`` is due when ``duration`` has passed since the last run
-finished (or when it never ran); ``manual`` never is (``gt plugin run``).
-A plugin without a ``[gate]`` is manual.  Durations: ``90s``, ``5m``,
+finished (or when it never ran); ``cron`` (``schedule = "*/5 * * * *"``, UTC,
+read by cronsim) when the schedule has fired since the last run started (or,
+never run, since ``plugin.md`` was last written; a missed hour is one run,
+not twelve); ``manual`` never is (``gt plugin run``).  A plugin without a
+``[gate]`` is manual.  Durations: ``90s``, ``5m``,
 ``1h30m``, ``2d``, ``500ms`` (decimals allowed).
 
 Run records are beads (ephemeral: town bookkeeping, never exported to git)
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
@@ -85,12 +89,16 @@ class Plugin(msgspec.Struct, omit_defaults=False):
     timeout_s: float
     run: str
     instructions: str
+    #: Cron expression (cron gates; "" otherwise).
+    schedule: str = ""
 
     @property
     def dir(self) -> Path:
         return Path(self.path).parent
 
     def gate_text(self) -> str:
+        if self.gate == "cron":
+            return f"cron {self.schedule}"
         return f"cooldown {_fmt(self.cooldown_s)}" if self.gate == "cooldown" else self.gate
 
 
@@ -191,8 +199,18 @@ def parse(path: Path, dir_name: str | None = None) -> Plugin:
     if not _NAME.match(name):
         raise bad("name", f"{name!r} must be letters, digits, '.', '_' or '-'")
     cooldown = 0.0
+    schedule = meta.gate.schedule.strip()
     if meta.gate.type == "cron":
-        raise bad("gate.type", "cron gates are not supported yet: use cooldown (with duration) or manual")
+        if not schedule:
+            raise bad("gate.schedule", 'a cron gate needs a schedule (like schedule = "*/5 * * * *")')
+        from cronsim import CronSim, CronSimError
+
+        try:
+            CronSim(schedule, datetime.now(timezone.utc))
+        except CronSimError as exc:
+            raise bad("gate.schedule", f"bad cron schedule {schedule!r}: {exc}") from None
+    elif schedule:
+        raise bad("gate.schedule", f"only a cron gate takes a schedule (this gate is {meta.gate.type})")
     if meta.gate.type == "cooldown":
         if not meta.gate.duration:
             raise bad("gate.duration", 'a cooldown gate needs a duration (like duration = "1h")')
@@ -211,6 +229,7 @@ def parse(path: Path, dir_name: str | None = None) -> Plugin:
     return Plugin(
         name=name, path=str(path), description=meta.description, version=str(meta.version),
         gate=meta.gate.type, cooldown_s=cooldown, timeout_s=timeout, run=meta.run.strip(), instructions=body.strip(),
+        schedule=schedule,
     )  # fmt: skip
 
 
@@ -291,12 +310,12 @@ def open_run(records: list[RunRecord]) -> RunRecord | None:
 
 def next_due(plugin: Plugin, records: list[RunRecord]) -> str:
     """``running``, ``manual``, ``now`` or the RFC 3339 time the cooldown ends."""
-    from datetime import timedelta
-
     from ..beads import clock
 
     if open_run(records) is not None:
         return "running"
+    if plugin.gate == "cron":
+        return _cron_due(plugin, records)
     if plugin.gate != "cooldown":
         return plugin.gate
     last = next((r for r in reversed(records) if r.closed_at), None)
@@ -304,6 +323,24 @@ def next_due(plugin: Plugin, records: list[RunRecord]) -> str:
         return "now"
     due = clock.parse(last.closed_at) + timedelta(seconds=plugin.cooldown_s)
     if due <= clock.parse(clock.now()):
+        return "now"
+    return due.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _cron_due(plugin: Plugin, records: list[RunRecord]) -> str:
+    from cronsim import CronSim
+
+    from ..beads import clock
+
+    if records:
+        since = clock.parse(records[-1].created_at)
+    else:
+        try:
+            since = datetime.fromtimestamp(Path(plugin.path).stat().st_mtime, timezone.utc)
+        except OSError:
+            return "now"
+    due = next(CronSim(plugin.schedule, since))
+    if due <= datetime.now(timezone.utc):
         return "now"
     return due.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

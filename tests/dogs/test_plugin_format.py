@@ -47,7 +47,9 @@ BAD = [
     ("typo", '[gate]\ntype = "cooldown"\nduraton = "1h"\n', "gate: object contains unknown field `duraton`"),
     ("no-duration", '[gate]\ntype = "cooldown"\n', "gate.duration: a cooldown gate needs a duration"),
     ("bad-duration", '[gate]\ntype = "cooldown"\nduration = "soon"\n', "gate.duration: bad duration 'soon'"),
-    ("cron", '[gate]\ntype = "cron"\nschedule = "*/5 * * * *"\n', "gate.type: cron gates are not supported"),
+    ("no-schedule", '[gate]\ntype = "cron"\n', "gate.schedule: a cron gate needs a schedule"),
+    ("bad-schedule", '[gate]\ntype = "cron"\nschedule = "*/5 * * *"\n', "gate.schedule: bad cron schedule '*/5 * * *': "),
+    ("stray-schedule", '[gate]\ntype = "cooldown"\nduration = "1m"\nschedule = "* * * * *"\n', "gate.schedule: only a cron gate"),
     ("bad-timeout", '[execution]\ntimeout = "0s"\n', "execution.timeout: must be more than 0"),
     ("renamed", 'name = "other"\n', "name: 'other' differs from its directory 'renamed'"),
 ]
@@ -108,3 +110,29 @@ def test_duration_is_the_sum_of_its_parts(parts):
     text = "".join(f"{n}{u}" for n, u in parts)
     unit = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
     assert plugins.parse_duration(text) == pytest.approx(sum(n * unit[u] for n, u in parts))
+
+
+def _record(created_at: str, closed: bool = True) -> plugins.RunRecord:
+    return plugins.RunRecord(id="hq-wisp-x", plugin="tick", status="closed" if closed else "hooked", assignee="",
+                             created_at=created_at, closed_at=created_at if closed else "", result="", close_reason="")
+
+
+def test_cron_gate_is_due_when_the_schedule_fired_since_the_last_run(write_plugin):
+    import os
+    import time
+
+    from gastown_server.beads import clock
+
+    path = write_plugin("tick", '[gate]\ntype = "cron"\nschedule = "0 0 1 1 *"')  # New Year, 00:00 UTC
+    p = plugins.parse(path)
+    assert (p.gate, p.schedule, p.gate_text()) == ("cron", "0 0 1 1 *", "cron 0 0 1 1 *")
+    # Never run: counted from when plugin.md was written.
+    upcoming = plugins.next_due(p, [])
+    assert upcoming.endswith("-01-01T00:00:00.000000Z") and upcoming > clock.now()
+    two_years = time.time() - 2 * 366 * 86400
+    os.utime(path, (two_years, two_years))
+    assert plugins.next_due(p, []) == "now"
+    # Run: counted from the last run's start.
+    assert plugins.next_due(p, [_record(clock.ago(2 * 366 * 86400))]) == "now"
+    assert plugins.next_due(p, [_record(clock.now())]) == upcoming
+    assert plugins.next_due(p, [_record(clock.ago(2 * 366 * 86400), closed=False)]) == "running"
