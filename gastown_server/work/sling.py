@@ -109,6 +109,8 @@ def resolve_target(town, target: str | None, *, actor: str) -> _Target:
         if not known:
             hint = f"sling to the rig ({ident.rig}) to spawn a polecat" if ident.role == "polecat" else f"gt crew add {ident.name} --rig {ident.rig}"
             raise NotFound(f"no {ident.role} {ident.name!r} in rig {ident.rig}: {hint}")
+    if ident.role == "dog" and not town.ledger.exists(ident.bead_id):
+        raise NotFound(f"no dog {ident.name!r}: gt dog add {ident.name}")
     rig = town.rig(ident.rig) if ident.role == "polecat" else None
     return _Target(address=ident.address, rig=rig, ident=ident)
 
