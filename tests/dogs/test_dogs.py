@@ -72,3 +72,10 @@ def test_bad_dog_commands_are_one_line(gt):
         assert proc.returncode == 1, argv
         assert proc.stderr.startswith(expected), proc.stderr
         assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_sling_to_an_unknown_dog_is_refused(gt, town):
+    work = town.ledger.create("walk", actor="overseer")
+    proc = gt("sling", work.id, "deacon/dogs/nobody", check=False)
+    assert (proc.returncode, proc.stderr) == (1, "gt: error: no dog 'nobody': gt dog add nobody\n")
+    assert town.ledger.get(work.id).status == "open"
