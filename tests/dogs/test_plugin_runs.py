@@ -167,3 +167,34 @@ def test_the_patrolling_deacon_dispatches_plugins_by_itself(gt, town, town_root,
     for before, after in zip(done, done[1:]):
         gap = (clock.parse(after.created_at) - clock.parse(before.closed_at)).total_seconds()
         assert gap >= 1.0, (before, after)
+
+
+def test_a_dog_that_did_the_work_itself_records_the_result(gt, town, write_plugin):
+    """An LLM dog follows the instructions (no `run`) and closes the run with gt plugin record."""
+    from gastown_server.town import dogs
+
+    dogs.add(town, "gamma", actor="overseer")
+    write_plugin("review", 'description = "read the logs"', "Read the daemon log and report anomalies.\n")
+    run = plugin_runs.create_run(town, plugins.load(town.root, "review"), "deacon/dogs/gamma", actor="deacon")
+    bead = town.ledger.get(run)
+    assert "Read the daemon log" in bead.description and "gt plugin record" in bead.description
+    assert json.loads(bead.metadata)["run"] == f"gt plugin exec {run}"
+    dog_env = {"BD_ACTOR": "deacon/dogs/gamma"}
+    out = gt("plugin", "record", run, "failure", "-m", "log has 3 tracebacks", env=dog_env).stdout
+    assert f"run {run} failure; mailed the Deacon" in out
+    assert town.ledger.get(run).notes == "log has 3 tracebacks"
+    assert town.ledger.get(run).close_reason == "failure (recorded by deacon/dogs/gamma)"
+    [msg] = [m for m in mail.unread(town.ledger, "deacon") if m.subject == "PLUGIN_FAILED review"]
+    assert "log has 3 tracebacks" in msg.body and msg.sender == "deacon/dogs/gamma"
+
+    for argv, expected in [
+        (("plugin", "record", run, "success"), f"gt: error: plugin run {run} is already closed (result failure)"),
+        (("plugin", "exec", run), f"gt: error: plugin run {run} is already closed (result failure)"),
+        (("plugin", "exec", "hq-nope"), "gt: error: no plugin run 'hq-nope'"),
+        (("plugin", "exec", "hq-mayor"), "gt: error: hq-mayor is not a plugin run (no plugin-run label)"),
+        (("plugin", "record", run, "great"), "gt: error: argument result: invalid choice: 'great'"),
+    ]:
+        proc = gt(*argv, check=False, env=dog_env)
+        assert proc.returncode == 1, argv
+        assert proc.stderr.startswith(expected), proc.stderr
+        assert proc.stderr.count("\n") == 1
