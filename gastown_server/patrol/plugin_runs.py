@@ -117,6 +117,7 @@ def dispatch(town, plugin: P.Plugin, *, actor: str, force: bool = False) -> Disp
     check_dispatchable(town.ledger, plugin, force=force)
     ident, alive = dogs.pick_idle(town, actor=actor)
     if ident is None:
+        check_dispatchable(town.ledger, plugin, force=force)  # a racing dispatcher may have just run it
         busy = ", ".join(f"{d.name} ({','.join(d.hook)})" for d in dogs.status(town))
         raise Conflict(f"every dog is working ({busy}): wait, or add one with gt dog add <name>")
     run = create_run(town, plugin, ident.address, actor=actor, force=force)

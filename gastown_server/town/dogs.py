@@ -132,7 +132,10 @@ def pick_idle(town: Town, *, actor: str) -> tuple[Identity | None, bool]:
     """
     dogs = status(town)
     if not dogs:
-        return add(town, DEFAULT_DOG, actor=actor), False
+        try:
+            return add(town, DEFAULT_DOG, actor=actor), False
+        except Conflict:  # another dispatcher made it just now
+            dogs = status(town)
     idle = [d for d in dogs if d.state == "idle"]
     if not idle:
         return None, False

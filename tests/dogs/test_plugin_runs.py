@@ -198,3 +198,25 @@ def test_a_dog_that_did_the_work_itself_records_the_result(gt, town, write_plugi
         assert proc.returncode == 1, argv
         assert proc.stderr.startswith(expected), proc.stderr
         assert proc.stderr.count("\n") == 1
+
+
+def test_racing_dispatchers_make_one_run(town, town_root, write_plugin):
+    """Three `gt plugin run` processes at once on a town with no dog yet: one run, one dog."""
+    import os
+    import subprocess
+
+    from town_helpers import GT
+
+    from gastown_server.town import dogs
+
+    write_plugin("once", 'run = "sleep 1"')
+    procs = [subprocess.Popen([*GT, "plugin", "run", "once"], cwd=town_root, env=dict(os.environ), text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]  # fmt: skip
+    results = [(p.wait(timeout=60), p.stdout.read(), p.stderr.read()) for p in procs]
+    assert sorted(code for code, _, _ in results) == [0, 1, 1], results
+    for code, out, err in results:
+        if code:
+            assert "already has an open run" in err and err.count("\n") == 1, err
+    assert len(_runs(town, "once")) == 1
+    assert [d.name for d in dogs.status(town)] == ["alpha"]
+    _closed_runs(town, "once", 1)
