@@ -37,7 +37,7 @@ from . import gates as gates_mod
 from . import convoys, hooks, mail
 from . import merge_requests as mrs
 from .done import base_branch
-from .git import Git, GitFailed, git_env
+from .git import Git, GitFailed, first_line, git_env
 
 MERGED, MERGE_FAILED, REWORK_REQUEST = "MERGED", "MERGE_FAILED", "REWORK_REQUEST"
 LOCK_FILE = "gastown-refinery.lock"
@@ -152,6 +152,8 @@ class _Run:
         self.remote: str = remote
         self.settings: gates_mod.GateSettings = settings
         self.actor: str = actor
+        #: The sha pushed to the remote in this run: from then on the merge stands (never ``fail()``).
+        self.published: str = ""
 
     # -- recovery ------------------------------------------------------------------
 
@@ -162,8 +164,10 @@ class _Run:
                 mrs.record(self.ledger, mr, "requeued", "an interrupted attempt left it claimed",
                            actor=self.actor, status=mrs.OPEN, assignee="")  # fmt: skip
                 return Outcome(result="requeued", mr_id=mr.id, detail="interrupted attempt put back in the queue")
-            if self._landed(mr.meta.intended):
-                return self.finish(mr, mr.meta.intended, recovered=True)
+            landed, warning = self._landed(mr.meta.intended)
+            if landed:
+                warnings = [*mr.meta.warnings, *([warning] if warning else [])]
+                return self.finish(mr, mr.meta.intended, warnings=warnings, recovered=True)
             local = self.repo.branch_sha(self.base)
             if local == mr.meta.intended_from:
                 # Gates had passed; the move itself never happened: do it now.
@@ -174,16 +178,20 @@ class _Run:
             return Outcome(result="requeued", mr_id=mr.id, detail=f"{self.base} moved; will rebase again")
         return None
 
-    def _landed(self, sha: str) -> bool:
+    def _landed(self, sha: str) -> tuple[bool, str]:
+        """Whether the base (local or remote) holds ``sha``; plus a warning if the clone could not catch up."""
         local = self.repo.branch_sha(self.base)
         if local and self.repo.sha(sha) and self.repo.is_ancestor(sha, local):
-            return True
+            return True, ""
         if self.remote:
             remote_sha = self._fetch()
             if remote_sha and self.repo.is_ancestor(sha, remote_sha):
-                self.sync_with_remote(fetched=remote_sha)
-                return True
-        return False
+                try:
+                    self.sync_with_remote(fetched=remote_sha)
+                except GastownError as exc:  # the merge stands on the remote: finish it regardless
+                    return True, self._not_followed(remote_sha, exc)
+                return True, ""
+        return False, ""
 
     # -- the base branch -----------------------------------------------------------
 
@@ -222,7 +230,15 @@ class _Run:
         checked_out = self.repo.run("symbolic-ref", "-q", "HEAD", check=False).stdout.strip()
         bare = self.repo.out("rev-parse", "--is-bare-repository") == "true"
         if checked_out == f"refs/heads/{self.base}" and not bare:
-            self.repo.run("merge", "--ff-only", "-q", new)
+            merge = self.repo.run("merge", "--ff-only", "-q", new, check=False)
+            if merge.returncode != 0:  # e.g. an untracked file where the merge puts one
+                in_the_way = [ln.strip() for ln in merge.stderr.splitlines() if ln.startswith("\t")]
+                raise Unavailable(
+                    f"the checkout of {self.base} in {self.repo.cwd} cannot fast-forward to {new[:12]}: "
+                    f"{first_line(merge.stderr or merge.stdout)}"
+                    + (f" {', '.join(in_the_way)}" if in_the_way else "")
+                    + " (move it out of the way; the refinery catches up on its next run)"
+                )
         else:
             self.repo.run("update-ref", f"refs/heads/{self.base}", new, old or "")
 
@@ -232,6 +248,10 @@ class _Run:
         try:
             return self._merge(mr)
         except GastownError as exc:
+            if self.published:
+                # The remote already holds the merge: bouncing it would merge it twice. The MR stays
+                # in_progress with its journaled sha, and recover() finishes the bookkeeping.
+                raise
             # A git or filesystem failure: the MR goes back to its polecat, never half-merged.
             return self.fail(mr, "other", exc.message)
 
@@ -296,8 +316,20 @@ class _Run:
                 mr.meta.intended = mr.meta.intended_from = ""
                 hint = f" (to keep merges local: gt refinery gates --rig {self.rig.name} --push-remote '')"
                 return self.fail(mr, "push", f"push to {self.remote}/{self.base} rejected: {exc.message}{hint}")
-        self._move_base(old, sha)
+            self.published = sha
+            try:
+                self._move_base(old, sha)
+            except GastownError as exc:
+                warnings = [*warnings, self._not_followed(sha, exc)]
+        else:
+            self._move_base(old, sha)
         return self.finish(mr, sha, warnings=warnings, recovered=recovered)
+
+    def _not_followed(self, sha: str, exc: GastownError) -> str:
+        return (
+            f"merged on {self.remote}/{self.base} ({sha[:12]}) but the canonical clone's checkout "
+            f"could not follow: {exc.message}"
+        )
 
     # -- outcomes: ledger and mail in one transaction each -------------------------
 
