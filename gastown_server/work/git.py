@@ -169,3 +169,15 @@ class Git:
             elif line.startswith("branch ") and path is not None:
                 out[path] = line[7:].removeprefix("refs/heads/")
         return out
+
+
+def rebase_in_progress(worktree: Git | str | os.PathLike[str]) -> bool:
+    """Whether ``worktree`` is stopped in a rebase (an interrupted one, too).
+
+    A rebase killed between two picks leaves ``rebase-merge`` (or, for the
+    apply backend, ``rebase-apply``) in the worktree's own git dir without
+    a ``REBASE_HEAD``; the next ``git rebase`` there then refuses to start.
+    """
+    git = worktree if isinstance(worktree, Git) else Git(worktree)
+    paths = git.out("rev-parse", "--git-path", "rebase-merge", "--git-path", "rebase-apply").splitlines()
+    return any((git.cwd / p).exists() for p in paths)  # git.cwd / an absolute path is that path

@@ -37,7 +37,7 @@ from . import gates as gates_mod
 from . import convoys, hooks, mail
 from . import merge_requests as mrs
 from .done import base_branch
-from .git import Git, GitFailed, first_line, git_env
+from .git import Git, GitFailed, first_line, git_env, rebase_in_progress
 
 MERGED, MERGE_FAILED, REWORK_REQUEST = "MERGED", "MERGE_FAILED", "REWORK_REQUEST"
 LOCK_FILE = "gastown-refinery.lock"
@@ -297,8 +297,10 @@ class _Run:
         if not (path / ".git").exists():
             self.repo.run("worktree", "prune")
             self.repo.run("worktree", "add", "-q", "--detach", "-f", str(path), base_sha)
-        elif (path / ".git").exists() and scratch.ok("rev-parse", "-q", "--verify", "REBASE_HEAD"):
-            scratch.run("rebase", "--abort", check=False)  # left behind by a crash mid-rebase
+        elif rebase_in_progress(scratch):  # left behind by a crash mid-rebase (REBASE_HEAD or not)
+            scratch.run("rebase", "--abort", check=False)
+            if rebase_in_progress(scratch):  # a state too broken to abort: drop it, HEAD is reset next anyway
+                scratch.run("rebase", "--quit")
         return scratch
 
     def publish(self, mr: mrs.MergeRequest, sha: str, warnings: list[str], *, recovered: bool = False) -> Outcome:

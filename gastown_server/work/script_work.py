@@ -38,7 +38,7 @@ import msgspec
 
 from ..beads.store import Ledger
 from ..errors import Conflict, InvalidInput
-from .git import Git, GitFailed
+from .git import Git, GitFailed, rebase_in_progress
 
 _FENCE = re.compile(r"^```gt-script[^\n]*\n(.*?)^```", re.S | re.M)
 TRAILER = "Gastown-Issue"
@@ -63,15 +63,10 @@ def _issue_commits(git: Git, base: str, issue: str) -> list[str]:
     return text.split()
 
 
-def _rebase_in_progress(git: Git) -> bool:
-    gitdir = Path(git.out("rev-parse", "--absolute-git-dir"))
-    return (gitdir / "rebase-merge").exists() or (gitdir / "rebase-apply").exists()
-
-
 def _start_clean(git: Git, issue: str) -> str:
     """Undo what a killed run left behind, keeping it in a stash."""
     notes = []
-    if _rebase_in_progress(git):
+    if rebase_in_progress(git):
         git.run("rebase", "--abort", check=False)
         notes.append("aborted an interrupted rebase")
     if git.dirty():
