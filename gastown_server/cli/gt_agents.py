@@ -251,39 +251,26 @@ def polecat_start(ctx, args):
         "(uncommitted changes are saved under refs/gastown/salvage/<branch>; the branch stays)"),
 )  # fmt: skip
 def polecat_nuke(ctx, args):
-    from ..errors import Conflict
-    from ..town.lifecycle import stop_agent
-    from ..work import polecat_cleanup
-    from ..work.git import Git
-    from ..work.merge_requests import rig_ref
+    from ..work.polecat_cleanup import retire
 
     with _town() as town:
         ident = _polecat(town, args.name, args.rig)
-        rig = rig_ref(town.rig(ident.rig))
-        path = ident.cwd
-        if os.path.isdir(path):
-            branch = Git(path).current_branch()
-            if not args.force:
-                reasons = polecat_cleanup.reasons_to_keep(town.ledger, rig, branch, worktree=Git(path)) if branch else []
-                if reasons:
-                    raise Conflict(f"refusing to nuke {ident.address}: " + "; ".join(reasons) + " (--force removes the "
-                                   "worktree, keeps the branch)")  # fmt: skip
-        stop_agent(town, ident, actor=ctx.actor, grace_s=2.0)
-        result = None
-        if os.path.isdir(path):
-            result = polecat_cleanup.nuke(town.ledger, rig, worktree=path, actor=ctx.actor, force=args.force,
-                                          keep_branch=True)  # fmt: skip
+        done = retire(town, ident, actor=ctx.actor, force=args.force)
     if ctx.json:
-        ctx.emit_json({"address": ident.address, "session_stopped": True, "nuke": result})
+        ctx.emit_json(done)
         return 0
+    result = done.nuke
+    line = f"{ident.address}: session stopped"
     if result is None:
-        ctx.out(f"{ident.address}: session stopped; no worktree at {path}")
-        return 0
-    line = f"{ident.address}: session stopped, worktree {result.worktree} removed, branch {result.branch or '-'} kept"
-    if result.overridden:
-        line += f" (forced past: {'; '.join(result.overridden)})"
-    if result.salvage_ref:
-        line += f"; uncommitted changes saved at {result.salvage_ref}"
+        line += f"; no worktree at {ident.cwd}"
+    else:
+        line += f", worktree {result.worktree} removed, branch {result.branch or '-'} kept"
+        if result.overridden:
+            line += f" (forced past: {'; '.join(result.overridden)})"
+        if result.salvage_ref:
+            line += f"; uncommitted changes saved at {result.salvage_ref}"
+    if done.unhooked:
+        line += f"; back to open: {', '.join(done.unhooked)}"
     ctx.out(line)
     return 0
 

@@ -68,7 +68,7 @@ def wanted_agents(town) -> list:
 
 def beat(town, state: BeatState, *, actor: str = "daemon") -> BeatReport:
     from ..errors import GastownError
-    from ..town.lifecycle import start_agent
+    from ..town.lifecycle import REVIVE, start_agent
 
     state.beats += 1
     report = BeatReport(at=time.time())
@@ -89,8 +89,8 @@ def beat(town, state: BeatState, *, actor: str = "daemon") -> BeatReport:
             continue
         state.last_restart[ident.session] = now
         try:
-            res = start_agent(town, ident, actor=actor, mode="revive")
-            if res.status != "running":
+            res = start_agent(town, ident, actor=actor, mode=REVIVE)
+            if res.status in ("started", "respawned"):
                 report.revived.append(ident.address)
                 started.add(ident.session)
         except GastownError as exc:

@@ -347,36 +347,16 @@ def cleanup_polecat(town, ident, *, actor: str, report: StepReport | None = None
     The branch and the agent bead stay; the bead is marked idle with an
     empty hook so the daemon no longer revives it.
     """
-    from ..beads import clock
     from ..errors import Conflict
-    from ..town.lifecycle import stop_agent
-    from ..work import hooks, polecat_cleanup
-    from ..work.git import Git
-    from ..work.merge_requests import rig_ref
+    from ..work.polecat_cleanup import retire
 
-    ledger = town.ledger
-    if hooks.hooked_work(ledger, ident.address):
-        return f"kept {ident.address}: work on its hook"
-    rig = rig_ref(town.rig(ident.rig))
-    worktree = ident.cwd if os.path.isdir(ident.cwd) else ""
-    if worktree:
-        branch = _branch_of(worktree)
-        reasons = polecat_cleanup.reasons_to_keep(ledger, rig, branch, worktree=Git(worktree)) if branch else []
-        if reasons:
-            return f"kept {ident.address}: " + "; ".join(reasons)
-    # Idle first: the daemon revives agents whose bead says running, and would
-    # otherwise restart the session between the stop below and this update.
-    if ledger.exists(ident.bead_id):
-        with ledger.mutation("polecat_recycled", actor, ident.bead_id, {"address": ident.address}):
-            ledger.update(ident.bead_id, actor=actor, agent_state="idle", hook_bead="", last_activity=clock.now())
-    stop_agent(town, ident, actor=actor, grace_s=2.0, agent_state="idle")
+    try:
+        done = retire(town, ident, actor=actor)
+    except Conflict as exc:
+        return f"kept {ident.address}: " + "; ".join(exc.data.get("reasons") or [exc.message])
     line = f"cleaned up {ident.address}: session stopped"
-    if worktree:
-        try:
-            res = polecat_cleanup.nuke(ledger, rig, worktree=worktree, actor=actor, keep_branch=True)
-        except Conflict as exc:
-            return f"kept worktree of {ident.address}: {exc.message}"
-        line += f", worktree removed (branch {res.branch or '-'} kept)"
+    if done.nuke is not None:
+        line += f", worktree removed (branch {done.nuke.branch or '-'} kept)"
     return line
 
 

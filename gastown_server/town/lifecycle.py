@@ -30,6 +30,8 @@ from .identity import Identity, session_env
 
 SESSION_STARTED = "session_started"
 SESSION_STOPPED = "session_stopped"
+#: ``start_agent(mode=REVIVE)``: the daemon bringing back a session it found dead.
+REVIVE = "revive"
 
 
 class StartResult(msgspec.Struct, omit_defaults=True):
@@ -114,6 +116,13 @@ def start_agent(
         return _start_locked(town, ident, preset, actor=actor, replace=replace, mode=mode)
 
 
+def _still_wanted(town: Town, ident: Identity) -> bool:
+    if any(i.address == ident.address for i in town.always_on()):
+        return True
+    ledger = town.ledger
+    return not ledger.exists(ident.bead_id) or ledger.get(ident.bead_id).agent_state == "running"
+
+
 @contextmanager
 def _session_lock(town: Town, session: str) -> Iterator[None]:
     """One starter per session at a time (``gt up``, the daemon and a handoff may race)."""
@@ -136,6 +145,9 @@ def _start_locked(town: Town, ident: Identity, preset, *, actor: str, replace: b
     existing = next((s for s in tmux.sessions() if s.name == ident.session), None)
     if existing is not None and existing.alive and not replace:
         return StartResult(ident.address, ident.session, "running", runtime=preset.name)
+    if mode == REVIVE and not _still_wanted(town, ident):
+        # Stopped on purpose after the daemon decided to revive it (we waited for the lock).
+        return StartResult(ident.address, ident.session, "stopped", runtime=preset.name)
     cwd = ensure_workdir(town, ident)
     session_id = str(uuid.uuid4())
     transcript = transcripts.transcript_path(town.root, ident.session)
@@ -167,30 +179,46 @@ def _start_locked(town: Town, ident: Identity, preset, *, actor: str, replace: b
 
 
 def stop_agent(
-    town: Town, target: str | Identity, *, actor: str = "overseer", grace_s: float = 5.0, agent_state: str = "stopped"
+    town: Town,
+    target: str | Identity,
+    *,
+    actor: str = "overseer",
+    grace_s: float = 5.0,
+    agent_state: str = "stopped",
+    clear_hook: bool = False,
 ) -> bool:
     """Stop a session (graceful, then by force).  False if it was not running.
 
     The agent bead is left with ``agent_state`` (the Witness passes ``idle``
-    for a polecat whose name goes back to the pool).
+    for a polecat whose name goes back to the pool; ``clear_hook`` empties its
+    ``hook_bead`` too).  The bead is marked *before* the session stops, under
+    the session's start lock: the daemon revives agents whose bead says
+    running, and must not see a dead session with a running bead in between.
     """
     ident = target if isinstance(target, Identity) else town.identity(target)
     tmux = town.tmux
-    was = tmux.has(ident.session)
-    tmux.stop(ident.session, grace_s=grace_s)
-    _mark_stopped(town, [ident], actor=actor, agent_state=agent_state)
+    with _session_lock(town, ident.session):
+        was = tmux.has(ident.session)
+        _mark_stopped(town, [ident], actor=actor, agent_state=agent_state, clear_hook=clear_hook)
+        tmux.stop(ident.session, grace_s=grace_s)
     return was
 
 
-def _mark_stopped(town: Town, idents: list[Identity], *, actor: str, agent_state: str = "stopped") -> None:
+def _mark_stopped(
+    town: Town, idents: list[Identity], *, actor: str, agent_state: str = "stopped", clear_hook: bool = False
+) -> None:
     ledger = town.ledger
     ids = [i.bead_id for i in idents if ledger.exists(i.bead_id)]
     if not ids:
         return
     with ledger.mutation(SESSION_STOPPED, actor, ids[0] if len(ids) == 1 else "", {"agents": [i.address for i in idents]}):
         for bead_id in ids:
-            if ledger.get(bead_id).agent_state != agent_state:
-                ledger.update(bead_id, actor=actor, agent_state=agent_state, last_activity=clock.now())
+            bead = ledger.get(bead_id)
+            changes = {} if bead.agent_state == agent_state else {"agent_state": agent_state}
+            if clear_hook and bead.hook_bead:
+                changes["hook_bead"] = ""
+            if changes:
+                ledger.update(bead_id, actor=actor, last_activity=clock.now(), **changes)
 
 
 def check_prerequisites(town: Town, idents: list[Identity]) -> None:

@@ -116,6 +116,61 @@ def nuke(
     )  # fmt: skip
 
 
+class Retired(msgspec.Struct, omit_defaults=True):
+    """What :func:`retire` did to a polecat."""
+
+    address: str
+    session_stopped: bool
+    #: Work that was on the polecat's hook and went back to ``open`` (forced only).
+    unhooked: list[str] = msgspec.field(default_factory=list)
+    nuke: NukeResult | None = None
+
+
+def retire(town, ident, *, actor: str, force: bool = False) -> Retired:
+    """Stop a polecat and remove its worktree (never its branch): the one way both
+    ``gt polecat nuke`` and the Witness's cleanup take a polecat down.
+
+    Refuses (:class:`Conflict`, nothing changed) while work could be lost or
+    would come straight back: work hooked or in progress on it (the Witness
+    would revive it and rebuild the worktree), uncommitted changes, a pending
+    merge request or unmerged commits.  ``force`` overrides: the work goes
+    back to ``open`` with no assignee, uncommitted changes are salvaged under
+    a ref, the branch stays.
+
+    Order matters against the daemon: the agent bead is marked idle (with an
+    empty hook) *before* the session stops, under the session's start lock,
+    so a heartbeat in between cannot revive it.
+    """
+    from ..town.lifecycle import stop_agent
+    from ..town.polecats import BUSY_STATUSES
+    from . import hooks
+
+    ledger = town.ledger
+    rig = mrs.rig_ref(town.rig(ident.rig))
+    busy = ledger.list(assignee=ident.address, status=list(BUSY_STATUSES))
+    worktree = Git(ident.cwd) if os.path.isdir(ident.cwd) else None
+    branch = worktree.current_branch() if worktree is not None else ""
+    reasons = [f"{b.id} is {b.status} on it" for b in busy]
+    if branch:
+        reasons += reasons_to_keep(ledger, rig, branch, worktree=worktree)
+    if reasons and not force:
+        raise Conflict(f"refusing to nuke {ident.address}: " + "; ".join(reasons)
+                       + " (--force removes the worktree, keeps the branch, puts its work back to open)",
+                       data={"reasons": reasons})  # fmt: skip
+    unhooked = []
+    for bead in busy:
+        with ledger.mutation("unhooked", actor, bead.id, {"reason": f"{ident.address} retired by force"}):
+            if bead.status == hooks.HOOKED:
+                hooks.unhook(ledger, bead.id, actor=actor)
+            ledger.update(bead.id, actor=actor, status="open", assignee="")
+        unhooked.append(bead.id)
+    stopped = stop_agent(town, ident, actor=actor, grace_s=2.0, agent_state="idle", clear_hook=True)
+    result = None
+    if worktree is not None:
+        result = nuke(ledger, rig, worktree=ident.cwd, actor=actor, force=force, keep_branch=True)
+    return Retired(address=ident.address, session_stopped=stopped, unhooked=unhooked, nuke=result)
+
+
 def _salvage(wt: Git, branch: str) -> str:
     """Keep uncommitted changes (tracked and untracked) as a commit under a ref before removal."""
     wt.run("add", "-A")

@@ -190,10 +190,69 @@ def test_polecat_nuke_refuses_unmerged_work_and_force_keeps_the_branch(town, gt,
     assert proc.stderr.startswith("gt: error: refusing to nuke gastown/polecats/rictus") and "not in main" in proc.stderr
     assert os.path.isdir(ident.cwd) and session(town, ident.session) is not None  # nothing changed
 
+    assert f"{issue.id} is hooked on it" in proc.stderr
+
     out = gt("polecat", "nuke", "rictus", "--rig", RIG, "--force").stdout
-    assert "removed" in out and f"branch {branch} kept" in out
+    assert "removed" in out and f"branch {branch} kept" in out and f"back to open: {issue.id}" in out
     assert not os.path.exists(ident.cwd) and session(town, ident.session) is None
     assert Git(rig.repo).branch_sha(branch) is not None
-    assert town.ledger.get(ident.bead_id).agent_state == "stopped"
+    agent = town.ledger.get(ident.bead_id)
+    assert (agent.agent_state, agent.hook_bead) == ("idle", "")
+    work = town.ledger.get(issue.id)
+    assert (work.status, work.assignee) == ("open", "")  # free to sling again
+    # the next patrol and heartbeat do not bring the nuked polecat back
+    assert "rictus" not in " ".join(witness.recycle_dead(town, RIG).actions)
+    assert "gastown/polecats/rictus" not in beat(town, BeatState()).revived
+    assert not os.path.exists(ident.cwd) and session(town, ident.session) is None
     proc = gt("polecat", "nuke", "nobody!", "--rig", RIG, check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "bad polecat name" in proc.stderr
+
+
+def test_a_revive_decided_before_a_stop_does_not_bring_the_agent_back(town, src_repo):
+    """The daemon read "running", then someone stopped the agent before the daemon got the
+    session lock: the revive must see the bead's new state and leave it down."""
+    from gastown_server.town.lifecycle import REVIVE, stop_agent
+
+    setup_rig(town, src_repo)
+    issue = town.ledger.create("Some work", actor="overseer")
+    ident = polecat_with_hook(town, "slit", issue.id)
+    stop_agent(town, ident, actor="overseer", grace_s=1.0, agent_state="idle")
+    res = start_agent(town, ident, actor="daemon", mode=REVIVE)
+    assert res.status == "stopped" and session(town, ident.session) is None
+    # an agent whose bead says running is revived as before
+    town.ledger.update(ident.bead_id, actor="overseer", agent_state="running")
+    assert start_agent(town, ident, actor="daemon", mode=REVIVE).status == "started"
+    assert session(town, ident.session) is not None
+
+
+def test_stop_marks_the_bead_before_the_session_ends(town, src_repo):
+    """Sampled while a stop runs: never a dead session whose bead still says running
+    (the state the daemon revives)."""
+    import threading
+
+    from gastown_server.beads.store import Ledger
+    from gastown_server.paths import ledger_path
+    from gastown_server.town.lifecycle import stop_agent
+
+    setup_rig(town, src_repo)
+    ident = polecat_with_hook(town, "dag", town.ledger.create("Work", actor="overseer").id)
+    wait_for(lambda: session(town, ident.session) is not None, what="session up")
+    seen = []
+    done = threading.Event()
+
+    def sample():
+        with Ledger(ledger_path(town.root)) as reader:
+            while not done.is_set():
+                alive = session(town, ident.session) is not None
+                state = reader.get(ident.bead_id).agent_state
+                seen.append((alive, state))
+
+    t = threading.Thread(target=sample)
+    t.start()
+    try:
+        stop_agent(town, ident, actor="overseer", grace_s=2.0, agent_state="idle")
+    finally:
+        done.set()
+        t.join()
+    assert seen and (False, "running") not in seen, seen[-5:]
+    assert seen[-1][1] == "idle"
