@@ -11,8 +11,9 @@ refuses while
   the branch's tip,
 
 unless ``force``; and even forced it keeps the branch (and stashes any
-uncommitted changes under ``refs/gastown/salvage/<branch>``), removing only
-the worktree.
+uncommitted changes under ``refs/gastown/salvage/<branch>``; a later salvage
+of the same branch keeps the earlier one as a parent), removing only the
+worktree.
 """
 
 from __future__ import annotations
@@ -176,10 +177,12 @@ def _salvage(wt: Git, branch: str) -> str:
     wt.run("add", "-A")
     tree = wt.out("write-tree")
     parent = wt.sha("HEAD")
-    args = ["commit-tree", tree, "-m", f"gastown salvage of uncommitted work in {wt.cwd}"]
-    if parent:
-        args[2:2] = ["-p", parent]
-    commit = wt.out(*args)
     ref = SALVAGE_REF.format(branch=branch)
+    # A second salvage of the same branch must not orphan the first (no reflog for refs/gastown/*):
+    # the earlier salvage becomes a further parent, so every salvage stays reachable from the one ref.
+    parents = [sha for sha in (parent, wt.sha(ref)) if sha]
+    args = ["commit-tree", tree, *(a for sha in parents for a in ("-p", sha)), "-m",
+            f"gastown salvage of uncommitted work in {wt.cwd}"]  # fmt: skip
+    commit = wt.out(*args)
     wt.run("update-ref", ref, commit)
     return ref

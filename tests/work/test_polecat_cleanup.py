@@ -84,3 +84,17 @@ def test_nuke_after_abandon_is_allowed_and_bad_paths_are_refused(rig):
         nuke(rig.ledger, rig.rig, worktree=rig.tmp / "nowhere", actor="overseer")
     with pytest.raises(InvalidInput, match="canonical clone"):
         nuke(rig.ledger, rig.rig, worktree=rig.repo, actor="overseer")
+
+
+def test_a_second_forced_nuke_keeps_the_first_salvage_reachable(rig):
+    p = rig.polecat("toast")
+    (p.path / "first.txt").write_text("first uncommitted work\n")
+    first = nuke(rig.ledger, rig.rig, worktree=p.path, actor="overseer", force=True)
+    # revived on its kept branch (as ensure_polecat_worktree does), then nuked again by force
+    rig.git.run("worktree", "add", "-q", str(p.path), p.branch)
+    (p.path / "second.txt").write_text("second uncommitted work\n")
+    second = nuke(rig.ledger, rig.rig, worktree=p.path, actor="overseer", force=True)
+    assert first.salvage_ref == second.salvage_ref
+    assert rig.git.out("show", f"{second.salvage_ref}:second.txt") == "second uncommitted work"
+    # the first salvage is the second's parent: still reachable from the ref, so gc keeps it
+    assert rig.git.out("show", f"{second.salvage_ref}^2:first.txt") == "first uncommitted work"
