@@ -12,6 +12,11 @@ section), per rig:
 ``rig.<name>.push_remote``
     Remote the Refinery publishes the base branch to (default ``origin``
     when the canonical clone has one; ``""`` to keep merges local).
+``rig.<name>.max_interruptions``
+    How many times an MR's merge may be interrupted (the Refinery killed
+    while merging it) before it goes back to its polecat as
+    ``MERGE_FAILED`` instead of being requeued (default 3): a "poison" MR
+    must not block the rig's queue forever.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from ..beads.store import Ledger
 from ..errors import InvalidInput
 
 DEFAULT_TIMEOUT_S = 600.0
+DEFAULT_MAX_INTERRUPTIONS = 3
 KINDS = ("tests", "build")
 TAIL_LINES = 20
 
@@ -43,6 +49,7 @@ class GateSettings(msgspec.Struct, omit_defaults=True):
     require_gates: bool = False
     #: None: "origin" if the clone has it.
     push_remote: str | None = None
+    max_interruptions: int = DEFAULT_MAX_INTERRUPTIONS
 
 
 class GateResult(msgspec.Struct):
@@ -86,7 +93,20 @@ def load(ledger: Ledger, rig: str) -> GateSettings:
     gates = parse_gates(ledger.config_get(_key(rig, "gates")) or "[]", where=_key(rig, "gates"))
     require = (ledger.config_get(_key(rig, "require_gates")) or "false").strip().lower() in ("1", "true", "yes")
     remote = ledger.config_get(_key(rig, "push_remote"))
-    return GateSettings(gates=gates, require_gates=require, push_remote=remote)
+    limit = _max_interruptions(ledger.config_get(_key(rig, "max_interruptions")), where=_key(rig, "max_interruptions"))
+    return GateSettings(gates=gates, require_gates=require, push_remote=remote, max_interruptions=limit)
+
+
+def _max_interruptions(value: str | int | None, *, where: str) -> int:
+    if value is None or value == "":
+        return DEFAULT_MAX_INTERRUPTIONS
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise InvalidInput(f"bad {where} {value!r}: must be a whole number of at least 1")
+    return limit
 
 
 def save(
@@ -97,12 +117,15 @@ def save(
     gates: list[str | dict] | None = None,
     require_gates: bool | None = None,
     push_remote: str | None = None,
+    max_interruptions: int | None = None,
 ) -> GateSettings:
     """Change a rig's settings (validated first: bad input changes nothing)."""
     encoded = None
     if gates is not None:
         encoded = msgspec.json.encode(gates).decode()
         parse_gates(encoded)
+    if max_interruptions is not None:
+        _max_interruptions(max_interruptions, where="max_interruptions")
     with ledger.atomic():
         if encoded is not None:
             ledger.config_set(_key(rig, "gates"), encoded, actor=actor)
@@ -110,6 +133,8 @@ def save(
             ledger.config_set(_key(rig, "require_gates"), "true" if require_gates else "false", actor=actor)
         if push_remote is not None:
             ledger.config_set(_key(rig, "push_remote"), push_remote, actor=actor)
+        if max_interruptions is not None:
+            ledger.config_set(_key(rig, "max_interruptions"), str(max_interruptions), actor=actor)
     return load(ledger, rig)
 
 

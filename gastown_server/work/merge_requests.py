@@ -70,6 +70,8 @@ class MRMeta(msgspec.Struct, omit_defaults=True):
     worktree: str = ""
     #: How many times the Refinery has taken it.
     attempts: int = 0
+    #: How many of those attempts (for the current head) were cut short by the Refinery dying.
+    interrupted: int = 0
     #: The rebased sha about to become ``base`` (written before the move).
     intended: str = ""
     #: ``base``'s sha when ``intended`` was computed.
@@ -204,6 +206,7 @@ def submit(
             meta = current.meta
             old_head, meta.head = meta.head, head
             meta.polecat, meta.base = polecat, base
+            meta.interrupted = 0  # a new head gets a fresh chance
             if issue:
                 meta.issue = issue
             if worktree:

@@ -161,9 +161,8 @@ class _Run:
         """Settle MRs a crashed run left ``in_progress``; the first settled one's outcome."""
         for mr in mrs.queue(self.ledger, self.rig.name, status=mrs.CLAIMED):
             if not mr.meta.intended:
-                mrs.record(self.ledger, mr, "requeued", "an interrupted attempt left it claimed",
-                           actor=self.actor, status=mrs.OPEN, assignee="")  # fmt: skip
-                return Outcome(result="requeued", mr_id=mr.id, detail="interrupted attempt put back in the queue")
+                return self._requeue_interrupted(mr, "an interrupted attempt left it claimed",
+                                                 "interrupted attempt put back in the queue")  # fmt: skip
             landed, warning = self._landed(mr.meta.intended)
             if landed:
                 warnings = [*mr.meta.warnings, *([warning] if warning else [])]
@@ -173,10 +172,25 @@ class _Run:
                 # Gates had passed; the move itself never happened: do it now.
                 return self.publish(mr, mr.meta.intended, list(mr.meta.warnings), recovered=True)
             mr.meta.intended = mr.meta.intended_from = ""
-            mrs.record(self.ledger, mr, "requeued", f"{self.base} moved since the interrupted attempt",
-                       actor=self.actor, status=mrs.OPEN, assignee="")  # fmt: skip
-            return Outcome(result="requeued", mr_id=mr.id, detail=f"{self.base} moved; will rebase again")
+            return self._requeue_interrupted(mr, f"{self.base} moved since the interrupted attempt",
+                                             f"{self.base} moved; will rebase again")  # fmt: skip
         return None
+
+    def _requeue_interrupted(self, mr: mrs.MergeRequest, why: str, detail: str) -> Outcome:
+        """Put an interrupted MR back in the queue, unless it keeps killing the Refinery (a poison MR
+        would otherwise sort first again forever and block the rig): then it goes back to its polecat."""
+        mr.meta.interrupted += 1
+        limit = self.settings.max_interruptions
+        if mr.meta.interrupted >= limit:
+            return self.fail(
+                mr, "other",
+                f"interrupted {mr.meta.interrupted} times: the refinery stopped while merging it each time "
+                f"(limit rig.{self.rig.name}.max_interruptions = {limit}); check what its gates do, "
+                "fix it, then gt done again",
+            )  # fmt: skip
+        mrs.record(self.ledger, mr, "requeued", f"{why} ({mr.meta.interrupted} of {limit})",
+                   actor=self.actor, status=mrs.OPEN, assignee="")  # fmt: skip
+        return Outcome(result="requeued", mr_id=mr.id, detail=detail)
 
     def _landed(self, sha: str) -> tuple[bool, str]:
         """Whether the base (local or remote) holds ``sha``; plus a warning if the clone could not catch up."""
