@@ -112,7 +112,22 @@ def resolve_target(town, target: str | None, *, actor: str) -> _Target:
     if ident.role == "dog" and not town.ledger.exists(ident.bead_id):
         raise NotFound(f"no dog {ident.name!r}: gt dog add {ident.name}")
     rig = town.rig(ident.rig) if ident.role == "polecat" else None
+    if ident.role == "polecat":
+        check_polecat_free(town.ledger, ident)
     return _Target(address=ident.address, rig=rig, ident=ident)
+
+
+def check_polecat_free(ledger, ident) -> None:
+    """A polecat does one piece of work on one branch: a second bead would be done on the
+    first one's branch and its merge request could name neither."""
+    from ..town.polecats import BUSY_STATUSES
+
+    busy = ledger.list(assignee=ident.address, status=list(BUSY_STATUSES), limit=1)
+    if busy:
+        raise Conflict(
+            f"{ident.address} already has work ({busy[0].id} is {busy[0].status}): a polecat does one bead at a "
+            f"time; sling to the rig ({ident.rig}) to spawn another polecat"
+        )
 
 
 def check_slingable(ledger, bead_id: str):
@@ -229,6 +244,8 @@ def sling(
                     mol = work.id
                 elif isinstance(meta_mol, str) and meta_mol and ledger.exists(meta_mol) and ledger.get(meta_mol).status != "closed":
                     mol = meta_mol
+            if ident is not None and ident.role == "polecat" and not tgt.spawn:
+                check_polecat_free(ledger, ident)  # again, inside the transaction
             if ident is not None and ident.role in ("polecat", "crew"):
                 roles.ensure_agent_bead(ledger, ident, actor=actor)
                 if ident.role == "polecat":  # GUPP: the daemon revives a polecat whose bead says running

@@ -198,6 +198,7 @@ def test_bad_input_is_one_line_and_changes_nothing(gt, bd, town, rig, new_bead, 
         ((plain, "nowhere/crew/x"), "no rig 'nowhere'"),
         ((plain, f"{RIG}/crew/ghost"), "no crew 'ghost'"),
         ((plain, f"{RIG}/polecats/ghost"), "no polecat 'ghost'"),
+        ((plain, f"{RIG}/polecats/furiosa"), "already has work"),  # one bead per polecat and branch
         ((plain, f"{RIG}/a/b/c"), "bad agent address"),
         ((plain, "a//b"), "bad agent address"),
         ((plain, "Bad Name!"), "bad target"),
@@ -303,17 +304,23 @@ def test_rpc_sling_as_the_editors_call_it(town, rig, new_bead, socket_name):
         assert res["branch"] == f"polecat/furiosa/{bead}" and res["session_status"] == "started"
         res = c.call("sling", {"formula": "mol-polecat-work", "target": "mayor", "vars": {"issue": bead}, "no_start": True})
         assert res["formula"] == "mol-polecat-work" and res["target"] == "mayor" and res["convoy_created"]
-        before = fresh(town).conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        other = new_bead("Other")
+        # Only what the editor's actor did counts: the polecat slung above is running and writes its own events.
+        count = "SELECT COUNT(*) FROM events WHERE actor = 'mayor'"
+        before = fresh(town).conn.execute(count).fetchone()[0]
+        assert before >= 2  # the two slings above were the editor's
         for params, needle in (
             ({"bead": bead, "target": RIG}, "already on"),
             ({"bead": "hq-nope", "target": RIG}, "no bead 'hq-nope'"),
             ({"formula": bead, "target": RIG}, "no formula"),
             ({"bead": bead, "formula": "x"}, "exactly one"),
-            ({"bead": new_bead("Other"), "target": "a//b"}, "bad agent address"),
+            ({"bead": other, "target": "a//b"}, "bad agent address"),
+            ({"bead": other, "target": f"{RIG}/polecats/furiosa"}, "already has work"),
         ):
             with pytest.raises(RpcError) as err:
                 c.call("sling", params)
             assert needle in err.value.message and "\n" not in err.value.message
-        assert fresh(town).conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == before + 1  # the bd create
+        assert fresh(town).conn.execute(count).fetchone()[0] == before
+        assert fresh(town).get(other).status == "open"
     finally:
         c.close()
