@@ -45,6 +45,7 @@ def inbox(town) -> StepReport:
 
 def check_rigs(town) -> StepReport:
     """Every rig's Witness and Refinery must have a live session: start or respawn those that do not."""
+    from ..errors import GastownError
     from ..runtime.snapshot import sessions_snapshot
     from ..town.identity import rig_identity
     from ..town.lifecycle import start_agent
@@ -64,8 +65,13 @@ def check_rigs(town) -> StepReport:
             info = sessions.get(ident.session)
             if info is not None and info.alive:
                 continue
-            res = start_agent(town, ident, actor=DEACON, mode="deacon-restart")
-            report.actions.append(f"{ident.address} was {'down' if info is None else 'dead'}: {res.status}")
+            was = "down" if info is None else "dead"
+            try:
+                res = start_agent(town, ident, actor=DEACON, mode="deacon-restart")
+            except GastownError as exc:  # one broken rig must not keep the others down
+                report.actions.append(f"{ident.address} was {was}: could not start: {exc.message}")
+                continue
+            report.actions.append(f"{ident.address} was {was}: {res.status}")
             report.acted = True
     if not report.actions:
         report.actions.append(f"{len(town.rigs())} rig(s): witnesses and refineries alive")

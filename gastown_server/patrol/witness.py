@@ -206,6 +206,7 @@ def _escalate(town, ident, actor: str, why: str) -> str:
 
 def nudge_stuck(town, rig_name: str, *, stuck_after_s: float | None = None, grace_s: float | None = None) -> StepReport:
     """Nudge each stuck polecat once; restart those that stayed silent ``grace_s`` after it."""
+    from ..errors import GastownError
     from ..runtime import nudge
     from .settings import patrol_settings
     from . import state
@@ -222,51 +223,54 @@ def nudge_stuck(town, rig_name: str, *, stuck_after_s: float | None = None, grac
     now = time.time()
     with state.update(town.root, key) as st:
         for address, ident in idents.items():
-            rep = assess(town, ident, sessions=sessions, stuck_after_s=stuck_after_s, now=now)
-            rec = st.nudges.get(address)
-            _mtime, size = _transcript(town, ident.session)
-            answered = rec is not None and (rec.session != ident.session or size > rec.size_after + rec.text_len + _ECHO_SLACK)
-            if rep.verdict == "working" and rec is not None and not answered:
-                # Only our own nudge's echo moved the transcript: still stuck.
-                rep.verdict, rep.reason = "stuck", f"no answer to the nudge of {now - rec.nudged_at:.0f}s ago"
-            if rep.verdict != "stuck":
-                if rec is not None:
-                    st.nudges.pop(address, None)
-                    if rep.verdict == "working":
-                        st.restarts.pop(address, None)
-                continue
-            report.polecats.append(rep)
-            if rec is not None and answered:
-                # It answered the nudge (more than the echo of our own text): give it time.
-                st.nudges.pop(address, None)
-                report.actions.append(f"{address} answered the nudge; watching")
-                continue
-            if rec is None:
-                text = NUDGE_TEXT.format(witness=actor, quiet=max(rep.quiet_s, 0))
-                res = nudge.nudge(
-                    town.tmux, ident.session, text, state_dir=town.state_dir, idle_s=town.config.nudge.idle_s,
-                    timeout_s=min(5.0, town.config.nudge.timeout_s), sender=actor, queue_if_missing=True,
-                )  # fmt: skip
-                time.sleep(0.05)  # let the pane's pipe write the echo before measuring
+            try:
+                rep = assess(town, ident, sessions=sessions, stuck_after_s=stuck_after_s, now=now)
+                rec = st.nudges.get(address)
                 _mtime, size = _transcript(town, ident.session)
-                st.nudges[address] = state.NudgeRecord(
-                    nudged_at=time.time(), size_after=size, text_len=len(text), session=ident.session
-                )
-                report.actions.append(f"nudged {address} ({rep.reason}): {res.status}")
+                answered = rec is not None and (rec.session != ident.session or size > rec.size_after + rec.text_len + _ECHO_SLACK)
+                if rep.verdict == "working" and rec is not None and not answered:
+                    # Only our own nudge's echo moved the transcript: still stuck.
+                    rep.verdict, rep.reason = "stuck", f"no answer to the nudge of {now - rec.nudged_at:.0f}s ago"
+                if rep.verdict != "stuck":
+                    if rec is not None:
+                        st.nudges.pop(address, None)
+                        if rep.verdict == "working":
+                            st.restarts.pop(address, None)
+                    continue
+                report.polecats.append(rep)
+                if rec is not None and answered:
+                    # It answered the nudge (more than the echo of our own text): give it time.
+                    st.nudges.pop(address, None)
+                    report.actions.append(f"{address} answered the nudge; watching")
+                    continue
+                if rec is None:
+                    text = NUDGE_TEXT.format(witness=actor, quiet=max(rep.quiet_s, 0))
+                    res = nudge.nudge(
+                        town.tmux, ident.session, text, state_dir=town.state_dir, idle_s=town.config.nudge.idle_s,
+                        timeout_s=min(5.0, town.config.nudge.timeout_s), sender=actor, queue_if_missing=True,
+                    )  # fmt: skip
+                    time.sleep(0.05)  # let the pane's pipe write the echo before measuring
+                    _mtime, size = _transcript(town, ident.session)
+                    st.nudges[address] = state.NudgeRecord(
+                        nudged_at=time.time(), size_after=size, text_len=len(text), session=ident.session
+                    )
+                    report.actions.append(f"nudged {address} ({rep.reason}): {res.status}")
+                    report.acted = True
+                    continue
+                if now - rec.nudged_at < grace_s:
+                    report.actions.append(f"{address} nudged {now - rec.nudged_at:.0f}s ago; waiting {grace_s:g}s")
+                    continue
+                st.nudges.pop(address, None)
+                count = st.restarts.get(address, 0)
+                if count >= ESCALATE_AFTER:
+                    report.actions.append(_escalate(town, ident, actor, f"{count} restarts did not help ({rep.reason})"))
+                    st.restarts[address] = 0
+                else:
+                    st.restarts[address] = count + 1
+                    report.actions.append(f"restarted stuck {address}: " + _restart(town, ident, actor=actor, mode="witness-restart"))
                 report.acted = True
-                continue
-            if now - rec.nudged_at < grace_s:
-                report.actions.append(f"{address} nudged {now - rec.nudged_at:.0f}s ago; waiting {grace_s:g}s")
-                continue
-            st.nudges.pop(address, None)
-            count = st.restarts.get(address, 0)
-            if count >= ESCALATE_AFTER:
-                report.actions.append(_escalate(town, ident, actor, f"{count} restarts did not help ({rep.reason})"))
-                st.restarts[address] = 0
-            else:
-                st.restarts[address] = count + 1
-                report.actions.append(f"restarted stuck {address}: " + _restart(town, ident, actor=actor, mode="witness-restart"))
-            report.acted = True
+            except GastownError as exc:  # one broken polecat must not stop the others (or lose the state)
+                report.actions.append(f"{address}: {exc.message}")
         for gone in set(st.nudges) - set(idents):
             st.nudges.pop(gone, None)
         if report.acted:
@@ -276,19 +280,15 @@ def nudge_stuck(town, rig_name: str, *, stuck_after_s: float | None = None, grac
 
 def recycle_dead(town, rig_name: str) -> StepReport:
     """Restart polecats that have work on the hook but no live session (GUPP + NDI)."""
-    from ..errors import GastownError
-
     def recycle(ident, rep, actor: str) -> str:
-        try:
-            return f"recycled {ident.address} ({rep.reason}): " + _restart(town, ident, actor=actor, mode="witness-recycle")
-        except GastownError as exc:  # one broken polecat must not stop the patrol
-            return f"could not recycle {ident.address}: {exc.message}"
+        return f"recycled {ident.address} ({rep.reason}): " + _restart(town, ident, actor=actor, mode="witness-recycle")
 
     return _act_on(town, rig_name, "recycle-dead", "dead", recycle)
 
 
 def check_refinery(town, rig_name: str, *, stale_s: float | None = None) -> StepReport:
     """A Refinery that died (its bead says running) is restarted; a queue waiting too long gets it nudged."""
+    from ..errors import GastownError
     from ..runtime import nudge
     from ..town.lifecycle import start_agent
     from ..work import merge_requests as mrs
@@ -308,8 +308,13 @@ def check_refinery(town, rig_name: str, *, stale_s: float | None = None) -> Step
         # daemon first): starting it is `gt up`'s call, not ours.
         report.actions.append(f"refinery not running ({ident.session}); not restarting it while the town is not up")
     elif info is None or not info.alive:
-        res = start_agent(town, ident, actor=actor, mode="witness-restart")
-        report.actions.append(f"refinery was {'down' if info is None else 'dead'}: {res.status} {ident.session}")
+        was = "down" if info is None else "dead"
+        try:
+            res = start_agent(town, ident, actor=actor, mode="witness-restart")
+        except GastownError as exc:
+            report.actions.append(f"refinery was {was}: could not start {ident.session}: {exc.message}")
+            return report
+        report.actions.append(f"refinery was {was}: {res.status} {ident.session}")
         report.acted = True
     else:
         waiting = [m for m in mrs.queue(town.ledger, rig.name) if m.status == mrs.OPEN]
@@ -367,6 +372,7 @@ def cleanup(town, rig_name: str) -> StepReport:
 
 def _act_on(town, rig_name: str, step: str, verdict: str, act) -> StepReport:
     """``act(ident, report, actor) -> line`` on every polecat of the rig whose verdict is ``verdict``."""
+    from ..errors import GastownError
     from . import state
 
     actor = witness_address(rig_name)
@@ -378,7 +384,10 @@ def _act_on(town, rig_name: str, step: str, verdict: str, act) -> StepReport:
         if rep.verdict != verdict:
             continue
         report.polecats.append(rep)
-        report.actions.append(act(ident, rep, actor))
+        try:
+            report.actions.append(act(ident, rep, actor))
+        except GastownError as exc:  # one broken polecat must not stop the patrol
+            report.actions.append(f"{ident.address}: {step} failed: {exc.message}")
         report.acted = True
     if report.acted:
         state.mark_acted(town.root, _state_key(rig_name))
@@ -404,6 +413,7 @@ def inbox(town, rig_name: str) -> StepReport:
     polecat runs and nudge it to its hook (the Refinery put the issue back
     there); HANDOFF -> noted.  Other mail is marked read and left.
     """
+    from ..errors import GastownError
     from ..work import mail
     from . import state
 
@@ -413,25 +423,12 @@ def inbox(town, rig_name: str) -> StepReport:
     report = StepReport(step="inbox", rig=rig.name)
     for msg in mail.unread(ledger, actor):
         subject = msg.subject.strip()
-        word, _, name = subject.partition(" ")
-        name = name.strip()
-        line = ""
-        if word == "POLECAT_DONE":
-            exit_kind = _body_field(msg.body, "Exit") or "MERGED"
-            mr = _body_field(msg.body, "MR")
-            if exit_kind == "MERGED" and mr:
-                mail.send(ledger, f"{rig.name}/refinery", f"MERGE_READY {name}",
-                          f"MR: {mr}\nBranch: {_body_field(msg.body, 'Branch')}\nIssue: {_body_field(msg.body, 'Issue')}",
-                          actor=actor)  # fmt: skip
-                line = f"{name} done ({mr}): MERGE_READY sent to {rig.name}/refinery"
-            else:
-                line = f"{name} done with Exit: {exit_kind}; nothing to merge"
-        elif word == "MERGED":
-            line = f"{name} merged: " + _cleanup_named(town, rig.name, name, actor)
-        elif word in ("MERGE_FAILED", "REWORK_REQUEST"):
-            line = f"{name} {word}: " + _back_to_work(town, rig.name, name, actor, word)
-        elif word == "HANDOFF":
-            line = "handoff note read"
+        try:
+            line = _handle(town, rig.name, actor, msg)
+        except GastownError as exc:
+            # Left unread: retried next cycle, and the messages behind it are still handled now.
+            report.actions.append(f"{msg.id} {subject}: failed, left unread: {exc.message}")
+            continue
         if line:
             mail.ack(ledger, msg.id, actor=actor)
             report.actions.append(f"{msg.id} {subject}: {line}")
@@ -442,6 +439,30 @@ def inbox(town, rig_name: str) -> StepReport:
     if report.acted:
         state.mark_acted(town.root, _state_key(rig.name))
     return report
+
+
+def _handle(town, rig_name: str, actor: str, msg) -> str:
+    """One protocol message -> what was done ('' for mail that is not the patrol's)."""
+    from ..work import mail
+
+    word, _, name = msg.subject.strip().partition(" ")
+    name = name.strip()
+    if word == "POLECAT_DONE":
+        exit_kind = _body_field(msg.body, "Exit") or "MERGED"
+        mr = _body_field(msg.body, "MR")
+        if exit_kind != "MERGED" or not mr:
+            return f"{name} done with Exit: {exit_kind}; nothing to merge"
+        mail.send(town.ledger, f"{rig_name}/refinery", f"MERGE_READY {name}",
+                  f"MR: {mr}\nBranch: {_body_field(msg.body, 'Branch')}\nIssue: {_body_field(msg.body, 'Issue')}",
+                  actor=actor)  # fmt: skip
+        return f"{name} done ({mr}): MERGE_READY sent to {rig_name}/refinery"
+    if word == "MERGED":
+        return f"{name} merged: " + _cleanup_named(town, rig_name, name, actor)
+    if word in ("MERGE_FAILED", "REWORK_REQUEST"):
+        return f"{name} {word}: " + _back_to_work(town, rig_name, name, actor, word)
+    if word == "HANDOFF":
+        return "handoff note read"
+    return ""
 
 
 def _polecat_ident(town, rig_name: str, name: str):

@@ -256,3 +256,41 @@ def test_stop_marks_the_bead_before_the_session_ends(town, src_repo):
         t.join()
     assert seen and (False, "running") not in seen, seen[-5:]
     assert seen[-1][1] == "idle"
+
+
+def test_a_message_that_fails_does_not_hold_up_the_ones_behind_it(town, src_repo):
+    """The polecat runtime is broken: MERGE_FAILED (which must start the polecat) fails and
+    stays unread for the next cycle, while POLECAT_DONE behind it is still handled."""
+    setup_rig(town, src_repo)
+    cfg = town_config.load(town.root)
+    cfg.role_agents["polecat"] = "missing-runtime"
+    town_config.save(town.root, cfg)
+    town.reload_config()
+    failed = mail.send(town.ledger, f"{RIG}/witness", "MERGE_FAILED nux", "MR: x-1\nFailure-Type: tests",
+                       actor=f"{RIG}/refinery").id  # fmt: skip
+    mail.send(town.ledger, f"{RIG}/witness", "POLECAT_DONE toast", "Exit: MERGED\nMR: x-2\nBranch: b",
+              actor=f"{RIG}/polecats/toast")  # fmt: skip
+    for _cycle in range(2):
+        rep = witness.inbox(town, RIG)
+        assert any(a.startswith(f"{failed} MERGE_FAILED nux: failed, left unread") for a in rep.actions), rep.actions
+    assert [m.subject for m in mail.unread(town.ledger, f"{RIG}/witness")] == ["MERGE_FAILED nux"]
+    assert [m.subject for m in mail.unread(town.ledger, f"{RIG}/refinery")] == ["MERGE_READY toast"]
+
+
+def test_a_failing_restart_still_counts_toward_escalation(town, src_repo):
+    setup_rig(town, src_repo, stuck_after_s=0.5, nudge_grace_s=0.0)
+    bead = town.ledger.create("Hang forever", actor="overseer", metadata=json.dumps({"run": "sleep 300"}))
+    ident = polecat_with_hook(town, "nux", bead.id)
+    wait_for(lambda: "$ sleep 300" in transcript(town.root, ident.session), what="polecat runs its hook")
+    cfg = town_config.load(town.root)
+    cfg.role_agents["polecat"] = "missing-runtime"  # every restart now fails
+    town_config.save(town.root, cfg)
+    town.reload_config()
+    time.sleep(0.6)
+    assert witness.nudge_stuck(town, RIG).actions[0].startswith(f"nudged {ident.address}")
+    seen = []
+    for _ in range(2 * (witness.ESCALATE_AFTER + 1)):  # each round: a nudge, then a (failing) restart
+        time.sleep(0.6)  # quiet again after the nudge's echo
+        seen += witness.nudge_stuck(town, RIG).actions
+    assert any("missing-runtime" in a for a in seen), seen
+    assert any(a.startswith(f"escalated {ident.address}") for a in seen), seen
