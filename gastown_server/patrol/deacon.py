@@ -102,10 +102,14 @@ def cleanup(town, *, stale_s: float | None = None, keep: str = "") -> StepReport
     now = clock.parse(clock.now())
     roots = ledger.conn.execute(
         "SELECT id, updated_at, assignee FROM issues WHERE issue_type = 'molecule' AND ephemeral = 1 "
-        "AND wisp_type = 'patrol' AND status NOT IN ('closed', 'tombstone')"
+        "AND wisp_type = 'patrol' AND status NOT IN ('closed', 'tombstone') ORDER BY created_at, id"
     ).fetchall()
+    sessions = sessions_snapshot(town.socket) or []
+    live = {s.name for s in sessions if s.alive}
+    # A live agent's newest wisp may be in a long step (a slow gate): only wisps it left behind are stale.
+    in_use = {assignee: root_id for root_id, _updated, assignee in roots if _session_of(town, assignee) in live}
     for root_id, updated, assignee in roots:
-        if root_id == keep:
+        if root_id == keep or in_use.get(assignee) == root_id:
             continue
         lo, hi = bulk.descendants_range(root_id)
         last = ledger.conn.execute(
@@ -118,12 +122,21 @@ def cleanup(town, *, stale_s: float | None = None, keep: str = "") -> StepReport
             report.actions.append(f"burned stale patrol wisp {root_id} of {assignee or '?'} ({count} beads, idle {age:.0f}s)")
             report.acted = True
     known = {a.session for a in town.agents()} | {a.session for a in town.always_on()}
-    others = sorted({s.name for s in (sessions_snapshot(town.socket) or [])} - known)
+    others = sorted({s.name for s in sessions} - known)
     if others:
         report.actions.append(f"sessions no agent owns (left alone): {', '.join(others)}")
     if report.acted:
         state.mark_acted(town.root, DEACON)
     return report
+
+
+def _session_of(town, address: str | None) -> str:
+    from ..errors import GastownError
+
+    try:
+        return town.identity(address).session if address else ""
+    except GastownError:
+        return ""
 
 
 def refinery_inbox(town, rig_name: str) -> StepReport:
