@@ -42,6 +42,8 @@ from .git import Git, GitFailed, first_line, git_env, rebase_in_progress
 MERGED, MERGE_FAILED, REWORK_REQUEST = "MERGED", "MERGE_FAILED", "REWORK_REQUEST"
 LOCK_FILE = "gastown-refinery.lock"
 SCRATCH_DIR = "gastown-refinery-worktree"
+#: The running gate's process group (in the clone's git dir: the scratch worktree gets cleaned).
+GATE_RECORD = "gastown-refinery-gate.json"
 NO_GATE_WARNING = "no gates configured for rig {rig}: merged without checks (gt refinery gates --set CMD)"
 
 
@@ -159,6 +161,8 @@ class _Run:
 
     def recover(self) -> Outcome | None:
         """Settle MRs a crashed run left ``in_progress``; the first settled one's outcome."""
+        # A SIGKILLed run's gate may still be running in the scratch worktree: end it before reuse.
+        gates_mod.kill_leftover(self.repo.common_dir() / GATE_RECORD)
         for mr in mrs.queue(self.ledger, self.rig.name, status=mrs.CLAIMED):
             if not mr.meta.intended:
                 return self._requeue_interrupted(mr, "an interrupted attempt left it claimed",
@@ -295,7 +299,7 @@ class _Run:
             warnings.append(NO_GATE_WARNING.format(rig=self.rig.name))
         env = {**git_env(self.actor), "GT_RIG": self.rig.name, "GT_MR": mr.id, "GT_BRANCH": mr.meta.branch}
         for gate in self.settings.gates:
-            result = gates_mod.run_gate(gate, scratch.cwd, env)
+            result = gates_mod.run_gate(gate, scratch.cwd, env, record=self.repo.common_dir() / GATE_RECORD)
             if not result.ok:
                 error = f"gate `{gate.run}` exited {result.returncode}\n{result.output_tail}".rstrip()
                 return self.fail(mr, gate.kind, error)

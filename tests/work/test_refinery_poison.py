@@ -3,9 +3,11 @@ after N interrupted attempts (rig setting, default 3) it goes back to its poleca
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +31,18 @@ _ONCE = textwrap.dedent(
 POISON_GATE = 'if [ -f poison.txt ]; then kill -9 "$PPID"; sleep 5; fi'
 
 
+def _running_gates(marker: str) -> list[int]:
+    """Live processes whose command line holds ``marker`` (a leftover poison gate)."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
 def _refinery_once(rig) -> tuple[int, str]:
     proc = subprocess.run(
         [sys.executable, "-c", _ONCE, str(rig.ledger.path), str(rig.repo)], capture_output=True, text=True, timeout=60
@@ -43,8 +57,9 @@ def _submit(rig, name, filename):
     return p, done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address, issue=issue.id)
 
 
-def test_poison_mr_fails_after_three_interruptions_and_the_queue_moves_on(rig):
-    gates.save(rig.ledger, rig.rig.name, actor="overseer", gates=[POISON_GATE])
+def test_poison_mr_fails_after_three_interruptions_and_the_queue_moves_on(rig, tmp_path):
+    marker = f"poison-gate-{tmp_path.name}"
+    gates.save(rig.ledger, rig.rig.name, actor="overseer", gates=[f"{POISON_GATE} # {marker}"])
     bad, bad_done = _submit(rig, "poison", "poison.txt")
     good, good_done = _submit(rig, "good", "good.txt")
     poison_id = bad_done.mr.id
@@ -52,6 +67,7 @@ def test_poison_mr_fails_after_three_interruptions_and_the_queue_moves_on(rig):
     runs = [_refinery_once(rig) for _ in range(6)]
     assert runs[:5] == [(-9, ""), (0, f"requeued {poison_id}"), (-9, ""), (0, f"requeued {poison_id}"), (-9, "")]
     assert runs[5] == (0, f"failed {poison_id}")
+    assert _running_gates(marker) == []  # each run ended the gate its killed predecessor left (it sleeps 5 s)
     assert _refinery_once(rig) == (0, f"merged {good_done.mr.id}")
 
     mr = mrs.get(rig.ledger, poison_id)
