@@ -263,3 +263,22 @@ def test_concurrent_starts_make_one_session(gt, town, src_repo, socket_name):
     assert statuses == ["running", "running", "running", "started"]
     assert tmux_sessions(socket_name) == ["pj-nux"]
     assert len(sessions_of(town, town.identity("proj/polecats/nux"))) == 1
+
+
+def test_daemon_stop_signals_the_lock_holder_not_a_stale_pid_file(town):
+    """Review 13: a new daemon takes the lock before it writes daemon.pid; a stop in between
+    read a dead predecessor's pid, which may belong to an unrelated process by then."""
+    from gastown_server.town import layout
+
+    st = daemon.start(town, interval_s=0.5)
+    bystander = subprocess.Popen(["sleep", "60"])
+    try:
+        assert daemon._lock_holder(town.root) == st.pid
+        layout.daemon_pid_path(town.root).write_text(f"{bystander.pid}\n")  # the stale file
+        assert daemon.stop(town, timeout_s=5.0)
+        assert not daemon.status(town).running
+        assert bystander.poll() is None  # never signalled
+    finally:
+        bystander.kill()
+        bystander.wait()
+        stop_daemon(town.root)
