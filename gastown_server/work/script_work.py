@@ -16,7 +16,11 @@ block runs with ``sh -e`` there, every change is committed as
 - if the branch already has the issue's commit and contains the base, it
   does nothing; if the base moved on, it rebases onto it; if that rebase
   conflicts it aborts, resets the branch to the base and applies the script
-  again (a faithful "re-resolve" for an agent that cannot think).
+  again (a faithful "re-resolve" for an agent that cannot think).  Nothing
+  is thrown away doing so: the old tip is kept under
+  ``refs/gastown/rework/<branch>/<time>-<sha>``, and a branch that also
+  holds commits that are not the issue's (no trailer: somebody else's work)
+  is refused and left as it was.
 
 An issue without a ``gt-script`` block is left alone (exit 0, "nothing
 mechanical"): ``mol-polecat-work`` declares ``gt apply`` for every polecat.
@@ -156,8 +160,12 @@ def _apply_locked(git: Git, bead, script: str, *, base: str, env, timeout: float
         except GitFailed:
             conflicts = git.conflict_files()
             git.run("rebase", "--abort", check=False)
+            kept = _keep_tip(git, base, issue, conflicts)
             git.run("reset", "-q", "--hard", base)
-            notes.append(f"rebase onto {base} conflicted ({', '.join(conflicts) or '?'}): reset to {base}, script applied again")
+            notes.append(
+                f"rebase onto {base} conflicted ({', '.join(conflicts) or '?'}): old tip kept as {kept}, "
+                f"reset to {base}, script applied again"
+            )
             action = "reapplied"
     elif not git.is_ancestor(base, "HEAD") and not git.out("rev-list", f"{base}..HEAD"):
         # A fresh branch behind its base (main moved since it was cut): start from the base.
@@ -165,6 +173,25 @@ def _apply_locked(git: Git, bead, script: str, *, base: str, env, timeout: float
     _run_script(path, script, env, timeout)
     head = _commit(git, issue, bead.title)
     return ApplyResult(issue, action, head, "; ".join(notes))
+
+
+def _keep_tip(git: Git, base: str, issue: str, conflicts: list[str]) -> str:
+    """Before the branch is reset to ``base``: refuse if it holds others' commits, else keep its tip."""
+    tip = git.out("rev-parse", "HEAD")
+    own = set(_issue_commits(git, base, issue))
+    foreign = [c for c in git.out("rev-list", f"{base}..HEAD").split() if c not in own]
+    if foreign:
+        shown = "; ".join(f"{c[:12]} {git.out('log', '-1', '--format=%s', c)}" for c in foreign[:3])
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise Conflict(
+            f"rebase of {git.current_branch() or 'HEAD'} onto {base} conflicted ({', '.join(conflicts) or '?'}) "
+            f"and the branch has commits that are not {issue}'s ({shown}{more}): left as it was; "
+            f"rebase it onto {base} by hand"
+        )
+    branch = git.current_branch() or "detached"
+    ref = f"refs/gastown/rework/{branch}/{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{tip[:12]}"
+    git.run("update-ref", "-m", f"gt apply {issue}: tip before re-applying", ref, tip)
+    return ref
 
 
 def run_tests(ledger: Ledger, rig: str, worktree: str | os.PathLike[str]) -> list:
