@@ -14,7 +14,8 @@ merge concurrently), then:
 5. writes the rebased sha into the MR's journal, pushes it to the remote's
    base (fast-forward only), fast-forwards the canonical clone's base, and
    only then closes the MR "merged <sha>" and mails ``MERGED`` (one ledger
-   transaction).
+   transaction).  Once the push succeeded the merge stands: a clone
+   checkout that cannot follow is a warning, never ``MERGE_FAILED``.
 
 Branches are never deleted here: cleanup (after MERGED) belongs to
 :mod:`.polecat_cleanup`.
