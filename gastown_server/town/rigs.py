@@ -32,17 +32,14 @@ _WORD_RE = re.compile(r"[A-Za-z0-9]+")
 def _git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
     if shutil.which("git") is None:
         raise Unavailable("git not found on PATH: install git to manage rigs")
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env)
+    from ..work.git import first_line, git_env
+
+    # The caller's GIT_* variables are dropped (a GIT_DIR inherited from a hook would point the
+    # worktree commands at another repository), as for every other git call (work.git).
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=git_env())
     if check and proc.returncode != 0:
-        raise Unavailable(f"git {args[0]} failed: {_first_line(proc.stderr)}")
+        raise Unavailable(f"git {args[0]} failed: {first_line(proc.stderr)}")
     return proc
-
-
-def _first_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    fatal = [ln for ln in lines if ln.startswith("fatal:")]
-    return (fatal or lines or ["(no message)"])[0]
 
 
 def taken_prefixes(town: Town) -> set[str]:
@@ -117,7 +114,9 @@ def add(town: Town, name: str, url: str, *, prefix: str | None = None, actor: st
         staged.mkdir()
         proc = _git("clone", "--quiet", source, str(staged / layout.RIG_REPO), check=False)
         if proc.returncode != 0:
-            raise InvalidInput(f"{url} is not a git repository I can clone: {_first_line(proc.stderr)}")
+            from ..work.git import first_line
+
+            raise InvalidInput(f"{url} is not a git repository I can clone: {first_line(proc.stderr)}")
         branch = _git("symbolic-ref", "--short", "-q", "HEAD", cwd=staged / layout.RIG_REPO, check=False).stdout.strip()
         for sub in (layout.RIG_WITNESS, layout.RIG_POLECATS, layout.RIG_CREW, layout.FORMULAS_DIR):
             (staged / sub).mkdir()

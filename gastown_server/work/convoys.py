@@ -115,15 +115,6 @@ def create(
     )
 
 
-def track(ledger: Ledger, convoy_id: str, bead_ids: Sequence[str], *, actor: str) -> Bead:
-    """Add beads to a convoy (all or none)."""
-    with ledger.mutation("convoy_tracked", actor, convoy_id, {"tracked": list(bead_ids)}):
-        _require_convoy(ledger, convoy_id)
-        for bid in dict.fromkeys(bead_ids):
-            ledger.add_dependency(convoy_id, bid, actor=actor, dep_type=TRACKS)
-    return ledger.get(convoy_id)
-
-
 def _progress_rows(ledger: Ledger, convoy_ids: Sequence[str]) -> dict[str, Progress]:
     out = {cid: Progress() for cid in convoy_ids}
     for i in range(0, len(convoy_ids), 500):

@@ -198,3 +198,19 @@ def test_open_town_errors(tmp_path, socket_name, monkeypatch):
     monkeypatch.chdir(tmp_path / "l")
     with pytest.raises(NoTown, match="not a gt town"):
         open_town()
+
+
+def test_rig_git_ignores_an_inherited_git_dir(town, src_repo, monkeypatch, tmp_path):
+    """A hook or agent session may export GIT_DIR; worktrees must still come from the rig's clone."""
+    other = tmp_path / "other"
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    rig = rigs.add(town, "proj", str(src_repo), prefix="pj")
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other))
+    wt = rigs.ensure_polecat_worktree(town, rig, "nux")
+    assert (wt / "README.md").exists()
+    monkeypatch.delenv("GIT_DIR")
+    monkeypatch.delenv("GIT_WORK_TREE")
+    listed = subprocess.run(["git", "-C", rig.repo, "worktree", "list"], capture_output=True, text=True).stdout
+    assert str(wt) in listed
+    assert subprocess.run(["git", "-C", str(other), "worktree", "list"], capture_output=True, text=True).stdout.count("\n") == 1
