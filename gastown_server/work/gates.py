@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import subprocess
 import threading
@@ -165,7 +164,7 @@ def run_gate(gate: Gate, cwd: Path, env: dict[str, str], *, record: Path | None 
     and :func:`kill_leftover` ends it on the next run.
     """
     started = time.monotonic()
-    token = secrets.token_hex(8)
+    token = os.urandom(8).hex()
     if record is not None:
         _write_record(record, GateRecord(token=token))
     with _signals_raise():

@@ -316,7 +316,9 @@ class _Run:
         if not (path / ".git").exists():
             self.repo.run("worktree", "prune")
             self.repo.run("worktree", "add", "-q", "--detach", "-f", str(path), base_sha)
-        elif rebase_in_progress(scratch):  # left behind by a crash mid-rebase (REBASE_HEAD or not)
+            return scratch
+        _clear_stale_lock(path / scratch.out("rev-parse", "--git-path", "index.lock"))
+        if rebase_in_progress(scratch):  # left behind by a crash mid-rebase (REBASE_HEAD or not)
             scratch.run("rebase", "--abort", check=False)
             if rebase_in_progress(scratch):  # a state too broken to abort: drop it, HEAD is reset next anyway
                 scratch.run("rebase", "--quit")
@@ -418,6 +420,25 @@ class _Run:
             ids = self._mail([mr.meta.polecat, witness_address(self.rig)], f"{REWORK_REQUEST} {name}", body)
             self._back_on_hook(mr)
         return Outcome(result="rework", mr_id=mr.id, conflict_files=conflicts, mail_ids=ids)
+
+
+def _clear_stale_lock(lock: Path, stale_after_s: float = 5.0) -> None:
+    """Remove an ``index.lock`` a git killed with a previous run left in the scratch worktree.
+
+    Only this Refinery (holding the rig lock) and its gates (ended in
+    recover()) use that worktree; but a git the dead run had started may
+    still be finishing, so a fresh lock gets a few seconds to go away first.
+    """
+    deadline = time.monotonic() + stale_after_s
+    while True:
+        try:
+            age = time.time() - lock.stat().st_mtime
+        except FileNotFoundError:
+            return
+        if age >= stale_after_s or time.monotonic() >= deadline:
+            lock.unlink(missing_ok=True)
+            return
+        time.sleep(0.05)
 
 
 def scratch_path(repo: str | os.PathLike[str]) -> Path:

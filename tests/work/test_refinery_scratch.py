@@ -3,6 +3,8 @@ without ``REBASE_HEAD`` when it died between picks): the next MR must merge, not
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 from gastown_server.work import refinery
@@ -42,3 +44,16 @@ def test_next_mr_merges_after_a_rebase_killed_between_picks(rig):
     assert rig.main_subjects() == ["oscar: work", "ace: work", "initial"]
     assert rig.origin_main() == rig.git.branch_sha("main")
     assert not rebase_in_progress(scratch)
+
+
+def test_next_mr_merges_after_git_was_killed_holding_the_scratch_index_lock(rig):
+    _merge_one(rig, "ace")
+    assert process_next(rig.ledger, rig.rig).result == "merged"
+    scratch = Git(refinery.scratch_path(rig.repo), actor="test")
+    lock = Path(scratch.out("rev-parse", "--absolute-git-dir")) / "index.lock"
+    lock.write_text("")  # a git checkout/rebase killed along with the Refinery's process group leaves this
+    os.utime(lock, (time.time() - 60, time.time() - 60))  # (a fresh one gets a few seconds to go away)
+    p = _merge_one(rig, "oscar")
+    outcome = process_next(rig.ledger, rig.rig)
+    assert (outcome.result, outcome.failure_type) == ("merged", ""), outcome
+    assert p.inbox("MERGE_FAILED") == [] and not lock.exists()
