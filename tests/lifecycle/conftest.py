@@ -1,13 +1,12 @@
 """Fixtures for the work-lifecycle tests (sling, polecats, demo): a real town on a
 throwaway tmux socket, a real rig cloned from a bare origin, the real `gt`/`bd`.
 
-The town fixtures are tests/town's own (loaded from its conftest, not copied);
+The town fixtures come from tests/town/town_fixtures.py (a plugin for every directory);
 ``town_helpers`` (wait_for, transcript, ...) is importable here too.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,25 +14,6 @@ from pathlib import Path
 
 import pytest
 
-_TOWN_TESTS = Path(__file__).resolve().parent.parent / "town"
-if str(_TOWN_TESTS) not in sys.path:
-    sys.path.insert(0, str(_TOWN_TESTS))
-
-
-def _load_town_conftest():
-    spec = importlib.util.spec_from_file_location("_town_tests_conftest", _TOWN_TESTS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_town = _load_town_conftest()
-# Re-exported fixtures: socket_name (throwaway tmux socket, killed at teardown), town_root
-# (an installed town, script runtime, daemon stopped at teardown), town (core.Town), gt (runs gt).
-socket_name = _town.socket_name
-town_root = _town.town_root
-town = _town.town
-gt = _town.gt
 
 RIG = "proj"
 PREFIX = "pj"

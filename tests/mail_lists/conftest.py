@@ -2,34 +2,15 @@
 throwaway socket, killed at teardown), a real rig ``proj`` cloned from a git repo,
 polecat agents registered the way their first start registers them, the real `gt`.
 
-The town fixtures are tests/town's own (loaded from its conftest, not copied).
+The town fixtures come from tests/town/town_fixtures.py (a plugin for every directory).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-_TOWN_TESTS = Path(__file__).resolve().parent.parent / "town"
-if str(_TOWN_TESTS) not in sys.path:
-    sys.path.insert(0, str(_TOWN_TESTS))
-
-
-def _load_town_conftest():
-    spec = importlib.util.spec_from_file_location("_town_tests_conftest_mail_lists", _TOWN_TESTS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_town = _load_town_conftest()
-socket_name = _town.socket_name
-town_root = _town.town_root
-town = _town.town
-gt = _town.gt
 
 RIG, PREFIX = "proj", "pj"
 POLECATS = ("nux", "rust", "ace")

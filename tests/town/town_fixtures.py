@@ -1,5 +1,8 @@
-"""Fixtures for the town tests: real git repositories, real ledgers, real tmux
-on a throwaway socket (``GT_TMUX_SOCKET``), the real ``gt`` as a process."""
+"""Town fixtures for every test directory (a pytest plugin, registered in
+tests/conftest.py): real git repositories, real ledgers, real tmux on a
+throwaway socket (``GT_TMUX_SOCKET``), the real ``gt`` as a process.
+
+A directory's own conftest may override one (tests/rpc has its own ``town``)."""
 
 import os
 import subprocess
