@@ -221,6 +221,8 @@ def report_cmd(ctx, args):
     arg("--require", dest="require", action="store_true", default=None, help="refuse to merge without gates"),
     arg("--no-require", dest="require", action="store_false", help="merge without gates, with a warning"),
     arg("--push-remote", help="remote the base branch is pushed to ('' keeps merges local)"),
+    arg("--max-interruptions", type=int, metavar="N",
+        help="an MR whose merge was cut short N times (a crash in its gate) fails instead of blocking the queue"),
 )  # fmt: skip
 def gates_cmd(ctx, args):
     from ..errors import InvalidInput
@@ -236,9 +238,9 @@ def gates_cmd(ctx, args):
         extra = {"timeout": args.timeout} if args.timeout is not None else {}
         new = [{"run": c, "kind": "build", **extra} for c in args.build or []]
         new += [{"run": c, "kind": "tests", **extra} for c in args.tests or []]
-    if new is not None or args.require is not None or args.push_remote is not None:
+    if new is not None or args.require is not None or args.push_remote is not None or args.max_interruptions is not None:
         settings = gates.save(ctx.ledger, rig.name, actor=ctx.actor, gates=new, require_gates=args.require,
-                              push_remote=args.push_remote)  # fmt: skip
+                              push_remote=args.push_remote, max_interruptions=args.max_interruptions)  # fmt: skip
     else:
         settings = gates.load(ctx.ledger, rig.name)
     if ctx.json:
@@ -248,6 +250,7 @@ def gates_cmd(ctx, args):
         ctx.out(f"{g.kind:<6} {g.run}  (timeout {g.timeout:g}s)")
     if not settings.gates:
         ctx.out("no gates" + (" (required: the refinery refuses to merge)" if settings.require_gates else " (merges carry a warning)"))
+    ctx.out(f"an MR interrupted {settings.max_interruptions} times fails (--max-interruptions)")
     return 0
 
 

@@ -115,10 +115,7 @@ def _latest_mr(ledger, rig_name: str, address: str, branch: str):
         found = mrs.for_branch(ledger, rig_name, branch)
         if found:
             return found[-1]
-    rows = mrs._query(
-        ledger, "json_extract(metadata, '$.rig') = ? AND json_extract(metadata, '$.polecat') = ?",
-        [rig_name, address], order="created_at, id",
-    )  # fmt: skip
+    rows = mrs.for_polecat(ledger, rig_name, address)
     return rows[-1] if rows else None
 
 

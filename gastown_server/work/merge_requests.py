@@ -138,6 +138,14 @@ def _query(
     return [_decode(beads[i]) for i in ids if i in beads]
 
 
+def for_polecat(ledger: Ledger, rig: str, address: str) -> list[MergeRequest]:
+    """Every MR a worker filed in ``rig``, oldest first."""
+    return _query(
+        ledger, "json_extract(metadata, '$.rig') = ? AND json_extract(metadata, '$.polecat') = ?",
+        [rig, address], order="created_at, id",
+    )  # fmt: skip
+
+
 def for_branch(ledger: Ledger, rig: str, branch: str) -> list[MergeRequest]:
     """Every MR ever filed for ``branch`` in ``rig``, oldest first."""
     return _query(
@@ -169,7 +177,8 @@ def queue(
     return _query(ledger, " AND ".join(where), params)
 
 
-def _entry(actor: str, event: str, detail: str = "") -> JournalEntry:
+def journal_entry(actor: str, event: str, detail: str = "") -> JournalEntry:
+    """One line of an MR's crash journal."""
     return JournalEntry(at=clock.now(), actor=actor, event=event, detail=detail)
 
 
@@ -211,12 +220,12 @@ def submit(
                 meta.issue = issue
             if worktree:
                 meta.worktree = worktree
-            meta.journal.append(_entry(actor, "resubmitted", f"{old_head[:12]} -> {head[:12]}"))
+            meta.journal.append(journal_entry(actor, "resubmitted", f"{old_head[:12]} -> {head[:12]}"))
             ledger.update(current.id, actor=actor, status=OPEN, assignee="", metadata=_encode(meta))
             return get(ledger, current.id), False
         meta = MRMeta(
             rig=rig, branch=branch, base=base, head=head, polecat=polecat, issue=issue, worktree=worktree,
-            journal=[_entry(actor, "submitted", head[:12])],
+            journal=[journal_entry(actor, "submitted", head[:12])],
         )  # fmt: skip
         title = f"Merge {branch}" + (f" ({issue})" if issue else "")
         description = f"Merge {branch} ({head[:12]}) into {base} for {polecat}."
@@ -234,7 +243,7 @@ def claim_next(ledger: Ledger, rig: str, *, actor: str) -> MergeRequest | None:
         for mr in _query(ledger, "status = 'open' AND json_extract(metadata, '$.rig') = ?", [rig], limit=1):
             meta = mr.meta
             meta.attempts += 1
-            meta.journal.append(_entry(actor, "claimed", f"attempt {meta.attempts}"))
+            meta.journal.append(journal_entry(actor, "claimed", f"attempt {meta.attempts}"))
             ledger.update(mr.id, actor=actor, status=CLAIMED, assignee=actor, metadata=_encode(meta))
             return get(ledger, mr.id)
     return None
@@ -242,7 +251,7 @@ def claim_next(ledger: Ledger, rig: str, *, actor: str) -> MergeRequest | None:
 
 def record(ledger: Ledger, mr: MergeRequest, event: str, detail: str = "", *, actor: str, **changes: object) -> MergeRequest:
     """Append a journal entry and write ``mr.meta`` (plus bead ``changes``)."""
-    mr.meta.journal.append(_entry(actor, event, detail))
+    mr.meta.journal.append(journal_entry(actor, event, detail))
     ledger.update(mr.id, actor=actor, metadata=_encode(mr.meta), **changes)
     return get(ledger, mr.id)
 

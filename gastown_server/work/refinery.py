@@ -71,7 +71,8 @@ def witness_address(rig: mrs.RigRef) -> str:
     return f"{rig.name}/witness"
 
 
-def worker_name(address: str) -> str:
+def _short_name(address: str) -> str:
+    """``gastown/polecats/toast`` -> ``toast`` (tolerant: an MR's metadata is data, not checked input)."""
     return address.rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -382,11 +383,11 @@ class _Run:
         self, mr: mrs.MergeRequest, sha: str, *, warnings: list[str] | None = None, recovered: bool = False
     ) -> Outcome:
         warnings = list(warnings if warnings is not None else mr.meta.warnings)
-        name = worker_name(mr.meta.polecat)
+        name = _short_name(mr.meta.polecat)
         with self.ledger.atomic():
             mr.meta.warnings = warnings
             if recovered:
-                mr.meta.journal.append(mrs._entry(self.actor, "recovered", f"{self.base} already holds {sha}"))
+                mr.meta.journal.append(mrs.journal_entry(self.actor, "recovered", f"{self.base} already holds {sha}"))
             mrs.mark_merged(self.ledger, mr, sha, actor=self.actor)
             body = self._body(mr, f"Merge-Commit: {sha}", f"Base: {self.base}", *(f"Warning: {w}" for w in warnings))
             ids = self._mail([witness_address(self.rig), mr.meta.polecat], f"{MERGED} {name}", body)
@@ -398,7 +399,7 @@ class _Run:
         return Outcome(result="recovered" if recovered else "merged", mr_id=mr.id, sha=sha, warnings=warnings, mail_ids=ids)
 
     def fail(self, mr: mrs.MergeRequest, failure_type: str, error: str) -> Outcome:
-        name = worker_name(mr.meta.polecat)
+        name = _short_name(mr.meta.polecat)
         with self.ledger.atomic():
             mr.meta.intended = mr.meta.intended_from = ""
             mrs.record(self.ledger, mr, "merge_failed", f"{failure_type}: {error.splitlines()[0] if error else ''}",
@@ -409,7 +410,7 @@ class _Run:
         return Outcome(result="failed", mr_id=mr.id, failure_type=failure_type, detail=error, mail_ids=ids)
 
     def rework(self, mr: mrs.MergeRequest, base_sha: str, conflicts: list[str]) -> Outcome:
-        name = worker_name(mr.meta.polecat)
+        name = _short_name(mr.meta.polecat)
         with self.ledger.atomic():
             mrs.record(self.ledger, mr, "rework_requested", ", ".join(conflicts),
                        actor=self.actor, status=mrs.REWORK, assignee=mr.meta.polecat)  # fmt: skip

@@ -77,9 +77,12 @@ def test_gt_refinery_gates_and_failures(rig, gt):
     events = rig.event_count()
     _one_error_line(gt("refinery", "gates", "--rig", "gastown", "--clear", "--set", "x", cwd=rig.repo, check=False))
     _one_error_line(gt("refinery", "gates", "--rig", "gastown", "--set", "x", "--timeout", "-1", cwd=rig.repo, check=False))
+    _one_error_line(gt("refinery", "gates", "--rig", "gastown", "--max-interruptions", "0", cwd=rig.repo, check=False))
     _one_error_line(gt("mq", "show", "gs-nothere", check=False))
     _one_error_line(gt("mq", "abandon", "gs-nothere", check=False))
     assert rig.event_count() == events
+    out = gt("refinery", "gates", "--rig", "gastown", "--max-interruptions", "5", cwd=rig.repo).stdout
+    assert "interrupted 5 times fails" in out
 
     gt("refinery", "gates", "--rig", "gastown", "--require", "--clear", cwd=rig.repo)
     line = _one_error_line(gt("refinery", "process-next", "--rig", "gastown", cwd=rig.repo, check=False))
