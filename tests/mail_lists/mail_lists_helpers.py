@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
-
-def js(proc):
-    return json.loads(proc.stdout)
+from town_helpers import js, one_error_line  # noqa: F401 - re-exported for the tests here
 
 
 def as_(who: str) -> dict[str, str]:
     return {"BD_ACTOR": who}
-
-
-def one_error_line(proc, *needles: str) -> str:
-    """Exit 1, exactly one `gt: error: ...` line on stderr (no traceback) mentioning each needle."""
-    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gt: error: "), proc.stderr
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
 
 
 def fingerprint(root: Path) -> tuple:

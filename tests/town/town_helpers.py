@@ -71,3 +71,20 @@ def snapshot_tree(root: Path) -> set[str]:
             continue
         out.add(str(p.relative_to(root)))
     return out
+
+
+def js(proc):
+    """The JSON a `gt ... --json` process printed."""
+    import json
+
+    return json.loads(proc.stdout)
+
+
+def one_error_line(proc, *needles: str) -> str:
+    """Exit 1, exactly one `gt: error: ...` line on stderr (no traceback) mentioning each needle."""
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gt: error: "), proc.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
