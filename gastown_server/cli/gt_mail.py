@@ -172,12 +172,13 @@ def mail_inbox(ctx, args):
         address = mail.require_known(ctx.ledger, address).address
     elif kind != "direct":
         address = f"{kind}:{address}"
-    messages = mailing.inbox(ctx.ledger, _root(ctx), address, unread_only=args.unread, limit=args.limit,
-                             include_closed=args.all)  # fmt: skip
+    view = mailing.inbox_view(ctx.ledger, _root(ctx), address, unread_only=args.unread, limit=args.limit,
+                              include_closed=args.all)  # fmt: skip
+    if view.warning:
+        print(f"{ctx.prog}: warning: {view.warning}", file=sys.stderr)
+    messages = view.messages
     if ctx.json:
-        unread = 0 if kind != "direct" else len(mail.unread_beads(ctx.ledger, address))
-        queued = sum(1 for m in messages if m.queue)
-        ctx.emit_json({"address": address, "messages": messages, "unread": unread, "queued": queued})
+        ctx.emit_json(view)
         return
     if not messages:
         ctx.out(f"{address}: no {'unread ' if args.unread else ''}mail")

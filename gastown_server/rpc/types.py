@@ -238,6 +238,8 @@ class MailInboxResult(msgspec.Struct):
     unread: int
     #: How many of ``messages`` are unclaimed queue work (``mail/claim`` takes one).
     queued: int = 0
+    #: Set when settings/messaging.json is unreadable: own mail is listed, queue work is not.
+    warning: str = ""
 
 
 class MailIdParams(Params):

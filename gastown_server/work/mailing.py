@@ -73,6 +73,19 @@ class MessagingOverview(msgspec.Struct, omit_defaults=False):
     queues: list[QueueView]
 
 
+class InboxView(msgspec.Struct, omit_defaults=False):
+    """An inbox as every client shows it (``gt mail inbox --json``, RPC ``mail/inbox``)."""
+
+    address: str
+    messages: list[Message]
+    #: The address's own unread mail (:func:`mail.unread_beads`, whatever ``limit`` cut).
+    unread: int
+    #: How many of ``messages`` are unclaimed queue work.
+    queued: int = 0
+    #: Set when the queue config is unreadable: own mail is listed, queue work is not.
+    warning: str = ""
+
+
 class Delivery(msgspec.Struct, omit_defaults=False):
     """What one send did: the address as given, its kind and the message(s) it made."""
 
@@ -180,10 +193,18 @@ def save(root: Path, config: MessagingConfig) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(msgspec.json.format(msgspec.json.encode(config), indent=2) + b"\n")
+        with open(tmp, "wb") as f:
+            f.write(msgspec.json.format(msgspec.json.encode(config), indent=2) + b"\n")
+            f.flush()
+            os.fsync(f.fileno())  # a crash right after the rename must not leave an empty file
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the rename itself survives a crash
+    finally:
+        os.close(dir_fd)
 
 
 @contextmanager
@@ -339,8 +360,12 @@ def unclaimed(ledger: Ledger, name: str) -> list[Message]:
 
 def queued_for(ledger: Ledger, root: Path, address: str) -> list[Message]:
     """Unclaimed work in every queue ``address`` works, oldest first."""
+    return _queued(ledger, load(root), address)
+
+
+def _queued(ledger: Ledger, config: MessagingConfig, address: str) -> list[Message]:
     out: list[Message] = []
-    for name in worker_queues(load(root), address):
+    for name in worker_queues(config, address):
         out.extend(unclaimed(ledger, name))
     out.sort(key=lambda m: (m.created_at, m.id))
     return out
@@ -366,7 +391,28 @@ def inbox(
     """An inbox: the address's own mail plus unclaimed work of the queues it works, oldest first.
 
     ``queue:<name>`` as the address lists that queue's unclaimed messages.
+    An unreadable queue config fails here (:func:`inbox_view` tolerates it).
     """
+    return _inbox(ledger, root, address, unread_only=unread_only, limit=limit, include_closed=include_closed)[0]
+
+
+def inbox_view(
+    ledger: Ledger, root: Path | None, address: str, *, unread_only: bool = False, limit: int | None = None,
+    include_closed: bool = False,
+) -> InboxView:
+    """:func:`inbox` with its counts; a broken messaging.json only costs the queue work (``warning`` says so)."""
+    kind, name = parse(address)
+    messages, warning = _inbox(ledger, root, address, unread_only=unread_only, limit=limit,
+                               include_closed=include_closed, tolerant=True)  # fmt: skip
+    unread = len(mail.unread_beads(ledger, name)) if kind == "direct" else 0
+    shown = name if kind == "direct" else f"{kind}:{name}"
+    return InboxView(shown, messages, unread, sum(1 for m in messages if m.queue), warning)
+
+
+def _inbox(
+    ledger: Ledger, root: Path | None, address: str, *, unread_only: bool, limit: int | None, include_closed: bool,
+    tolerant: bool = False,
+) -> tuple[list[Message], str]:
     kind, name = parse(address)
     if kind == "list":
         raise InvalidInput(f"list:{name} has no inbox: each member gets a copy in their own")
@@ -374,15 +420,22 @@ def inbox(
         if root is not None:
             _require_queue(load(root), name)
         msgs = unclaimed(ledger, name)
-        return msgs[:limit] if limit else msgs
+        return (msgs[:limit] if limit else msgs), ""
     own = mail.inbox(ledger, name, unread_only=unread_only, limit=limit, include_closed=include_closed)
     if root is None:
-        return own
-    queued = queued_for(ledger, root, name)
+        return own, ""
+    try:
+        config = load(root)
+    except InvalidInput as exc:
+        if not tolerant:
+            raise
+        # Direct mail has nothing to do with the lists/queues file: show it, say what is missing.
+        return own, f"queue work not shown: {exc.message}"
+    queued = _queued(ledger, config, name)
     if not queued:
-        return own
+        return own, ""
     merged = sorted([*own, *queued], key=lambda m: (m.created_at, m.id))
-    return merged[:limit] if limit else merged
+    return (merged[:limit] if limit else merged), ""
 
 
 # -- sending, claiming -----------------------------------------------------------------------

@@ -84,3 +84,15 @@ def test_bad_list_and_queue_calls_send_nothing(connect, town):
     err = _error(c, "mail/send", {"to": "list:oncall", "subject": "x"})
     assert err.code == -33002 and "lists.oncall" in err.message
     assert _error(c, "mail/lists", {}).code == -33002
+
+
+def test_broken_messaging_config_keeps_direct_mail_over_rpc(connect, town):
+    _gt(town, "mail", "queue", "create", "triage", "--worker", "mayor")
+    c, mayor = connect(), connect(actor="mayor")
+    sent = c.call("mail/send", {"to": "mayor", "subject": "hello"})
+    assert mayor.call("mail/inbox")["warning"] == ""
+    (town / "settings" / "messaging.json").write_text('{"lists": {"oncall": "mayor"}}')
+    box = mayor.call("mail/inbox")
+    assert [m["id"] for m in box["messages"]] == [sent["id"]] and box["unread"] == 1
+    assert box["warning"].startswith("queue work not shown: ") and "messaging.json" in box["warning"]
+    assert "messaging.json" in _error(c, "mail/send", {"to": "queue:triage", "subject": "x"}).message

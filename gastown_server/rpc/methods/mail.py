@@ -12,17 +12,9 @@ from ..registry import method
 @method("mail/inbox", t.MailInboxParams, t.MailInboxResult)
 def inbox(call, p: t.MailInboxParams) -> t.MailInboxResult:
     """Open messages of an address (default: the session's actor), oldest first; a queue worker also gets the queue's unclaimed work."""
-    kind, name = mailing.parse(p.address or call.actor)
-    address = name if kind == "direct" else f"{kind}:{name}"
-    messages = mailing.inbox(call.ledger, call.app.town_root, address, unread_only=p.unread_only, limit=p.limit)
-    queued = sum(1 for m in messages if m.queue)
-    if kind != "direct":
-        unread = 0
-    elif not p.limit:
-        unread = sum(1 for m in messages if not m.read and not m.queue)
-    else:
-        unread = len(mail.unread(call.ledger, address))
-    return t.MailInboxResult(address, messages, unread, queued)
+    view = mailing.inbox_view(call.ledger, call.town_root, p.address or call.actor, unread_only=p.unread_only,
+                              limit=p.limit)  # fmt: skip
+    return t.MailInboxResult(view.address, view.messages, view.unread, view.queued, view.warning)
 
 
 @method("mail/read", t.MailIdParams, Message, mode="write")
