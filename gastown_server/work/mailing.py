@@ -208,8 +208,8 @@ def save(root: Path, config: MessagingConfig) -> None:
 
 
 @contextmanager
-def _editing(root: Path) -> Iterator[MessagingConfig]:
-    """Load, let the caller change, save: under an exclusive lock (read-modify-write loses nothing)."""
+def _locked(root: Path) -> Iterator[None]:
+    """The exclusive lock every read-modify-write of the file holds."""
     import fcntl
 
     from ..paths import STATE_DIR
@@ -218,6 +218,13 @@ def _editing(root: Path) -> Iterator[MessagingConfig]:
     # The lock lives with the town's state (never in git), not beside the settings file.
     with open(Path(root) / STATE_DIR / "messaging.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@contextmanager
+def _editing(root: Path) -> Iterator[MessagingConfig]:
+    """Load, let the caller change, save: under an exclusive lock (read-modify-write loses nothing)."""
+    with _locked(root):
         config = load(root)
         yield config
         save(root, config)
@@ -294,15 +301,23 @@ def create_queue(ledger: Ledger, root: Path, name: str, workers: list[str]) -> Q
 
 
 def delete_queue(ledger: Ledger, root: Path, name: str) -> None:
-    """Remove a queue; refused while it still holds unclaimed work (that work would have no owner)."""
-    with _editing(root) as config:
-        _require_queue(config, name)
-        waiting = len(_unclaimed_beads(ledger, name))
-        if waiting:
-            raise Conflict(
-                f"queue:{name} still holds {waiting} unclaimed message(s): claim them first (gt mail claim {name})"
-            )
-        del config.queues[name]
+    """Remove a queue; refused while it still holds unclaimed work (that work would have no owner).
+
+    The count and the file write happen inside one ledger write transaction, and
+    :func:`send` checks the queue inside its own: a send and a delete are
+    serialised by SQLite, so no message is ever left owned by a deleted queue.
+    """
+    with _locked(root):
+        with ledger.atomic():
+            config = load(root)
+            _require_queue(config, name)
+            waiting = len(_unclaimed_beads(ledger, name))
+            if waiting:
+                raise Conflict(
+                    f"queue:{name} still holds {waiting} unclaimed message(s): claim them first (gt mail claim {name})"
+                )
+            del config.queues[name]
+            save(root, config)
 
 
 def _require_list(config: MessagingConfig, name: str) -> list[str]:
@@ -457,13 +472,15 @@ def send(
                                                replies_to=replies_to)])  # fmt: skip
     if not isinstance(subject, str) or not subject.strip():
         raise InvalidInput("a message needs a subject")
-    config = load(root) if root is not None else MessagingConfig()
     sender = mail.normalize_address(actor)
     if kind == "queue":
-        _require_queue(config, name)
-        msg = mail.send(ledger, mail.QUEUE_LABEL + name, subject, body, actor=sender, priority=priority,
-                        replies_to=replies_to, labels=[mail.QUEUE_LABEL + name])  # fmt: skip
+        # Checked inside the write transaction: delete_queue counts its work inside one too.
+        with ledger.atomic():
+            _require_queue(load(root) if root is not None else MessagingConfig(), name)
+            msg = mail.send(ledger, mail.QUEUE_LABEL + name, subject, body, actor=sender, priority=priority,
+                            replies_to=replies_to, labels=[mail.QUEUE_LABEL + name])  # fmt: skip
         return Delivery(f"queue:{name}", kind, [msg])
+    config = load(root) if root is not None else MessagingConfig()
     members = [m for m in _require_list(config, name) if m != sender]
     if not members:
         raise NotFound(f"list:{name} has nobody to send to (members: {', '.join(config.lists[name]) or 'none'})")

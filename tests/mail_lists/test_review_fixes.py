@@ -34,3 +34,38 @@ def test_healthy_config_gives_no_warning(gt, town, rig):
     gt("mail", "queue", "create", "triage", "--worker", "mayor")
     proc = gt("mail", "inbox", "--json", env=as_("mayor"))
     assert proc.stderr == "" and js(proc)["warning"] == ""
+
+
+def test_queue_delete_cannot_interleave_with_a_send(gt, town, rig, monkeypatch):
+    """The review's forced ordering: a real `gt mail queue delete` starts right after the send's queue check."""
+    import subprocess
+    import sys
+
+    gt("mail", "queue", "create", "triage", "--worker", "mayor")
+    real, racers = mailing._require_queue, []
+
+    def check_then_race(config, name):
+        out = real(config, name)
+        if not racers:
+            proc = subprocess.Popen([sys.executable, "-m", "gastown_server.cli.gt", "mail", "queue", "delete", name],
+                                    cwd=town.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+            racers.append(proc)
+            try:  # unfixed, the delete lands here (it only took the file lock); fixed, it waits for our commit
+                proc.wait(timeout=4)
+            except subprocess.TimeoutExpired:
+                pass
+        return out
+
+    monkeypatch.setattr(mailing, "_require_queue", check_then_race)
+    sent = mailing.send(town.ledger, town.root, "queue:triage", "fix the build", "please", actor="overseer")
+    monkeypatch.setattr(mailing, "_require_queue", real)
+    out, err = racers[0].communicate(timeout=60)
+    assert racers[0].returncode == 1 and "queue:triage still holds 1 unclaimed message(s)" in err, (out, err)
+    assert "triage" in mailing.load(town.root).queues
+    mid = sent.messages[0].id
+    assert [m["id"] for m in js(gt("mail", "inbox", "queue:triage", "--json"))["messages"]] == [mid]
+    assert js(gt("mail", "claim", "triage", "--json", env=as_("mayor")))["id"] == mid
+    # the other order: once the queue is gone, a send is refused and writes nothing
+    gt("mail", "ack", mid, env=as_("mayor"))
+    gt("mail", "queue", "delete", "triage")
+    one_error_line(gt("mail", "send", "queue:triage", "-s", "x", "-m", "y", check=False), "no queue 'triage'")
