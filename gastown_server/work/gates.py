@@ -42,6 +42,8 @@ DEFAULT_MAX_INTERRUPTIONS = 3
 TOKEN_ENV = "GT_GATE_TOKEN"
 KINDS = ("tests", "build")
 TAIL_LINES = 20
+#: How long a killed gate's output is still read.
+DRAIN_S = 5.0
 
 
 class Gate(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
@@ -180,17 +182,33 @@ def run_gate(gate: Gate, cwd: Path, env: dict[str, str], *, record: Path | None 
                 code = proc.returncode
                 note = ""
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                out, _ = proc.communicate()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                # A child that left the group (setsid) may still hold stdout: it carries the token.
+                _kill_token_carriers(token)
+                out = _drain(proc)
                 code = -9
                 note = f"\n(gate timed out after {gate.timeout:g}s)"
         finally:
             _end_group(proc, token)
+            _kill_token_carriers(token)  # children that left the gate's group (setsid)
             if record is not None:
                 record.unlink(missing_ok=True)
     text = out.decode(errors="replace") + note
     tail = "\n".join(text.rstrip().splitlines()[-TAIL_LINES:])
     return GateResult(gate=gate, ok=code == 0, returncode=code, seconds=time.monotonic() - started, output_tail=tail)
+
+
+def _drain(proc: subprocess.Popen) -> bytes:
+    """The rest of a killed gate's output, waiting at most ``DRAIN_S``: a process that scrubbed the
+    token from its environment may still hold the pipe, and must not turn the timeout into no bound."""
+    try:
+        out, _ = proc.communicate(timeout=DRAIN_S)
+        return out or b""
+    except subprocess.TimeoutExpired:
+        if proc.stdout is not None:
+            proc.stdout.close()
+        return b"(output cut: a process the gate started still held it)"
 
 
 # -- keeping gates from outliving their Refinery -------------------------------------

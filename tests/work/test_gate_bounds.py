@@ -1,0 +1,65 @@
+"""A gate's timeout is a real bound, and nothing a gate started outlives it -- even a child that
+left the gate's process group (``setsid``) and still holds its stdout."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from gastown_server.work import gates
+
+
+def _pids_running(cmdline: str) -> list[int]:
+    """Live processes whose command line is exactly ``cmdline`` (words joined by spaces)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            args = Path(f"/proc/{entry}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if b" ".join(args).decode(errors="replace") == cmdline and state != "Z":
+            out.append(int(entry))
+    return out
+
+
+@pytest.fixture
+def unique_sleep():
+    """A ``sleep`` command line no other process has; whatever still runs it is killed at teardown."""
+    cmd = f"sleep {random.randint(30, 90)}.{random.randint(10**5, 10**6)}"
+    yield cmd
+    for pid in _pids_running(cmd):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _gone(cmd: str, within_s: float = 3.0) -> bool:
+    deadline = time.monotonic() + within_s
+    while _pids_running(cmd):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_timeout_bounds_a_gate_whose_setsid_child_holds_stdout(tmp_path, unique_sleep):
+    gate = gates.Gate(run=f"setsid sh -c '{unique_sleep}' & sleep 30", timeout=1)
+    started = time.monotonic()
+    result = gates.run_gate(gate, tmp_path, dict(os.environ))
+    took = time.monotonic() - started
+    assert took < 8, f"a 1 s gate took {took:.1f} s"
+    assert not result.ok and "timed out" in result.output_tail
+    assert _gone(unique_sleep), "the setsid'd child outlived its gate"
+
+
+def test_a_finished_gate_leaves_no_setsid_child(tmp_path, unique_sleep):
+    gate = gates.Gate(run=f"setsid sh -c '{unique_sleep}' >/dev/null 2>&1 & echo ok", timeout=20)
+    result = gates.run_gate(gate, tmp_path, dict(os.environ))
+    assert result.ok and result.output_tail == "ok"
+    assert _gone(unique_sleep), "the setsid'd child outlived its gate"
