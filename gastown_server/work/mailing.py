@@ -546,6 +546,34 @@ def release(ledger: Ledger, root: Path, message_id: str, *, actor: str) -> Messa
     return mail.show(ledger, message_id)
 
 
+def release_claims(ledger: Ledger, root: Path, address: str, *, actor: str) -> list[str]:
+    """Put back every queue message ``address`` claimed and has not acked/archived (a retired worker's).
+
+    Each goes back to its queue unclaimed and unread, in one transaction; work
+    whose queue no longer exists (or with an unreadable queue config) stays
+    where it is rather than be handed to a queue nobody serves.  Returns the ids.
+    """
+    worker = mail._canonical(mail.normalize_address(address))
+    try:
+        queues = load(root).queues
+    except InvalidInput:
+        return []
+    released: list[str] = []
+    with ledger.mutation("mail_released", actor, "", {"worker": worker, "messages": released}):
+        beads = ledger.list(issue_type=mail.MESSAGE_TYPE, assignee=worker)
+        labels = mail.labels_of(ledger, [b.id for b in beads])
+        for bead in beads:
+            mine = labels.get(bead.id, ())
+            name = next((lab[len(mail.QUEUE_LABEL):] for lab in mine if lab.startswith(mail.QUEUE_LABEL)), "")
+            if not name or name not in queues:
+                continue
+            ledger.update(bead.id, actor=actor, assignee=mail.QUEUE_LABEL + name)
+            if mail.READ_LABEL in mine:
+                ledger.remove_label(bead.id, mail.READ_LABEL, actor=actor)
+            released.append(bead.id)
+    return released
+
+
 # -- nudging -----------------------------------------------------------------------------------
 
 

@@ -124,6 +124,8 @@ class Retired(msgspec.Struct, omit_defaults=True):
     session_stopped: bool
     #: Work that was on the polecat's hook and went back to ``open`` (forced only).
     unhooked: list[str] = msgspec.field(default_factory=list)
+    #: Queue messages it had claimed and not finished, put back in their queues.
+    released_mail: list[str] = msgspec.field(default_factory=list)
     nuke: NukeResult | None = None
 
 
@@ -166,10 +168,14 @@ def retire(town, ident, *, actor: str, force: bool = False) -> Retired:
             ledger.update(bead.id, actor=actor, status="open", assignee="")
         unhooked.append(bead.id)
     stopped = stop_agent(town, ident, actor=actor, grace_s=2.0, agent_state="idle", clear_hook=True)
+    from .mailing import release_claims
+
+    released = release_claims(ledger, town.root, ident.address, actor=actor)  # nobody else could claim them
     result = None
     if worktree is not None:
         result = nuke(ledger, rig, worktree=ident.cwd, actor=actor, force=force, keep_branch=True)
-    return Retired(address=ident.address, session_stopped=stopped, unhooked=unhooked, nuke=result)
+    return Retired(address=ident.address, session_stopped=stopped, unhooked=unhooked, released_mail=released,
+                   nuke=result)  # fmt: skip
 
 
 def _salvage(wt: Git, branch: str) -> str:

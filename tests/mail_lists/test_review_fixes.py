@@ -69,3 +69,29 @@ def test_queue_delete_cannot_interleave_with_a_send(gt, town, rig, monkeypatch):
     gt("mail", "ack", mid, env=as_("mayor"))
     gt("mail", "queue", "delete", "triage")
     one_error_line(gt("mail", "send", "queue:triage", "-s", "x", "-m", "y", check=False), "no queue 'triage'")
+
+
+def test_retiring_a_polecat_puts_its_claimed_queue_work_back(gt, town, rig):
+    from gastown_server.town import identity
+    from gastown_server.work.polecat_cleanup import retire
+
+    nux, rust = "proj/polecats/nux", "proj/polecats/rust"
+    gt("mail", "queue", "create", "triage", "--worker", "proj/polecats/*")
+    ids = [js(gt("mail", "send", "queue:triage", "-s", s, "-m", "x", "--json"))["id"] for s in ("one", "two", "three")]
+    claimed = [js(gt("mail", "claim", "triage", "--json", env=as_(nux)))["id"] for _ in ids]
+    assert claimed == ids
+    gt("mail", "read", ids[0], env=as_(nux))
+    gt("mail", "ack", ids[2], env=as_(nux))  # finished: stays acked with nux
+    direct = js(gt("mail", "send", nux, "-s", "direct", "-m", "x", "--json"))["id"]
+
+    ident = identity.rig_identity(town.root, "proj", "pj", "polecat", "nux")
+    done = retire(town, ident, actor="overseer")
+    assert done.released_mail == ids[:2]
+    queue = js(gt("mail", "inbox", "queue:triage", "--json"))["messages"]
+    assert [(m["id"], m["read"], m["to"]) for m in queue] == [(ids[0], False, "queue:triage"),
+                                                              (ids[1], False, "queue:triage")]
+    acked = town.ledger.get(ids[2])
+    assert (acked.status, acked.assignee) == ("closed", nux)
+    assert town.ledger.get(direct).assignee == nux  # direct mail is not queue work
+    assert js(gt("mail", "claim", "triage", "--json", env=as_(rust)))["id"] == ids[0]
+    assert retire(town, ident, actor="overseer").released_mail == []
