@@ -122,7 +122,7 @@ def is_unclaimed(bead: Bead) -> bool:
     return bead.assignee.startswith(QUEUE_LABEL)
 
 
-def _require_message(ledger: Ledger, message_id: str) -> Bead:
+def require_message(ledger: Ledger, message_id: str) -> Bead:
     if not ledger.exists(message_id):
         raise NotFound(f"no message {message_id!r} (see gt mail inbox)")
     bead = ledger.get(message_id)
@@ -165,7 +165,7 @@ def send(
     deps = []
     labels = list(labels)
     if replies_to:
-        _require_message(ledger, replies_to)
+        require_message(ledger, replies_to)
         deps.append((REPLIES_TO, replies_to))
         labels += [lab for lab in ledger.labels(replies_to) if lab.startswith(THREAD_LABEL) and lab not in labels]
     bead = ledger.create(
@@ -259,7 +259,7 @@ def messages(ledger: Ledger, beads: list[Bead]) -> list[Message]:
 
 def show(ledger: Ledger, message_id: str) -> Message:
     """A message with its thread (ids from the first message down to this one)."""
-    bead = _require_message(ledger, message_id)
+    bead = require_message(ledger, message_id)
     msg = _message(bead, ledger.labels(message_id), _replies_to(ledger, message_id))
     chain, seen = [message_id], {message_id}
     parent = msg.replies_to
@@ -276,7 +276,7 @@ def read(ledger: Ledger, message_id: str, *, actor: str) -> Message:
 
     Unclaimed queue work is only shown: it is nobody's to have read until claimed.
     """
-    bead = _require_message(ledger, message_id)
+    bead = require_message(ledger, message_id)
     if not is_unclaimed(bead) and READ_LABEL not in ledger.labels(message_id):
         ledger.add_label(bead.id, READ_LABEL, actor=actor)
     return show(ledger, message_id)
@@ -289,7 +289,7 @@ def ack(ledger: Ledger, message_id: str, *, actor: str) -> Message:
 
 def reply(ledger: Ledger, message_id: str, body: str, *, actor: str, subject: str = "") -> Message:
     """Answer a message: to its sender, in its thread."""
-    original = _require_message(ledger, message_id)
+    original = require_message(ledger, message_id)
     if not original.sender:
         raise InvalidInput(f"message {message_id} has no sender to reply to")
     if not subject:
@@ -305,7 +305,7 @@ def archive(ledger: Ledger, message_id: str, *, actor: str) -> Message:
 def _file_away(ledger: Ledger, message_id: str, *, actor: str, kind: str, reason: str, done: str = "") -> Message:
     """Close a message as read, with ``reason``; a closed one is refused (nothing changes)."""
     with ledger.mutation(kind, actor, message_id):
-        bead = _require_message(ledger, message_id)
+        bead = require_message(ledger, message_id)
         if bead.status == "closed":
             state = done or f"closed ({bead.close_reason or 'acked'})"
             raise Conflict(f"message {message_id} is already {state}")
@@ -320,7 +320,7 @@ def _file_away(ledger: Ledger, message_id: str, *, actor: str, kind: str, reason
 
 def thread(ledger: Ledger, message_id: str) -> list[Message]:
     """The whole conversation ``message_id`` belongs to: its root and every reply below, oldest first."""
-    _require_message(ledger, message_id)
+    require_message(ledger, message_id)
     root, seen = message_id, {message_id}
     parent = _replies_to(ledger, root)
     while parent and parent not in seen and ledger.exists(parent):
@@ -399,7 +399,7 @@ def _meta(text: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _canonical(address: str) -> str:
+def canonical(address: str) -> str:
     """``<rig>/polecat/<n>`` and ``<rig>/<n>`` are spellings of ``<rig>/polecats/<n>``."""
     parts = address.split("/")
     if len(parts) == 3 and parts[1] == "polecat":
@@ -413,7 +413,7 @@ def require_known(ledger: Ledger, address: str) -> Recipient:
     """The recipient ``address`` names, or :class:`NotFound` naming it (after a syntax check)."""
     addr = normalize_address(address)
     known = {r.address: r for r in directory(ledger)}
-    found = known.get(addr) or known.get(_canonical(addr))
+    found = known.get(addr) or known.get(canonical(addr))
     if found is None:
         raise NotFound(
             f"unknown address {address!r}: no such agent in this town (see gt agents; "
@@ -465,7 +465,7 @@ def notify(town, messages: list[Message]) -> list[str]:
     problems: list[str] = []
     known = {r.address: r for r in directory(town.ledger)}
     for msg in messages:
-        r = known.get(msg.to) or known.get(_canonical(msg.to))
+        r = known.get(msg.to) or known.get(canonical(msg.to))
         if r is None or not r.session:
             continue
         try:

@@ -271,7 +271,7 @@ def remove_members(ledger: Ledger, root: Path, name: str, members: list[str]) ->
         gone = []
         for a in members:
             addr = mail.normalize_address(a)
-            found = addr if addr in current else mail._canonical(addr)
+            found = addr if addr in current else mail.canonical(addr)
             if found not in current:
                 raise NotFound(f"{a!r} is not on list:{name} (members: {', '.join(current) or 'none'})")
             gone.append(found)
@@ -345,7 +345,7 @@ def matches(pattern: str, address: str) -> bool:
 
 def worker_queues(config: MessagingConfig, address: str) -> list[str]:
     """The queues ``address`` works (sorted)."""
-    addr = mail._canonical(mail.normalize_address(address))
+    addr = mail.canonical(mail.normalize_address(address))
     return sorted(n for n, q in config.queues.items() if any(matches(p, addr) for p in q.workers))
 
 
@@ -481,7 +481,7 @@ def send(
                             replies_to=replies_to, labels=[mail.QUEUE_LABEL + name])  # fmt: skip
         return Delivery(f"queue:{name}", kind, [msg])
     config = load(root) if root is not None else MessagingConfig()
-    members = [m for m in _require_list(config, name) if m != sender]
+    members = [m for m in _require_list(config, name) if mail.canonical(m) != mail.canonical(sender)]
     if not members:
         raise NotFound(f"list:{name} has nobody to send to (members: {', '.join(config.lists[name]) or 'none'})")
     with ledger.mutation("mail_list", sender, "", {"list": name, "subject": subject, "to": members}):
@@ -507,7 +507,7 @@ def claim(ledger: Ledger, root: Path, queue: str, *, actor: str) -> Message | No
     exactly one of them.
     """
     kind, name = parse(queue if queue.startswith("queue:") else f"queue:{queue}")
-    worker = mail._canonical(mail.normalize_address(actor))
+    worker = mail.canonical(mail.normalize_address(actor))
     settings = _require_queue(load(root), name)
     if not any(matches(p, worker) for p in settings.workers):
         raise Conflict(f"{worker} is not a worker of queue:{name} (workers: {', '.join(settings.workers)})")
@@ -526,9 +526,9 @@ def claim(ledger: Ledger, root: Path, queue: str, *, actor: str) -> Message | No
 
 def release(ledger: Ledger, root: Path, message_id: str, *, actor: str) -> Message:
     """Put a claimed queue message back, unclaimed and unread (by its claimer or the Overseer)."""
-    who = mail._canonical(mail.normalize_address(actor))
+    who = mail.canonical(mail.normalize_address(actor))
     with ledger.mutation("mail_released", who, message_id):
-        bead = mail._require_message(ledger, message_id)
+        bead = mail.require_message(ledger, message_id)
         name = next((lab[len(mail.QUEUE_LABEL):] for lab in ledger.labels(message_id)
                      if lab.startswith(mail.QUEUE_LABEL)), "")  # fmt: skip
         if not name:
@@ -553,7 +553,7 @@ def release_claims(ledger: Ledger, root: Path, address: str, *, actor: str) -> l
     whose queue no longer exists (or with an unreadable queue config) stays
     where it is rather than be handed to a queue nobody serves.  Returns the ids.
     """
-    worker = mail._canonical(mail.normalize_address(address))
+    worker = mail.canonical(mail.normalize_address(address))
     try:
         queues = load(root).queues
     except InvalidInput:

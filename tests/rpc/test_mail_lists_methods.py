@@ -96,3 +96,47 @@ def test_broken_messaging_config_keeps_direct_mail_over_rpc(connect, town):
     assert [m["id"] for m in box["messages"]] == [sent["id"]] and box["unread"] == 1
     assert box["warning"].startswith("queue work not shown: ") and "messaging.json" in box["warning"]
     assert "messaging.json" in _error(c, "mail/send", {"to": "queue:triage", "subject": "x"}).message
+
+
+def test_claiming_for_someone_else_is_the_overseers_alone(connect, town):
+    _gt(town, "mail", "queue", "create", "triage", "--worker", "mayor", "--worker", "deacon")
+    overseer, mayor = connect(), connect(actor="mayor")
+    job = overseer.call("mail/send", {"to": "queue:triage", "subject": "Flaky"})
+    err = _error(mayor, "mail/claim", {"queue": "triage", "address": "deacon"})
+    assert err.code == -33003 and "only the overseer" in err.message
+    assert overseer.call("mail/inbox", {"address": "queue:triage"})["queued"] == 1  # nothing claimed
+    assert mayor.call("mail/claim", {"queue": "triage", "address": "mayor/"})["message"]["id"] == job["id"]
+
+
+def test_mail_methods_without_a_town_say_so(tmp_path):
+    from gastown_server.rpc.client import Client, server_command
+
+    proc = subprocess.Popen(server_command("--stdio"), cwd=tmp_path, env=clean_env(), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+    c = Client(proc.stdout.fileno(), lambda b: (proc.stdin.write(b), proc.stdin.flush()), process=proc)
+    try:
+        assert c.initialize()["town"] is None
+        for method, params in (("mail/inbox", {}), ("mail/send", {"to": "list:oncall", "subject": "x"}),
+                               ("mail/claim", {"queue": "triage"}), ("mail/lists", {})):
+            assert _error(c, method, params).code == -33004, method
+    finally:
+        proc.stdin.close()
+        proc.wait(10)
+
+
+def test_unread_counts_follow_one_rule(connect, town):
+    """mail/inbox and gt mail inbox --json count unread mail the same way, whatever limit cuts."""
+    import json
+
+    _gt(town, "mail", "list", "create", "oncall", "mayor", "deacon")
+    c, mayor = connect(), connect(actor="mayor")
+    ids = [c.call("mail/send", {"to": "mayor", "subject": f"m{i}"})["id"] for i in range(3)]
+    mayor.call("mail/read", {"id": ids[1]})
+    for params, argv in (({}, ()), ({"limit": 1}, ("--limit", "1")), ({"unread_only": True}, ("--unread",))):
+        rpc = mayor.call("mail/inbox", {"address": "mayor", **params})
+        cli = json.loads(_gt(town, "mail", "inbox", "mayor", "--json", *argv).stdout)
+        assert rpc["unread"] == cli["unread"] == 2, params
+        assert [m["id"] for m in rpc["messages"]] == [m["id"] for m in cli["messages"]]
+    # a list send leaves out its sender whatever spelling the sender uses (mayor/ is mayor)
+    fan = connect(actor="mayor/").call("mail/send", {"to": "list:oncall", "subject": "hi"})
+    assert fan["recipients"] == ["deacon"]

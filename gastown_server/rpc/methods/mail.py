@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...errors import Conflict
 from ...work import mail, mailing
 from ...work.mail import Message
 from ...work.mailing import MessagingOverview
@@ -28,8 +29,8 @@ def _nudge(call, msg: Message, delivery: mailing.Delivery | None = None) -> Mess
     from ...town import layout
     from ...town.core import Town
 
-    root = call.app.town_root
-    if root is not None and layout.config_path(root).exists():
+    root = call.town_root
+    if layout.config_path(root).exists():
         town = Town(root)
         try:
             if delivery is not None:
@@ -44,7 +45,7 @@ def _nudge(call, msg: Message, delivery: mailing.Delivery | None = None) -> Mess
 @method("mail/send", t.MailSendParams, t.MailSendResult, mode="write")
 def send(call, p: t.MailSendParams) -> t.MailSendResult:
     """Send a message from the session's actor to a mailbox, list:<name> or queue:<name> (live recipients are nudged)."""
-    d = mailing.send(call.ledger, call.app.town_root, p.to, p.subject, p.body, actor=call.actor, priority=p.priority)
+    d = mailing.send(call.ledger, call.town_root, p.to, p.subject, p.body, actor=call.actor, priority=p.priority)
     first = d.messages[0]
     recipients = [d.to] if d.kind == "queue" else [m.to for m in d.messages]
     result = t.MailSendResult(**{f: getattr(first, f) for f in Message.__struct_fields__}, kind=d.kind,
@@ -56,7 +57,13 @@ def send(call, p: t.MailSendParams) -> t.MailSendResult:
 @method("mail/claim", t.MailClaimParams, t.MailClaimResult, mode="write")
 def claim(call, p: t.MailClaimParams) -> t.MailClaimResult:
     """Take the oldest unclaimed message of a queue (atomically: no two claimers get the same one); null when empty."""
-    msg = mailing.claim(call.ledger, call.town_root, p.queue, actor=p.address or call.actor)
+    claimer = call.actor
+    if p.address is not None and mail.canonical(mail.normalize_address(p.address)) != mail.canonical(claimer):
+        # Claiming hands the work to someone: only the Overseer may do that on another's behalf.
+        if mail.canonical(claimer) != mail.OVERSEER:
+            raise Conflict(f"{claimer} cannot claim for {p.address}: only the overseer claims on another's behalf")
+        claimer = p.address
+    msg = mailing.claim(call.ledger, call.town_root, p.queue, actor=claimer)
     return t.MailClaimResult(p.queue.removeprefix("queue:"), msg)
 
 
