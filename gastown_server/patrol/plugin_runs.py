@@ -22,8 +22,6 @@ transaction.  The dog is idle again once the bead leaves its hook.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -222,14 +220,19 @@ def execute(town, run_id: str, *, actor: str, cwd: str | None = None) -> RunResu
     env = dict(os.environ, GT_TOWN=str(town.root), GT_PLUGIN=plugin.name, GT_PLUGIN_DIR=str(plugin.dir),
                GT_PLUGIN_RUN=run_id)  # fmt: skip
     started = time.monotonic()
-    code, output = run_command(plugin.run, cwd=workdir, env=env, timeout_s=plugin.timeout_s)
+    gate_record = gate_record_path(town, run_id)
+    gate_record.parent.mkdir(parents=True, exist_ok=True)
+    code, output = run_command(plugin.run, cwd=workdir, env=env, timeout_s=plugin.timeout_s, record=gate_record)
     elapsed = time.monotonic() - started
-    if code is None:
-        output = (output + "\n" if output else "") + f"timed out after {plugin.timeout_s:g}s (killed)"
     result = "success" if code == 0 else "failure"
     how = f"timed out after {plugin.timeout_s:g}s" if code is None else f"exit {code}"
     return record(town, run_id, result, output, actor=actor, exit_code=-1 if code is None else code,
                   duration_s=elapsed, detail=f"{how} in {elapsed:.1f}s")  # fmt: skip
+
+
+def gate_record_path(town, run_id: str) -> Path:
+    """Where a running plugin command is recorded (:func:`gastown_server.work.gates.kill_leftover`)."""
+    return Path(town.state_dir) / "plugin-runs" / f"{run_id}.gate"
 
 
 def _workdir(town, assignee: str) -> str:
@@ -240,24 +243,16 @@ def _workdir(town, assignee: str) -> str:
     return ident.cwd
 
 
-def run_command(cmd: str, *, cwd: Path, env: dict[str, str], timeout_s: float) -> tuple[int | None, str]:
-    """(exit code or None on timeout, combined output).  The command gets its own process
-    group so a timeout kills what it started too (a lingering child would hold the pipe)."""
-    proc = subprocess.Popen(
-        ["sh", "-c", cmd], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        out, _ = proc.communicate(timeout=timeout_s)
-        code: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        out, _ = proc.communicate()
-        code = None
-    return code, out.decode("utf-8", "replace").rstrip()
+def run_command(
+    cmd: str, *, cwd: Path, env: dict[str, str], timeout_s: float, record: Path | None = None
+) -> tuple[int | None, str]:
+    """(exit code or None on timeout, combined output).  Run as a merge gate is: its own
+    process group, killed whole (with whatever carries its token) on timeout, when it ends and
+    when the dog running it is stopped; ``record`` lets a later patrol end it after a SIGKILL."""
+    from ..work import gates
+
+    res = gates.run_gate(gates.Gate(run=cmd, timeout=timeout_s), cwd, env, record=record, tail_lines=TAIL_LINES)
+    return (None if res.timed_out else res.returncode), res.output_tail
 
 
 def tail(output: str) -> str:

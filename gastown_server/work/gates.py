@@ -66,6 +66,7 @@ class GateResult(msgspec.Struct):
     returncode: int
     seconds: float
     output_tail: str
+    timed_out: bool = False
 
 
 def _key(rig: str, name: str) -> str:
@@ -155,7 +156,9 @@ class GateRecord(msgspec.Struct):
     pgid: int = 0
 
 
-def run_gate(gate: Gate, cwd: Path, env: dict[str, str], *, record: Path | None = None) -> GateResult:
+def run_gate(
+    gate: Gate, cwd: Path, env: dict[str, str], *, record: Path | None = None, tail_lines: int = TAIL_LINES
+) -> GateResult:
     """Run one gate in ``cwd``, in its own process group, which never outlives the call.
 
     The group is killed whole on timeout, when the gate is done (background
@@ -195,8 +198,9 @@ def run_gate(gate: Gate, cwd: Path, env: dict[str, str], *, record: Path | None 
             if record is not None:
                 record.unlink(missing_ok=True)
     text = out.decode(errors="replace") + note
-    tail = "\n".join(text.rstrip().splitlines()[-TAIL_LINES:])
-    return GateResult(gate=gate, ok=code == 0, returncode=code, seconds=time.monotonic() - started, output_tail=tail)
+    tail = "\n".join(text.rstrip().splitlines()[-tail_lines:])
+    return GateResult(gate=gate, ok=code == 0, returncode=code, seconds=time.monotonic() - started, output_tail=tail,
+                      timed_out=bool(note))  # fmt: skip
 
 
 def _drain(proc: subprocess.Popen) -> bytes:
