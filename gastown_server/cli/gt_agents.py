@@ -271,6 +271,8 @@ def polecat_nuke(ctx, args):
             line += f"; uncommitted changes saved at {result.salvage_ref}"
     if done.unhooked:
         line += f"; back to open: {', '.join(done.unhooked)}"
+    if done.released_mail:
+        line += f"; claimed queue mail back in its queue: {', '.join(done.released_mail)}"
     ctx.out(line)
     return 0
 
