@@ -27,11 +27,16 @@ from pathlib import Path
 
 import msgspec
 
+from ..beads import clock
 from ..errors import Conflict, InvalidInput, NotFound
 from . import plugins as P
 from .witness import StepReport
 
 DEACON = "deacon"
+IN_PROGRESS = "in_progress"
+#: A run is recorded by the exec that claimed it (in_progress), or directly by a dog that did
+#: the work itself (an LLM dog following the instructions: still hooked).
+RECORDABLE = ("hooked", IN_PROGRESS)
 PLUGIN_FAILED = "PLUGIN_FAILED"
 #: Closed run records kept per plugin (older ones are purged when the Deacon dispatches).
 KEEP_RUNS = 20
@@ -205,9 +210,8 @@ def require_run(ledger, run_id: str):
 
 
 def execute(town, run_id: str, *, actor: str, cwd: str | None = None) -> RunResult:
-    """Run the plugin's command for run bead ``run_id`` and :func:`record` what happened."""
-    ledger = town.ledger
-    bead, name = require_run(ledger, run_id)
+    """Claim run bead ``run_id``, run the plugin's command and :func:`record` what happened."""
+    bead, name = claim(town, run_id, actor=actor)
     try:
         plugin = P.load(town.root, name)
     except (InvalidInput, NotFound) as exc:
@@ -228,6 +232,30 @@ def execute(town, run_id: str, *, actor: str, cwd: str | None = None) -> RunResu
     how = f"timed out after {plugin.timeout_s:g}s" if code is None else f"exit {code}"
     return record(town, run_id, result, output, actor=actor, exit_code=-1 if code is None else code,
                   duration_s=elapsed, detail=f"{how} in {elapsed:.1f}s")  # fmt: skip
+
+
+def claim(town, run_id: str, *, actor: str):
+    """Move run ``run_id`` from ``hooked`` to ``in_progress`` in one transaction: of two execs
+    of one run (the dog's and a revived dog's or a human's) only one runs the command."""
+    ledger = town.ledger
+    with ledger.mutation("plugin_run_claimed", actor, run_id, {}):
+        bead, name = require_run(ledger, run_id)
+        meta = _metadata(bead)
+        if bead.status == IN_PROGRESS:
+            since = f" since {meta['claimed_at']}" if meta.get("claimed_at") else ""
+            raise Conflict(f"plugin run {run_id} is already being run by {meta.get('claimed_by') or bead.assignee}"
+                           f"{since} (bd close {run_id} if it is stuck)")  # fmt: skip
+        meta.update(claimed_by=actor, claimed_at=clock.now())
+        bead = ledger.update(run_id, actor=actor, status=IN_PROGRESS, metadata=msgspec.json.encode(meta).decode())
+    return bead, name
+
+
+def _metadata(bead) -> dict:
+    try:
+        meta = msgspec.json.decode(bead.metadata or "{}")
+    except msgspec.DecodeError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def gate_record_path(town, run_id: str) -> Path:
@@ -274,6 +302,8 @@ def record(
     out_tail = tail(output)
     with ledger.mutation("plugin_run_recorded", actor, run_id, {"result": result, "exit_code": exit_code}):
         bead, name = require_run(ledger, run_id)
+        if bead.status not in RECORDABLE:
+            raise Conflict(f"plugin run {run_id} is {bead.status}, not on a hook or being run: nothing to record")
         reason = f"{result}: {detail}" if detail else f"{result} (recorded by {actor})"
         ledger.update(run_id, actor=actor, notes=out_tail)
         ledger.add_label(run_id, f"result:{result}", actor=actor)

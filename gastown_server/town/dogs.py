@@ -22,14 +22,17 @@ from .identity import DOG_ROLE, Identity, dog_identity
 
 #: The dog the Deacon makes when work is due and the town has none.
 DEFAULT_DOG = "alpha"
+#: A dog is working while a bead of its is on its hook or being run (a claimed plugin run).
+WORKING = ("hooked", "in_progress")
 
 
 class DogStatus(msgspec.Struct, omit_defaults=False):
     name: str
     address: str
     session: str
-    #: ``working`` (something is on its hook) or ``idle``.
+    #: ``working`` (something is on its hook or being run) or ``idle``.
     state: str
+    #: The beads it is working on (hooked or in progress).
     hook: list[str]
     #: Its session exists on the town's tmux server / its pane's process is alive.
     running: bool
@@ -65,13 +68,11 @@ def find(town: Town, name: str) -> Identity:
 
 def status(town: Town, sessions: dict | None = None) -> list[DogStatus]:
     """Every dog with its hook and session, from one ledger read and one tmux call."""
-    from ..work.hooks import hooks_by_agent
-
     if sessions is None:
         from ..runtime.snapshot import sessions_snapshot
 
         sessions = {s.name: s for s in (sessions_snapshot(town.socket) or [])}
-    hooked = hooks_by_agent(town.ledger)
+    hooked = work_by_dog(town.ledger)
     beads = {b.id: b for b in town.ledger.list(issue_type="agent", order="id") if b.id.startswith("hq-dog-")}
     out = []
     for ident in members(town):
@@ -98,27 +99,49 @@ def stop(town: Town, name: str, *, actor: str = "overseer", grace_s: float = 5.0
     return stop_agent(town, find(town, name), actor=actor, grace_s=grace_s)
 
 
+def work_by_dog(ledger) -> dict[str, list[str]]:
+    """Every dog's address -> the beads it is working on, oldest first (one query)."""
+    out: dict[str, list[str]] = {}
+    rows = ledger.conn.execute(
+        "SELECT assignee, id FROM issues WHERE status IN (?, ?) AND assignee LIKE 'deacon/dogs/%' "
+        "ORDER BY created_at, id", WORKING,
+    )  # fmt: skip
+    for assignee, bead_id in rows:
+        out.setdefault(assignee, []).append(bead_id)
+    return out
+
+
+def current_work(ledger, address: str) -> list:
+    """The beads ``address`` is working on (hooked or in progress), oldest first."""
+    return ledger.list(status=list(WORKING), assignee=address)
+
+
 def remove(town: Town, name: str, *, actor: str = "overseer", force: bool = False) -> Identity:
-    """Stop the dog's session, forget its agent bead and remove its working directory.
+    """Forget the dog's agent bead, stop its session and remove its working directory.
 
-    A working dog is refused unless ``force``; then its hooked work is closed
-    as abandoned (it must not stay on a hook nobody will ever run).
+    A working dog is refused unless ``force``; then its work is closed as
+    abandoned (it must not stay on a hook nobody will ever run).  The check
+    and the removal are one transaction, so work dispatched meanwhile is
+    either seen (refused / abandoned) or refused by the dispatcher (its dog
+    is gone); the session is stopped only after, so no revived dog runs it.
     """
-    from ..work.hooks import hooked_work
-
     ident = find(town, name)
     ledger = town.ledger
-    hooked = hooked_work(ledger, ident.address)
-    if hooked and not force:
-        ids = ", ".join(b.id for b in hooked)
-        raise Conflict(f"dog {name!r} is working ({ids} on its hook): wait for it, or pass --force")
-    if town.tmux.running() and town.tmux.has(ident.session):
-        town.tmux.stop(ident.session, grace_s=2.0)
-    with ledger.mutation("dog_removed", actor, ident.bead_id, {"address": ident.address, "abandoned": [b.id for b in hooked]}):
-        for bead in hooked:
+    with ledger.mutation("dog_removed", actor, ident.bead_id, {"address": ident.address}) as rec:
+        if not ledger.exists(ident.bead_id):
+            raise NotFound(f"no dog {name!r} (removed meanwhile)")
+        working = current_work(ledger, ident.address)
+        if working and not force:
+            ids = ", ".join(b.id for b in working)
+            raise Conflict(f"dog {name!r} is working ({ids} on its hook): wait for it, or pass --force")
+        rec.payload["abandoned"] = [b.id for b in working]
+        for bead in working:
             ledger.add_label(bead.id, "result:abandoned", actor=actor)
             ledger.close(bead.id, actor=actor, reason=f"abandoned: dog {name} was removed (--force) while working")
+        # Purging the agent bead is what marks the dog stopped: nothing revives or dispatches to it now.
         ledger.purge([ident.bead_id], actor=actor)
+    if town.tmux.running() and town.tmux.has(ident.session):
+        town.tmux.stop(ident.session, grace_s=2.0)
     shutil.rmtree(ident.cwd, ignore_errors=True)
     return ident
 
