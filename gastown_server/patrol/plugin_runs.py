@@ -21,6 +21,7 @@ transaction.  The dog is idle again once the bead leaves its hook.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ import msgspec
 
 from ..beads import clock
 from ..errors import Conflict, InvalidInput, NotFound
+from ..work import gates
 from . import plugins as P
 from .witness import StepReport
 
@@ -43,6 +45,8 @@ KEEP_RUNS = 20
 #: What ``notes`` keeps of a run's output.
 TAIL_LINES = 40
 TAIL_CHARS = 4000
+#: How long past its timeout an open run whose dog has no live session is kept before it is abandoned.
+STRANDED_GRACE_S = 60.0
 
 
 class DispatchResult(msgspec.Struct, omit_defaults=False):
@@ -148,16 +152,20 @@ def _wake(town, ident, run: str, *, alive: bool, actor: str) -> str:
     return "nudged" if res.status == "delivered" else res.status
 
 
-def dispatch_due(town, *, actor: str = DEACON) -> StepReport:
-    """The Deacon's ``plugins`` step: dispatch every due plugin; broken plugin files are one line each."""
+def dispatch_due(town, *, actor: str = DEACON, stranded_grace_s: float = STRANDED_GRACE_S) -> StepReport:
+    """The Deacon's ``plugins`` step: pick up stranded runs (:func:`recover_stranded`), then dispatch
+    every due plugin; broken plugin files are one line each."""
     from . import state
 
     report = StepReport(step="plugins", rig="")
+    recovered = recover_stranded(town, actor=actor, grace_s=stranded_grace_s)
+    report.actions += recovered
+    report.acted = bool(recovered)
     good, bad = P.load_all(town.root)
     report.actions += [exc.message for exc in bad]
     if not good and not bad:
         report.actions.append("no town plugins")
-        return report
+        return report  # stranded runs of deleted plugins still age out above
     by_plugin: dict[str, list[P.RunRecord]] = {}
     for rec in P.runs(town.ledger):
         by_plugin.setdefault(rec.plugin, []).append(rec)
@@ -179,11 +187,103 @@ def dispatch_due(town, *, actor: str = DEACON) -> StepReport:
         report.acted = True
     if waiting:
         report.actions.append("still running: " + ", ".join(waiting))
-    if not report.actions:
+    if not report.actions or report.actions == recovered:
         report.actions.append(f"{len(good)} plugin(s): none due")
     if report.acted:
         state.mark_acted(town.root, DEACON)
     return report
+
+
+def recover_stranded(town, *, actor: str = DEACON, grace_s: float = STRANDED_GRACE_S) -> list[str]:
+    """Runs whose dog has no live session: a claim whose exec is dead goes back on the hook and
+    the dog is started again (it runs it); a run open past its timeout + ``grace_s`` is closed
+    ``result:abandoned`` (its command killed), so the plugin can be dispatched again."""
+    from ..errors import GastownError
+    from ..town import dogs
+    from ..town.identity import dog_identity
+    from ..town.lifecycle import start_agent
+
+    ledger = town.ledger
+    stranded = [r for r in P.runs(ledger) if r.open]
+    if not stranded:
+        return []
+    live = {d.address: d.alive for d in dogs.status(town)}
+    now = time.time()
+    actions, started = [], set()
+    for rec in stranded:
+        if live.get(rec.assignee):
+            continue
+        bead = ledger.get(rec.id)
+        meta = _metadata(bead)
+        timeout = float(meta.get("timeout_s") or 0) or P.parse_duration(P.DEFAULT_TIMEOUT)
+        since = clock.parse(meta.get("claimed_at") or rec.created_at).timestamp()
+        where = f"{rec.assignee or 'no dog'} has no live session"
+        if now - since > timeout + grace_s:
+            with contextlib.suppress(Conflict, NotFound):
+                abandon(town, rec.id, f"open past its {timeout:g}s timeout, {where}", actor=actor)
+                actions.append(f"plugin run {rec.id}: abandoned (open past its {timeout:g}s timeout, {where})")
+            continue
+        if bead.status == IN_PROGRESS:
+            if _claimer_alive(meta) or not release(town, rec.id, actor=actor):
+                continue
+        if rec.assignee in live and rec.assignee not in started:
+            started.add(rec.assignee)
+            ident = dog_identity(town.root, rec.assignee.rsplit("/", 1)[-1])
+            try:
+                status = start_agent(town, ident, actor=actor).status
+            except (GastownError, OSError) as exc:
+                status = f"not started ({getattr(exc, 'message', exc)})"
+            else:
+                status = "started again" if status == "started" else status
+            actions.append(f"plugin run {rec.id}: dog {rec.assignee} {status}")
+    return actions
+
+
+def release(town, run_id: str, *, actor: str) -> bool:
+    """Put a claimed run whose exec died back on its dog's hook (its command killed first)."""
+    gates.kill_leftover(gate_record_path(town, run_id))
+    ledger = town.ledger
+    with ledger.mutation("plugin_run_released", actor, run_id, {}):
+        bead = ledger.get(run_id)
+        if bead.status != IN_PROGRESS:
+            return False
+        meta = {k: v for k, v in _metadata(bead).items() if not k.startswith("claimed_")}
+        ledger.update(run_id, actor=actor, status="hooked", metadata=msgspec.json.encode(meta).decode())
+    return True
+
+
+def abandon(town, run_id: str, why: str, *, actor: str) -> None:
+    """Close an open run ``result:abandoned`` (its command killed first) and free its dog's hook."""
+    gates.kill_leftover(gate_record_path(town, run_id))
+    ledger = town.ledger
+    with ledger.mutation("plugin_run_abandoned", actor, run_id, {"why": why}):
+        bead, _ = require_run(ledger, run_id)
+        ledger.add_label(run_id, "result:abandoned", actor=actor)
+        ledger.close(run_id, actor=actor, reason=f"abandoned: {why}")
+        _free_dog(ledger, bead, run_id, actor=actor)
+
+
+def _free_dog(ledger, bead, run_id: str, *, actor: str) -> None:
+    agent = f"hq-dog-{bead.assignee.rsplit('/', 1)[-1]}" if bead.assignee.startswith("deacon/dogs/") else ""
+    if agent and ledger.exists(agent) and ledger.get(agent).hook_bead == run_id:
+        ledger.update(agent, actor=actor, hook_bead="")
+
+
+def _process_start(pid: int) -> str:
+    """The kernel's start time of ``pid`` ("" if it is gone): a pid with it names one process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return ""
+    return "" if fields[0] == b"Z" else fields[19].decode()
+
+
+def _claimer_alive(meta: dict) -> bool:
+    pid = meta.get("claimed_pid")
+    if not isinstance(pid, int):
+        return True  # claimed elsewhere (or by an older gt): only the timeout tells
+    return _process_start(pid) == meta.get("claimed_start")
 
 
 def _prune(town, records: list[P.RunRecord], *, actor: str) -> None:
@@ -245,7 +345,8 @@ def claim(town, run_id: str, *, actor: str):
             since = f" since {meta['claimed_at']}" if meta.get("claimed_at") else ""
             raise Conflict(f"plugin run {run_id} is already being run by {meta.get('claimed_by') or bead.assignee}"
                            f"{since} (bd close {run_id} if it is stuck)")  # fmt: skip
-        meta.update(claimed_by=actor, claimed_at=clock.now())
+        meta.update(claimed_by=actor, claimed_at=clock.now(), claimed_pid=os.getpid(),
+                    claimed_start=_process_start(os.getpid()))  # fmt: skip
         bead = ledger.update(run_id, actor=actor, status=IN_PROGRESS, metadata=msgspec.json.encode(meta).decode())
     return bead, name
 
@@ -308,9 +409,7 @@ def record(
         ledger.update(run_id, actor=actor, notes=out_tail)
         ledger.add_label(run_id, f"result:{result}", actor=actor)
         ledger.close(run_id, actor=actor, reason=reason)
-        agent = f"hq-dog-{bead.assignee.rsplit('/', 1)[-1]}" if bead.assignee.startswith("deacon/dogs/") else ""
-        if agent and ledger.exists(agent) and ledger.get(agent).hook_bead == run_id:
-            ledger.update(agent, actor=actor, hook_bead="")
+        _free_dog(ledger, bead, run_id, actor=actor)
         sent = ""
         if result == "failure":
             body = (f"Plugin: {name}\nRun: {run_id}\nDog: {bead.assignee or actor}\nResult: {reason}\n\n"

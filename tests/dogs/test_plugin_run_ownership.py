@@ -66,3 +66,43 @@ def test_two_execs_of_one_run_run_the_command_once(town, town_root, write_plugin
     assert err.startswith(f"gt: error: plugin run {run} is already being run by ") and err.count("\n") == 1, err
     assert (town_root / "once.txt").read_text() == "ran\n"
     assert "result:success" in town.ledger.labels(run) and town.ledger.get(run).status == "closed"
+
+
+def test_a_stopped_dogs_run_is_picked_up_again_by_the_plugins_step(gt, town, town_root, write_plugin, unique_sleep):
+    """The dog is stopped mid-run (its command killed): the Deacon's step releases the dead claim
+    and starts the dog again, which runs the plugin to the end."""
+    from gastown_server.town import dogs
+
+    log = town_root / "log.txt"
+    write_plugin("slow", f'run = "echo start >> $GT_TOWN/log.txt; [ $(wc -l < $GT_TOWN/log.txt) -gt 1 ] || '
+                         f'{unique_sleep}; echo end"\n[gate]\ntype = "manual"')  # fmt: skip
+    gt("plugin", "run", "slow")
+    wait_for(lambda: _pids_running(unique_sleep), timeout=30, step=0.1, what="the plugin command running")
+    gt("dog", "stop", "alpha")
+    [run] = [r for r in plugins.runs(town.ledger, "slow") if r.open]
+    assert not dogs.status(town)[0].alive and dogs.status(town)[0].state == "working"
+    step = gt("deacon", "plugins").stdout
+    assert f"plugin run {run.id}: dog deacon/dogs/alpha started again" in step, step
+    wait_for(lambda: town.ledger.get(run.id).status == "closed", timeout=30, step=0.1, what="the run finished")
+    assert "result:success" in town.ledger.labels(run.id) and town.ledger.get(run.id).notes == "end"
+    assert log.read_text() == "start\nstart\n"
+
+
+def test_an_overdue_run_without_a_live_dog_is_abandoned(town, town_root, write_plugin):
+    """A run still claimed past its timeout + grace while its dog has no session ends ``abandoned``
+    so the plugin can be dispatched again."""
+    from gastown_server.town import dogs
+
+    dogs.add(town, "beta", actor="overseer")
+    write_plugin("quick", 'run = "true"\n[execution]\ntimeout = "1s"')
+    plugin = plugins.load(town_root, "quick")
+    run = plugin_runs.create_run(town, plugin, "deacon/dogs/beta", actor="deacon")
+    plugin_runs.claim(town, run, actor="deacon/dogs/beta")  # a live claimer (us) on a dog with no session
+    early = plugin_runs.dispatch_due(town, stranded_grace_s=30)
+    assert not any("abandoned" in line for line in early.actions), early.actions
+    time.sleep(1.2)
+    report = plugin_runs.dispatch_due(town, stranded_grace_s=0)
+    assert f"plugin run {run}: abandoned (open past its 1s timeout, deacon/dogs/beta has no live session)" in report.actions
+    assert town.ledger.get(run).status == "closed" and "result:abandoned" in town.ledger.labels(run)
+    assert dogs.status(town)[0].state == "idle"
+    plugin_runs.check_dispatchable(town.ledger, plugin)  # dispatchable again
