@@ -47,6 +47,12 @@ TAIL_LINES = 40
 TAIL_CHARS = 4000
 #: How long past its timeout an open run whose dog has no live session is kept before it is abandoned.
 STRANDED_GRACE_S = 60.0
+#: How often a dispatcher picks another idle dog when the one it picked was taken meanwhile.
+PICK_ATTEMPTS = 5
+
+
+class DogTaken(Conflict):
+    """The dog picked for a run is gone or working by the time the run is made."""
 
 
 class DispatchResult(msgspec.Struct, omit_defaults=False):
@@ -99,12 +105,20 @@ def check_dispatchable(ledger, plugin: P.Plugin, *, force: bool = False) -> None
 
 def create_run(town, plugin: P.Plugin, dog_address: str, *, actor: str, force: bool = False) -> str:
     """The run bead, hooked on ``dog_address``, in one transaction; Conflict if a run is open
-    (or, without ``force``, if the gate is closed)."""
+    (or, without ``force``, if the gate is closed); :class:`DogTaken` if the dog is gone or
+    already working (picked outside the transaction: a racing dispatcher or ``gt dog remove``)."""
+    from ..town import dogs
     from ..work import hooks
 
     ledger = town.ledger
     with ledger.mutation("plugin_dispatched", actor, "", {"plugin": plugin.name, "dog": dog_address}) as rec:
         check_dispatchable(ledger, plugin, force=force)  # again, inside the transaction: racing Deacons
+        name = dog_address.rsplit("/", 1)[-1]
+        if dog_address.startswith("deacon/dogs/") and not ledger.exists(f"hq-dog-{name}"):
+            raise DogTaken(f"dog {dog_address} no longer exists")
+        busy = dogs.current_work(ledger, dog_address)
+        if busy:
+            raise DogTaken(f"dog {dog_address} is already working ({', '.join(b.id for b in busy)})")
         bead = ledger.create(
             _run_title(plugin.name), actor=actor, description=_description(plugin), issue_type="task",
             labels=[P.RUN_LABEL, f"plugin:{plugin.name}"], ephemeral=True,
@@ -122,12 +136,19 @@ def dispatch(town, plugin: P.Plugin, *, actor: str, force: bool = False) -> Disp
     from ..town import dogs
 
     check_dispatchable(town.ledger, plugin, force=force)
-    ident, alive = dogs.pick_idle(town, actor=actor)
-    if ident is None:
-        check_dispatchable(town.ledger, plugin, force=force)  # a racing dispatcher may have just run it
-        busy = ", ".join(f"{d.name} ({','.join(d.hook)})" for d in dogs.status(town))
-        raise Conflict(f"every dog is working ({busy}): wait, or add one with gt dog add <name>")
-    run = create_run(town, plugin, ident.address, actor=actor, force=force)
+    for _ in range(PICK_ATTEMPTS):
+        ident, alive = dogs.pick_idle(town, actor=actor)
+        if ident is None:
+            check_dispatchable(town.ledger, plugin, force=force)  # a racing dispatcher may have just run it
+            busy = ", ".join(f"{d.name} ({','.join(d.hook)})" for d in dogs.status(town))
+            raise Conflict(f"every dog is working ({busy}): wait, or add one with gt dog add <name>")
+        try:
+            run = create_run(town, plugin, ident.address, actor=actor, force=force)
+            break
+        except DogTaken:
+            continue  # another dispatcher took it (or it was removed) since we picked it: pick again
+    else:
+        raise Conflict(f"no idle dog stayed idle for plugin {plugin.name} ({PICK_ATTEMPTS} tries): try again")
     return DispatchResult(plugin.name, run, ident.address, _wake(town, ident, run, alive=alive, actor=actor))
 
 

@@ -106,3 +106,58 @@ def test_an_overdue_run_without_a_live_dog_is_abandoned(town, town_root, write_p
     assert town.ledger.get(run).status == "closed" and "result:abandoned" in town.ledger.labels(run)
     assert dogs.status(town)[0].state == "idle"
     plugin_runs.check_dispatchable(town.ledger, plugin)  # dispatchable again
+
+
+def test_a_run_is_never_made_for_a_working_or_removed_dog(town, town_root, write_plugin):
+    """create_run re-checks the dog picked outside its transaction; dispatch then picks again."""
+    from gastown_server.town import dogs
+
+    dogs.add(town, "alpha", actor="overseer")
+    dogs.add(town, "beta", actor="overseer")
+    write_plugin("a", 'run = "true"')
+    write_plugin("b", 'run = "true"')
+    write_plugin("c", 'run = "true"')
+    first = plugin_runs.create_run(town, plugins.load(town_root, "a"), "deacon/dogs/alpha", actor="deacon")
+    plugin_runs.claim(town, first, actor="deacon/dogs/alpha")  # in progress still counts as working
+    with pytest.raises(plugin_runs.DogTaken, match="dog deacon/dogs/alpha is already working"):
+        plugin_runs.create_run(town, plugins.load(town_root, "b"), "deacon/dogs/alpha", actor="deacon")
+    with pytest.raises(plugin_runs.DogTaken, match="dog deacon/dogs/gamma no longer exists"):
+        plugin_runs.create_run(town, plugins.load(town_root, "b"), "deacon/dogs/gamma", actor="deacon")
+    assert [r.plugin for r in plugins.runs(town.ledger)] == ["a"]
+    assert {d.name: d.state for d in dogs.status(town)} == {"alpha": "working", "beta": "idle"}
+
+    # A dog removed between the pick and the run: dispatch picks the next idle one.
+    town.ledger.purge(["hq-dog-beta"], actor="overseer")  # what gt dog remove commits
+    with pytest.raises(plugin_runs.DogTaken, match="no longer exists"):
+        plugin_runs.create_run(town, plugins.load(town_root, "c"), "deacon/dogs/beta", actor="deacon")
+
+
+def test_removing_a_dog_sees_work_in_progress(gt, town, town_root, write_plugin):
+    from gastown_server.town import dogs
+
+    dogs.add(town, "alpha", actor="overseer")
+    write_plugin("a", 'run = "true"')
+    run = plugin_runs.create_run(town, plugins.load(town_root, "a"), "deacon/dogs/alpha", actor="deacon")
+    plugin_runs.claim(town, run, actor="deacon/dogs/alpha")
+    busy = gt("dog", "remove", "alpha", check=False)
+    assert busy.returncode == 1 and f"is working ({run} on its hook)" in busy.stderr and busy.stderr.count("\n") == 1
+    assert town.ledger.exists("hq-dog-alpha")
+    gt("dog", "remove", "alpha", "--force")
+    assert not town.ledger.exists("hq-dog-alpha")
+    assert town.ledger.get(run).status == "closed" and "result:abandoned" in town.ledger.labels(run)
+
+
+def test_concurrent_dispatches_of_two_plugins_use_two_dogs(gt, town, town_root, write_plugin):
+    from gastown_server.town import dogs
+
+    gt("dog", "add", "alpha")
+    gt("dog", "add", "beta")
+    for name in "ab":
+        write_plugin(name, 'run = "sleep 2"')
+    procs = [subprocess.Popen([*GT, "plugin", "run", n], cwd=town_root, env=dict(os.environ), text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for n in "ab"]  # fmt: skip
+    results = [(p.wait(timeout=60), p.stderr.read()) for p in procs]
+    assert [code for code, _ in results] == [0, 0], results
+    assignees = sorted(r.assignee for r in plugins.runs(town.ledger))
+    assert assignees == ["deacon/dogs/alpha", "deacon/dogs/beta"], assignees
+    wait_for(lambda: all(d.state == "idle" for d in dogs.status(town)), timeout=30, step=0.1, what="both runs done")
