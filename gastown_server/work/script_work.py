@@ -200,4 +200,17 @@ def run_tests(ledger: Ledger, rig: str, worktree: str | os.PathLike[str]) -> lis
 
     settings = gates.load(ledger, rig)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    return [gates.run_gate(g, Path(worktree), env) for g in settings.gates]
+    record = _gate_record(Path(worktree))
+    if record is not None:
+        gates.kill_leftover(record)  # a gate a SIGKILLed run left (nothing runs on SIGKILL)
+    return [gates.run_gate(g, Path(worktree), env, record=record) for g in settings.gates]
+
+
+#: In the worktree's own git dir: per worktree, never committed, gone with the worktree.
+TEST_GATE_RECORD = "gastown-test-gate.json"
+
+
+def _gate_record(worktree: Path) -> Path | None:
+    proc = subprocess.run(["git", "-C", str(worktree), "rev-parse", "--absolute-git-dir"], capture_output=True,
+                          text=True, env={k: v for k, v in os.environ.items() if not k.startswith("GIT_")})  # fmt: skip
+    return Path(proc.stdout.strip()) / TEST_GATE_RECORD if proc.returncode == 0 and proc.stdout.strip() else None
