@@ -6,49 +6,21 @@ Real town, real tmux (throwaway socket), real `gt`, the real ledger."""
 from __future__ import annotations
 
 import os
-import random
-import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
-from town_helpers import GT, wait_for
+from town_helpers import GT, pids_running, wait_for
 
 from gastown_server.patrol import plugin_runs, plugins
-
-
-def _pids_running(cmdline: str) -> list[int]:
-    """Live processes whose command line is exactly ``cmdline``."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            args = Path(f"/proc/{entry}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if b" ".join(args).decode(errors="replace") == cmdline and state != "Z":
-            out.append(int(entry))
-    return out
-
-
-@pytest.fixture
-def unique_sleep():
-    """A ``sleep`` command line no other process has; whatever still runs it is killed at teardown."""
-    cmd = f"sleep {random.randint(30, 90)}.{random.randint(10**5, 10**6)}"
-    yield cmd
-    for pid in _pids_running(cmd):
-        os.kill(pid, signal.SIGKILL)
 
 
 def test_a_stopped_dog_leaves_no_plugin_command_behind(gt, town, town_root, write_plugin, unique_sleep):
     write_plugin("slow", f'run = "echo start >> $GT_TOWN/log.txt; {unique_sleep}"\n[gate]\ntype = "manual"')
     assert "(started)" in gt("plugin", "run", "slow").stdout
-    wait_for(lambda: _pids_running(unique_sleep), timeout=30, step=0.1, what="the plugin command running")
+    wait_for(lambda: pids_running(unique_sleep), timeout=30, step=0.1, what="the plugin command running")
     gt("dog", "stop", "alpha")
-    wait_for(lambda: not _pids_running(unique_sleep), timeout=10, step=0.1, what="the command killed with its dog")
+    wait_for(lambda: not pids_running(unique_sleep), timeout=10, step=0.1, what="the command killed with its dog")
 
 
 def test_two_execs_of_one_run_run_the_command_once(town, town_root, write_plugin):
@@ -77,7 +49,7 @@ def test_a_stopped_dogs_run_is_picked_up_again_by_the_plugins_step(gt, town, tow
     write_plugin("slow", f'run = "echo start >> $GT_TOWN/log.txt; [ $(wc -l < $GT_TOWN/log.txt) -gt 1 ] || '
                          f'{unique_sleep}; echo end"\n[gate]\ntype = "manual"')  # fmt: skip
     gt("plugin", "run", "slow")
-    wait_for(lambda: _pids_running(unique_sleep), timeout=30, step=0.1, what="the plugin command running")
+    wait_for(lambda: pids_running(unique_sleep), timeout=30, step=0.1, what="the plugin command running")
     gt("dog", "stop", "alpha")
     [run] = [r for r in plugins.runs(town.ledger, "slow") if r.open]
     assert not dogs.status(town)[0].alive and dogs.status(town)[0].state == "working"

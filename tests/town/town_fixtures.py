@@ -66,3 +66,17 @@ def gt(town_root):
     return run
 
 
+
+
+@pytest.fixture
+def unique_sleep():
+    """A ``sleep`` command line no other process has; whatever still runs it is killed at teardown."""
+    import random
+    import signal
+
+    from town_helpers import pids_running
+
+    cmd = f"sleep {random.randint(30, 90)}.{random.randint(10**5, 10**6)}"
+    yield cmd
+    for pid in pids_running(cmd):
+        os.kill(pid, signal.SIGKILL)

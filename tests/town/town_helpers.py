@@ -88,3 +88,19 @@ def one_error_line(proc, *needles: str) -> str:
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
     return lines[0]
+
+
+def pids_running(cmdline: str) -> list[int]:
+    """Live (not zombie) processes whose command line is exactly ``cmdline`` (words joined by spaces)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            args = Path(f"/proc/{entry}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if b" ".join(args).decode(errors="replace") == cmdline and state != "Z":
+            out.append(int(entry))
+    return out

@@ -4,44 +4,17 @@ left the gate's process group (``setsid``) and still holds its stdout."""
 from __future__ import annotations
 
 import os
-import random
 import signal
 import time
-from pathlib import Path
 
-import pytest
+from town_helpers import pids_running
 
 from gastown_server.work import gates
 
 
-def _pids_running(cmdline: str) -> list[int]:
-    """Live processes whose command line is exactly ``cmdline`` (words joined by spaces)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            args = Path(f"/proc/{entry}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if b" ".join(args).decode(errors="replace") == cmdline and state != "Z":
-            out.append(int(entry))
-    return out
-
-
-@pytest.fixture
-def unique_sleep():
-    """A ``sleep`` command line no other process has; whatever still runs it is killed at teardown."""
-    cmd = f"sleep {random.randint(30, 90)}.{random.randint(10**5, 10**6)}"
-    yield cmd
-    for pid in _pids_running(cmd):
-        os.kill(pid, signal.SIGKILL)
-
-
 def _gone(cmd: str, within_s: float = 3.0) -> bool:
     deadline = time.monotonic() + within_s
-    while _pids_running(cmd):
+    while pids_running(cmd):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
@@ -80,12 +53,12 @@ def test_a_polecat_test_gate_left_by_a_sigkilled_run_is_ended_by_the_next(rig, t
     proc = subprocess.Popen([sys.executable, "-c", child, str(rig.ledger.path), rig.rig.name, str(p.path)],
                             start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + 20
-    while not _pids_running(unique_sleep):
+    while not pids_running(unique_sleep):
         assert time.monotonic() < deadline, "the gate never started"
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # the gate has its own group: it survives this
     proc.wait(timeout=10)
-    assert _pids_running(unique_sleep), "the gate outlived its SIGKILLed runner"
+    assert pids_running(unique_sleep), "the gate outlived its SIGKILLed runner"
     gates.save(rig.ledger, rig.rig.name, actor="overseer", gates=["true"])
     from gastown_server.work import script_work
 
