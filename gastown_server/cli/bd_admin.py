@@ -29,10 +29,7 @@ def init(ctx, args):
         raise Conflict(f"a ledger already exists at {path}")
     with Ledger(path, create=True) as ledger:
         ledger.config_set("issue_prefix", args.prefix, actor=ctx.actor)
-    if ctx.json:
-        ctx.emit_json({"path": str(path), "prefix": args.prefix})
-    else:
-        ctx.out(f"Initialized ledger at {path} (prefix {args.prefix})")
+    ctx.emit({"path": str(path), "prefix": args.prefix}, f"Initialized ledger at {path} (prefix {args.prefix})")
 
 
 @COMMANDS.command("config get", "Print a configuration value", arg("key"))
@@ -42,10 +39,7 @@ def config_get(ctx, args):
         from ..errors import NotFound
 
         raise NotFound(f"config key {args.key!r} is not set")
-    if ctx.json:
-        ctx.emit_json({"key": args.key, "value": value})
-    else:
-        ctx.out(value)
+    ctx.emit({"key": args.key, "value": value}, value)
 
 
 @COMMANDS.command("config set", "Set a configuration value", arg("key"), arg("value"))
@@ -58,10 +52,7 @@ def config_set(ctx, args):
         if not PREFIX_RE.match(args.value):
             raise InvalidInput(f"invalid prefix {args.value!r}")
     ctx.ledger.config_set(args.key, args.value, actor=ctx.actor)
-    if ctx.json:
-        ctx.emit_json({"key": args.key, "value": args.value})
-    else:
-        ctx.out(f"{args.key} = {args.value}")
+    ctx.emit({"key": args.key, "value": args.value}, f"{args.key} = {args.value}")
 
 
 @COMMANDS.command("config list", "Print every configuration value", arg("--prefix", default="", help="key prefix"))
@@ -80,10 +71,7 @@ def vacuum(ctx, args):
     before = _size(path)
     ctx.ledger.vacuum()
     after = _size(path)
-    if ctx.json:
-        ctx.emit_json({"before": before, "after": after})
-    else:
-        ctx.out(f"Vacuumed {path}: {before} -> {after} bytes")
+    ctx.emit({"before": before, "after": after}, f"Vacuumed {path}: {before} -> {after} bytes")
 
 
 def _size(path: Path) -> int:

@@ -23,19 +23,14 @@ def dep_add(ctx, args):
     dep = ctx.ledger.add_dependency(
         args.issue, args.depends_on, actor=ctx.actor, dep_type=args.type, metadata=args.metadata
     )
-    if ctx.json:
-        ctx.emit_json(dep)
-    else:
-        ctx.out(f"Added: {dep.issue_id} depends on {dep.depends_on_id} ({dep.type})")
+    ctx.emit(dep, f"Added: {dep.issue_id} depends on {dep.depends_on_id} ({dep.type})")
 
 
 @COMMANDS.command("dep remove", "Remove a dependency", arg("issue"), arg("depends_on"))
 def dep_remove(ctx, args):
     ctx.ledger.remove_dependency(args.issue, args.depends_on, actor=ctx.actor)
-    if ctx.json:
-        ctx.emit_json({"issue_id": args.issue, "depends_on_id": args.depends_on, "removed": True})
-    else:
-        ctx.out(f"Removed: {args.issue} no longer depends on {args.depends_on}")
+    ctx.emit({"issue_id": args.issue, "depends_on_id": args.depends_on, "removed": True},
+             f"Removed: {args.issue} no longer depends on {args.depends_on}")
 
 
 @COMMANDS.command(
@@ -147,10 +142,7 @@ def label_list(ctx, args):
 
 def _print_labels(ctx, bead_id: str) -> None:
     labels = ctx.ledger.labels(bead_id)
-    if ctx.json:
-        ctx.emit_json(labels)
-    else:
-        ctx.out(f"{bead_id}: {', '.join(labels) if labels else '(no labels)'}")
+    ctx.emit(labels, f"{bead_id}: {', '.join(labels) if labels else '(no labels)'}")
 
 
 @COMMANDS.command("comment", "Add a comment to a bead", arg("id"), arg("text", nargs="+"))
@@ -185,7 +177,4 @@ def _add_comment(ctx, bead_id: str, text: str) -> None:
     if not text.strip():
         raise InvalidInput("comment text must not be empty")
     c = ctx.ledger.add_comment(bead_id, text, actor=ctx.actor)
-    if ctx.json:
-        ctx.emit_json(c)
-    else:
-        ctx.out(f"Comment added to {bead_id}")
+    ctx.emit(c, f"Comment added to {bead_id}")

@@ -233,10 +233,8 @@ def mol_skip(ctx, args):
     from ..formulas import molecule
 
     closed = molecule.skip(ctx.ledger, args.step, actor=ctx.actor, reason=args.reason)
-    if ctx.json:
-        ctx.emit_json({"closed": closed})
-    else:
-        ctx.out(f"Skipped {len(closed)} step(s): {', '.join(closed[:10])}{' ...' if len(closed) > 10 else ''}")
+    more = " ..." if len(closed) > 10 else ""
+    ctx.emit({"closed": closed}, f"Skipped {len(closed)} step(s): {', '.join(closed[:10])}{more}")
 
 
 @COMMANDS.command(
@@ -266,10 +264,7 @@ def mol_burn(ctx, args):
 
     root = molecule.root_of(ctx.ledger, args.molecule)
     count = molecule.burn(ctx.ledger, root.id, actor=ctx.actor, force=args.force)
-    if ctx.json:
-        ctx.emit_json({"molecule": root.id, "deleted": count})
-    else:
-        ctx.out(f"Burned {root.id} ({count} beads)")
+    ctx.emit({"molecule": root.id, "deleted": count}, f"Burned {root.id} ({count} beads)")
 
 
 # -- formula list / show ---------------------------------------------------------------

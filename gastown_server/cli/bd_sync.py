@@ -30,10 +30,8 @@ def export(ctx, args):
         sys.stdout.flush()
         return
     changed = jsonl.write_atomic(args.output, data)
-    if ctx.json:
-        ctx.emit_json({"path": args.output, "count": count, "changed": changed})
-    else:
-        ctx.out(f"Exported {count} beads to {args.output}" + ("" if changed else " (unchanged)"))
+    ctx.emit({"path": args.output, "count": count, "changed": changed},
+             f"Exported {count} beads to {args.output}" + ("" if changed else " (unchanged)"))
 
 
 @COMMANDS.command(

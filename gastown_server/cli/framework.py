@@ -123,6 +123,13 @@ class Context:
         sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(value), indent=2) + b"\n")
         sys.stdout.flush()
 
+    def emit(self, value: Any, text: str) -> None:
+        """``value`` as JSON under ``--json``, else ``text`` (the human line)."""
+        if self.json:
+            self.emit_json(value)
+        else:
+            self.out(text)
+
     def close(self) -> None:
         if self._ledger is not None:
             self._ledger.disconnect()

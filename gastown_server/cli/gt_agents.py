@@ -38,10 +38,7 @@ def attach(ctx, town, ident) -> int:
         raise NotFound(f"{ident.address} is not running (session {ident.session}): start it first (gt up)")
     cmd = tmux.attach_command(ident.session)
     if ctx.json or not (sys.stdin.isatty() and sys.stdout.isatty()):
-        if ctx.json:
-            ctx.emit_json({"address": ident.address, "session": ident.session, "command": cmd})
-        else:
-            ctx.out(shlex.join(cmd))
+        ctx.emit({"address": ident.address, "session": ident.session, "command": cmd}, shlex.join(cmd))
         return 0
     town.close()
     os.execvp(cmd[0], cmd)
@@ -185,10 +182,7 @@ def peek(ctx, args):
     with _town() as town:
         ident = town.resolve(args.target)
         text = town.tmux.capture(ident.session, args.lines)
-    if ctx.json:
-        ctx.emit_json({"address": ident.address, "session": ident.session, "text": text})
-    else:
-        ctx.out(text)
+    ctx.emit({"address": ident.address, "session": ident.session, "text": text}, text)
 
 
 @COMMANDS.command("mayor attach", "Attach to the Mayor's session")
@@ -238,10 +232,7 @@ def polecat_start(ctx, args):
 
     with _town() as town:
         res = start_agent(town, _polecat(town, args.name, args.rig), actor=ctx.actor)
-    if ctx.json:
-        ctx.emit_json(res)
-    else:
-        ctx.out(f"{res.status} {res.address} ({res.session})")
+    ctx.emit(res, f"{res.status} {res.address} ({res.session})")
 
 
 @COMMANDS.command(
@@ -292,10 +283,7 @@ def handoff(ctx, args):
             ctx.out(f"handing off {me}: a fresh session takes the hook")
             sys.stdout.flush()
         res = do_handoff(town, me, message=args.message, actor=me, old_session_id=os.environ.get("GT_SESSION_ID", ""))
-    if ctx.json:
-        ctx.emit_json(res)
-    else:
-        ctx.out(f"{res.status} {res.address} ({res.session}), session {res.session_id}")
+    ctx.emit(res, f"{res.status} {res.address} ({res.session}), session {res.session_id}")
 
 
 @COMMANDS.command(
@@ -336,8 +324,5 @@ def _talk(ctx, town, args):
     from ..town import lifecycle
 
     answer = lifecycle.talk_to_session(town, args.talk, args.prompt, timeout_s=args.timeout)
-    if ctx.json:
-        ctx.emit_json(answer)
-    else:
-        ctx.out(answer.answer)
+    ctx.emit(answer, answer.answer)
     return 0

@@ -99,10 +99,7 @@ def add(ctx, args):
 
     convoys.add(ctx.ledger, args.id, args.beads, actor=_actor(ctx))
     t = convoys.tree(ctx.ledger, args.id)
-    if ctx.json:
-        ctx.emit_json(t)
-    else:
-        ctx.out(f"{args.id} now tracks {t.progress.total} bead(s), {t.progress.closed} closed")
+    ctx.emit(t, f"{args.id} now tracks {t.progress.total} bead(s), {t.progress.closed} closed")
 
 
 @COMMANDS.command("convoy close", "Close a convoy without landing it (no mail)",
@@ -111,10 +108,7 @@ def close(ctx, args):
     from ..work import convoys
 
     bead = convoys.close(ctx.ledger, args.id, actor=_actor(ctx), reason=args.reason)
-    if ctx.json:
-        ctx.emit_json(bead)
-    else:
-        ctx.out(f"closed convoy {bead.id}")
+    ctx.emit(bead, f"closed convoy {bead.id}")
 
 
 @COMMANDS.command(
@@ -126,10 +120,7 @@ def land(ctx, args):
 
     t = convoys.land(ctx.ledger, args.id, actor=_actor(ctx), force=args.force)
     _notify_landed(ctx, [args.id])
-    if ctx.json:
-        ctx.emit_json(t)
-    else:
-        ctx.out(f"landed convoy {args.id} ({_progress(t.progress)} closed); mailed overseer and mayor")
+    ctx.emit(t, f"landed convoy {args.id} ({_progress(t.progress)} closed); mailed overseer and mayor")
 
 
 @COMMANDS.command("convoy check", "Land every finished convoy; report stranded work (ready, nobody on it)")

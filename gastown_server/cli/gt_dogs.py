@@ -28,10 +28,7 @@ def dog_add(ctx, args):
 
     with _town() as town:
         ident = dogs.add(town, args.name, actor=ctx.actor)
-    if ctx.json:
-        ctx.emit_json(ident)
-    else:
-        ctx.out(f"Added dog {ident.address} at {ident.cwd}")
+    ctx.emit(ident, f"Added dog {ident.address} at {ident.cwd}")
 
 
 @COMMANDS.command("dog list", "List dogs: idle or working, hooked work, session")
@@ -59,10 +56,7 @@ def dog_remove(ctx, args):
 
     with _town() as town:
         ident = dogs.remove(town, args.name, actor=ctx.actor, force=args.force)
-    if ctx.json:
-        ctx.emit_json(ident)
-    else:
-        ctx.out(f"Removed dog {ident.address}")
+    ctx.emit(ident, f"Removed dog {ident.address}")
 
 
 @COMMANDS.command("dog start", "Start a dog's session", arg("name"))
@@ -71,10 +65,7 @@ def dog_start(ctx, args):
 
     with _town() as town:
         res = dogs.start(town, args.name, actor=ctx.actor)
-    if ctx.json:
-        ctx.emit_json(res)
-    else:
-        ctx.out(f"{res.address}: {res.status} ({res.session})")
+    ctx.emit(res, f"{res.address}: {res.status} ({res.session})")
 
 
 @COMMANDS.command("dog stop", "Stop a dog's session", arg("name"))
@@ -84,10 +75,8 @@ def dog_stop(ctx, args):
     with _town() as town:
         ident = dogs.find(town, args.name)
         was = dogs.stop(town, args.name, actor=ctx.actor)
-    if ctx.json:
-        ctx.emit_json({"address": ident.address, "session": ident.session, "was_running": was})
-    else:
-        ctx.out(f"Stopped {ident.address}" if was else f"{ident.address} was not running")
+    ctx.emit({"address": ident.address, "session": ident.session, "was_running": was},
+             f"Stopped {ident.address}" if was else f"{ident.address} was not running")
 
 
 # -- gt plugin ------------------------------------------------------------------------
@@ -149,10 +138,7 @@ def plugin_run(ctx, args):
     with _town() as town:
         plugin = plugins.load(town.root, args.name)
         res = plugin_runs.dispatch(town, plugin, actor=ctx.actor, force=args.force)
-    if ctx.json:
-        ctx.emit_json(res)
-    else:
-        ctx.out(f"plugin {res.plugin}: run {res.run} on {res.dog}'s hook ({res.session_status})")
+    ctx.emit(res, f"plugin {res.plugin}: run {res.run} on {res.dog}'s hook ({res.session_status})")
 
 
 @COMMANDS.command(

@@ -212,10 +212,7 @@ def mail_reply(ctx, args):
         mail.require_known(ledger, original.sender)
     msg = mail.reply(ledger, args.id, _body(args), actor=_me(ctx), subject=args.subject)
     _notify(ctx, [msg])
-    if ctx.json:
-        ctx.emit_json(msg)
-    else:
-        ctx.out(f"sent {msg.id} to {msg.to}: {msg.subject}")
+    ctx.emit(msg, f"sent {msg.id} to {msg.to}: {msg.subject}")
 
 
 @COMMANDS.command("mail ack", "Acknowledge a message: it leaves the inbox", arg("id"))
@@ -233,10 +230,7 @@ def mail_archive(ctx, args):
 
 
 def _file_away(ctx, msg, verb: str) -> None:
-    if ctx.json:
-        ctx.emit_json(msg)
-    else:
-        ctx.out(f"{verb} {msg.id}")
+    ctx.emit(msg, f"{verb} {msg.id}")
 
 
 @COMMANDS.command("mail thread", "A whole conversation, oldest first", arg("id", help="any message of the thread"))
@@ -279,10 +273,7 @@ def mail_release(ctx, args):
     from ..work import mailing
 
     msg = mailing.release(ctx.ledger, _root(ctx), args.id, actor=_me(ctx))
-    if ctx.json:
-        ctx.emit_json(msg)
-    else:
-        ctx.out(f"released {msg.id} back to queue:{msg.queue}")
+    ctx.emit(msg, f"released {msg.id} back to queue:{msg.queue}")
 
 
 @COMMANDS.command("mail lists", "Every mailing list and queue, with members (queues: workers resolved)")
@@ -353,10 +344,7 @@ def mail_queue(ctx, args):
 
 
 def _done(ctx, value, line: str) -> None:
-    if ctx.json:
-        ctx.emit_json(value)
-    else:
-        ctx.out(line)
+    ctx.emit(value, line)
 
 
 # -- gt broadcast --------------------------------------------------------------------------
@@ -374,10 +362,7 @@ def broadcast(ctx, args):
 
     messages = mail.broadcast(ctx.ledger, args.subject, _body(args), actor=_me(ctx), rig=args.rig, role=args.role)
     _notify(ctx, messages)
-    if ctx.json:
-        ctx.emit_json(messages)
-    else:
-        ctx.out(f"sent {len(messages)} message(s): {', '.join(m.to for m in messages)}")
+    ctx.emit(messages, f"sent {len(messages)} message(s): {', '.join(m.to for m in messages)}")
 
 
 # -- gt escalate ----------------------------------------------------------------------------
@@ -401,10 +386,7 @@ def escalate(ctx, args):
             raise InvalidInput("--forward takes an escalation id only, no description")
         esc = escalation.forward(ctx.ledger, args.forward, actor=_me(ctx), note=args.note)
         _notify_ids(ctx, esc.mail)
-        if ctx.json:
-            ctx.emit_json(esc)
-        else:
-            ctx.out(f"forwarded {esc.id} to {esc.holder}")
+        ctx.emit(esc, f"forwarded {esc.id} to {esc.holder}")
         return
     if words == ["list"]:
         items = escalation.list_escalations(ctx.ledger, include_closed=args.all)

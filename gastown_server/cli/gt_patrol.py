@@ -235,8 +235,5 @@ def boot_triage(ctx, args):
         raise InvalidInput("--stale-after must not be negative")
     with _town() as town:
         action = boot.run(town, actor="boot", stale_s=args.stale_after)
-    if ctx.json:
-        ctx.emit_json({"action": action})
-    else:
-        ctx.out(f"boot: {action}")
+    ctx.emit({"action": action}, f"boot: {action}")
     return 0

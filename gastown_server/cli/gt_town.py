@@ -51,10 +51,7 @@ def rig_add(ctx, args):
 
     with _town() as town:
         rig = rigs.add(town, args.name, args.url, prefix=args.prefix, actor=ctx.actor)
-    if ctx.json:
-        ctx.emit_json(rig)
-    else:
-        ctx.out(f"Added rig {rig.name} (prefix {rig.prefix}) at {rig.repo}")
+    ctx.emit(rig, f"Added rig {rig.name} (prefix {rig.prefix}) at {rig.repo}")
 
 
 @COMMANDS.command("rig list", "List the town's rigs")
@@ -83,10 +80,7 @@ def rig_remove(ctx, args):
 
     with _town() as town:
         rig = rigs.remove(town, args.name, actor=ctx.actor, force=args.force)
-    if ctx.json:
-        ctx.emit_json(rig)
-    else:
-        ctx.out(f"Removed rig {rig.name} (prefix {rig.prefix})")
+    ctx.emit(rig, f"Removed rig {rig.name} (prefix {rig.prefix})")
 
 
 # -- crew ----------------------------------------------------------------------
@@ -100,10 +94,7 @@ def crew_add(ctx, args):
 
     with _town() as town:
         ident = crew.add(town, args.rig, args.name, actor=ctx.actor)
-    if ctx.json:
-        ctx.emit_json(ident)
-    else:
-        ctx.out(f"Added crew member {ident.address} at {ident.cwd}")
+    ctx.emit(ident, f"Added crew member {ident.address} at {ident.cwd}")
 
 
 @COMMANDS.command("crew list", "List crew members", _RIG)
@@ -141,10 +132,8 @@ def crew_stop(ctx, args):
     with _town() as town:
         ident = crew.find(town, args.rig, args.name)
         was = stop_agent(town, ident, actor=ctx.actor)
-    if ctx.json:
-        ctx.emit_json({"address": ident.address, "session": ident.session, "was_running": was})
-    else:
-        ctx.out(f"Stopped {ident.address}" if was else f"{ident.address} was not running")
+    ctx.emit({"address": ident.address, "session": ident.session, "was_running": was},
+             f"Stopped {ident.address}" if was else f"{ident.address} was not running")
 
 
 @COMMANDS.command("crew attach", "Attach to a crew member's session", arg("name"), _RIG)
@@ -219,10 +208,7 @@ def _agent_set(ctx, args, name, words):
         env[key] = value
     with _town() as town:
         config.set_agent(town.root, name, command, preset=args.preset, env=env, prompt_style=args.prompt_style)
-    if ctx.json:
-        ctx.emit_json({"name": name, "command": command, "env": env})
-    else:
-        ctx.out(f"Agent {name}: {shlex.join(command)}")
+    ctx.emit({"name": name, "command": command, "env": env}, f"Agent {name}: {shlex.join(command)}")
 
 
 def _agent_default(ctx, name, role):
@@ -230,10 +216,7 @@ def _agent_default(ctx, name, role):
 
     with _town() as town:
         config.set_default(town.root, name, role=role)
-    if ctx.json:
-        ctx.emit_json({"default": name, "role": role or ""})
-    else:
-        ctx.out(f"Default agent{' for ' + role if role else ''}: {name}")
+    ctx.emit({"default": name, "role": role or ""}, f"Default agent{' for ' + role if role else ''}: {name}")
 
 
 # -- up / down / status ----------------------------------------------------------
@@ -270,10 +253,8 @@ def down(ctx, args):
 
     with _town() as town:
         stopped = town_down(town, actor=ctx.actor, grace_s=args.grace)
-    if ctx.json:
-        ctx.emit_json({"stopped": stopped})
-    else:
-        ctx.out(f"Stopped {len(stopped)} session(s) and the daemon" if stopped else "Nothing was running; daemon stopped")
+    ctx.emit({"stopped": stopped},
+             f"Stopped {len(stopped)} session(s) and the daemon" if stopped else "Nothing was running; daemon stopped")
 
 
 @COMMANDS.command("status", "Town, rigs, agents, tmux socket and daemon")
@@ -306,10 +287,7 @@ def status(ctx, args):
 
 
 def _emit_daemon(ctx, st, text: str) -> None:
-    if ctx.json:
-        ctx.emit_json(st)
-    else:
-        ctx.out(text)
+    ctx.emit(st, text)
 
 
 @COMMANDS.command("daemon start", "Start the heartbeat daemon in the background",

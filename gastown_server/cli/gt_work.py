@@ -294,10 +294,7 @@ def mq_abandon(ctx, args):
     from ..work import merge_requests as mrs
 
     mr = mrs.abandon(ctx.ledger, args.id, actor=ctx.actor, reason=args.reason)
-    if ctx.json:
-        ctx.emit_json(mr)
-    else:
-        ctx.out(f"{mr.id} {mr.close_reason}")
+    ctx.emit(mr, f"{mr.id} {mr.close_reason}")
     return 0
 
 
