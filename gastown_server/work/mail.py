@@ -460,24 +460,28 @@ def notify(town, messages: list[Message]) -> list[str]:
     delivers it) and never fails the send: delivery problems are returned as
     lines for the caller to show.
     """
-    from ..runtime import nudge as rt_nudge
-
     problems: list[str] = []
     known = {r.address: r for r in directory(town.ledger)}
     for msg in messages:
         r = known.get(msg.to) or known.get(canonical(msg.to))
-        if r is None or not r.session:
-            continue
-        try:
-            if not town.tmux.has(r.session):
-                continue
-            res = rt_nudge.nudge(
-                town.tmux, r.session, f"You have mail from {msg.sender or '?'}: {msg.subject} — gt mail read {msg.id}",
-                state_dir=town.state_dir, idle_s=town.config.nudge.idle_s, timeout_s=0, sender=msg.sender,
-            )  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - the mail is delivered; a nudge problem is only reported
-            problems.append(f"mail {msg.id} delivered; nudging {r.address} failed: {exc}")
-            continue
-        if res.status == "failed":
-            problems.append(f"mail {msg.id} delivered; nudging {r.address} failed: {res.reason}")
+        if r is not None:
+            text = f"You have mail from {msg.sender or '?'}: {msg.subject} — gt mail read {msg.id}"
+            problems += nudge_recipient(town, r, text, sender=msg.sender, done=f"mail {msg.id} delivered")
     return problems
+
+
+def nudge_recipient(town, r: Recipient, text: str, *, sender: str, done: str) -> list[str]:
+    """Nudge ``r`` if its session runs (queued, never blocking); a problem comes back as a line
+    starting with ``done`` (what already happened, so the reader knows nothing was lost)."""
+    from ..runtime import nudge as rt_nudge
+
+    if not r.session:
+        return []
+    try:
+        if not town.tmux.has(r.session):
+            return []
+        res = rt_nudge.nudge(town.tmux, r.session, text, state_dir=town.state_dir, idle_s=town.config.nudge.idle_s,
+                             timeout_s=0, sender=sender)  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - the message is stored; a nudge problem is only reported
+        return [f"{done}; nudging {r.address} failed: {exc}"]
+    return [f"{done}; nudging {r.address} failed: {res.reason}"] if res.status == "failed" else []

@@ -584,8 +584,6 @@ def notify(town, delivery: Delivery) -> list[str]:
     """
     if delivery.kind != "queue":
         return mail.notify(town, delivery.messages)
-    from ..runtime import nudge as rt_nudge
-
     name = delivery.to[len("queue:"):]
     config = load(town.root)
     workers = config.queues[name].workers if name in config.queues else []
@@ -593,16 +591,6 @@ def notify(town, delivery: Delivery) -> list[str]:
     for msg in delivery.messages:
         text = f"new work in queue:{name} from {msg.sender or '?'}: {msg.subject} — gt mail claim {name}"
         for r in mail.directory(town.ledger):
-            if not r.session or r.address == msg.sender or not any(matches(p, r.address) for p in workers):
-                continue
-            try:
-                if not town.tmux.has(r.session):
-                    continue
-                res = rt_nudge.nudge(town.tmux, r.session, text, state_dir=town.state_dir,
-                                     idle_s=town.config.nudge.idle_s, timeout_s=0, sender=msg.sender)  # fmt: skip
-            except Exception as exc:  # noqa: BLE001 - the work is queued; a nudge problem is only reported
-                problems.append(f"queued {msg.id}; nudging {r.address} failed: {exc}")
-                continue
-            if res.status == "failed":
-                problems.append(f"queued {msg.id}; nudging {r.address} failed: {res.reason}")
+            if r.address != msg.sender and any(matches(p, r.address) for p in workers):
+                problems += mail.nudge_recipient(town, r, text, sender=msg.sender, done=f"queued {msg.id}")
     return problems
