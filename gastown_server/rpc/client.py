@@ -136,8 +136,9 @@ class Client:
                 tcp: str | None = None) -> Client:
         """The town's socket if a server listens there, else a spawned stdio server."""
         if tcp:
-            host, _, port = tcp.rpartition(":")
-            return cls.connect_tcp(host, int(port))
+            from .address import parse_tcp_address
+
+            return cls.connect_tcp(*parse_tcp_address(tcp))
         if socket_path:
             return cls.connect_socket(socket_path)
         if town is not None:

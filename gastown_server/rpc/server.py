@@ -72,13 +72,6 @@ def _token(args) -> str | None:
     return args.token
 
 
-def _tcp_address(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise StartError(f"--tcp wants HOST:PORT, got {text!r}")
-    return host.strip("[]"), int(port)
-
-
 def _prepare_socket_path(path: Path) -> None:
     """Refuse to steal a live server's socket; clear a stale one."""
     if not path.exists() and not path.is_symlink():
@@ -121,7 +114,9 @@ async def _serve_network(args, app, stop: asyncio.Event) -> None:
 
     cleanup: Path | None = None
     if args.tcp:
-        host, port = _tcp_address(args.tcp)
+        from .address import parse_tcp_address
+
+        host, port = parse_tcp_address(args.tcp)
         try:
             server = await asyncio.start_server(on_client, host, port)
         except OSError as exc:

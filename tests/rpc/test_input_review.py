@@ -1,0 +1,55 @@
+"""Review findings on RPC input: addresses, paths and frames a user or a peer can get wrong.
+
+Each test drives a real ``gastown-server`` process or a real ``gt`` process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from rpc_helpers import clean_env
+
+from gastown_server.rpc.client import server_command
+
+GT = [sys.executable, "-m", "gastown_server.cli.gt"]
+
+
+def one_error_line(proc: subprocess.CompletedProcess, prog: str) -> str:
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error: "), proc.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("address", ["foo", "h:", ":80", "h:99999", "::1:80", "[]:80", "h:-1"])
+def test_gt_rpc_bad_tcp_address_is_one_line(address, town):
+    proc = subprocess.run([*GT, "rpc", "--tcp", address, "bead/list"], capture_output=True, text=True,
+                          env=clean_env(GT_TOWN=str(town)), cwd=town, timeout=60)
+    assert "HOST:PORT" in one_error_line(proc, "gt") or "brackets" in proc.stderr
+
+
+@pytest.mark.parametrize("address", ["h:", "::1:80", "[]:80"])
+def test_server_bad_tcp_address_is_one_line(address, tmp_path):
+    proc = subprocess.run(server_command("--tcp", address, "--token", "x"), capture_output=True, text=True,
+                          env=clean_env(), cwd=tmp_path, timeout=30)
+    line = one_error_line(proc, "gastown-server")
+    assert "HOST:PORT" in line or "brackets" in line
+
+
+def test_gt_rpc_reaches_a_bracketed_ipv6_server(town):
+    proc = subprocess.Popen(server_command("--tcp", "[::1]:0", "--town", str(town), "--token", "s3cret"),
+                            stderr=subprocess.PIPE, text=True, env=clean_env())
+    try:
+        line = proc.stderr.readline()
+        assert "listening on tcp ::1:" in line, line
+        port = int(line.rsplit(":", 1)[1])
+        ok = subprocess.run([*GT, "rpc", "--tcp", f"[::1]:{port}", "--token", "s3cret", "bead/list"],
+                            capture_output=True, text=True, env=clean_env(GT_TOWN=str(town)), cwd=town, timeout=60)
+        assert ok.returncode == 0, ok.stderr
+        assert '"beads": []' in ok.stdout
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        assert "Traceback" not in proc.stderr.read()
