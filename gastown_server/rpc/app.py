@@ -429,7 +429,9 @@ class App:
     # -- town ------------------------------------------------------------------------
 
     def open_town(self, root: Path) -> None:
-        root = Path(root).expanduser().resolve()
+        from ..town.core import town_dir
+
+        root = town_dir(root)
         if self.town_root is not None:
             if root != self.town_root:
                 raise Conflict(f"this server serves {self.town_root}, not {root}: start another server for that town")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import msgspec
 
-from ..errors import NoTown, NotFound
+from ..errors import InvalidInput, NoTown, NotFound
 from ..paths import find_town_root, ledger_path
 from . import layout
 from .identity import DOG_ROLE, Identity, dog_identity, parse_address, rig_identity, town_identity
@@ -165,10 +165,23 @@ class Town:
             raise exc
 
 
+def town_dir(path: str | os.PathLike[str]) -> Path:
+    """``path`` made absolute for use as a town root; :class:`InvalidInput` if no path can be made of it.
+
+    A NUL byte (``ValueError``) or an unreadable component (``OSError``)
+    arrives from RPC clients, not only from typos: one clear error, no traceback.
+    """
+    try:
+        return Path(path).expanduser().resolve()
+    except (ValueError, OSError, RuntimeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InvalidInput(f"bad town path {str(path)!r}: {reason}") from None
+
+
 def open_town(start: str | os.PathLike[str] | None = None) -> Town:
     """The town at or above ``start`` (default: ``$GT_TOWN``, else the cwd)."""
     if start is not None:
-        root = Path(start).expanduser().resolve()
+        root = town_dir(start)
         if not ledger_path(root).exists() or not layout.config_path(root).exists():
             raise NoTown(f"{root} is not a town (no .gastown/ledger.db or settings/config.json): run 'gt install {root}'")
         return Town(root)

@@ -53,3 +53,20 @@ def test_gt_rpc_reaches_a_bracketed_ipv6_server(town):
         proc.terminate()
         proc.wait(10)
         assert "Traceback" not in proc.stderr.read()
+
+
+@pytest.mark.parametrize("bad_town", ["/tmp/\x00x", "\x00"])
+def test_initialize_with_a_nul_town_path_is_invalid_input(bad_town, town):
+    from gastown_server.rpc.client import Client
+    from gastown_server.rpc.errors import RpcError
+
+    with Client.spawn(env=clean_env(), stderr=subprocess.PIPE) as c:
+        with pytest.raises(RpcError) as err:
+            c.initialize(town=bad_town)
+        assert err.value.code == -33002, err.value.message
+        assert "bad town path" in err.value.message and "\n" not in err.value.message
+        c.initialize(town=str(town))  # the session goes on: a good town still opens
+        assert c.call("bead/list") == {"beads": []}
+        c.close()
+        stderr = c.process.stderr.read().decode()
+    assert "Traceback" not in stderr, stderr
