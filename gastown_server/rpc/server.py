@@ -27,6 +27,8 @@ from pathlib import Path
 
 PROG = "gastown-server"
 SOCKET_NAME = "rpc.sock"
+#: sockaddr_un.sun_path holds 108 bytes on Linux, one of them the closing NUL.
+_MAX_UNIX_PATH = 107
 
 
 class StartError(Exception):
@@ -120,7 +122,7 @@ async def _serve_network(args, app, stop: asyncio.Event) -> None:
         try:
             server = await asyncio.start_server(on_client, host, port)
         except OSError as exc:
-            raise StartError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            raise StartError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         bound = server.sockets[0].getsockname()
         where = f"tcp {bound[0]}:{bound[1]}"
     else:
@@ -130,12 +132,18 @@ async def _serve_network(args, app, stop: asyncio.Event) -> None:
             path = app.town_root / ".gastown" / SOCKET_NAME
         else:
             raise StartError("no town here: give --town DIR or --socket PATH")
-        _prepare_socket_path(path)
+        if len(os.fsencode(path)) > _MAX_UNIX_PATH:
+            raise StartError(f"cannot listen on {path}: the path is too long for a unix socket "
+                             f"({len(os.fsencode(path))} bytes, at most {_MAX_UNIX_PATH}): give --socket <shorter path>")
+        try:
+            _prepare_socket_path(path)
+        except OSError as exc:
+            raise StartError(f"cannot use {path}: {exc.strerror or exc}") from None
         old = os.umask(0o177)
         try:
             server = await asyncio.start_unix_server(on_client, str(path))
         except OSError as exc:
-            raise StartError(f"cannot listen on {path}: {exc.strerror}") from None
+            raise StartError(f"cannot listen on {path}: {exc.strerror or exc}") from None
         finally:
             os.umask(old)
         os.chmod(path, 0o600)

@@ -70,3 +70,12 @@ def test_initialize_with_a_nul_town_path_is_invalid_input(bad_town, town):
         c.close()
         stderr = c.process.stderr.read().decode()
     assert "Traceback" not in stderr, stderr
+
+
+def test_a_unix_socket_path_too_long_says_so(town, tmp_path):
+    long_dir = tmp_path / ("d" * 60) / ("e" * 60)
+    proc = subprocess.run(server_command("--socket", str(long_dir / "rpc.sock"), "--town", str(town)),
+                          capture_output=True, text=True, env=clean_env(), timeout=30)
+    line = one_error_line(proc, "gastown-server")
+    assert "too long for a unix socket" in line and "--socket" in line and "None" not in line, line
+    assert not long_dir.exists()  # refused before making directories for it
