@@ -161,11 +161,11 @@ def _start_locked(town: Town, ident: Identity, preset, *, actor: str, replace: b
         # Recorded first: when a session hands itself off, respawn kills the
         # very process running this code.
         _record(town, ident, actor=actor, session_id=session_id, runtime=preset.name, transcript=transcript, mode=mode or "respawn")
-        tmux.respawn(ident.session, argv, cwd=cwd, env=env, transcript=transcript)
+        tmux.respawn(ident.session, argv, cwd=cwd, env=env, transcript=transcript, empty_input=preset.empty_input)
         status = "respawned"
     else:
         try:
-            tmux.start(ident.session, argv, cwd=cwd, env=env, transcript=transcript)
+            tmux.start(ident.session, argv, cwd=cwd, env=env, transcript=transcript, empty_input=preset.empty_input)
         except Conflict:  # someone else started it just now
             return StartResult(ident.address, ident.session, "running", runtime=preset.name)
         _record(town, ident, actor=actor, session_id=session_id, runtime=preset.name, transcript=transcript, mode=mode or "start")
