@@ -79,3 +79,23 @@ def test_a_unix_socket_path_too_long_says_so(town, tmp_path):
     line = one_error_line(proc, "gastown-server")
     assert "too long for a unix socket" in line and "--socket" in line and "None" not in line, line
     assert not long_dir.exists()  # refused before making directories for it
+
+
+def test_formula_show_over_rpc_takes_names_not_paths(town, tmp_path):
+    from gastown_server.rpc.client import Client
+    from gastown_server.rpc.errors import RpcError
+
+    outside = tmp_path / "outside.formula.toml"
+    outside.write_text('formula = "outside"\nversion = 1\n[[steps]]\nid = "a"\ntitle = "A"\n')
+    with Client.spawn(town=town, env=clean_env()) as c:
+        c.initialize()
+        for params in ({"name": "../../etc/passwd"}, {"name": "/etc/passwd"}, {"name": str(outside)},
+                       {"name": "outside.formula.toml"}, {"name": "code-review", "rig": "../../etc"},
+                       {"name": "code-review", "rig": "/etc"}):
+            with pytest.raises(RpcError) as err:
+                c.call("formula/show", params)
+            assert err.value.code == -33002 and "not a path" in err.value.message, (params, err.value.message)
+        with pytest.raises(RpcError) as err:
+            c.call("formula/list", {"rig": "../.."})
+        assert err.value.code == -33002 and "not a path" in err.value.message
+        assert c.call("formula/show", {"name": "code-review"})["name"] == "code-review"  # names still work

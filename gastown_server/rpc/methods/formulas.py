@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...errors import InvalidInput
 from ...formulas import molecule
 from .. import types as t
 from ..registry import method
+
+
+def _plain_name(kind: str, value: str | None) -> str | None:
+    """Over RPC a formula or rig is named, never a path: the CLI reads formula files, a client may not."""
+    if value is not None and ("/" in value or "\\" in value or value in (".", "..") or value.endswith(".toml")):
+        raise InvalidInput(f"{kind} must be a name (see formula/list), not a path: {value!r}")
+    return value
 
 
 @method("formula/list", t.FormulaListParams, t.FormulaListResult)
@@ -14,7 +22,7 @@ def formula_list(call, p: t.FormulaListParams) -> t.FormulaListResult:
     """Formulas in the search path (built-in, town, rig) with layer, type and description."""
     from ...formulas.service import list_formulas
 
-    items = list_formulas(call.town_root, p.rig)
+    items = list_formulas(call.town_root, _plain_name("rig", p.rig))
     return t.FormulaListResult([t.FormulaEntry(**item) for item in items])
 
 
@@ -24,7 +32,8 @@ def formula_show(call, p: t.FormulaShowParams) -> dict[str, Any]:
     from ...formulas import search
     from ...formulas.service import describe
 
-    return describe(search.load(p.name, call.town_root, p.rig))
+    name = _plain_name("formula", p.name)
+    return describe(search.load(name, call.town_root, _plain_name("rig", p.rig)))
 
 
 @method("mol/status", t.MolStatusParams, t.MolStatusResult)
