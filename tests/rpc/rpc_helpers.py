@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,16 +42,39 @@ def run_bd(town: Path, *argv: str, actor: str = "mayor") -> subprocess.Completed
     return proc
 
 
+class ServerStartTimeout(AssertionError):
+    """The server printed no first line in time (it was killed)."""
+
+
 class SocketServer:
-    def __init__(self, town: Path, *extra: str, path: Path | None = None) -> None:
+    def __init__(self, town: Path, *extra: str, path: Path | None = None, command: list[str] | None = None,
+                 start_timeout: float = 30.0) -> None:
         self.town = town
         self.path = path or town / ".gastown" / "rpc.sock"
         args = ["--socket", str(self.path), "--town", str(town), *extra]
         self.proc = subprocess.Popen(
-            server_command(*args), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=clean_env(), text=True
+            command or server_command(*args), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=clean_env(),
+            text=True,
         )
-        line = self.proc.stderr.readline()
+        line = self._first_line(start_timeout)
         assert "listening on" in line, line + self.proc.stderr.read()
+
+    def _first_line(self, timeout: float) -> str:
+        # readline() blocks forever on a server that hangs before printing:
+        # read it in a thread and give up (killing the server) at the deadline.
+        got: list[str] = []
+        reader = threading.Thread(target=lambda: got.append(self.proc.stderr.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if reader.is_alive():
+            self.proc.kill()
+            self.proc.wait()
+            reader.join(5)
+            self.proc.stderr.close()
+            err = ServerStartTimeout(f"gastown-server printed nothing within {timeout:g}s (killed it)")
+            err.pid = self.proc.pid
+            raise err
+        return got[0]
 
     def client(self, *, initialize: bool = True, actor: str | None = None) -> Client:
         c = Client.connect_socket(self.path)

@@ -5,6 +5,7 @@ Each test drives a real ``gastown-server`` process or a real ``gt`` process.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -99,3 +100,17 @@ def test_formula_show_over_rpc_takes_names_not_paths(town, tmp_path):
             c.call("formula/list", {"rig": "../.."})
         assert err.value.code == -33002 and "not a path" in err.value.message
         assert c.call("formula/show", {"name": "code-review"})["name"] == "code-review"  # names still work
+
+
+def test_socket_server_helper_gives_up_on_a_silent_server(town):
+    import time
+
+    from rpc_helpers import ServerStartTimeout, SocketServer
+
+    hang = [sys.executable, "-c", "import time; time.sleep(120)"]
+    started = time.monotonic()
+    with pytest.raises(ServerStartTimeout) as err:
+        SocketServer(town, command=hang, start_timeout=1.0)
+    assert time.monotonic() - started < 10
+    with pytest.raises(ProcessLookupError):  # killed and reaped, not left behind
+        os.kill(err.value.pid, 0)
