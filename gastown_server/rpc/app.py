@@ -43,6 +43,10 @@ log = logging.getLogger("gastown.rpc")
 MAX_WRITE_BUFFER = 64 * 1024 * 1024
 #: How long a tmux sessions snapshot is reused (one subprocess per refresh).
 SNAPSHOT_TTL_S = 0.5
+#: Calls that may wait (nudge up to its timeout, seance/talk) get their own
+#: threads, so a few of them (even for clients that went away) never make
+#: short calls queue.  Each holds only a sleeping thread.
+WAIT_THREADS = 32
 
 
 class Envelope(msgspec.Struct, omit_defaults=True):
@@ -408,6 +412,7 @@ class App:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gastown-writer")
         self._writer_local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
+        self._wait_pool: ThreadPoolExecutor | None = None
         from .feed import Feed
         from .streams import TranscriptStreams
 
@@ -422,6 +427,13 @@ class App:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gastown-rpc")
         return self._pool
+
+    @property
+    def wait_pool(self) -> ThreadPoolExecutor:
+        """Threads for calls that wait (a nudge for an idle pane, a seance): never the short calls' pool."""
+        if self._wait_pool is None:
+            self._wait_pool = ThreadPoolExecutor(max_workers=WAIT_THREADS, thread_name_prefix="gastown-wait")
+        return self._wait_pool
 
     def _report_server_error(self, error: Exception, source: Any) -> None:
         log.error("%s: %s", getattr(source, "__name__", source), error)
@@ -487,8 +499,11 @@ class App:
     def forget_sessions(self) -> None:
         self._snapshot = None
 
-    async def in_town_thread(self, fn):
-        """Run ``fn(town)`` on a worker thread with its own Town and ledger connection."""
+    async def in_town_thread(self, fn, *, waits: bool = False):
+        """Run ``fn(town)`` on a worker thread with its own Town and ledger connection.
+
+        ``waits``: ``fn`` may block for long (see ``WAIT_THREADS``).
+        """
         if self.town_root is None:
             raise NoTown(self.no_town_message())
         self.town_for(self.ledger)  # refuses a ledger-only town with the usual message
@@ -504,10 +519,11 @@ class App:
                 town.close()
 
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.thread_pool, work)
+            pool = self.wait_pool if waits else self.thread_pool
+            return await asyncio.get_running_loop().run_in_executor(pool, work)
         finally:
             self.forget_sessions()
-            self.feed.pump()
+            self.feed.pump_safely()
 
     def no_town_message(self) -> str:
         return "no town is open: start gastown-server inside a town (or with --town DIR), or pass town to initialize"
@@ -528,8 +544,9 @@ class App:
         try:
             return await asyncio.get_running_loop().run_in_executor(self._writer, work)
         finally:
-            # Our own writes reach subscribers at once, not at the next poll.
-            self.feed.pump()
+            # Our own writes reach subscribers at once, not at the next poll
+            # (a failure there must not turn a committed write into an error).
+            self.feed.pump_safely()
 
     # -- connections -----------------------------------------------------------------
 
@@ -548,8 +565,9 @@ class App:
             conn.close()
         self.feed.stop()
         self._writer.shutdown(wait=True, cancel_futures=False)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._pool, self._wait_pool):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
         if self.ledger is not None:
             self.ledger.disconnect()
 

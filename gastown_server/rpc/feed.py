@@ -114,6 +114,13 @@ class Feed(Subscriptions[FeedSubscription]):
             if len(events) < BATCH:
                 return
 
+    def pump_safely(self) -> None:
+        """:meth:`pump` after a call's work: a failure is logged (the watcher retries), not raised."""
+        try:
+            self.pump()
+        except Exception:  # noqa: BLE001 - the call itself succeeded
+            log.exception("feed pump after a call")
+
     def _dispatch(self, events: list[Event]) -> None:
         live = [s for s in self.subs.values() if s.live and not s.conn.closed]
         if not live:

@@ -92,7 +92,7 @@ async def nudge(call, p: t.NudgeParams) -> t.NudgeResult:
             sender=call.actor,
         )  # fmt: skip
 
-    return await call.app.in_town_thread(work)
+    return await call.app.in_town_thread(work, waits=True)
 
 
 @method("handoff", t.HandoffParams, t.StartResult, mode="async")
@@ -132,7 +132,7 @@ async def seance_talk(call, p: t.SeanceTalkParams) -> t.SeanceAnswer:
 
     call.progress("begin", f"asking session {p.session_id}")
     try:
-        answer = await call.app.in_town_thread(work)
+        answer = await call.app.in_town_thread(work, waits=True)
     except BaseException:
         call.progress("end", "stopped")
         raise
