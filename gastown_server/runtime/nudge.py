@@ -14,7 +14,8 @@ What the original got wrong, and what this module guarantees instead:
   what its empty input line looks like (``empty_input``, a regex; preset
   field of the same name), a cursor line that does not match it means a
   human left half-typed text there: the nudge waits/queues rather than
-  splice into it.
+  splice into it.  The check is repeated right before each line is typed
+  (older queued ones first, then the new one), not only once.
 * **Never cancels.**  Text goes with ``send-keys -l`` (literal, no key names),
   then a separate ``Enter``.  Control characters in the message are turned
   into spaces or dropped, so no Escape, C-c or newline is ever sent.  The only
@@ -459,12 +460,18 @@ def nudge(
             empty_input = recorded
         if pane is None:
             return queue("agent pane not running; queued until it is respawned")
-        if not _wait_idle(tmux, session, pane, idle_s, deadline, empty_input):
-            reason = _busy_reason(tmux, session, pane, idle_s, empty_input) or "attached clients busy"
-            return queue(f"{reason} (waited {timeout_s:g}s)")
         opts = dict(echo_s=echo_s, confirm_s=confirm_s, retries=retries)
-        if not _drain(tmux, state_dir, d, session, pane, idle_s, opts, empty_input):
-            return queue("older queued nudges could not all be delivered yet")
+        # Delivering older queued nudges takes seconds, in which a human may
+        # start a line: idleness is checked again right before every typing,
+        # ours included, and we wait again (within the same deadline) if needed.
+        while True:
+            if not _wait_idle(tmux, session, pane, idle_s, deadline, empty_input):
+                reason = _busy_reason(tmux, session, pane, idle_s, empty_input) or "attached clients busy"
+                return queue(f"{reason} (waited {timeout_s:g}s)")
+            if _drain(tmux, state_dir, d, session, pane, idle_s, opts, empty_input) and not _busy_reason(
+                tmux, session, pane, idle_s, empty_input
+            ):
+                break
         seq = _next_seq(d, session)
         status, presses, reason = _deliver(tmux, pane, text, **opts)
         return finish(status, seq=seq, attempts=presses, reason=reason)
@@ -476,12 +483,21 @@ def _drain(
     """Deliver this session's queue, oldest first (caller holds the session lock).
 
     True when the queue is empty afterwards.  Stops early (False) when a client
-    becomes busy.  A queued nudge that fails is logged as failed and leaves the
-    queue (it was typed and erased; retrying it blindly could duplicate it).
+    becomes busy; idleness is re-checked before each item.  Nudges queued while
+    it runs (another sender that gave up on the lock) are delivered too: the
+    queue is re-read until empty.  A queued nudge that fails is logged as
+    failed and leaves the queue (it was typed and erased; retrying it blindly
+    could duplicate it).
     """
-    for item in _read_queue(_queue_path(d, session)):
+    path = _queue_path(d, session)
+    attempted: set[str] = set()
+    while True:
+        item = next((i for i in _read_queue(path) if i.id not in attempted), None)
+        if item is None:
+            break
         if _busy_reason(tmux, session, pane, idle_s, empty_input or item.empty_input):
             return False
+        attempted.add(item.id)
         started = time.monotonic()
         seq = _next_seq(d, session)
         status, presses, reason = _deliver(tmux, pane, item.message, **opts)
@@ -494,7 +510,7 @@ def _drain(
                 elapsed_ms=round((time.monotonic() - started) * 1000, 1), at=clock.now(), sender=item.sender,
             ),
         )  # fmt: skip
-    return not _read_queue(_queue_path(d, session))
+    return not _read_queue(path)
 
 
 def flush_queue(

@@ -248,3 +248,69 @@ def test_line_mode_agent_printing_while_a_nudge_is_typed(tmux, tmp_path, base_en
     assert wait_for(lambda: file_text(log).count("answer: ") == 4)
     answers = [l.split("answer: ", 1)[1].strip() for l in file_text(log).splitlines() if "answer: " in l]
     assert answers == msgs
+
+
+def _queue_one_in_copy_mode(tmux, pane, state, text):
+    """Queue ``text`` (the pane is in copy mode: not a moment to type), then leave copy mode."""
+    tmux.server.cmd("copy-mode", "-t", pane)
+    assert nudge(tmux, "hq-mayor", text, state_dir=state, idle_s=0.2, timeout_s=0.3).status == "queued"
+    tmux.cancel_mode(pane)
+
+
+def _after_delivering(monkeypatch, text, then):
+    """Run ``then()`` right after the real delivery of ``text`` returns (a timing hook, not a stand-in)."""
+    real = nudge_mod._deliver
+
+    def deliver(tmux, pane, message, **opts):
+        out = real(tmux, pane, message, **opts)
+        if message == text:
+            then()
+        return out
+
+    monkeypatch.setattr(nudge_mod, "_deliver", deliver)
+
+
+@pytest.mark.slow
+def test_human_starting_a_line_while_the_queue_drains_is_not_spliced(tmux, outer, tmp_path, base_env, monkeypatch):
+    from gastown_server.runtime.runtimes import PRESETS
+
+    log = start_agent(tmux, tmp_path, "hq-mayor", base_env, empty_input=PRESETS["script"].empty_input)
+    human = _attach_real_client(tmux, "hq-mayor", outer, tmp_path, base_env)
+    pane = tmux.gastown_pane("hq-mayor")
+    state = tmp_path / "state"
+    _queue_one_in_copy_mode(tmux, pane, state, "queued earlier")
+    time.sleep(1.5)  # everybody idle
+
+    def human_starts_typing():
+        outer.send_literal(human, "human half")
+        assert wait_for(lambda: "human half" in tmux.capture("hq-mayor", 3))
+
+    _after_delivering(monkeypatch, "queued earlier", human_starts_typing)
+    res = nudge(tmux, "hq-mayor", "NEW NUDGE", state_dir=state, idle_s=1.0, timeout_s=2.0)
+    assert res.status == "queued", res
+    assert [q.message for q in pending_nudges(state)] == ["NEW NUDGE"]
+    time.sleep(0.3)
+    assert got_lines(log) == ["queued earlier"]
+    screen = tmux.capture("hq-mayor", 3)
+    assert "human half" in screen and "NEW NUDGE" not in screen, screen
+
+
+@pytest.mark.slow
+def test_nudge_queued_during_the_drain_is_delivered_not_left_queued(tmux, outer, tmp_path, base_env, monkeypatch):
+    log = start_agent(tmux, tmp_path, "hq-mayor", base_env)
+    _attach_real_client(tmux, "hq-mayor", outer, tmp_path, base_env)
+    pane = tmux.gastown_pane("hq-mayor")
+    state = tmp_path / "state"
+    _queue_one_in_copy_mode(tmux, pane, state, "queued earlier")
+    time.sleep(1.5)
+
+    def another_sender_gives_up_on_the_lock():
+        late = nudge(tmux, "hq-mayor", "queued meanwhile", state_dir=state, idle_s=0.2, timeout_s=0.05)
+        assert late.status == "queued" and "held" in late.reason
+
+    _after_delivering(monkeypatch, "queued earlier", another_sender_gives_up_on_the_lock)
+    res = nudge(tmux, "hq-mayor", "fresh one", state_dir=state, idle_s=0.2, timeout_s=5.0)
+    assert res.status == "delivered", res  # everyone was idle: nothing left waiting
+    assert pending_nudges(state) == []
+    assert wait_for(lambda: len(got_lines(log)) >= 3)
+    assert got_lines(log) == ["queued earlier", "queued meanwhile", "fresh one"]
