@@ -33,7 +33,7 @@ def rpc(ctx, args):
 
     from ..errors import GastownError, InvalidInput, NoTown
     from ..paths import find_town_root
-    from ..rpc.client import Client
+    from ..rpc.client import Client, ProtocolError
     from ..rpc.errors import RpcError
 
     params = None
@@ -81,6 +81,8 @@ def rpc(ctx, args):
         raise GastownError(exc.message) from None
     except TimeoutError:
         raise GastownError(f"{args.method}: no answer from gastown-server within {args.timeout:g}s") from None
+    except ProtocolError as exc:
+        raise GastownError(str(exc)) from None
     except ConnectionError as exc:
         raise GastownError(f"gastown-server went away: {exc}") from None
     return 0

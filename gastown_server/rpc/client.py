@@ -49,6 +49,27 @@ def default_socket(town: str | os.PathLike[str]) -> Path:
     return Path(town) / ".gastown" / "rpc.sock"
 
 
+class ProtocolError(ConnectionError):
+    """The server sent bytes that are not a Content-Length frame of JSON: the stream cannot be followed."""
+
+
+def _content_length(value: bytes) -> int:
+    text = value.strip()
+    if not text.isdigit():  # int() would also take "-5", "+5", "1_0" and " 5"
+        raise ProtocolError(f"gastown-server sent a bad Content-Length {text[:40]!r}")
+    return int(text)
+
+
+def _decode_body(body: bytes) -> dict:
+    try:
+        msg = _decode(body)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"gastown-server sent a frame that is not JSON: {exc}") from None
+    if not isinstance(msg, dict):
+        raise ProtocolError(f"gastown-server sent a frame that is not a JSON object: {body[:60]!r}")
+    return msg
+
+
 class _Buffer:
     """Parses frames out of a byte stream."""
 
@@ -63,9 +84,9 @@ class _Buffer:
         for line in bytes(self.data[:end]).split(b"\r\n"):
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"content-length":
-                length = int(value.strip())
+                length = _content_length(value)
         if length is None:
-            raise ConnectionError("server sent a frame without Content-Length")
+            raise ProtocolError("gastown-server sent a frame without Content-Length")
         start = end + 4
         if len(self.data) < start + length:
             return None
@@ -222,7 +243,7 @@ class Client:
         while True:
             frame = self._buf.next_frame()
             if frame is not None:
-                return _decode(frame)
+                return _decode_body(frame)
             self._fill(deadline)
 
     # -- plumbing ------------------------------------------------------------------------
@@ -267,6 +288,8 @@ class AsyncClient:
         self._futures: dict[Any, asyncio.Future] = {}
         self.notifications: asyncio.Queue[dict] = asyncio.Queue()
         self._skipped: collections.deque[dict] = collections.deque()
+        #: Why the read loop ended: later calls fail at once instead of waiting out their timeout.
+        self._broken: ConnectionError | None = None
         self._task = asyncio.ensure_future(self._read_loop())
 
     @classmethod
@@ -302,10 +325,10 @@ class AsyncClient:
                         break
                     name, _, value = line.partition(b":")
                     if name.strip().lower() == b"content-length":
-                        length = int(value.strip())
+                        length = _content_length(value)
                 if length is None:
-                    continue
-                msg = _decode(await self._reader.readexactly(length))
+                    raise ProtocolError("gastown-server sent a frame without Content-Length")
+                msg = _decode_body(await self._reader.readexactly(length))
                 if "id" in msg and "method" not in msg:
                     fut = self._futures.pop(msg["id"], None)
                     if fut is not None and not fut.done():
@@ -313,9 +336,10 @@ class AsyncClient:
                 elif "method" in msg:
                     self.notifications.put_nowait(msg)
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            self._broken = exc if isinstance(exc, ConnectionError) else ConnectionError(str(exc))
             for fut in self._futures.values():
                 if not fut.done():
-                    fut.set_exception(ConnectionError(str(exc)))
+                    fut.set_exception(self._broken)
             self._futures.clear()
 
     async def initialize(self, *, actor: str | None = None, token: str | None = None) -> dict:
@@ -327,6 +351,8 @@ class AsyncClient:
         return await self.call("initialize", params)
 
     async def call(self, method: str, params: Any = None, *, timeout: float | None = 30, type: Any = None) -> Any:
+        if self._broken is not None:
+            raise self._broken
         msg_id = next(self._ids)
         fut = asyncio.get_running_loop().create_future()
         self._futures[msg_id] = fut

@@ -114,3 +114,90 @@ def test_socket_server_helper_gives_up_on_a_silent_server(town):
     assert time.monotonic() - started < 10
     with pytest.raises(ProcessLookupError):  # killed and reaped, not left behind
         os.kill(err.value.pid, 0)
+
+
+class BadPeer:
+    """A unix-socket peer that answers every connection with fixed bytes: a broken server for the clients' parsers."""
+
+    def __init__(self, path, reply: bytes) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(path))
+        self.sock.listen()
+        self.reply = reply
+        self.conns: list = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            conn.recv(65536)  # the first request
+            conn.sendall(self.reply)  # and keep the connection open: the client must not wait for more
+
+    def close(self) -> None:
+        for conn in self.conns:
+            conn.close()
+        self.sock.close()
+
+
+BAD_FRAMES = [
+    b"Content-Length: abc\r\n\r\n{}",
+    b"Content-Length: -5\r\n\r\n{}",
+    b"Content-Length: 1_0\r\n\r\n{}",
+    b"X-Other: 1\r\n\r\n{}",
+    b"Content-Length: 3\r\n\r\n{x}",
+    b"Content-Length: 3\r\n\r\n[1]",
+]
+
+
+@pytest.mark.parametrize("reply", BAD_FRAMES)
+def test_client_reports_a_bad_frame_as_a_protocol_error(reply, tmp_path):
+    from gastown_server.rpc.client import Client, ProtocolError
+
+    peer = BadPeer(tmp_path / "bad.sock", reply)
+    try:
+        with Client.connect_socket(tmp_path / "bad.sock") as c:
+            with pytest.raises(ProtocolError, match="gastown-server sent"):
+                c.call("bead/list", timeout=10)
+    finally:
+        peer.close()
+
+
+@pytest.mark.parametrize("reply", BAD_FRAMES)
+def test_async_client_reports_a_bad_frame_as_a_protocol_error(reply, tmp_path):
+    import asyncio
+
+    from gastown_server.rpc.client import AsyncClient, ProtocolError
+
+    peer = BadPeer(tmp_path / "bad.sock", reply)
+
+    async def run() -> None:
+        c = await AsyncClient.connect_socket(tmp_path / "bad.sock")
+        try:
+            with pytest.raises(ProtocolError, match="gastown-server sent"):
+                await c.call("bead/list", timeout=10)
+            with pytest.raises(ProtocolError):  # the stream is lost: later calls fail at once
+                await asyncio.wait_for(c.call("bead/list"), 2)
+        finally:
+            await c.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        peer.close()
+
+
+def test_gt_rpc_reports_a_bad_frame_in_one_line(tmp_path):
+    peer = BadPeer(tmp_path / "bad.sock", BAD_FRAMES[0])
+    try:
+        proc = subprocess.run([*GT, "rpc", "--socket", str(tmp_path / "bad.sock"), "bead/list"], capture_output=True,
+                              text=True, env=clean_env(), cwd=tmp_path, timeout=60)
+    finally:
+        peer.close()
+    assert "bad Content-Length" in one_error_line(proc, "gt")
