@@ -191,6 +191,14 @@ class Feed(Subscriptions[FeedSubscription]):
     def subscribe(self, conn: Connection, cursor: int | None, kinds: list[str] | None) -> FeedSubscription:
         self.ensure_running()
         self.pump()  # so "now" means now
+        if cursor is not None and cursor > self.cursor:
+            from ..errors import InvalidInput
+
+            # Silently waiting until ids pass it would drop every event up to there.
+            raise InvalidInput(
+                f"cursor {cursor} is past the newest event ({self.cursor}): this ledger is not the one the cursor"
+                " came from; subscribe with cursor null (from now) or 0 (everything)"
+            )
         start = self.cursor if cursor is None else cursor
         sub = FeedSubscription(self.next_id(), conn, start, frozenset(kinds) if kinds is not None else None)
         self.subs[sub.id] = sub
