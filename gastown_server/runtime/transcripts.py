@@ -16,7 +16,6 @@ same role.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from ..paths import STATE_DIR
@@ -78,16 +77,28 @@ def read_range(path: Path, start: int, end: int | None = None) -> bytes:
 
 
 def tail(path: Path, lines: int = 50) -> str:
-    """The last ``lines`` lines of text of a transcript (live file, then older files)."""
-    chunks: list[str] = []
-    count = 0
+    """The last ``lines`` lines of text of a transcript (live file, then older files).
+
+    Reads backwards from the end in blocks, so a long log costs only what is shown.
+    """
+    if lines <= 0:
+        return ""
+    block = 64 * 1024
+    data = b""
     for file in reversed(rotated_files(path)):
-        text = clean(file.read_bytes())
-        chunks.insert(0, text)
-        count += text.count("\n")
-        if count >= lines:
+        try:
+            with open(file, "rb") as fh:
+                pos = fh.seek(0, 2)
+                while pos > 0 and data.count(b"\n") <= lines:
+                    step = min(block, pos)
+                    pos -= step
+                    fh.seek(pos)
+                    data = fh.read(step) + data
+        except FileNotFoundError:
+            continue
+        if data.count(b"\n") > lines:
             break
-    out = "".join(chunks).splitlines()
+    out = clean(data).splitlines()
     return "\n".join(out[-lines:])
 
 
@@ -125,31 +136,6 @@ def mark(path: Path, session_id: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as fh:
         fh.write("\n" + SESSION_MARK.format(id=session_id) + "\n")
-
-
-async def follow(path: Path, start: int = 0, *, poll_s: float = 0.2) -> AsyncIterator[tuple[int, bytes]]:
-    """Stream new transcript bytes as ``(offset, chunk)`` forever (for editors).
-
-    Restarts at 0 when the file shrinks (it was rotated).  Cancel the
-    consuming task to stop.
-    """
-    import asyncio
-
-    import aiofiles
-
-    offset = start
-    while True:
-        current = size(path)
-        if current < offset:
-            offset = 0
-        if current > offset:
-            async with aiofiles.open(path, "rb") as fh:
-                await fh.seek(offset)
-                chunk = await fh.read(current - offset)
-            if chunk:
-                yield offset, chunk
-                offset += len(chunk)
-        await asyncio.sleep(poll_s)
 
 
 def writer_command(path: Path, *, max_bytes: int = MAX_BYTES, keep: int = KEEP) -> str:

@@ -60,3 +60,14 @@ def test_rotation_between_polls_still_sends_the_old_tail(town):
     assert [ch["data"] for ch in chunks] == ["tail of the old file\n", "new\n"]
     assert [ch["rotated"] for ch in chunks] == [False, True]
     assert chunks[1]["offset"] == 0
+
+
+def test_transcript_lines_zero_is_empty_and_tail_spans_rotated_files(connect, town):
+    log = transcripts.transcript_path(town, "hq-fake")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.with_name(log.name + ".1").write_text("".join(f"old {i}\n" for i in range(50_000)))
+    log.write_text("live 1\nlive 2\n")
+    c = connect()
+    assert c.call("agent/transcript", {"session": "hq-fake", "lines": 0})["data"] == ""
+    assert c.call("agent/transcript", {"session": "hq-fake", "lines": 3})["data"] == "old 49999\nlive 1\nlive 2"
+    assert transcripts.tail(log, 50_002).count("\n") == 50_001

@@ -42,26 +42,6 @@ def test_session_parts(tmp_path):
     assert transcripts.session_part(path, "c") is None
 
 
-def test_follow_streams_appends_and_restarts_after_rotation(tmp_path):
-    path = tmp_path / "f.log"
-    path.write_bytes(b"one\n")
-
-    async def run():
-        got = []
-        agen = transcripts.follow(path, 0, poll_s=0.01)
-        got.append(await agen.__anext__())
-        with open(path, "ab") as fh:
-            fh.write(b"two\n")
-        got.append(await agen.__anext__())
-        path.rename(tmp_path / "f.log.1")
-        path.write_bytes(b"3\n")
-        got.append(await agen.__anext__())
-        await agen.aclose()
-        return got
-
-    assert asyncio.run(run()) == [(0, b"one\n"), (4, b"two\n"), (0, b"3\n")]
-
-
 @given(st.text(max_size=300))
 def test_clean_message_is_one_printable_line(text):
     try:
