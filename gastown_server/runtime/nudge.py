@@ -212,13 +212,18 @@ def _write_queue(path: Path, items: list[QueuedNudge]) -> None:
     os.replace(tmp, path)
 
 
-def _enqueue(d: Path, item: QueuedNudge) -> None:
+def _enqueue(d: Path, item: QueuedNudge) -> bool:
+    """Append ``item``; False (nothing written) when the same text already waits for that session."""
     with _flock(d / f"{_safe(item.session)}.queue.lock", deadline=None):
         path = _queue_path(d, item.session)
+        # A patrol re-nudging a busy agent every beat must not pile up copies.
+        if any(q.message == item.message for q in _read_queue(path)):
+            return False
         with open(path, "ab") as fh:
             fh.write(_encoder.encode(item) + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
+    return True
 
 
 def _pop_queue(d: Path, session: str, item_id: str) -> None:
@@ -256,6 +261,30 @@ def pending_nudges(state_dir: Path, session: str | None = None) -> list[QueuedNu
     for path in sorted(d.glob("*.queue.jsonl")):
         out.extend(_read_queue(path))
     return out
+
+
+def pending_summary(state_dir: Path) -> dict[str, tuple[int, str]]:
+    """Per session: (number of queued nudges, ``queued_at`` of the oldest), for ``gt status``."""
+    out: dict[str, tuple[int, str]] = {}
+    for item in pending_nudges(state_dir):
+        count, oldest = out.get(item.session, (0, item.queued_at))
+        out[item.session] = (count + 1, min(oldest, item.queued_at))
+    return out
+
+
+def purge_queue(state_dir: Path, session: str) -> list[QueuedNudge]:
+    """Drop ``session``'s queued nudges (its agent is gone for good); returns them.
+
+    A recycled name (a polecat's) must not receive its predecessor's nudges.
+    """
+    d = Path(state_dir) / "nudge"
+    if not d.is_dir():
+        return []
+    with _flock(d / f"{_safe(session)}.queue.lock", deadline=None):
+        path = _queue_path(d, session)
+        dropped = _read_queue(path)
+        path.unlink(missing_ok=True)
+    return dropped
 
 
 def read_log(state_dir: Path) -> list[NudgeResult]:
@@ -441,11 +470,11 @@ def nudge(
         return result
 
     def queue(reason: str) -> NudgeResult:
-        _enqueue(d, QueuedNudge(
+        fresh = _enqueue(d, QueuedNudge(
             id=nudge_id, session=session, message=text, queued_at=clock.now(), sender=sender,
             empty_input=empty_input or "",
         ))  # fmt: skip
-        return finish("queued", reason=reason)
+        return finish("queued", reason=reason if fresh else f"{reason}; the same text was already queued (kept once)")
 
     if not tmux.has(session):
         if queue_if_missing:

@@ -201,6 +201,10 @@ def stop_agent(
         was = tmux.has(ident.session)
         _mark_stopped(town, [ident], actor=actor, agent_state=agent_state, clear_hook=clear_hook)
         tmux.stop(ident.session, grace_s=grace_s)
+        if agent_state in ("idle", "stopped"):  # gone for good: its name may be reused
+            from ..runtime import nudge
+
+            nudge.purge_queue(town.state_dir, ident.session)
     return was
 
 

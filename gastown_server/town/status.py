@@ -30,6 +30,9 @@ class AgentStatus(msgspec.Struct, omit_defaults=False):
     last_activity: str
     pane_pid: int = 0
     attached: bool = False
+    #: Nudges queued for this session and not delivered yet, and how long the oldest has waited.
+    nudges_pending: int = 0
+    nudge_oldest_age_s: float = 0.0
 
 
 class TmuxStatus(msgspec.Struct, omit_defaults=False):
@@ -70,6 +73,7 @@ def agent_rows(town: Town, sessions: dict | None = None) -> list[AgentStatus]:
         sessions = {s.name: s for s in (sessions_snapshot(town.socket) or [])}
     ledger = town.ledger
     hooks = hooks_by_agent(ledger)
+    pending = _pending_nudges(town)
     rows = []
     for b in ledger.list(issue_type="agent", order="id"):
         if not b.metadata:
@@ -92,8 +96,25 @@ def agent_rows(town: Town, sessions: dict | None = None) -> list[AgentStatus]:
             running=info is not None, alive=bool(info and info.alive), hook=hooks.get(ident.address, []),
             agent_state=b.agent_state, last_activity=last, pane_pid=info.pane_pid if info else 0,
             attached=bool(info and info.attached),
+            nudges_pending=pending.get(ident.session, (0, 0.0))[0],
+            nudge_oldest_age_s=pending.get(ident.session, (0, 0.0))[1],
         ))  # fmt: skip
     return rows
+
+
+def _pending_nudges(town: Town) -> dict[str, tuple[int, float]]:
+    """Per session: (queued nudges, age in seconds of the oldest)."""
+    import time
+
+    from ..beads.clock import parse
+    from ..runtime.nudge import pending_summary
+
+    try:
+        summary = pending_summary(town.state_dir)
+    except OSError:
+        return {}
+    now = time.time()
+    return {s: (n, round(max(0.0, now - parse(oldest).timestamp()), 1)) for s, (n, oldest) in summary.items()}
 
 
 def town_status(town: Town) -> TownStatus:

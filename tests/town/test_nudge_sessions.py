@@ -54,3 +54,35 @@ def test_respawned_session_keeps_the_presets_empty_input(town, socket_name):
     subprocess.run(["tmux", "-L", socket_name, "set-option", "-t", "=hq-mayor:", "@gt_empty_input", ""], check=True)
     assert start_agent(town, "mayor", replace=True).status == "respawned"
     assert town.tmux.gastown_pane_info("hq-mayor")[1] == PRESETS["script"].empty_input
+
+
+def test_status_shows_queued_nudges_deduped_and_stop_for_good_purges_them(town, gt, src_repo, outer):
+    from gastown_server.runtime.nudge import pending_nudges
+    from gastown_server.town import rigs
+    from gastown_server.town.lifecycle import stop_agent
+
+    rigs.add(town, "proj", str(src_repo), prefix="pj")
+    start_agent(town, "proj/polecats/nux")
+    wait_for(lambda: "ready for input" in transcript(town.root, "pj-nux"), what="polecat ready")
+    _attach_human(town, "pj-nux", outer)
+    _type(outer, "the human is mid-line")
+    results = [
+        json.loads(gt("nudge", "proj/polecats/nux", text, "--idle", "0.2", "--timeout", "0.3", "--json").stdout)
+        for text in ("check your hook", "check your hook", "and your mail")
+    ]
+    assert [r["status"] for r in results] == ["queued"] * 3, results
+    assert "already queued" in results[1]["reason"] and "already" not in results[2]["reason"]
+    assert [q.message for q in pending_nudges(town.state_dir, "pj-nux")] == ["check your hook", "and your mail"]
+    time.sleep(1.1)
+    st = json.loads(gt("status", "--json").stdout)
+    nux = next(a for a in st["agents"] if a["address"] == "proj/polecats/nux")
+    assert nux["nudges_pending"] == 2 and nux["nudge_oldest_age_s"] >= 1.0, nux
+    assert "nudges queued=2" in gt("status").stdout
+    # The polecat's name goes back to the pool: its successor must not get these.
+    assert stop_agent(town, "proj/polecats/nux", grace_s=1.0, agent_state="idle", clear_hook=True)
+    assert pending_nudges(town.state_dir, "pj-nux") == []
+    start_agent(town, "proj/polecats/nux")
+    wait_for(lambda: "ready for input" in transcript(town.root, "pj-nux"), what="successor ready")
+    st = json.loads(gt("status", "--json").stdout)
+    assert next(a for a in st["agents"] if a["address"] == "proj/polecats/nux")["nudges_pending"] == 0
+    assert "got:" not in transcript(town.root, "pj-nux").split("ready for input")[-1]
