@@ -276,7 +276,8 @@ def status(ctx, args):
         if a.role == "boot":
             state = "(daemon)"
         hook = ",".join(a.hook) or "-"
-        ctx.out(f"  {a.address:<28} {a.session:<20} {state:<9} hook={hook:<12} last={a.last_activity[:19]}")
+        queued = f" nudges queued={a.nudges_pending} (oldest {a.nudge_oldest_age_s:.0f}s)" if a.nudges_pending else ""
+        ctx.out(f"  {a.address:<28} {a.session:<20} {state:<9} hook={hook:<12} last={a.last_activity[:19]}{queued}")
     for s in st.other_sessions:
         ctx.out(f"  (unknown session {s})")
     for f in st.nudge_failures[-5:]:
