@@ -232,14 +232,22 @@ def _pop_queue(d: Path, session: str, item_id: str) -> None:
         _write_queue(path, [i for i in _read_queue(path) if i.id != item_id])
 
 
+def _log_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def _log(state_dir: Path, result: NudgeResult) -> None:
     path = Path(state_dir) / LOG_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        if path.stat().st_size > LOG_MAX_BYTES:
-            os.replace(path, path.with_name(LOG_FILE + ".1"))
-    except FileNotFoundError:
-        pass
+    if _log_size(path) > LOG_MAX_BYTES:
+        # Two writers seeing the full log at once would both rotate, the
+        # second moving the fresh, nearly empty log over the rotated one.
+        with _flock(path.with_name(LOG_FILE + ".lock"), deadline=None):
+            if _log_size(path) > LOG_MAX_BYTES:
+                os.replace(path, path.with_name(LOG_FILE + ".1"))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         os.write(fd, _encoder.encode(result) + b"\n")

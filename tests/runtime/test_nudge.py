@@ -314,3 +314,36 @@ def test_nudge_queued_during_the_drain_is_delivered_not_left_queued(tmux, outer,
     assert pending_nudges(state) == []
     assert wait_for(lambda: len(got_lines(log)) >= 3)
     assert got_lines(log) == ["queued earlier", "queued meanwhile", "fresh one"]
+
+
+
+_LOGGER = r"""
+import sys, time
+from pathlib import Path
+from gastown_server.runtime import nudge
+nudge.LOG_MAX_BYTES = int(sys.argv[3])
+who = sys.argv[2]
+time.sleep(max(0.0, float(sys.argv[5]) - time.time()))  # all start together
+for i in range(int(sys.argv[4])):
+    nudge._log(Path(sys.argv[1]), nudge.NudgeResult(status="failed", session="s", message=f"{who}-{i}", id=f"{who}-{i}"))
+"""
+
+
+def test_log_rotation_by_racing_writers_loses_no_line(tmp_path):
+    # The log is just under its limit and twelve processes log at once: exactly
+    # one rotation may happen, so every line is in nudge.log or nudge.log.1.
+    def record(i):
+        return nudge_mod.NudgeResult(status="failed", session="s", message=f"old-{i:04d}", id=f"old-{i:04d}")
+
+    old = b"".join(nudge_mod._encoder.encode(record(i)) + b"\n" for i in range(1000))
+    (tmp_path / nudge_mod.LOG_FILE).write_bytes(old)
+    writers, each = 12, 30
+    start = time.time() + 2.0
+    args = [str(tmp_path), "", str(len(old) - 1), str(each), str(start)]
+    procs = []
+    for w in range(writers):
+        args[1] = f"w{w}"
+        procs.append(subprocess.Popen([PY, "-c", _LOGGER, *args]))
+    assert [p.wait(timeout=60) for p in procs] == [0] * writers
+    ids = {r.id for r in nudge_mod.read_log(tmp_path)}
+    assert len(ids) == 1000 + writers * each, f"{1000 + writers * each - len(ids)} lines lost"
