@@ -193,11 +193,9 @@ def test_pane_closing_on_enter_counts_as_delivered(tmux, tmp_path, base_env):
 
 def test_pane_dying_mid_typing_is_failed_not_raised(tmux, tmp_path, base_env):
     # Raw mode, exits on the first key: the pane is gone before the echo check.
-    prog = "import os, tty; tty.setraw(0); os.read(0, 1)"
+    prog = "import os, tty; tty.setraw(0); os.write(1, b'RAW-READY'); os.read(0, 1)"
     tmux.start("brief", [PY, "-c", prog], cwd=tmp_path, env=base_env, transcript=tmp_path / "b.log")
-    wait_for(lambda: tmux.capture("brief", 1) is not None)
-    import time as _t
-    _t.sleep(0.3)  # let it reach raw mode
+    assert wait_for(lambda: "RAW-READY" in (tmux.capture("brief", 3) or ""))  # in raw mode now
     res = nudge(tmux, "brief", "bye now", state_dir=tmp_path / "st", idle_s=0.1, echo_s=0.5, confirm_s=0.3)
     assert res.status == "failed", res
     assert "tmux failed during delivery" in res.reason or "pane is gone" in res.reason or "never showed" in res.reason
