@@ -3,7 +3,9 @@
 One watcher per server polls ``PRAGMA data_version`` on the server's read
 connection (it changes whenever *another* connection commits: an agent's
 ``bd close`` in a tmux pane, or our own writer thread) and pumps new
-``events`` rows out in id order.
+``events`` rows out in id order.  It polls only while someone subscribes
+(an idle server must not wake 200 times a second); meanwhile the cursor is
+brought up to date on demand (:meth:`Feed.current_cursor`).
 
 Each feed subscription has its own cursor.  A subscription that starts
 behind the watcher (a reconnecting client resuming from cursor N) first
@@ -64,6 +66,8 @@ class Feed(Subscriptions[FeedSubscription]):
         self.cursor = 0
         self._task: asyncio.Task | None = None
         self._data_version = -1
+        #: Set while there are subscriptions: the watcher sleeps on it otherwise.
+        self._wanted = asyncio.Event()
 
     # -- watcher ---------------------------------------------------------------------
 
@@ -91,6 +95,9 @@ class Feed(Subscriptions[FeedSubscription]):
         led = self.app.ledger
         assert led is not None
         while True:
+            if not self.subs:
+                self._wanted.clear()
+                await self._wanted.wait()
             await asyncio.sleep(POLL_S)
             try:
                 version = led.data_version()
@@ -113,6 +120,11 @@ class Feed(Subscriptions[FeedSubscription]):
             self._dispatch(events)
             if len(events) < BATCH:
                 return
+
+    def current_cursor(self) -> int:
+        """The newest event id, also while the watcher sleeps (no subscribers)."""
+        self.pump()
+        return self.cursor
 
     def pump_safely(self) -> None:
         """:meth:`pump` after a call's work: a failure is logged (the watcher retries), not raised."""
@@ -202,6 +214,7 @@ class Feed(Subscriptions[FeedSubscription]):
         start = self.cursor if cursor is None else cursor
         sub = FeedSubscription(self.next_id(), conn, start, frozenset(kinds) if kinds is not None else None)
         self.subs[sub.id] = sub
+        self._wanted.set()
         if sub.cursor >= self.cursor:
             sub.live = True
         else:

@@ -17,7 +17,7 @@ def status(call, p: t.NoParams) -> t.TownStatusResult:
     srv = app.status()
     return t.TownStatusResult(
         town=t.TownInfo(app.town_name(), str(call.town_root)),
-        cursor=app.feed.cursor,
+        cursor=app.feed.current_cursor(),
         ledger=ledger_status,
         convoys=convoy_counts,
         server=t.ServerStatus(
