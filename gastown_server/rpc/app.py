@@ -7,7 +7,9 @@ handler execution, cancellation) fed by our own framing reader and
 writing msgspec-encoded messages.
 
 Threads: everything runs on the event loop except ``write`` methods, which
-run one at a time on a writer thread with its own ledger connection.  A
+run one at a time on a writer thread with its own ledger connection, and
+calls into tmux or that wait (worker threads, see :meth:`App.sessions_async`
+and :meth:`App.in_town_thread`).  A
 connection's reads wait for its own earlier writes, so a client that
 pipelines ``bead/create`` then ``bead/show`` sees its bead.
 """
@@ -409,6 +411,7 @@ class App:
         self._snapshot: dict | None = None
         self._snapshot_running = False
         self._snapshot_at = 0.0
+        self._snapshot_task: asyncio.Future | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gastown-writer")
         self._writer_local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
@@ -484,17 +487,29 @@ class App:
         town.reload_config()
         return town
 
-    def sessions(self, town) -> dict:
-        """The town's tmux sessions by name: one ``tmux list-sessions`` at most every SNAPSHOT_TTL_S."""
-        now = time.monotonic()
-        if self._snapshot is None or now - self._snapshot_at > SNAPSHOT_TTL_S:
-            from ..runtime.snapshot import sessions_snapshot
+    async def sessions_async(self, town) -> dict:
+        """The town's tmux sessions by name: one ``tmux list-sessions`` at most every SNAPSHOT_TTL_S.
 
-            snap = sessions_snapshot(town.socket)
+        The tmux call runs on a worker thread: a slow tmux (up to its 5 s
+        timeout) must not stall every other client.  Concurrent callers share one call.
+        """
+        if self._snapshot is not None and time.monotonic() - self._snapshot_at <= SNAPSHOT_TTL_S:
+            return self._snapshot
+        if self._snapshot_task is None:
+            self._snapshot_task = asyncio.ensure_future(self._refresh_sessions(town.socket))
+        return await asyncio.shield(self._snapshot_task)
+
+    async def _refresh_sessions(self, socket: str) -> dict:
+        from ..runtime.snapshot import sessions_snapshot
+
+        try:
+            snap = await asyncio.get_running_loop().run_in_executor(self.thread_pool, sessions_snapshot, socket)
             self._snapshot = {s.name: s for s in (snap or [])}
             self._snapshot_running = snap is not None
-            self._snapshot_at = now
-        return self._snapshot
+            self._snapshot_at = time.monotonic()
+            return self._snapshot
+        finally:
+            self._snapshot_task = None
 
     def forget_sessions(self) -> None:
         self._snapshot = None

@@ -48,12 +48,12 @@ class ServerStartTimeout(AssertionError):
 
 class SocketServer:
     def __init__(self, town: Path, *extra: str, path: Path | None = None, command: list[str] | None = None,
-                 start_timeout: float = 30.0) -> None:
+                 start_timeout: float = 30.0, env: dict[str, str] | None = None) -> None:
         self.town = town
         self.path = path or town / ".gastown" / "rpc.sock"
         args = ["--socket", str(self.path), "--town", str(town), *extra]
         self.proc = subprocess.Popen(
-            command or server_command(*args), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=clean_env(),
+            command or server_command(*args), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env or clean_env(),
             text=True,
         )
         line = self._first_line(start_timeout)

@@ -18,8 +18,8 @@ from .. import types as t
 from ..registry import method
 
 
-def _agent_row(call, town, ident):
-    for row in agent_rows(town, call.app.sessions(town)):
+async def _agent_row(call, town, ident):
+    for row in agent_rows(town, await call.app.sessions_async(town)):
         if row.address == ident.address:
             return row
     from ...town.status import AgentStatus
@@ -33,32 +33,33 @@ def rig_list(call, p: t.NoParams) -> t.RigListResult:
     return t.RigListResult(list(call.app.town_for(call.ledger).rigs()))
 
 
-@method("agent/list", t.NoParams, t.AgentListResult)
-def agent_list(call, p: t.NoParams) -> t.AgentListResult:
+@method("agent/list", t.NoParams, t.AgentListResult, mode="async")
+async def agent_list(call, p: t.NoParams) -> t.AgentListResult:
     """Every agent: address, role, rig, session, running/alive, hook, state, last activity."""
     town = call.app.town_for(call.ledger)
-    return t.AgentListResult(agent_rows(town, call.app.sessions(town)))
+    sessions = await call.app.sessions_async(town)
+    return t.AgentListResult(agent_rows(town, sessions))
 
 
-@method("agent/show", t.AgentParams, t.AgentShowResult)
-def agent_show(call, p: t.AgentParams) -> t.AgentShowResult:
+@method("agent/show", t.AgentParams, t.AgentShowResult, mode="async")
+async def agent_show(call, p: t.AgentParams) -> t.AgentShowResult:
     """One agent: status, identity, the beads on its hook and its sessions (newest first)."""
     town = call.app.town_for(call.ledger)
     ident = town.resolve(p.agent)
-    row = _agent_row(call, town, ident)
+    row = await _agent_row(call, town, ident)
     sessions = lifecycle.sessions_of(town, ident)
     if sessions and row.running:
         sessions[0].current = True
     return t.AgentShowResult(row, ident, hooks.hooked_work(call.ledger, ident.address), sessions)
 
 
-@method("agent/attachCommand", t.AgentParams, t.AttachCommandResult)
-def attach_command(call, p: t.AgentParams) -> t.AttachCommandResult:
+@method("agent/attachCommand", t.AgentParams, t.AttachCommandResult, mode="async")
+async def attach_command(call, p: t.AgentParams) -> t.AttachCommandResult:
     """The tmux command line an editor terminal runs to attach to the agent's session."""
     town = call.app.town_for(call.ledger)
     ident = town.resolve(p.agent)
     cmd = town.tmux.attach_command(ident.session)
-    running = ident.session in call.app.sessions(town)
+    running = ident.session in await call.app.sessions_async(town)
     return t.AttachCommandResult(ident.address, ident.session, cmd, shlex.join(cmd), running)
 
 
@@ -106,13 +107,13 @@ async def handoff(call, p: t.HandoffParams) -> t.StartResult:
     return await call.app.in_town_thread(work)
 
 
-@method("seance/list", t.OptionalAgentParams, t.SeanceListResult)
-def seance_list(call, p: t.OptionalAgentParams) -> t.SeanceListResult:
+@method("seance/list", t.OptionalAgentParams, t.SeanceListResult, mode="async")
+async def seance_list(call, p: t.OptionalAgentParams) -> t.SeanceListResult:
     """An agent's sessions, newest first (default: the session's actor); ids for ``seance/talk``."""
     town = call.app.town_for(call.ledger)
     ident = town.resolve(p.agent) if p.agent else town.identity(call.actor)
     records = lifecycle.sessions_of(town, ident)
-    if records and ident.session in call.app.sessions(town):
+    if records and ident.session in await call.app.sessions_async(town):
         records[0].current = True
     return t.SeanceListResult(ident.address, records)
 

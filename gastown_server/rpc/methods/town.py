@@ -9,10 +9,11 @@ from .. import types as t
 from ..registry import method
 
 
-@method("town/status", t.NoParams, t.TownStatusResult)
-def status(call, p: t.NoParams) -> t.TownStatusResult:
+@method("town/status", t.NoParams, t.TownStatusResult, mode="async")
+async def status(call, p: t.NoParams) -> t.TownStatusResult:
     """The town, the ledger's counts, convoys, the feed cursor and this server."""
     app = call.app
+    full = await _full_status(call)  # first: it waits for tmux, and the counts must not be older than it
     ledger_status, convoy_counts = app.cached("town/status", lambda: _ledger_view(call.ledger))
     srv = app.status()
     return t.TownStatusResult(
@@ -28,11 +29,11 @@ def status(call, p: t.NoParams) -> t.TownStatusResult:
             transcript_subscriptions=app.transcripts.count(),
             uptime_s=srv["uptime_s"],
         ),
-        status=_full_status(call),
+        status=full,
     )
 
 
-def _full_status(call) -> t.TownFullStatus | None:
+async def _full_status(call) -> t.TownFullStatus | None:
     """Rigs, agents, tmux and daemon, as ``gt status`` shows them (None for a ledger-only town)."""
     from ...errors import NoTown
 
@@ -45,7 +46,7 @@ def _full_status(call) -> t.TownFullStatus | None:
     from ...town.status import TmuxStatus, agent_rows
 
     app = call.app
-    sessions = app.sessions(town)
+    sessions = await app.sessions_async(town)
     agents = agent_rows(town, sessions)
     try:
         failures = [msgspec.to_builtins(f) for f in last_failures(town.state_dir)]
