@@ -52,6 +52,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -153,8 +154,9 @@ def _safe(session: str) -> str:
 
 
 @contextmanager
-def _flock(path: Path, *, deadline: float | None) -> Iterator[bool]:
-    """Exclusive lock on ``path``; yields False if not acquired by ``deadline`` (None: wait forever)."""
+def _flock(path: Path, *, deadline: float | None, abort: threading.Event | None = None) -> Iterator[bool]:
+    """Exclusive lock on ``path``; yields False if not acquired by ``deadline`` (None: wait forever)
+    or once ``abort`` is set."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         got = False
@@ -164,7 +166,7 @@ def _flock(path: Path, *, deadline: float | None) -> Iterator[bool]:
                 got = True
                 break
             except BlockingIOError:
-                if time.monotonic() >= deadline:  # type: ignore[operator]
+                if time.monotonic() >= deadline or (abort is not None and abort.is_set()):  # type: ignore[operator]
                     break
                 time.sleep(0.005)
         yield got
@@ -346,12 +348,15 @@ def _busy_reason(tmux: TownTmux, session: str, pane: str, idle_s: float, empty_i
     return ""
 
 
-def _wait_idle(tmux: TownTmux, session: str, pane: str, idle_s: float, deadline: float, empty_input: str = "") -> bool:
+def _wait_idle(
+    tmux: TownTmux, session: str, pane: str, idle_s: float, deadline: float, empty_input: str = "",
+    abort: threading.Event | None = None,
+) -> bool:
     step = max(0.02, min(0.1, idle_s / 4))
     while True:
         if not _busy_reason(tmux, session, pane, idle_s, empty_input):
             return True
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or (abort is not None and abort.is_set()):
             return False
         time.sleep(step)
 
@@ -457,11 +462,14 @@ def nudge(
     sender: str = "",
     queue_if_missing: bool = False,
     empty_input: str | None = None,
+    abort: threading.Event | None = None,
 ) -> NudgeResult:
     """Deliver ``message`` to ``session``'s agent pane; see the module docstring.
 
     ``empty_input`` None: use the pattern recorded on the session at start
     (``TownTmux.start(empty_input=preset.empty_input)``); "" disables the check.
+    ``abort``: set by another thread (the caller went away) to stop waiting
+    for the lock or for idle clients; the nudge is then queued (reason "aborted").
     """
     text = clean_message(message)
     started = time.monotonic()
@@ -489,7 +497,9 @@ def nudge(
             return queue("session not running; queued until it is")
         raise NotFound(f"no agent session {session!r} (is it running? see gt status)")
     deadline = started + timeout_s
-    with _flock(d / f"{_safe(session)}.lock", deadline=deadline) as got:
+    with _flock(d / f"{_safe(session)}.lock", deadline=deadline, abort=abort) as got:
+        if abort is not None and abort.is_set():
+            return queue("aborted")
         if not got:
             return queue(f"another nudge held {session} for {timeout_s:g}s")
         pane, recorded = tmux.gastown_pane_info(session)
@@ -502,7 +512,9 @@ def nudge(
         # start a line: idleness is checked again right before every typing,
         # ours included, and we wait again (within the same deadline) if needed.
         while True:
-            if not _wait_idle(tmux, session, pane, idle_s, deadline, empty_input):
+            if not _wait_idle(tmux, session, pane, idle_s, deadline, empty_input, abort):
+                if abort is not None and abort.is_set():
+                    return queue("aborted")
                 reason = _busy_reason(tmux, session, pane, idle_s, empty_input) or "attached clients busy"
                 return queue(f"{reason} (waited {timeout_s:g}s)")
             if _drain(tmux, state_dir, d, session, pane, idle_s, opts, empty_input) and not _busy_reason(

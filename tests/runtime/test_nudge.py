@@ -345,3 +345,33 @@ def test_log_rotation_by_racing_writers_loses_no_line(tmp_path):
     assert [p.wait(timeout=60) for p in procs] == [0] * writers
     ids = {r.id for r in nudge_mod.read_log(tmp_path)}
     assert len(ids) == 1000 + writers * each, f"{1000 + writers * each - len(ids)} lines lost"
+
+
+def test_abort_ends_the_wait_for_idle_and_for_the_lock_with_the_nudge_queued(tmux, tmp_path, base_env):
+    import fcntl
+    import os
+
+    start_agent(tmux, tmp_path, "hq-mayor", base_env)
+    state = tmp_path / "state"
+    # Busy for good: the input line never looks empty to this pattern.
+    abort = threading.Event()
+    threading.Timer(0.3, abort.set).start()
+    t0 = time.monotonic()
+    res = nudge(tmux, "hq-mayor", "wait for idle", state_dir=state, idle_s=0.1, timeout_s=30,
+                empty_input="^NEVER-EMPTY$", abort=abort)
+    assert res.status == "queued" and res.reason == "aborted", res
+    assert time.monotonic() - t0 < 1.5
+    # The lock held by another nudge: the wait for it ends too.
+    (state / "nudge").mkdir(parents=True, exist_ok=True)
+    fd = os.open(state / "nudge" / "hq-mayor.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        abort = threading.Event()
+        threading.Timer(0.3, abort.set).start()
+        t0 = time.monotonic()
+        res = nudge(tmux, "hq-mayor", "wait for the lock", state_dir=state, timeout_s=30, abort=abort)
+        assert res.status == "queued" and res.reason == "aborted", res
+        assert time.monotonic() - t0 < 1.5
+    finally:
+        os.close(fd)
+    assert [q.message for q in pending_nudges(state, "hq-mayor")] == ["wait for idle", "wait for the lock"]
