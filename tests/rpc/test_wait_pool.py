@@ -63,7 +63,7 @@ def test_waiting_nudges_of_gone_clients_do_not_stall_another_clients_nudge(busy_
             hogs.append(c)
         time.sleep(0.5)
         for c in hogs:
-            c.close()  # the clients went away; their waits go on (nudge has no abort)
+            c.close()  # the clients went away (their waits end: queued, reason "aborted")
         with Client.connect_socket(srv.path) as other:
             other.initialize(actor="overseer")
             t0 = time.monotonic()

@@ -7,8 +7,9 @@ with their own Town (and ledger connection), never on the event loop.
 
 from __future__ import annotations
 
+import asyncio
 import shlex
-
+import threading
 
 from ...town import lifecycle
 from ...town.status import agent_rows
@@ -74,14 +75,18 @@ def hook_show(call, p: t.OptionalAgentParams) -> t.HookResult:
     return t.HookResult(address, hooks.hooked_work(call.ledger, address))
 
 
-@method("nudge", t.NudgeParams, t.NudgeResult, mode="async")
+@method("nudge", t.NudgeParams, t.NudgeResult, mode="async", cancellable=True)
 async def nudge(call, p: t.NudgeParams) -> t.NudgeResult:
     """Type a message into an agent's session when its clients are idle (queued otherwise; never dropped).
 
     ``status`` is ``delivered``, ``queued`` or ``failed`` (with ``reason``);
-    a failure is a result, not an error, as with ``gt nudge``.
+    a failure is a result, not an error, as with ``gt nudge``.  When the
+    client cancels (``$/cancelRequest``) or disconnects while the nudge
+    waits, the wait stops and the message is queued (reason ``aborted``).
     """
     from ...runtime import nudge as rt_nudge
+
+    abort = threading.Event()
 
     def work(town):
         ident = town.resolve(p.agent)
@@ -90,10 +95,16 @@ async def nudge(call, p: t.NudgeParams) -> t.NudgeResult:
             town.tmux, ident.session, p.message, state_dir=town.state_dir,
             idle_s=cfg.idle_s if p.idle_s is None else p.idle_s,
             timeout_s=cfg.timeout_s if p.timeout_s is None else p.timeout_s,
-            sender=call.actor,
+            sender=call.actor, abort=abort,
         )  # fmt: skip
 
-    return await call.app.in_town_thread(work, waits=True)
+    try:
+        return await call.app.in_town_thread(work, waits=True)
+    except asyncio.CancelledError:
+        # Connection.close and $/cancelRequest cancel this task; the thread
+        # would otherwise wait on (up to timeout_s) for nobody.
+        abort.set()
+        raise
 
 
 @method("handoff", t.HandoffParams, t.StartResult, mode="async")
