@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -119,7 +120,7 @@ def _schema(components: dict, tp) -> dict | None:
     """The schema of one type: its component if it is a named Struct."""
     if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
         return {"$ref": _REF.format(name=tp.__name__)}
-    return msgspec.json.schema(tp)
+    return _normalized(msgspec.json.schema(tp))
 
 
 def _json(obj) -> str:
@@ -143,6 +144,39 @@ def _json(obj) -> str:
     return "\n".join(lines)
 
 
+#: Keys in the order a reader expects them; any other key follows, alphabetically.
+_KEY_ORDER = ("title", "description", "type", "properties", "required")
+
+
+def _key_rank(key: str) -> tuple[int, str]:
+    return (_KEY_ORDER.index(key) if key in _KEY_ORDER else len(_KEY_ORDER), key)
+
+
+def _normalized(schema):
+    """A schema whose descriptions do not depend on the Python or msgspec version.
+
+    Python 3.13 dedents docstrings at compile time and msgspec versions differ in
+    how they clean them, so every description is re-cleaned here (and each line
+    stripped), keys are put in one order and union members sorted before it is written: the generated document is then identical on
+    every machine that has the same Structs.
+    """
+    if isinstance(schema, dict):
+        out = {}
+        for key in sorted(schema, key=_key_rank):
+            value = schema[key]
+            if key in ("description", "title") and isinstance(value, str):
+                value = "\n".join(line.strip() for line in inspect.cleandoc(value).splitlines())
+            value = _normalized(value)
+            if key in ("anyOf", "oneOf") and isinstance(value, list):
+                # msgspec versions list a union's members in different orders
+                value = sorted(value, key=lambda v: json.dumps(v, sort_keys=True))
+            out[key] = value
+        return out
+    if isinstance(schema, list):
+        return [_normalized(item) for item in schema]
+    return schema
+
+
 def render() -> str:
     methods = load_all()
     notes = notifications()
@@ -151,6 +185,7 @@ def render() -> str:
         types += [m.params, m.result]
     types += [n.params for n in notes.values()]
     _, components = msgspec.json.schema_components(types, ref_template=_REF)
+    components = _normalized(components)
     codes = "\n".join(f"| {code} | `{kind}` | {_MEANING.get(code, '')} |" for code, kind in CODES.items())
     out = [INTRO.replace("{codes}", codes)]
 
@@ -179,7 +214,7 @@ def render() -> str:
     out.append("## Notifications\n")
     for name in sorted(notes):
         n = notes[name]
-        doc = (n.params.__doc__ or "").strip()
+        doc = inspect.cleandoc(n.params.__doc__ or "")
         out.append(f"### `{name}`\n")
         out.append(doc.split(": ", 1)[-1] if doc.startswith("``") else doc)
         out.append("")

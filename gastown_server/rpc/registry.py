@@ -16,6 +16,7 @@ the decoded params Struct.  ``mode`` says how the server runs it:
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -72,7 +73,7 @@ def method(
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         if name in METHODS:
             raise ValueError(f"method {name} registered twice")
-        doc = (fn.__doc__ or "").strip()
+        doc = inspect.cleandoc(fn.__doc__ or "")
         METHODS[name] = Method(
             name, fn, params, result, mode, needs_town, cancellable, doc.split("\n", 1)[0], doc
         )
@@ -99,6 +100,6 @@ def notifications() -> dict[str, Notification]:
         ("$/progress", t.ProgressNotification),
     ]
     return {
-        name: Notification(name, cls, (cls.__doc__ or "").strip().split("\n", 1)[0].split(": ", 1)[-1])
+        name: Notification(name, cls, inspect.cleandoc(cls.__doc__ or "").split("\n", 1)[0].split(": ", 1)[-1])
         for name, cls in table
     }

@@ -30,3 +30,20 @@ def test_check_fails_on_a_stale_doc(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "gastown_server.rpc.docs", "--check", "--output", str(stale)],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "out of date" in proc.stderr
+
+
+def test_generated_schema_does_not_depend_on_docstring_indentation_or_union_order():
+    """Python 3.13 dedents docstrings and msgspec 0.18 lists union members in another
+    order than 0.23: both once made a fresh machine's --check fail on whitespace alone."""
+    from gastown_server.rpc.docs import _normalized
+
+    indented = {"description": "First line.\n\n        Second line\n          indented more.", "type": "object",
+                "properties": {"x": {"anyOf": [{"$ref": "#/components/A"}, {"type": "null"}], "default": None}}}
+    dedented = {"type": "object", "description": "First line.\n\nSecond line\n  indented more.",
+                "properties": {"x": {"default": None, "anyOf": [{"type": "null"}, {"$ref": "#/components/A"}]}}}
+    a, b = _normalized(indented), _normalized(dedented)
+    assert a == b
+    assert list(a) == ["description", "type", "properties"]
+    assert a["description"] == "First line.\n\nSecond line\nindented more."
+    import json
+    assert json.dumps(a) == json.dumps(b)
