@@ -166,3 +166,19 @@ def rebuild(conn: sqlite3.Connection) -> None:
                 conn.execute("UPDATE issues SET is_blocked = 1 WHERE id = ?", (child,))
                 nxt.append(child)
         frontier = nxt
+
+
+def cache_drift(ledger) -> list[str]:
+    """Ids whose cached blocked flag differs from a full recomputation (changes nothing).
+
+    The recomputation runs inside a savepoint that is rolled back, so looking
+    is safe while writers run (``bd doctor``, ``gt doctor``).
+    """
+    with ledger.atomic():
+        cached = {b.id for b, _ in ledger.blocked()}
+        ledger.conn.execute("SAVEPOINT doctor")
+        rebuild(ledger.conn)
+        exact = {b.id for b, _ in ledger.blocked()}
+        ledger.conn.execute("ROLLBACK TO doctor")
+        ledger.conn.execute("RELEASE doctor")
+    return sorted(cached ^ exact)

@@ -94,14 +94,7 @@ def doctor(ctx, args):
 
     ledger = ctx.ledger
     integrity = ledger.integrity_check()
-    with ledger.atomic():
-        cached = {b.id for b, _ in ledger.blocked()}
-        ledger.conn.execute("SAVEPOINT doctor")
-        readiness.rebuild(ledger.conn)
-        exact = {b.id for b, _ in ledger.blocked()}
-        ledger.conn.execute("ROLLBACK TO doctor")  # looking changes nothing
-        ledger.conn.execute("RELEASE doctor")
-    drift = sorted(cached ^ exact)
+    drift = readiness.cache_drift(ledger)
     if drift and args.fix:
         ledger.rebuild_blocked(actor=ctx.actor)
     result = {"integrity": integrity, "blocked_cache_drift": drift, "fixed": bool(drift and args.fix)}

@@ -20,6 +20,7 @@ _CONVOY = "gastown_server.cli.gt_convoy"
 _PATROL = "gastown_server.cli.gt_patrol"
 _APPLY = "gastown_server.cli.gt_apply"
 _DOGS = "gastown_server.cli.gt_dogs"
+_DOCTOR = "gastown_server.cli.gt_doctor"
 
 TABLE: dict[str, Entry] = {
     "install": Entry(_TOWN, "Create a town directory"),
@@ -56,6 +57,8 @@ TABLE: dict[str, Entry] = {
     "apply": Entry(_APPLY, "Implement an issue from its gt-script block (script polecats)"),
     "dog": Entry(_DOGS, "Dogs, the Deacon's helpers: add, list, remove, start, stop"),
     "plugin": Entry(_DOGS, "Town plugins: list, show, run (dispatch to a dog), exec, record"),
+    "doctor": Entry(_DOCTOR, "Check the town and say how to fix each finding"),
+    "version": Entry(_DOCTOR, "Print the version"),
 }
 
 ABOUT = "gt: run a town of coding agents (Gas Town)."
