@@ -72,6 +72,10 @@ DONE_STATUSES = ("closed", "pinned", "tombstone")
 PRIORITY_MIN, PRIORITY_MAX, PRIORITY_DEFAULT = 0, 4, 2
 
 
+def _default_priority() -> int:
+    return PRIORITY_DEFAULT
+
+
 class Dependency(msgspec.Struct, omit_defaults=True):
     """``issue_id`` depends on ``depends_on_id`` with the given ``type``."""
 
@@ -101,7 +105,11 @@ class Bead(msgspec.Struct, omit_defaults=True):
     acceptance_criteria: str = ""
     notes: str = ""
     status: str = "open"
-    priority: int = PRIORITY_DEFAULT
+    # Beads' ``Priority int `json:"priority"``` has no omitempty: a reader
+    # takes an absent priority as 0 (P0), so it must always be written.  A
+    # default_factory that is not an empty-collection builtin is never
+    # omitted by msgspec's omit_defaults (tests/beads/test_jsonl.py checks).
+    priority: int = msgspec.field(default_factory=_default_priority)
     issue_type: str = "task"
     assignee: str = ""
     owner: str = ""

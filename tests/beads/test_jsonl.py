@@ -166,6 +166,18 @@ def test_export_round_trip_is_byte_identical(ledger, tmp_path):
     assert jsonl.export_bytes(ledger) == first  # twice from the same ledger: same bytes
 
 
+def test_export_always_writes_priority_even_the_default(ledger):
+    # Beads' Priority has no omitempty: its reader takes an absent priority as
+    # 0 (P0), so a P2 bead exported without one would come back critical.
+    p2 = ledger.create("Ordinary work", actor="t")
+    p0 = ledger.create("Fire", actor="t", priority=0)
+    assert p2.priority == 2
+    lines = {r["id"]: r for r in map(json.loads, jsonl.export_bytes(ledger).splitlines())}
+    assert lines[p2.id]["priority"] == 2 and lines[p0.id]["priority"] == 0
+    # The same Struct is what --json and RPC print.
+    assert json.loads(msgspec.json.encode(ledger.get(p2.id)))["priority"] == 2
+
+
 def test_sample_project_is_in_canonical_export_form(ledger):
     jsonl.import_path(ledger, SAMPLE, actor="t")
     assert jsonl.export_bytes(ledger) == SAMPLE.read_bytes()
