@@ -19,9 +19,10 @@ COMMANDS = Registry()
     arg("method", help="method name, e.g. convoy/list (see docs/protocol.md)"),
     arg("params", nargs="?", default=None, help="params as a JSON object (default: {})"),
     arg("--socket", dest="socket_path", help="server socket (default: <town>/.gastown/rpc.sock if a server runs)"),
-    arg("--tcp", help="server at HOST:PORT (needs --token)"),
+    arg("--tcp", help="server at HOST:PORT (needs its token)"),
     arg("--town", help="the town (default: found from the cwd or $GT_TOWN)"),
-    arg("--token", help="the server's token (default: $GT_SERVER_TOKEN)"),
+    arg("--token", help="the server's token (default: --token-file, else $GT_SERVER_TOKEN; a value here shows in ps)"),
+    arg("--token-file", metavar="PATH", help="read the server's token from this file"),
     arg("--listen", type=float, default=None, metavar="SECONDS", help="then print notifications for this long (0: until interrupted)"),
     arg("--timeout", type=float, default=60.0, help="seconds to wait for the result (default 60)"),
 )
@@ -47,7 +48,7 @@ def rpc(ctx, args):
     town = args.town or (str(find_town_root()) if find_town_root() else None)
     if town is None and not (args.socket_path or args.tcp):
         raise NoTown("no town here: run inside a town, set GT_TOWN, or give --town/--socket/--tcp")
-    token = args.token or os.environ.get("GT_SERVER_TOKEN")
+    token = args.token or _read_token_file(args.token_file) or os.environ.get("GT_SERVER_TOKEN")
     try:
         client = Client.connect(town=town, socket_path=args.socket_path, tcp=args.tcp)
     except OSError as exc:
@@ -90,3 +91,19 @@ def rpc(ctx, args):
 
 class _StdoutClosed(Exception):
     """Whoever read our output went away (``| head``): not an error."""
+
+
+def _read_token_file(path: str | None) -> str | None:
+    if not path:
+        return None
+    from pathlib import Path
+
+    from ..errors import InvalidInput
+
+    try:
+        token = Path(path).read_text().strip()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read --token-file: {exc.strerror}: {path}") from None
+    if not token:
+        raise InvalidInput(f"--token-file {path} is empty")
+    return token

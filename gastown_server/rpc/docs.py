@@ -36,7 +36,7 @@ which Emacs `jsonrpc.el` and VS Code `vscode-jsonrpc` speak natively.
 |---|---|---|
 | `gastown-server --stdio` (default) | the one that spawned it | exits when stdin closes |
 | `gastown-server --socket [PATH]` | any number | default `<town>/.gastown/rpc.sock`, mode 0600 |
-| `gastown-server --tcp HOST:PORT --token T` | any number | refused without `--token`/`--token-file` |
+| `gastown-server --tcp HOST:PORT --token-file F` | any number | refused without a token (`--token-file F` or `$GT_SERVER_TOKEN`; `--token VALUE` is refused: `ps` would show it) |
 
 The server serves one town: `--town DIR`, else the town found from the cwd or `$GT_TOWN`. A stdio
 server started outside a town opens the town that `initialize` names; until a town is open, methods

@@ -6,8 +6,9 @@ Transports (Content-Length framing on all of them):
   server exits when stdin closes.
 - ``--socket [PATH]``: a unix socket (default ``<town>/.gastown/rpc.sock``,
   mode 0600), any number of clients.
-- ``--tcp HOST:PORT``: refused unless ``--token`` (or ``--token-file``)
-  is given; every client must then send the token in ``initialize``.
+- ``--tcp HOST:PORT``: refused unless a token is given (``--token-file``
+  or ``$GT_SERVER_TOKEN``; never on the command line, where ``ps`` shows it
+  to every local user); every client must then send it in ``initialize``.
 
 The town is ``--town DIR``, else found from the cwd / ``$GT_TOWN``; with
 ``--stdio`` the server may start without one and open the town an
@@ -40,10 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     t = p.add_mutually_exclusive_group()
     t.add_argument("--stdio", action="store_true", help="serve one client on stdin/stdout (default)")
     t.add_argument("--socket", nargs="?", const="", metavar="PATH", help="serve on a unix socket (default: <town>/.gastown/rpc.sock)")
-    t.add_argument("--tcp", metavar="HOST:PORT", help="serve on TCP (requires --token)")
+    t.add_argument("--tcp", metavar="HOST:PORT", help="serve on TCP (requires a token: --token-file or $GT_SERVER_TOKEN)")
     p.add_argument("--town", metavar="DIR", help="the town to serve (default: found from the cwd or $GT_TOWN)")
-    p.add_argument("--token", help="shared secret every client must send in initialize")
-    p.add_argument("--token-file", metavar="PATH", help="read the token from this file")
+    p.add_argument("--token", help=argparse.SUPPRESS)  # refused: see _token
+    p.add_argument("--token-file", metavar="PATH",
+                   help="read the shared secret every client must send in initialize from this file "
+                        "(default: $GT_SERVER_TOKEN)")
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.add_argument("--version", action="store_true", help="print the version and exit")
     return p
@@ -61,6 +64,9 @@ def _town_root(args) -> Path | None:
 
 
 def _token(args) -> str | None:
+    if args.token is not None:
+        raise StartError("--token is refused: a token on the command line is visible to every local user "
+                         "in ps; use --token-file PATH (mode 0600) or $GT_SERVER_TOKEN")
     if args.token_file:
         try:
             token = Path(args.token_file).read_text().strip()
@@ -69,9 +75,11 @@ def _token(args) -> str | None:
         if not token:
             raise StartError(f"--token-file {args.token_file} is empty")
         return token
-    if args.token is not None and not args.token.strip():
-        raise StartError("--token must not be empty")
-    return args.token
+    # Read once and dropped, so no child (git, a gate, a runtime) inherits it.
+    token = os.environ.pop("GT_SERVER_TOKEN", None)
+    if token is not None and not token.strip():
+        raise StartError("$GT_SERVER_TOKEN is set but empty")
+    return token.strip() if token else None
 
 
 def _prepare_socket_path(path: Path) -> None:
@@ -110,9 +118,19 @@ async def _serve(args, root: Path | None, token: str | None) -> None:
 
 
 async def _serve_network(args, app, stop: asyncio.Event) -> None:
+    handlers: set[asyncio.Task] = set()
+
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = app.attach(writer, name=f"client-{id(writer):x}")
-        await conn.serve(reader)
+        task = asyncio.current_task()
+        handlers.add(task)
+        try:
+            conn = app.attach(writer, name=f"client-{id(writer):x}")
+            await conn.serve(reader)
+        except asyncio.CancelledError:
+            pass  # the server is stopping (asyncio 3.11 logs a handler that ends cancelled)
+        finally:
+            handlers.discard(task)
+            writer.close()
 
     cleanup: Path | None = None
     if args.tcp:
@@ -151,9 +169,19 @@ async def _serve_network(args, app, stop: asyncio.Event) -> None:
         where = f"unix {path}"
     print(f"{PROG}: listening on {where}", file=sys.stderr, flush=True)
     try:
-        async with server:
-            await stop.wait()
+        await stop.wait()
     finally:
+        # Stop listening and drop every client; do not wait for them: since
+        # Python 3.12 Server.wait_closed() waits for every connection to end,
+        # so a connected editor kept a SIGTERMed server alive indefinitely.
+        server.close()
+        for conn in list(app.connections):
+            conn.close()
+        for task in list(handlers):
+            task.cancel()
+        if hasattr(server, "close_clients"):  # Python 3.13+
+            server.close_clients()
+        await asyncio.sleep(0)
         if cleanup is not None:
             try:
                 cleanup.unlink()
@@ -206,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         token = _token(args)
         if args.tcp and token is None:
-            raise StartError("--tcp is refused without --token (or --token-file): TCP needs authentication")
+            raise StartError("--tcp is refused without a token (--token-file PATH or $GT_SERVER_TOKEN): "
+                             "TCP needs authentication")
         root = _town_root(args)
         asyncio.run(_serve(args, root, token))
         # Do not wait at exit for worker threads still inside a long call

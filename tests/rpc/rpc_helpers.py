@@ -21,7 +21,7 @@ BD = [sys.executable, "-m", "gastown_server.cli.bd"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("GT_TOWN", "BEADS_DB", "BD_ACTOR", "GT_ACTOR")}
+    env = {k: v for k, v in os.environ.items() if k not in ("GT_TOWN", "BEADS_DB", "BD_ACTOR", "GT_ACTOR", "GT_SERVER_TOKEN")}
     env.update(extra)
     return env
 

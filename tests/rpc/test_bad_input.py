@@ -96,8 +96,8 @@ def test_no_town_then_initialize_opens_one(tmp_path):
 @pytest.mark.parametrize(
     "argv, needle",
     [
-        (["--tcp", "127.0.0.1:0"], "refused without --token"),
-        (["--tcp", "nonsense", "--token", "x"], "HOST:PORT"),
+        (["--tcp", "127.0.0.1:0"], "refused without a token"),
+        (["--tcp", "127.0.0.1:0", "--token", "s3cret"], "visible to every local user in ps"),
         (["--town", "/nonexistent/town"], "no town at"),
         (["--token-file", "/nonexistent/token"], "cannot read --token-file"),
     ],
@@ -105,14 +105,35 @@ def test_no_town_then_initialize_opens_one(tmp_path):
 def test_refused_starts_are_one_line(argv, needle, tmp_path):
     proc = subprocess.run(server_command(*argv), capture_output=True, text=True, env=clean_env(), cwd=tmp_path,
                           timeout=30)
+    assert "s3cret" not in proc.stderr
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gastown-server: error: ") and needle in lines[0]
 
 
-def test_tcp_requires_the_token_from_every_client(town):
-    proc = subprocess.Popen(server_command("--tcp", "127.0.0.1:0", "--town", str(town), "--token", "s3cret"),
-                            stderr=subprocess.PIPE, text=True, env=clean_env())
+def test_refused_starts_are_one_line_with_a_bad_address_or_empty_token(tmp_path):
+    for argv, env, needle in [
+        (["--tcp", "nonsense"], {"GT_SERVER_TOKEN": "x"}, "HOST:PORT"),
+        (["--tcp", "127.0.0.1:0"], {"GT_SERVER_TOKEN": " "}, "GT_SERVER_TOKEN is set but empty"),
+    ]:
+        proc = subprocess.run(server_command(*argv), capture_output=True, text=True, env=clean_env(**env),
+                              cwd=tmp_path, timeout=30)
+        assert proc.returncode == 1
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and needle in lines[0], proc.stderr
+
+
+@pytest.mark.parametrize("how", ["env", "file"])
+def test_tcp_requires_the_token_from_every_client(town, tmp_path, how):
+    if how == "env":
+        argv, env = [], clean_env(GT_SERVER_TOKEN="s3cret")
+    else:
+        (tmp_path / "token").write_text("s3cret\n")
+        argv, env = ["--token-file", str(tmp_path / "token")], clean_env()
+    proc = subprocess.Popen(server_command("--tcp", "127.0.0.1:0", "--town", str(town), *argv),
+                            stderr=subprocess.PIPE, text=True, env=env)
+    # the token is never on the server's command line (ps shows it to every local user)
+    assert "s3cret" not in open(f"/proc/{proc.pid}/cmdline", "rb").read().decode(errors="replace")
     try:
         line = proc.stderr.readline()
         port = int(line.rsplit(":", 1)[1])

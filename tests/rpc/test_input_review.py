@@ -33,20 +33,21 @@ def test_gt_rpc_bad_tcp_address_is_one_line(address, town):
 
 @pytest.mark.parametrize("address", ["h:", "::1:80", "[]:80"])
 def test_server_bad_tcp_address_is_one_line(address, tmp_path):
-    proc = subprocess.run(server_command("--tcp", address, "--token", "x"), capture_output=True, text=True,
-                          env=clean_env(), cwd=tmp_path, timeout=30)
+    proc = subprocess.run(server_command("--tcp", address), capture_output=True, text=True,
+                          env=clean_env(GT_SERVER_TOKEN="x"), cwd=tmp_path, timeout=30)
     line = one_error_line(proc, "gastown-server")
     assert "HOST:PORT" in line or "brackets" in line
 
 
 def test_gt_rpc_reaches_a_bracketed_ipv6_server(town):
-    proc = subprocess.Popen(server_command("--tcp", "[::1]:0", "--town", str(town), "--token", "s3cret"),
-                            stderr=subprocess.PIPE, text=True, env=clean_env())
+    proc = subprocess.Popen(server_command("--tcp", "[::1]:0", "--town", str(town)),
+                            stderr=subprocess.PIPE, text=True, env=clean_env(GT_SERVER_TOKEN="s3cret"))
     try:
         line = proc.stderr.readline()
         assert "listening on tcp ::1:" in line, line
         port = int(line.rsplit(":", 1)[1])
-        ok = subprocess.run([*GT, "rpc", "--tcp", f"[::1]:{port}", "--token", "s3cret", "bead/list"],
+        (town / "token").write_text("s3cret")
+        ok = subprocess.run([*GT, "rpc", "--tcp", f"[::1]:{port}", "--token-file", str(town / "token"), "bead/list"],
                             capture_output=True, text=True, env=clean_env(GT_TOWN=str(town)), cwd=town, timeout=60)
         assert ok.returncode == 0, ok.stderr
         assert '"beads": []' in ok.stdout
