@@ -21,6 +21,7 @@ _PATROL = "gastown_server.cli.gt_patrol"
 _APPLY = "gastown_server.cli.gt_apply"
 _DOGS = "gastown_server.cli.gt_dogs"
 _DOCTOR = "gastown_server.cli.gt_doctor"
+_MODEL = "gastown_server.cli.gt_model"
 
 TABLE: dict[str, Entry] = {
     "install": Entry(_TOWN, "Create a town directory"),
@@ -56,6 +57,7 @@ TABLE: dict[str, Entry] = {
     "boot": Entry(_PATROL, "Boot, the Deacon's watchdog: observe, triage"),
     "apply": Entry(_APPLY, "Implement an issue from its gt-script block (script polecats)"),
     "dog": Entry(_DOGS, "Dogs, the Deacon's helpers: add, list, remove, start, stop"),
+    "model-stub": Entry(_MODEL, "The loopback model (stub or key-adding proxy) on 127.0.0.1"),
     "plugin": Entry(_DOGS, "Town plugins: list, show, run (dispatch to a dog), exec, record"),
     "doctor": Entry(_DOCTOR, "Check the town and say how to fix each finding"),
     "version": Entry(_DOCTOR, "Print the version"),

@@ -22,6 +22,9 @@ COMMANDS = Registry()
     "Implement an issue from its gt-script block in this worktree (or --test: run the rig's gates here)",
     arg("issue", help="the issue (bead id)"),
     arg("--test", action="store_true", help="run the rig's gates in this worktree instead"),
+    arg("--rework", action="store_true",
+        help="the issue came back (REWORK_REQUEST, MERGE_FAILED) with its work molecule finished: "
+             "pour a fresh mol-polecat-work for it and show its current steps"),
     arg("--base", help="branch the work goes onto (default: $GT_VAR_BASE_BRANCH, else main)"),
     arg("--worktree", help="the polecat's worktree (default: the current directory)"),
     arg("--rig", help="rig name for --test (default: $GT_RIG, else the town's only rig)"),
@@ -31,6 +34,8 @@ def apply(ctx, args):
     from ..work import script_work
 
     worktree = Path(args.worktree or os.getcwd()).resolve()
+    if args.rework:
+        return _rework(ctx, args)
     if args.test:
         from .gt_work import _rig
 
@@ -55,3 +60,19 @@ def apply(ctx, args):
         ctx.out(result.detail)
     if result.action != "no-script":
         ctx.out(f"{args.issue}: {result.action} at {result.head[:12]}")
+
+
+def _rework(ctx, args):
+    """What the script agent does on rework, as a command an LLM agent can run."""
+    from ..formulas import molecule
+    from ..paths import find_town_root
+    from ..work.sling import fresh_work_molecule
+
+    mol = fresh_work_molecule(ctx.ledger, args.issue, actor=ctx.actor, town_root=find_town_root())
+    steps = molecule.current(ctx.ledger, mol)
+    if ctx.json:
+        from .bd_mol import _step_json
+
+        ctx.emit_json({"molecule": mol, "complete": False, "steps": [_step_json(b) for b in steps]})
+        return
+    ctx.out(f"{args.issue}: new work molecule {mol}; now: {', '.join(b.id for b in steps) or 'nothing'}")
