@@ -28,7 +28,8 @@ def _town(args):
     return town_for(getattr(args, "db", None))
 
 
-def cook_from_args(ctx, args):
+def cook_from_args(ctx, args, *, mode: str = "runtime", given: dict | None = None):
+    """Cook the formula the command names; pour, wisp and run always cook in runtime mode."""
     from ..formulas.service import cook_named
     from ..formulas.vars import parse_assignments
 
@@ -38,11 +39,13 @@ def cook_from_args(ctx, args):
         target = {"id": bead.id, "title": bead.title, "description": bead.description}
     return cook_named(
         args.formula,
-        parse_assignments(args.var),
+        parse_assignments(args.var) if given is None else given,
         town=_town(args),
         rig=_rig(args),
         target=target,
         aspects=args.aspect or [],
+        mode=mode,
+        search_path=getattr(args, "search_path", None) or [],
     )
 
 
@@ -57,22 +60,37 @@ def cook_from_args(ctx, args):
     _RIG,
     _TARGET,
     _ASPECT,
+    arg("--mode", choices=("compile", "runtime"),
+        help="compile (default): keep {{var}} placeholders, required variables may be missing; "
+             "runtime (default when any --var is given): substitute, every required variable needed"),
+    arg("--search-path", action="append", metavar="DIR", help="also look for formulas in DIR (repeatable)"),
     arg("-n", "--limit", type=int, default=0, help="print at most N steps (0 = all)"),
-)
+)  # fmt: skip
 def cook(ctx, args):
-    proto = cook_from_args(ctx, args)
+    """Compile mode (the default, as in Beads) prints the formula's structure with its text as
+    written; runtime mode (--mode=runtime, or any --var) renders it as a pour would."""
+    mode = args.mode or ("runtime" if args.var else "compile")
+    proto = cook_from_args(ctx, args, mode=mode)
     limit = args.limit or None
     if ctx.json:
         ctx.emit_json(proto.to_builtins(limit))
         return
-    ctx.out(f"Protomolecule {proto.name} ({proto.formula.type}, {proto.count} steps): {proto.title}")
+    ctx.out(f"Protomolecule {proto.name} ({proto.formula.type}, {proto.count} steps, {mode} mode): {proto.title}")
+    if proto.mode == "compile":
+        held = proto.placeholders()
+        if held:
+            ctx.out("  placeholders: " + ", ".join(f"{{{{{n}}}}}" + (" (required, missing)" if n in proto.missing else "")
+                                                   for n in held))
     for i, s in enumerate(proto.steps()):
         if limit is not None and i >= limit:
             ctx.out(f"  ... {proto.count - limit} more")
             break
         needs = f"  needs {', '.join(s.needs)}" if s.needs else ""
         run = f"  run: {s.run}" if s.run else ""
-        ctx.out(f"  {s.local:<8} {s.key}: {s.title}{needs}{run}")
+        extra = "  (parallel)" if s.parallel else ""
+        extra += f"  if: {s.condition}" if s.condition else ""
+        extra += "  loop: " + ", ".join(f"{k}={v}" for k, v in s.loop.items()) if s.loop else ""
+        ctx.out(f"  {s.local:<8} {s.key}: {s.title}{needs}{run}{extra}")
 
 
 # -- pour / wisp --------------------------------------------------------------------

@@ -39,6 +39,8 @@ class Command(NamedTuple):
     handler: Handler
     args: Sequence[Arg] = ()
     description: str = ""
+    #: Unknown ``--name=value`` options are passed as ``args._extra`` (formula variables).
+    extra: bool = False
 
 
 class Registry:
@@ -47,9 +49,11 @@ class Registry:
     def __init__(self) -> None:
         self.commands: dict[str, Command] = {}
 
-    def command(self, name: str, help: str, *args: Arg, description: str = "") -> Callable[[Handler], Handler]:
+    def command(
+        self, name: str, help: str, *args: Arg, description: str = "", extra: bool = False
+    ) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
-            self.commands[name] = Command(name, help, fn, args, description or fn.__doc__ or "")
+            self.commands[name] = Command(name, help, fn, args, description or fn.__doc__ or "", extra)
             return fn
 
         return deco
@@ -146,19 +150,21 @@ def _build_parser(prog: str, word: str, registry: Registry) -> argparse.Argument
     _add_global_options(parent, inherited=True)
     if word in mine and len(mine) == 1:
         cmd = mine[word]
-        p = subs.add_parser(word, help=cmd.help, description=cmd.description or cmd.help, parents=[parent])
+        p = subs.add_parser(word, help=cmd.help, description=cmd.description or cmd.help, parents=[parent],
+                            **({"allow_abbrev": False} if cmd.extra else {}))
         _add_args(p, cmd)
-        p.set_defaults(_handler=cmd.handler)
+        p.set_defaults(_handler=cmd.handler, _extra_ok=cmd.extra)
         return root
     group = subs.add_parser(word, help=word, parents=[parent], description=_group_help(word, mine))
     group_subs = group.add_subparsers(dest="_subcommand", metavar="SUBCOMMAND")
     group_subs.required = True
     for name, cmd in mine.items():
         p = group_subs.add_parser(
-            name.split(maxsplit=1)[1], help=cmd.help, description=cmd.description or cmd.help, parents=[parent]
+            name.split(maxsplit=1)[1], help=cmd.help, description=cmd.description or cmd.help, parents=[parent],
+            **({"allow_abbrev": False} if cmd.extra else {}),
         )
         _add_args(p, cmd)
-        p.set_defaults(_handler=cmd.handler)
+        p.set_defaults(_handler=cmd.handler, _extra_ok=cmd.extra)
     return root
 
 
@@ -215,7 +221,10 @@ def run(prog: str, table: dict[str, Entry], about: str, argv: Sequence[str] | No
             raise UsageError(f"unknown command {word!r} (see '{prog} --help')")
         module = importlib.import_module(table[word].module)
         parser = _build_parser(prog, word, module.COMMANDS)
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra and not getattr(args, "_extra_ok", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args._extra = extra
         ctx = Context(prog, args)
         return int(args._handler(ctx, args) or 0)
     except UsageError as exc:

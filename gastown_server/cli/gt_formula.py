@@ -14,6 +14,27 @@ COMMANDS.command("formula list", "Formulas in the search path (built-in, town, r
 COMMANDS.command("formula show", "A formula's variables and steps", arg("formula"), _RIG)(formula_show)
 
 
+def flag_vars(extra: list[str]) -> dict[str, str]:
+    """``--name=value`` / ``--name value`` options left over by argparse: formula variables
+    (the form Gas Town's formula headers document, besides ``--var name=value``)."""
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(extra):
+        token = extra[i]
+        if not token.startswith("--") or token == "--" or len(token) < 3:
+            raise InvalidInput(f"unexpected argument {token!r} (formula variables: --NAME=VALUE or --var NAME=VALUE)")
+        name, eq, value = token[2:].partition("=")
+        if not eq:
+            if i + 1 < len(extra) and not extra[i + 1].startswith("--"):
+                value = extra[i + 1]
+                i += 1
+            else:
+                raise InvalidInput(f"--{name} needs a value (--{name}=VALUE)")
+        out[name] = value
+        i += 1
+    return out
+
+
 @COMMANDS.command(
     "formula run",
     "Pour a formula (or take a molecule) and walk it: gates decided, step commands run",
@@ -29,21 +50,34 @@ COMMANDS.command("formula show", "A formula's variables and steps", arg("formula
     arg("--cwd", help="directory step commands run in (default: the current one)"),
     arg("-a", "--assignee", help="who walks the molecule"),
     arg("--prefix", help="id prefix for a new molecule"),
+    description="Pour a formula (or take a molecule) and walk it: gates decided, step commands run.\n\n"
+    "Formula variables: --var NAME=VALUE, or --NAME=VALUE (the form Gas Town's formula headers use);\n"
+    "--rig R also sets a declared 'rig' variable that is not otherwise given.",
+    extra=True,
 )
 def formula_run(ctx, args):
     from ..formulas import molecule
-    from .bd_mol import cook_from_args
+    from ..formulas.vars import parse_assignments
+    from .bd_mol import _rig, _town, cook_from_args
 
     ledger = ctx.ledger
     if args.mol:
         if args.formula:
             raise InvalidInput("give a formula or --mol, not both")
+        if args._extra or args.var:
+            raise InvalidInput("variables are fixed when a molecule is poured: --mol takes none")
         root = molecule.root_of(ledger, args.mol)
         poured = False
     else:
         if not args.formula:
             raise InvalidInput("name a formula to run (or --mol <molecule>)")
-        proto = cook_from_args(ctx, args)
+        given = {**flag_vars(args._extra), **parse_assignments(args.var)}
+        if args.rig and "rig" not in given:
+            from ..formulas import search
+
+            if "rig" in search.load(args.formula, _town(args), _rig(args)).vars:
+                given["rig"] = args.rig
+        proto = cook_from_args(ctx, args, given=given)
         wisp = args.wisp or (proto.wisp_default and not args.pour)
         root = molecule.pour(ledger, proto, actor=ctx.actor, wisp=wisp, assignee=args.assignee or "", prefix=args.prefix)
         poured = True

@@ -21,9 +21,10 @@ import msgspec
 from ..beads.models import ISSUE_TYPES, PRIORITY_MAX, PRIORITY_MIN
 from . import generators
 from .errors import FormulaError
-from .loader import all_steps, step_needs
+from .loader import all_steps, step_needs, unknown_step_type
 from .model import AdviceStep, Formula, Step
-from .vars import Template, evaluate, lookup, resolve, substitute, text_of
+from .template import Template
+from .vars import evaluate, lookup, missing_required, resolve, substitute, text_of
 
 _TARGET_RE = re.compile(r"(?<!\{)\{target(\.title|\.description)?\}(?!\})")
 _STEP_RE = re.compile(r"(?<!\{)\{step(\.id|\.title|\.description)?\}(?!\})")
@@ -47,6 +48,11 @@ class ProtoStep(msgspec.Struct, omit_defaults=True):
     container: bool = False
     context: dict | None = None  # loop value, convoy leg
     always: bool = False
+    #: Compile mode only: the cook-time condition and the loop, kept as written.
+    condition: str = ""
+    loop: dict | None = None
+    #: A ``type = "parallel"`` container: closed by the walk once its children are.
+    parallel: bool = False
 
 
 class _Loop(msgspec.Struct):
@@ -57,18 +63,33 @@ class _Loop(msgspec.Struct):
     values: Callable[[], Iterator[Any]]
     first_needs: list[str]
     context_name: str
+    scope: dict
 
 
 class Protomolecule:
     """The cooked formula: metadata plus a re-iterable stream of steps."""
 
-    def __init__(self, formula: Formula, values: dict[str, Any], plan: list, count: int, title: str, description: str):
+    def __init__(
+        self,
+        formula: Formula,
+        values: dict[str, Any],
+        plan: list,
+        count: int,
+        title: str,
+        description: str,
+        mode: str = "runtime",
+        missing: list[str] = (),
+    ):
         self.formula = formula
         self.vars = values
         self._plan = plan
         self.count = count
         self.title = title
         self.description = description
+        #: ``compile``: text kept with its placeholders, loops and conditions
+        #: unexpanded, required variables maybe missing: a plan, not pourable.
+        self.mode = mode
+        self.missing = list(missing)
 
     @property
     def name(self) -> str:
@@ -81,7 +102,7 @@ class Protomolecule:
             return f.mol_type
         if "patrol" in f.formula or f.formula in ("mol-boot-triage",):
             return "patrol"
-        return "swarm" if f.type == "convoy" else "work"
+        return "swarm" if f.type == "convoy" or (f.type == "aspect" and f.aspects) else "work"
 
     @property
     def wisp_default(self) -> bool:
@@ -96,12 +117,14 @@ class Protomolecule:
             loop: _Loop = entry
             step = loop.step
             name = loop.context_name
-            title_t = Template(step.title or f"{step.id} {{{{{name}}}}}")
-            desc_t, acc_t, run_t = Template(step.description), Template(step.acceptance), Template(step.run)
+            key = f"steps.{step.id}"
+            title_t = Template(step.title or f"{step.id} {{{{{name}}}}}", src, f"{key}.title")
+            desc_t = Template(step.description, src, f"{key}.description")
+            acc_t, run_t = Template(step.acceptance, src, f"{key}.acceptance"), Template(step.run, src, f"{key}.run")
             base = _base_fields(step, src)
-            label_ts = [Template(label) for label in step.labels]
-            assignee_t = Template(step.assignee)
-            values = dict(self.vars)
+            label_ts = [Template(label, src, f"{key}.labels") for label in step.labels]
+            assignee_t = Template(step.assignee, src, f"{key}.assignee")
+            values = dict(loop.scope)
             prev = None
             for k, value in enumerate(loop.values()):
                 values[name] = value
@@ -135,8 +158,9 @@ class Protomolecule:
             if limit is not None and i >= limit:
                 break
             steps.append(msgspec.to_builtins(s))
-        return {
+        out = {
             "formula": self.name,
+            "mode": self.mode,
             "type": self.formula.type,
             "version": self.formula.version,
             "title": self.title,
@@ -147,22 +171,59 @@ class Protomolecule:
             "step_count": self.count,
             "steps": steps,
         }
+        if self.mode == "compile":
+            out["placeholders"] = self.placeholders()
+            out["missing"] = self.missing
+        return out
+
+    def placeholders(self) -> list[str]:
+        """Compile mode: the formula's variables its text refers to, in order of use."""
+        declared = self.formula.vars
+        seen: dict[str, None] = {}
+        texts = [self.title, self.description]
+        for s in self.steps():
+            texts += [s.title, s.description, s.acceptance, s.run, s.assignee, s.condition, *s.labels]
+            if s.gate:
+                texts += [str(s.gate.get("condition", "")), str(s.gate.get("run", ""))]
+        for text in texts:
+            if text and "{{" in text:
+                for name in Template(text).names:
+                    head = name.partition(".")[0]
+                    if name in declared or head in declared:
+                        seen[name if name in declared else head] = None
+        return list(seen)
 
 
 def _base_fields(step: Step, src: str) -> dict:
-    issue_type = step.type or ("gate" if step.gate is not None else "task")
+    if step.type == "parallel":
+        issue_type = "epic"  # Beads' container type: the children are the work
+    else:
+        issue_type = step.type or ("gate" if step.gate is not None else "task")
     if issue_type not in ISSUE_TYPES:
-        raise FormulaError(src, f"steps.{step.id}.type", f"unknown bead type {issue_type!r}")
+        raise FormulaError(src, f"steps.{step.id}.type", unknown_step_type(issue_type))
     priority = 2 if step.priority is None else step.priority
     if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
         raise FormulaError(src, f"steps.{step.id}.priority", f"must be {PRIORITY_MIN}..{PRIORITY_MAX}, got {priority}")
     return {"issue_type": issue_type, "priority": priority}
 
 
+class _AnyFields(dict):
+    """Compile mode: a loop variable whose fields are not known until pour time."""
+
+    def __contains__(self, key) -> bool:
+        return True
+
+    def __getitem__(self, key):
+        return ""
+
+
 # -- entry point ------------------------------------------------------------------
 
 
 Loader = Callable[[str], Formula]
+
+
+MODES = ("compile", "runtime")
 
 
 def cook(
@@ -172,14 +233,36 @@ def cook(
     load: Loader | None = None,
     target: Mapping[str, str] | None = None,
     aspects: list[str] = (),
+    mode: str = "runtime",
 ) -> Protomolecule:
-    """Cook ``formula``; ``load(name)`` fetches formulas it composes with."""
+    """Cook ``formula``; ``load(name)`` fetches formulas it composes with.
+
+    ``mode = "runtime"`` (what pouring needs): every required variable has a
+    value, text is rendered, conditions and loops are applied.
+    ``mode = "compile"`` (``bd cook``'s default, as in Beads): the structure
+    only; text keeps its ``{{...}}`` as written, required variables may be
+    missing, conditional steps are kept (with their ``condition``), a loop is
+    one step (with its ``loop``).  Both modes check the templates.
+    """
     src = formula.source
-    values = resolve(formula, dict(given or {}))
+    if mode not in MODES:
+        raise FormulaError(src, "--mode", f"unknown mode {mode!r} (compile or runtime)")
+    runtime = mode == "runtime"
+    values = resolve(formula, dict(given or {}), require=runtime)
+    missing = [] if runtime else [name for name, _ in missing_required(formula, values)]
+    # Declared variables without a value render empty and are false in blocks.
+    scope = {**{name: None for name in formula.vars}, **values}
     contexts: dict[str, dict] = {}
     if formula.type == "aspect":
-        raise FormulaError(src, "type", "an aspect formula is applied to another formula (compose.aspects or --aspect)")
-    if formula.type == "expansion":
+        if not formula.aspects:
+            raise FormulaError(
+                src, "type", "an aspect formula of [[advice]] is applied to another formula (compose.aspects or --aspect)"
+            )
+        steps = _copy(formula.aspects)  # Gas Town: a parallel analysis, one step per aspect
+        for step in steps:
+            contexts[step.id] = {"aspect": {"id": step.id, "title": step.title or step.id, "focus": step.focus}}
+        steps += _synthesis(formula, [step.id for step in steps])
+    elif formula.type == "expansion":
         tgt = dict(target or {})
         tgt.setdefault("id", "work")
         tgt.setdefault("title", formula.title or formula.formula)
@@ -195,17 +278,27 @@ def cook(
         if formula.type == "parallel" and formula.synthesis:
             steps += _synthesis(formula, [s.id for s in steps])
     if formula.type in ("workflow", "parallel"):
-        steps = _expand_all(formula, steps, load)
+        steps = _expand_all(formula, steps, load, runtime)
         for name in [*(formula.compose.aspects if formula.compose else []), *aspects]:
             steps = _apply_aspect(_load(load, name, src, "compose.aspects"), steps)
     elif aspects:
         for name in aspects:
             steps = _apply_aspect(_load(load, name, src, "--aspect"), steps)
-    steps = _filter_conditions(formula, steps, values)
-    plan, count = _plan(formula, steps, values, contexts)
-    title = substitute(formula.title, values, src, "title") if formula.title else _default_title(formula, values)
-    description = substitute(formula.description, values, src, "description")
-    return Protomolecule(formula, values, plan, count, title, description)
+    if runtime:
+        steps = _filter_conditions(formula, steps, scope)
+    plan, count = _plan(formula, steps, scope, contexts, runtime)
+    title = _text(formula.title, scope, src, "title", runtime) if formula.title else _default_title(formula, values)
+    description = _text(formula.description, scope, src, "description", runtime)
+    return Protomolecule(formula, values, plan, count, title, description, mode, missing)
+
+
+def _text(raw: str, scope: Mapping[str, Any], src: str, key: str, runtime: bool) -> str:
+    """Runtime: rendered.  Compile: checked, kept as written."""
+    if "{{" not in raw:
+        return raw
+    t = Template(raw, src, key)
+    t.check(scope)
+    return t.render(scope) if runtime else raw
 
 
 def _default_title(formula: Formula, values: dict) -> str:
@@ -250,7 +343,7 @@ def _rewire(steps: list[Step], old: str, new: list[str], skip: set[str] = frozen
 # -- expansions ---------------------------------------------------------------
 
 
-def _expand_all(formula: Formula, steps: list[Step], load: Loader | None) -> list[Step]:
+def _expand_all(formula: Formula, steps: list[Step], load: Loader | None, runtime: bool = True) -> list[Step]:
     """Apply ``expand`` keys and ``compose`` rules.
 
     Compose rules match the formula's own steps only (not the steps an
@@ -284,7 +377,7 @@ def _expand_all(formula: Formula, steps: list[Step], load: Loader | None) -> lis
             raise FormulaError(src, key, f"{name!r} is a {exp.type} formula, not an expansion")
         if s.children:
             raise FormulaError(src, key, f"cannot expand step {s.id!r}: it has children")
-        new, sinks = _apply_expansion(s, exp, extra, None)
+        new, sinks = _apply_expansion(s, exp, extra, None, runtime)
         own.discard(s.id)
         for n in new:
             depth[n.id] = level
@@ -304,9 +397,9 @@ def _replace(steps: list[Step], old_id: str, new: list[Step]) -> list[Step]:
     return out
 
 
-def _apply_expansion(target: Step, exp: Formula, extra: Mapping[str, Any], values: dict | None):
+def _apply_expansion(target: Step, exp: Formula, extra: Mapping[str, Any], values: dict | None, runtime: bool = True):
     """The expansion's template for ``target``: (steps, sink ids)."""
-    local = values if values is not None else resolve(exp, {k: v for k, v in extra.items()})
+    local = values if values is not None else resolve(exp, {k: v for k, v in extra.items()}, require=runtime)
 
     def fill(text: str) -> str:
         def target_field(m: re.Match) -> str:
@@ -429,7 +522,7 @@ def _filter_conditions(formula: Formula, steps: list[Step], values: dict) -> lis
 # -- numbering and text --------------------------------------------------------------
 
 
-def _plan(formula: Formula, steps: list[Step], values: dict, contexts: dict[str, dict]) -> tuple[list, int]:
+def _plan(formula: Formula, steps: list[Step], scope: dict, contexts: dict[str, dict], runtime: bool = True) -> tuple[list, int]:
     src = formula.source
     locals_of: dict[str, list[str]] = {}
     layout: list[tuple[Step, str, Any]] = []  # (step, local or prefix, loop info)
@@ -439,8 +532,8 @@ def _plan(formula: Formula, steps: list[Step], values: dict, contexts: dict[str,
         nonlocal count
         n = 0
         for s in items:
-            if s.loop is not None:
-                loop_count, make_values, name = _loop_source(formula, s, values)
+            if s.loop is not None and runtime:
+                loop_count, make_values, name = _loop_source(formula, s, scope)
                 start = n + 1
                 n += loop_count
                 count += loop_count
@@ -471,51 +564,57 @@ def _plan(formula: Formula, steps: list[Step], values: dict, contexts: dict[str,
 
     plan: list = []
     for s, where, loop in layout:
+        key = f"steps.{s.id}"
         if loop is not None:
             start, loop_count, make_values, name = loop
             if loop_count:
                 _base_fields(s, src)
-                sample = {**values, name: next(iter(make_values()))}
+                sample = {**scope, name: next(iter(make_values()))}
                 for field in ("title", "description", "acceptance", "run", "assignee"):
-                    Template(getattr(s, field)).check(sample, src, f"steps.{s.id}.{field}")
+                    _text(getattr(s, field), sample, src, f"{key}.{field}", True)
                 for label in s.labels:
-                    Template(label).check(sample, src, f"steps.{s.id}.labels")
+                    _text(label, sample, src, f"{key}.labels", True)
                 if s.gate is not None:
-                    raise FormulaError(src, f"steps.{s.id}.gate", "a looped step cannot be a gate")
-                plan.append(_Loop(s, where, start, loop_count, make_values, needs_of(s), name))
+                    raise FormulaError(src, f"{key}.gate", "a looped step cannot be a gate")
+                plan.append(_Loop(s, where, start, loop_count, make_values, needs_of(s), name, scope))
             continue
         ctx = contexts.get(s.id)
-        scope = {**values, **ctx} if ctx else values
-        key = f"steps.{s.id}"
+        sc = {**scope, **ctx} if ctx else scope
+        if s.loop is not None:  # compile mode: one step standing for the loop
+            sc = {**sc, (s.loop.var or "i"): _AnyFields()}
         base = _base_fields(s, src)
         gate = None
         if s.gate is not None:
             gate = {k: v for k, v in msgspec.to_builtins(s.gate).items()}
             for field in ("condition", "run"):
                 if gate.get(field):
-                    gate[field] = substitute(gate[field], scope, src, f"{key}.gate.{field}")
-        description = substitute(s.description, scope, src, f"{key}.description")
-        if s.focus and not ctx:
-            description = f"Focus: {s.focus}\n\n{description}".strip()
-        elif ctx and s.focus:
-            description = f"Focus: {substitute(s.focus, scope, src, f'{key}.focus')}\n\n{description}".strip()
+                    gate[field] = _text(gate[field], sc, src, f"{key}.gate.{field}", runtime)
+        description = _text(s.description, sc, src, f"{key}.description", runtime)
+        if s.focus:
+            focus = _text(s.focus, sc, src, f"{key}.focus", runtime) if ctx else s.focus
+            description = f"Focus: {focus}\n\n{description}".strip()
+        if not runtime and s.condition:
+            _text(s.condition, sc, src, f"{key}.condition", False)
         plan.append(
             ProtoStep(
                 where,
                 s.id,
-                substitute(s.title or s.id, scope, src, f"{key}.title"),
+                _text(s.title or s.id, sc, src, f"{key}.title", runtime),
                 description,
-                substitute(s.acceptance, scope, src, f"{key}.acceptance"),
+                _text(s.acceptance, sc, src, f"{key}.acceptance", runtime),
                 base["issue_type"],
                 base["priority"],
-                [substitute(label, scope, src, f"{key}.labels") for label in s.labels],
-                substitute(s.assignee, scope, src, f"{key}.assignee"),
+                [_text(label, sc, src, f"{key}.labels", runtime) for label in s.labels],
+                _text(s.assignee, sc, src, f"{key}.assignee", runtime),
                 needs_of(s),
-                substitute(s.run, scope, src, f"{key}.run"),
+                _text(s.run, sc, src, f"{key}.run", runtime),
                 gate,
                 bool(s.children),
                 ctx,
                 s.always,
+                "" if runtime else s.condition,
+                None if runtime or s.loop is None else msgspec.to_builtins(s.loop),
+                s.type == "parallel",
             )
         )
     return plan, count
@@ -571,7 +670,7 @@ def _loop_source(formula: Formula, s: Step, values: dict):
     raise FormulaError(src, key, "a loop needs count, range, over or generator")
 
 
-def loader_for(town: Path | None = None, rig: str | None = None) -> Loader:
+def loader_for(town: Path | None = None, rig: str | None = None, extra: tuple | list = ()) -> Loader:
     from .search import load
 
-    return lambda name: load(name, town, rig)
+    return lambda name: load(name, town, rig, extra)

@@ -16,9 +16,10 @@ from typing import Any
 import msgspec
 
 from .errors import FormulaError
-from .model import FORMULA_TYPES, Formula, Step
+from ..beads.models import ISSUE_TYPES
+from .model import FORMULA_TYPES, STEP_KINDS, Formula, Step
 
-_STEP_LISTS = ("steps", "template", "legs", "advice")
+_STEP_LISTS = ("steps", "template", "legs", "advice", "aspects")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _PATH_RE = re.compile(r"`\$((?:\.[A-Za-z_][\w-]*|\[\d+\])*)`")
 
@@ -55,7 +56,22 @@ def normalise(data: dict[str, Any], source: str) -> dict[str, Any]:
         data["vars"] = merged
     if isinstance(data.get("extends"), str):
         data["extends"] = [data["extends"]]
+    for section in ("steps", "template", "legs", "aspects"):
+        if isinstance(data.get(section), list):
+            data[section] = [_normalise_step(s) for s in data[section]]
     return data
+
+
+def _normalise_step(step: Any) -> Any:
+    """A container's children may be written ``[[steps.steps]]`` (Gas Town) or ``[[steps.children]]``."""
+    if not isinstance(step, dict):
+        return step
+    step = dict(step)
+    if "children" not in step and isinstance(step.get("steps"), list):
+        step["children"] = step.pop("steps")
+    if isinstance(step.get("children"), list):
+        step["children"] = [_normalise_step(k) for k in step["children"]]
+    return step
 
 
 def decode(data: dict[str, Any], source: str, *, partial: bool = False) -> Formula:
@@ -107,6 +123,10 @@ def _name_from_path(source: str) -> str:
     return name
 
 
+def unknown_step_type(kind: str) -> str:
+    return f"unknown step type {kind!r} (a bead type: {', '.join(ISSUE_TYPES)}; or parallel)"
+
+
 # -- validation -------------------------------------------------------------
 
 
@@ -145,11 +165,14 @@ def validate(formula: Formula) -> None:
         _check_graph(src, "legs", formula.legs, extra=_synthesis_ids(formula))
         _check_synthesis(formula, [leg.id for leg in formula.legs])
     elif formula.type == "aspect":
-        if not formula.advice:
-            raise FormulaError(src, "advice", "an aspect formula needs [[advice]] rules")
+        if not formula.advice and not formula.aspects:
+            raise FormulaError(src, "aspects", "an aspect formula needs [[aspects]] (Gas Town) or [[advice]] rules (Beads)")
         for i, rule in enumerate(formula.advice):
             if not rule.target:
                 raise FormulaError(src, f"advice[{i}].target", "must name a step id or glob")
+        if formula.aspects:
+            _check_graph(src, "aspects", formula.aspects, extra=_synthesis_ids(formula))
+            _check_synthesis(formula, [a.id for a in formula.aspects])
     else:
         steps = formula.steps or formula.legs
         if not steps and not formula.extends:
@@ -181,6 +204,10 @@ def _check_graph(src: str, section: str, steps: list[Step], extra: list[str] = (
         seen[step.id] = key
         if step.loop is not None and step.children:
             raise FormulaError(src, f"{key}.loop", "a looped step cannot have children")
+        if step.type and step.type not in STEP_KINDS and step.type not in ISSUE_TYPES:
+            raise FormulaError(src, f"{key}.type", unknown_step_type(step.type))
+        if step.type == "parallel" and not step.children:
+            raise FormulaError(src, f"{key}.type", "a parallel step needs children ([[steps.children]]) to run at once")
     known = set(seen) | set(extra)
     for key, step in flat:
         for need in step_needs(step):
@@ -252,8 +279,13 @@ def merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_file(path: Path, resolve_name=None, *, _stack: tuple[str, ...] = ()) -> tuple[Formula, dict]:
-    """Load a file and its ``extends`` chain; ``resolve_name(name) -> Path``."""
+def load_file(path: Path, resolve_name=None, *, _stack: tuple[tuple[str, str], ...] = ()) -> tuple[Formula, dict]:
+    """Load a file and its ``extends`` chain.
+
+    ``resolve_name(name, extending_path) -> Path | None`` finds a parent (the
+    search path looks next to the extending file first).  A chain that comes
+    back to a file already in it is refused with the chain in the message.
+    """
     source = str(path)
     raw = read_raw(path)
     parents = raw.get("extends") or []
@@ -262,17 +294,26 @@ def load_file(path: Path, resolve_name=None, *, _stack: tuple[str, ...] = ()) ->
         return decode(raw, source), raw
     merged: dict[str, Any] = {}
     me = _name_from_path(source)
+    here = (*_stack, (me, str(Path(path).resolve())))
     for i, name in enumerate(parents):
         key = f"extends[{i}]"
-        if name in _stack or name == me:
-            chain = " -> ".join([*_stack, me, name]) if me not in _stack else " -> ".join([*_stack, name])
-            raise FormulaError(source, key, f"extends loop: {chain}")
+        if not isinstance(name, str) or not name:
+            raise FormulaError(source, key, "must be a formula name")
         if resolve_name is None:
             raise FormulaError(source, key, f"cannot resolve {name!r} (no search path)")
-        parent_path = resolve_name(name)
+        parent_path = resolve_name(name, Path(path))
         if parent_path is None:
-            raise FormulaError(source, key, f"extends unknown formula {name!r}")
-        _, parent_raw = load_file(parent_path, resolve_name, _stack=(*_stack, me))
+            raise FormulaError(
+                source, key, f"extends unknown formula {name!r} (looked next to this file, then along the search path)"
+            )
+        resolved = str(Path(parent_path).resolve())
+        if any(seen == resolved for _, seen in here):
+            chain = " -> ".join([n for n, _ in here] + [name])
+            hint = ""
+            if resolved == here[-1][1]:
+                hint = " (a formula cannot extend itself; to change a built-in formula use 'gt formula overlay create')"
+            raise FormulaError(source, key, f"extends loop: {chain}{hint}")
+        _, parent_raw = load_file(Path(parent_path), resolve_name, _stack=here)
         merged = merge(merged, parent_raw) if merged else dict(parent_raw)
     merged = merge(merged, raw)
     merged.pop("extends", None)

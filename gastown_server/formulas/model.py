@@ -83,6 +83,10 @@ class Step(msgspec.Struct, omit_defaults=True):
     #: Runs even when a failed gate skips the steps it needs.
     always: bool = False
 
+#: Step ``type`` values that are not bead types: a ``parallel`` step is a
+#: container whose children run at once (Gas Town).
+STEP_KINDS = ("parallel",)
+
 
 class Synthesis(msgspec.Struct, omit_defaults=True):
     id: str = "synthesis"
@@ -147,6 +151,8 @@ class Formula(msgspec.Struct, omit_defaults=True):
     legs: list[Step] = msgspec.field(default_factory=list)
     synthesis: Union[Synthesis, None] = None
     advice: list[Advice] = msgspec.field(default_factory=list)
+    #: Gas Town's aspect formulas: parallel analyses (like convoy legs).
+    aspects: list[Step] = msgspec.field(default_factory=list)
     compose: Union[Compose, None] = None
     squash: Union[Squash, None] = None
     #: ``vapor`` formulas pour as wisps by default (Beads' phases).
@@ -156,3 +162,4 @@ class Formula(msgspec.Struct, omit_defaults=True):
     # Loader bookkeeping (not file keys).
     source: str = ""
     layer: str = ""
+    overlay: str = ""

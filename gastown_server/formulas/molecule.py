@@ -57,6 +57,8 @@ def _rows(proto: Protomolecule):
             meta.update(s.context)
         if s.always:
             meta["always"] = True
+        if s.parallel:
+            meta["parallel"] = True
         gate = s.gate or {}
         yield bulk.ChildRow(
             s.local,
@@ -87,6 +89,8 @@ def pour(
 ) -> Bead:
     """Instantiate ``proto``: one transaction, one event; returns the root."""
     f = proto.formula
+    if proto.mode != "runtime":
+        raise InvalidInput(f"{f.source}: a compile-mode protomolecule cannot be poured (cook it in runtime mode)")
     meta = {
         "formula": f.formula,
         "version": f.version,
@@ -312,7 +316,11 @@ def advance(
         waiting = []
         for step in current(ledger, root_id):
             meta = meta_of(step)
-            if "gate" in meta:
+            if meta.get("parallel"):  # current only once every child is closed: it is complete
+                if _close_once(ledger, step.id, actor, "parallel: all children closed"):
+                    outcomes.append(StepOutcome(step.id, "closed", "parallel"))
+                moved = True
+            elif "gate" in meta:
                 verdict = decide_gate(ledger, step, root, cwd=cwd)
                 if verdict is None:
                     waiting.append(StepOutcome(step.id, "waiting", f"gate {meta['gate'].get('type')}"))

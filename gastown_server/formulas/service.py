@@ -48,7 +48,7 @@ def describe(formula: Formula) -> dict:
         d: dict[str, Any] = {"id": s.id, "title": s.title or s.id}
         if step_needs(s):
             d["needs"] = step_needs(s)
-        for key in ("run", "expand", "condition"):
+        for key in ("type", "run", "expand", "condition"):
             if getattr(s, key, ""):
                 d[key] = getattr(s, key)
         if getattr(s, "gate", None) is not None:
@@ -70,6 +70,7 @@ def describe(formula: Formula) -> dict:
         "description": formula.description.strip(),
         "source": formula.source,
         "layer": formula.layer,
+        **({"overlay": formula.overlay} if formula.overlay else {}),
         "vars": {k: msgspec.to_builtins(v) for k, v in formula.vars.items()},
     }
     if formula.steps:
@@ -80,13 +81,15 @@ def describe(formula: Formula) -> dict:
         info["legs"] = [step_dict(s) for s in formula.legs]
     if formula.synthesis:
         info["synthesis"] = {"id": formula.synthesis.id, "title": formula.synthesis.title, "needs": step_needs(formula.synthesis)}
+    if formula.aspects:
+        info["aspects"] = [step_dict(s) for s in formula.aspects]
     if formula.advice:
         info["advice"] = [msgspec.to_builtins(a) for a in formula.advice]
     if formula.squash:
         info["squash"] = msgspec.to_builtins(formula.squash)
     if formula.phase:
         info["phase"] = formula.phase
-    info["step_count"] = sum(1 for _ in all_steps(formula.steps or formula.legs or formula.template))
+    info["step_count"] = sum(1 for _ in all_steps(formula.steps or formula.legs or formula.template or formula.aspects))
     return info
 
 
@@ -98,6 +101,54 @@ def cook_named(
     rig: str | None = None,
     target: Mapping[str, str] | None = None,
     aspects: list[str] = (),
+    mode: str = "runtime",
+    search_path: list[str] = (),
 ) -> Protomolecule:
-    formula = search.load(name, town, rig)
-    return cook(formula, given, load=loader_for(town, rig), target=target, aspects=list(aspects))
+    """Cook a formula found by name or path; ``mode="compile"`` for a plan (``bd cook``'s default)."""
+    extra = tuple(search_path)
+    formula = search.load(name, town, rig, extra)
+    return cook(formula, given, load=loader_for(town, rig, extra), target=target, aspects=list(aspects), mode=mode)
+
+
+# -- overlays -------------------------------------------------------------------------
+
+
+def overlay_create(town: Path | None, name: str, *, text: str | None = None, force: bool = False) -> dict:
+    """Write ``<town>/formulas/overlays/<name>.toml`` (a skeleton, or ``text``), checked first."""
+    from . import overlays
+    from .errors import FormulaError
+
+    if name.endswith(".toml") or "/" in name:
+        raise FormulaError(name, "", "an overlay changes a formula named on the search path, not a file")
+    entry = search.resolve(name, town)
+    _, raw = search.load_entry(entry, town)
+    path = overlays.create(town, name, entry, raw, text=text, force=force)
+    return {"name": name, "path": str(path), "formula": str(entry.path), "layer": entry.layer}
+
+
+def overlay_show(town: Path | None, name: str) -> dict:
+    """The overlay's file and data, and the formula as it loads with it."""
+    from . import overlays
+    from ..errors import NotFound
+
+    path = overlays.find(town, name)
+    if path is None:
+        raise NotFound(f"no overlay for {name!r} (gt formula overlay create {name})")
+    data = overlays.read(path)
+    entry = search.resolve(name, town)
+    effective = describe(search.load(name, town))
+    return {
+        "name": name,
+        "path": str(path),
+        "formula": str(entry.path),
+        "layer": entry.layer,
+        "text": path.read_text(encoding="utf-8"),
+        "overlay": data,
+        "effective": effective,
+    }
+
+
+def overlay_remove(town: Path | None, name: str) -> dict:
+    from . import overlays
+
+    return {"name": name, "removed": str(overlays.remove(town, name))}

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from .errors import FormulaError
 from .model import Formula
+from .template import Template, lookup, text_of  # noqa: F401 - re-exported
 
 VAR_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 _FALSE = {"", "0", "false", "no", "off", "none", "null"}
@@ -27,8 +28,12 @@ def parse_assignments(items: list[str] | None) -> dict[str, str]:
     return out
 
 
-def resolve(formula: Formula, given: Mapping[str, Any]) -> dict[str, Any]:
-    """Declared variables with defaults applied, given values type-checked."""
+def resolve(formula: Formula, given: Mapping[str, Any], *, require: bool = True) -> dict[str, Any]:
+    """Declared variables with defaults applied, given values type-checked.
+
+    ``require``: every required variable must have a value (runtime mode);
+    compile mode passes False and keeps the missing ones as placeholders.
+    """
     src = formula.source
     declared = formula.vars
     for name in given:
@@ -41,16 +46,20 @@ def resolve(formula: Formula, given: Mapping[str, Any]) -> dict[str, Any]:
             values[name] = _coerce(src, name, spec.type, given[name])
         elif spec.default is not None:
             values[name] = _coerce(src, name, spec.type, spec.default)
-    for name, spec in declared.items():
-        if name in values:
-            continue
-        unless = [spec.required_unless] if isinstance(spec.required_unless, str) else spec.required_unless
-        if spec.required and not unless:
+    missing = missing_required(formula, values)
+    if require and missing:
+        name, unless = missing[0]
+        if unless:
+            raise FormulaError(src, f"vars.{name}", f"missing variable {name!r}: give it or one of {', '.join(unless)}")
+        plain = [n for n, u in missing if not u]
+        if len(plain) == 1:
             raise FormulaError(src, f"vars.{name}", f"missing required variable {name!r} (pass --var {name}=...)")
-        if unless and not any(o in values for o in unless):
-            raise FormulaError(
-                src, f"vars.{name}", f"missing variable {name!r}: give it or one of {', '.join(unless)}"
-            )
+        raise FormulaError(
+            src,
+            f"vars.{name}",
+            "missing required variables " + ", ".join(repr(n) for n in plain)
+            + " (pass " + " ".join(f"--var {n}=..." for n in plain) + ")",
+        )
     for name, value in values.items():
         spec = declared[name]
         if spec.enum and value not in spec.enum and str(value) not in [str(e) for e in spec.enum]:
@@ -58,6 +67,18 @@ def resolve(formula: Formula, given: Mapping[str, Any]) -> dict[str, Any]:
         if spec.pattern and not re.fullmatch(spec.pattern, str(value)):
             raise FormulaError(src, f"vars.{name}", f"{value!r} does not match pattern {spec.pattern!r}")
     return values
+
+
+def missing_required(formula: Formula, values: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """Required variables without a value: (name, the ``required_unless`` alternatives)."""
+    out = []
+    for name, spec in formula.vars.items():
+        if name in values:
+            continue
+        unless = [spec.required_unless] if isinstance(spec.required_unless, str) else spec.required_unless
+        if (spec.required and not unless) or (unless and not any(o in values for o in unless)):
+            out.append((name, list(unless)))
+    return sorted(out, key=lambda item: bool(item[1]), reverse=True)
 
 
 def _coerce(src: str, name: str, var_type: str, value: Any) -> Any:
@@ -90,55 +111,12 @@ def _coerce(src: str, name: str, var_type: str, value: Any) -> Any:
     return value if isinstance(value, str) else str(value) if not isinstance(value, (list, dict)) else value
 
 
-def text_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ", ".join(text_of(v) for v in value)
-    return str(value)
-
-
-def lookup(values: Mapping[str, Any], name: str) -> Any:
-    """``a.b`` looks into nested mappings (loop and leg context)."""
-    if name in values:
-        return values[name]
-    head, dot, rest = name.partition(".")
-    if dot and isinstance(values.get(head), Mapping):
-        return lookup(values[head], rest)
-    raise KeyError(name)
-
-
-class Template:
-    """Text with ``{{var}}`` holes, split once and rendered many times."""
-
-    __slots__ = ("parts", "names", "raw")
-
-    def __init__(self, raw: str) -> None:
-        self.raw = raw
-        self.parts = VAR_RE.split(raw)  # literal, name, literal, name, ...
-        self.names = self.parts[1::2]
-
-    def check(self, known: Mapping[str, Any], src: str, key: str) -> None:
-        for name in self.names:
-            try:
-                lookup(known, name)
-            except KeyError:
-                raise FormulaError(src, key, f"unknown variable {{{{{name}}}}}") from None
-
-    def render(self, values: Mapping[str, Any]) -> str:
-        if len(self.parts) == 1:
-            return self.raw
-        parts = self.parts[:]
-        for i in range(1, len(parts), 2):
-            parts[i] = text_of(lookup(values, parts[i]))
-        return "".join(parts)
-
-
 def substitute(text: str, values: Mapping[str, Any], src: str, key: str) -> str:
+    """Render ``text`` (``{{var}}`` and blocks) with ``values``; errors name ``src`` and ``key``."""
     if "{{" not in text:
         return text
-    t = Template(text)
-    t.check(values, src, key)
+    t = Template(text, src, key)
+    t.check(values)
     return t.render(values)
 
 

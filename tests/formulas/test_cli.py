@@ -144,7 +144,7 @@ def test_bad_formulas_one_line_exit_1_nothing_poured(cli, text, args, expect):
     path = cli.home / "formulas" / "bad.formula.toml"
     path.write_text(text)
     before = _json(cli("bd", "--json", "stats"))["total"]
-    for cmd in (["bd", "cook", "bad"], ["bd", "mol", "pour", "bad"], ["bd", "mol", "wisp", "bad"], ["gt", "formula", "run", "bad"]):
+    for cmd in (["bd", "cook", "bad", "--mode=runtime"], ["bd", "mol", "pour", "bad"], ["bd", "mol", "wisp", "bad"], ["gt", "formula", "run", "bad"]):
         proc = cli(*cmd, *args, check=False)
         assert proc.returncode == 1, proc.stderr
         assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
