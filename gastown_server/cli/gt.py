@@ -22,6 +22,7 @@ _APPLY = "gastown_server.cli.gt_apply"
 _DOGS = "gastown_server.cli.gt_dogs"
 _DOCTOR = "gastown_server.cli.gt_doctor"
 _MODEL = "gastown_server.cli.gt_model"
+_COSTS = "gastown_server.cli.gt_costs"
 
 TABLE: dict[str, Entry] = {
     "install": Entry(_TOWN, "Create a town directory"),
@@ -61,6 +62,7 @@ TABLE: dict[str, Entry] = {
     "plugin": Entry(_DOGS, "Town plugins: list, show, run (dispatch to a dog), exec, record"),
     "doctor": Entry(_DOCTOR, "Check the town and say how to fix each finding"),
     "version": Entry(_DOCTOR, "Print the version"),
+    "costs": Entry(_COSTS, "What the agents cost, by agent, rig, convoy or day; record (Stop hook)"),
 }
 
 ABOUT = "gt: run a town of coding agents (Gas Town)."

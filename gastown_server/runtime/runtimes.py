@@ -51,6 +51,10 @@ class RuntimePreset(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=Tr
     #: Regex matching the cursor line when nothing is typed on it (passed to
     #: ``nudge(empty_input=...)``); "" = unknown, no check.
     empty_input: str = ""
+    #: The format of the CLI's own session files (``claude``: one JSONL per
+    #: session; ``codex``: rollout JSONL files under its home): what costs and
+    #: seance read (``runtime/native.py``).  "" = none gastown can read.
+    log_format: str = ""
 
 
 PRESETS: dict[str, RuntimePreset] = {
@@ -63,15 +67,20 @@ PRESETS: dict[str, RuntimePreset] = {
             session_id_flag="--session-id",
             resume=["{bin}", "--resume", "{session_id}", "-p", "{question}"],
             transcripts="~/.claude/projects/{cwd_slug}/{session_id}.jsonl",
+            log_format="claude",
             description="Claude Code",
         ),
         RuntimePreset(
             name="codex",
             command=["codex"],
             prompt_style="arg",
-            resume=["{bin}", "exec", "resume", "{session_id}", "{question}"],
+            # exec refuses a directory that is not a git repository without the flag
+            resume=["{bin}", "exec", "--skip-git-repo-check", "resume", "{session_id}", "{question}"],
             transcripts="~/.codex/sessions",
+            log_format="codex",
             description="OpenAI Codex CLI",
+            # Codex 0.171's idle input row (tmux capture-pane): "› " and its placeholder.
+            empty_input=r"^\s*›\s*(?:Ask Codex to do anything)?\s*$",
         ),
         RuntimePreset(
             name="gemini",

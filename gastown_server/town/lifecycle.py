@@ -8,7 +8,9 @@ session, respawns the process in a session whose gastown pane died, or
 leaves a live one alone (idempotent: two callers racing both end with one
 session).  Every session start appends a ``session_started`` event on the
 agent bead, payload ``{address, session, session_id, runtime, transcript,
-cwd, mode}``: seance lists predecessors from these.
+cwd, mode, logs, hook}``: seance lists predecessors from these and costs reads
+``logs`` (where the runtime writes its own session file, for runtimes whose
+files gastown reads) and ``hook`` (the beads on the hook at start).
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ class SessionRecord(msgspec.Struct, omit_defaults=False):
     cwd: str = ""
     mode: str = ""
     current: bool = False
+    #: The runtime's own session file (Claude Code) or directory (Codex), when gastown reads it.
+    logs: str = ""
+    #: Beads on the agent's hook when the session started.
+    hook: list[str] = []
 
 
 def startup_prompt(town: Town, ident: Identity) -> str:
@@ -83,12 +89,21 @@ def ensure_workdir(town: Town, ident: Identity) -> Path:
     return cwd
 
 
-def _record(town: Town, ident: Identity, *, actor: str, session_id: str, runtime: str, transcript: Path, mode: str) -> None:
+def _record(
+    town: Town, ident: Identity, *, actor: str, session_id: str, runtime: str, transcript: Path, mode: str, logs: str = ""
+) -> None:
+    from ..work.hooks import hooked_work
+
     ledger = town.ledger
     payload = {
         "address": ident.address, "session": ident.session, "session_id": session_id, "runtime": runtime,
         "transcript": str(transcript), "cwd": ident.cwd, "mode": mode,
     }  # fmt: skip
+    if logs:
+        payload["logs"] = logs
+    hook = [b.id for b in hooked_work(ledger, ident.address)]
+    if hook:
+        payload["hook"] = hook
     with ledger.mutation(SESSION_STARTED, actor, ident.bead_id, payload):
         roles.ensure_agent_bead(ledger, ident, actor=actor)
         ledger.update(ident.bead_id, actor=actor, agent_state="running", last_activity=clock.now())
@@ -155,12 +170,17 @@ def _start_locked(town: Town, ident: Identity, preset, *, actor: str, replace: b
         town.root, ident, socket=town.socket, session_id=session_id, runtime=preset.name, extra=dict(preset.env or {})
     )
     argv = runtimes.start_command(preset, cwd=cwd, prompt=startup_prompt(town, ident), session_id=session_id)
+    from ..runtime import native
+
+    env.update(native.prepare_session(town, preset, session_id=session_id, cwd=cwd, env=env))
+    logs = native.log_location(preset, session_id=session_id, cwd=cwd, env=env)
     if not _is_script(preset):  # the script agent prints its own marker
         transcripts.mark(transcript, session_id)
     if existing is not None:
         # Recorded first: when a session hands itself off, respawn kills the
         # very process running this code.
-        _record(town, ident, actor=actor, session_id=session_id, runtime=preset.name, transcript=transcript, mode=mode or "respawn")
+        _record(town, ident, actor=actor, session_id=session_id, runtime=preset.name, transcript=transcript, mode=mode or "respawn",
+                logs=logs)
         tmux.respawn(ident.session, argv, cwd=cwd, env=env, transcript=transcript, empty_input=preset.empty_input)
         status = "respawned"
     else:
@@ -168,7 +188,8 @@ def _start_locked(town: Town, ident: Identity, preset, *, actor: str, replace: b
             tmux.start(ident.session, argv, cwd=cwd, env=env, transcript=transcript, empty_input=preset.empty_input)
         except Conflict:  # someone else started it just now
             return StartResult(ident.address, ident.session, "running", runtime=preset.name)
-        _record(town, ident, actor=actor, session_id=session_id, runtime=preset.name, transcript=transcript, mode=mode or "start")
+        _record(town, ident, actor=actor, session_id=session_id, runtime=preset.name, transcript=transcript, mode=mode or "start",
+                logs=logs)
         status = "started"
     prompt = runtimes.startup_nudge(preset, startup_prompt(town, ident))
     if prompt:
@@ -295,21 +316,32 @@ def handoff(town: Town, address: str, *, message: str = "", actor: str | None = 
     return start_agent(town, ident, actor=actor, replace=town.tmux.has(ident.session), mode="handoff")
 
 
+def _session_record(event_id: int, at: str, payload: bytes | str, address: str = "") -> SessionRecord:
+    p = msgspec.json.decode(payload)
+    hook = p.get("hook")
+    return SessionRecord(
+        event_id=event_id, at=at, address=p.get("address", address), session=p.get("session", ""),
+        session_id=p.get("session_id", ""), runtime=p.get("runtime", ""), transcript=p.get("transcript", ""),
+        cwd=p.get("cwd", ""), mode=p.get("mode", ""), logs=p.get("logs", "") or "",
+        hook=[str(h) for h in hook] if isinstance(hook, list) else [],
+    )  # fmt: skip
+
+
 def sessions_of(town: Town, ident: Identity) -> list[SessionRecord]:
     """Sessions of an agent, newest first (the first is the current one if it runs)."""
     rows = town.ledger.conn.execute(
         "SELECT id, at, payload FROM events WHERE kind = ? AND bead_id = ? ORDER BY id DESC",
         (SESSION_STARTED, ident.bead_id),
     ).fetchall()
-    out = []
-    for event_id, at, payload in rows:
-        p = msgspec.json.decode(payload)
-        out.append(SessionRecord(
-            event_id=event_id, at=at, address=p.get("address", ident.address), session=p.get("session", ""),
-            session_id=p.get("session_id", ""), runtime=p.get("runtime", ""), transcript=p.get("transcript", ""),
-            cwd=p.get("cwd", ""), mode=p.get("mode", ""),
-        ))  # fmt: skip
-    return out
+    return [_session_record(event_id, at, payload, ident.address) for event_id, at, payload in rows]
+
+
+def all_sessions(town: Town) -> list[SessionRecord]:
+    """Every session the town ever started, oldest first (costs add them up)."""
+    rows = town.ledger.conn.execute(
+        "SELECT id, at, payload FROM events WHERE kind = ? ORDER BY id", (SESSION_STARTED,)
+    ).fetchall()
+    return [_session_record(event_id, at, payload) for event_id, at, payload in rows]
 
 
 def find_session(town: Town, session_id: str) -> SessionRecord:
@@ -326,12 +358,7 @@ def find_session(town: Town, session_id: str) -> SessionRecord:
     if len(ids) > 1:
         raise InvalidInput(f"session id {session_id!r} is ambiguous ({', '.join(sorted(ids))})")
     event_id, at, _bead, payload = rows[0]
-    p = msgspec.json.decode(payload)
-    return SessionRecord(
-        event_id=event_id, at=at, address=p.get("address", ""), session=p.get("session", ""),
-        session_id=p.get("session_id", ""), runtime=p.get("runtime", ""), transcript=p.get("transcript", ""),
-        cwd=p.get("cwd", ""), mode=p.get("mode", ""),
-    )  # fmt: skip
+    return _session_record(event_id, at, payload)
 
 
 def talk_to_session(town: Town, session_id: str, question: str, *, timeout_s: float):

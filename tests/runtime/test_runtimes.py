@@ -78,7 +78,7 @@ def test_command_lines(tmp_path):
     assert resume_command(PRESETS["claude"], session_id=sid, question="what {bin} did you do?") == [
         "claude", "--resume", sid, "-p", "what {bin} did you do?",
     ]  # fmt: skip
-    assert resume_command(PRESETS["codex"], session_id="abc", question="q") == ["codex", "exec", "resume", "abc", "q"]
+    assert resume_command(PRESETS["codex"], session_id="abc", question="q") == ["codex", "exec", "--skip-git-repo-check", "resume", "abc", "q"]
     assert resume_command(PRESETS["script"], session_id="abc", question="q") is None
     with pytest.raises(InvalidInput):
         resume_command(PRESETS["claude"], session_id="--evil", question="q")
