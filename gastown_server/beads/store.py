@@ -554,6 +554,53 @@ class Ledger:
         )
         return [Event(r[0], r[1], r[2], r[3], r[4], msgspec.json.decode(r[5])) for r in rows]
 
+    def events_for(self, bead_id: str, *, limit: int = 200) -> list[Event]:
+        """A bead's history: its events, oldest first (the newest ``limit``)."""
+        rows = self.conn.execute(
+            "SELECT id, at, actor, kind, bead_id, payload FROM (SELECT * FROM events WHERE bead_id = ? "
+            "ORDER BY id DESC LIMIT ?) ORDER BY id",
+            (bead_id, limit),
+        )
+        return [Event(r[0], r[1], r[2], r[3], r[4], msgspec.json.decode(r[5])) for r in rows]
+
+    def recent_events(
+        self,
+        *,
+        limit: int = 100,
+        kinds: Sequence[str] = (),
+        exclude_kinds: Sequence[str] = (),
+        exclude_ephemeral: bool = False,
+        prefix: str = "",
+        actor_prefix: str = "",
+    ) -> list[Event]:
+        """The newest events, newest first, filtered: ``kinds`` (any of), not ``exclude_kinds``,
+        not about wisps (``exclude_ephemeral``), about beads with id ``prefix``-... or by an actor
+        starting with ``actor_prefix`` (a rig's events: both given, either matches)."""
+        where, params = [], []
+        if kinds:
+            where.append(f"kind IN ({','.join('?' * len(kinds))})")
+            params.extend(kinds)
+        if exclude_kinds:
+            where.append(f"kind NOT IN ({','.join('?' * len(exclude_kinds))})")
+            params.extend(exclude_kinds)
+        if exclude_ephemeral:
+            # by id: a burned wisp is gone from issues, its events stay (wisp ids are <prefix>-wisp-...)
+            where.append("instr(bead_id, '-wisp-') = 0")
+        scope = []
+        if prefix:
+            scope.append("(bead_id >= ? AND bead_id < ?)")
+            params.extend([prefix + "-", prefix + "."])
+        if actor_prefix:
+            scope.append("substr(actor, 1, ?) = ?")
+            params.extend([len(actor_prefix), actor_prefix])
+        if scope:
+            where.append("(" + " OR ".join(scope) + ")")
+        sql = "SELECT id, at, actor, kind, bead_id, payload FROM events"
+        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?"
+        params.append(int(limit))
+        rows = self.conn.execute(sql, params)
+        return [Event(r[0], r[1], r[2], r[3], r[4], msgspec.json.decode(r[5])) for r in rows]
+
     def data_version(self) -> int:
         """Changes whenever another connection commits (cheap change probe)."""
         return self.conn.execute("PRAGMA data_version").fetchone()[0]

@@ -23,6 +23,7 @@ _DOGS = "gastown_server.cli.gt_dogs"
 _DOCTOR = "gastown_server.cli.gt_doctor"
 _MODEL = "gastown_server.cli.gt_model"
 _COSTS = "gastown_server.cli.gt_costs"
+_DASHBOARD = "gastown_server.cli.gt_dashboard"
 
 TABLE: dict[str, Entry] = {
     "install": Entry(_TOWN, "Create a town directory"),
@@ -63,6 +64,7 @@ TABLE: dict[str, Entry] = {
     "doctor": Entry(_DOCTOR, "Check the town and say how to fix each finding"),
     "version": Entry(_DOCTOR, "Print the version"),
     "costs": Entry(_COSTS, "What the agents cost, by agent, rig, convoy or day; record (Stop hook)"),
+    "dashboard": Entry(_DASHBOARD, "Serve a live web view of the town (read-only unless --allow-actions)"),
 }
 
 ABOUT = "gt: run a town of coding agents (Gas Town)."

@@ -137,9 +137,7 @@ def patrol_status(ctx, args):
     from ..patrol import state
 
     with _town() as town:
-        d = town.root / ".gastown" / "patrol"
-        keys = sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
-        states = {k: state.load(town.root, k) for k in keys}
+        states = state.all_states(town.root)
     if ctx.json:
         ctx.emit_json(states)
         return 0

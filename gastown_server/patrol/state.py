@@ -67,6 +67,13 @@ def load(town_root: Path, key: str) -> PatrolState:
         return PatrolState()
 
 
+def all_states(town_root: Path) -> dict[str, PatrolState]:
+    """Every patrol's state by key (``gt patrol status``, the dashboard's patrol health)."""
+    d = _dir(town_root)
+    keys = sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
+    return {k: load(town_root, k) for k in keys}
+
+
 def _save(town_root: Path, key: str, state: PatrolState) -> None:
     path = path_for(town_root, key)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

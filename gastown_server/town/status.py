@@ -118,11 +118,17 @@ def _pending_nudges(town: Town) -> dict[str, tuple[int, float]]:
 
 
 def town_status(town: Town) -> TownStatus:
-    from ..patrol.daemon import status_of
     from ..runtime.snapshot import sessions_snapshot
 
     snap = sessions_snapshot(town.socket)
-    sessions = {s.name: s for s in (snap or [])}
+    return status_from(town, {s.name: s for s in (snap or [])}, tmux_running=snap is not None)
+
+
+def status_from(town: Town, sessions: dict, *, tmux_running: bool) -> TownStatus:
+    """The town's status from a tmux sessions snapshot the caller already has
+    (``gt status`` takes one itself; the RPC server and the dashboard share a cached one)."""
+    from ..patrol.daemon import status_of
+
     agents = agent_rows(town, sessions)
     known = {a.session for a in agents}
     failures = []
@@ -136,7 +142,7 @@ def town_status(town: Town) -> TownStatus:
         town=TownInfo(name=town.name, root=str(town.root)),
         rigs=list(town.rigs()),
         agents=agents,
-        tmux=TmuxStatus(socket=town.socket, running=snap is not None, session_count=len(sessions)),
+        tmux=TmuxStatus(socket=town.socket, running=tmux_running, session_count=len(sessions)),
         daemon=msgspec.to_builtins(status_of(town.root)),
         nudge_failures=failures,
         other_sessions=sorted(set(sessions) - known),

@@ -275,3 +275,32 @@ def abandon(ledger: Ledger, mr_id: str, *, actor: str, reason: str = "") -> Merg
         record(ledger, mr, "abandoned", reason, actor=actor)
         ledger.close(mr_id, actor=actor, reason=ABANDONED + (f": {reason}" if reason else ""))
     return get(ledger, mr_id)
+
+
+def retry(ledger: Ledger, mr_id: str, *, actor: str) -> MergeRequest:
+    """Put an MR whose gate (or push) failed back in the queue as it is: the Refinery takes it again.
+
+    For a failure that was not the branch's fault (a flaky gate, a remote
+    that was down); a real failure goes back to its polecat instead.
+    """
+    with ledger.atomic():
+        mr = get(ledger, mr_id)
+        if mr.status != GATE_FAILED:
+            raise Conflict(f"{mr_id} is {mr.close_reason or mr.status}: only a failed merge request can be retried")
+        mr.meta.interrupted = 0
+        return record(ledger, mr, "retry_requested", "", actor=actor, status=OPEN, assignee="")
+
+
+def failure_output(ledger: Ledger, mr_id: str) -> str:
+    """The newest failure report about an MR (gate output tail, push error), from the
+    MERGE_FAILED mail the Refinery sent; "" if none."""
+    row = ledger.conn.execute(
+        "SELECT description FROM issues WHERE issue_type = 'message' AND substr(title, 1, 12) = 'MERGE_FAILED' "
+        "AND instr(description, ?) > 0 ORDER BY created_at DESC, id DESC LIMIT 1",
+        (f"\nMR: {mr_id}\n",),
+    ).fetchone()
+    if row is None:
+        return ""
+    text = row[0]
+    at = text.find("\nError: ")
+    return text[at + len("\nError: ") :] if at >= 0 else text

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import msgspec
-
 from ...work import convoys
 from .. import types as t
 from ..registry import method
@@ -41,25 +39,14 @@ async def _full_status(call) -> t.TownFullStatus | None:
         town = call.app.town_for(call.ledger)
     except NoTown:
         return None
-    from ...patrol.daemon import status_of
-    from ...runtime.nudge import last_failures
-    from ...town.status import TmuxStatus, agent_rows
+    from ...town.status import status_from
 
     app = call.app
-    sessions = await app.sessions_async(town)
-    agents = agent_rows(town, sessions)
-    try:
-        failures = [msgspec.to_builtins(f) for f in last_failures(town.state_dir)]
-    except OSError:
-        failures = []
+    st = status_from(town, await app.sessions_async(town), tmux_running=app._snapshot_running)
     return t.TownFullStatus(
-        rigs=list(town.rigs()),
-        agents=agents,
-        tmux=TmuxStatus(socket=town.socket, running=app._snapshot_running, session_count=len(sessions)),
-        daemon=msgspec.to_builtins(status_of(town.root)),
-        nudge_failures=failures,
-        other_sessions=sorted(set(sessions) - {a.session for a in agents}),
-    )
+        rigs=st.rigs, agents=st.agents, tmux=st.tmux, daemon=st.daemon,
+        nudge_failures=st.nudge_failures, other_sessions=st.other_sessions,
+    )  # fmt: skip
 
 
 def _ledger_view(ledger) -> tuple[t.LedgerStatus, t.ConvoyCounts]:

@@ -1,0 +1,210 @@
+"""`gt dashboard` in a real browser: the demo's town (landed convoy, merged MRs, mail, live agents),
+the real server process, headless Chromium (Debian's) driven by Playwright.
+
+One town for the module (~30 s to build and land).  Screenshots go to the
+test's output directory (and, with GT_DASHBOARD_SCREENSHOTS=DIR, are copied
+there: that is how docs/images/ was made).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from dash_helpers import CHROMIUM, CHROMIUM_ARGS, DashServer, png_pixels_vary
+from playwright import sync_api as playwright_api  # the pip package, driving Debian's chromium (never `playwright install`)
+
+from gastown_server.beads.store import Ledger
+from gastown_server.demo.town import PREFIX, RIG, Demo
+from gastown_server.runtime.tmux import socket_name
+from gastown_server.work import merge_requests as mrs
+
+pytestmark = pytest.mark.slow
+
+
+class Town:
+    def __init__(self, where: Path) -> None:
+        self.demo = Demo(where, verbose=False)
+        self.root = self.demo.town
+
+    def build(self) -> None:
+        self.demo.build()
+        self.convoy, self.ids = self.demo.file_work()
+        self.demo.sling(self.ids)
+        self.demo.wait_for_landing(self.convoy, self.ids, timeout_s=120)
+        # A second convoy nobody works on: the live test closes its beads from a shell.
+        out = [self.demo.run("bd", "create", t, "-t", "task", "--prefix", PREFIX, "--silent", show=False).strip()
+               for t in ("Write the changelog", "Tag the release")]  # fmt: skip
+        self.open_ids = out
+        self.open_convoy = _json_id(self.demo.run("gt", "convoy", "create", "Release 0.2", *out, "--json", show=False))
+
+    def bd(self, *argv: str) -> str:
+        return self.demo.run("bd", *argv, show=False)
+
+    def teardown(self) -> None:
+        if (self.root / ".gastown").exists():
+            subprocess.run([sys.executable, "-m", "gastown_server.cli.gt", "down", "--grace", "1"], cwd=self.root,
+                           env=self.demo.env, capture_output=True)  # fmt: skip
+            subprocess.run(["tmux", "-L", socket_name(self.root), "kill-server"], capture_output=True)
+
+
+def _json_id(text: str) -> str:
+    from gastown_server.demo.town import _json_id as parse
+
+    return parse(text)
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    t = Town(tmp_path_factory.mktemp("dash") / "w")
+    try:
+        t.build()
+        yield t
+    finally:
+        t.teardown()
+
+
+@pytest.fixture(scope="module")
+def server(town):
+    srv = DashServer(town.root, env=town.demo.env)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def _shoot(page, shots: Path, name: str) -> Path:
+    path = shots / f"{name}.png"
+    data = page.screenshot(path=str(path), full_page=True)
+    assert png_pixels_vary(data) > 100, f"{name}: the screenshot looks blank"
+    copy_to = os.environ.get("GT_DASHBOARD_SCREENSHOTS")
+    if copy_to:
+        Path(copy_to).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(copy_to) / path.name)
+    return path
+
+
+def _open(browser, url: str, *, js: bool = True):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=js)
+    page = ctx.new_page()
+    resp = page.goto(url)
+    return ctx, page, resp
+
+
+def _pages(town) -> list[tuple[str, str, list[str]]]:
+    led = Ledger(town.root / ".gastown" / "ledger.db")
+    try:
+        merged = [m for m in mrs.queue(led, RIG, include_closed=True) if m.merged]
+        polecat = merged[0].meta.polecat
+        mail_id = led.list(issue_type="message", include_closed=True, limit=1)[0].id
+    finally:
+        led.disconnect()
+    return [
+        ("town", "/", ["Agents", "textkit/refinery", "textkit/witness", "Patrol health", "Throughput", "no cost data"]),
+        ("convoys", "/convoys", ["Release 0.2", "Recent", "Demo: textkit improvements", town.open_ids[0]]),
+        ("convoy", f"/convoy/{town.convoy}", ["Burndown", town.ids[0], town.ids[2], "landed"]),
+        ("bead", f"/bead/{town.ids[0]}", ["History", "Depends on", "Dependents", "closed"]),
+        ("merge-queue", "/mq", ["Running gate", "Pending", "Failed", "Merged (newest 3)", "rework_requested"]),
+        ("mail", "/mail?address=overseer", ["Inbox of overseer", "CONVOY_LANDED"]),
+        ("mail-thread", f"/mail/thread/{mail_id}", ["Thread of"]),
+        ("feed", "/feed", ["Newest", "convoy_landed", "hidden"]),
+        ("agent", f"/agent/{polecat}", [polecat, "Transcript", "Sessions"]),
+        ("costs", "/costs", ["no cost data"]),
+    ]
+
+
+def test_each_page_renders_in_chromium(town, server, browser, shots):
+    for name, path, needles in _pages(town):
+        ctx, page, resp = _open(browser, server.url + path)
+        try:
+            assert resp.status == 200, (path, resp.status, "\n".join(server.lines[-30:]))
+            page.wait_for_selector("#live.on", timeout=10_000)  # its live stream is open
+            text = page.inner_text("main")
+            for needle in needles:
+                assert needle in text, (path, needle, text[:2000])
+            _shoot(page, shots, name)
+        finally:
+            ctx.close()
+
+
+def test_pages_show_current_data_without_javascript(town, server, browser, shots):
+    ctx, page, resp = _open(browser, server.url + "/convoys", js=False)
+    try:
+        assert resp.status == 200
+        text = page.inner_text("main")
+        assert "Release 0.2" in text and town.open_ids[1] in text
+        assert page.inner_text("#live") .strip().endswith("static")  # no script ran
+        _shoot(page, shots, "convoys-no-js")
+    finally:
+        ctx.close()
+
+
+def test_bd_close_in_a_shell_appears_on_the_open_convoy_page_within_a_second(town, server, browser, shots):
+    ctx, page, _ = _open(browser, server.url + f"/convoy/{town.open_convoy}")
+    try:
+        page.wait_for_selector("#live.on", timeout=10_000)
+        page.evaluate("window.__sameDocument = 'yes'")
+        target = town.open_ids[0]
+        row = f"tr:has(a[href='/bead/{target}'])"
+        assert "open" in page.inner_text(row)
+        town.bd("close", target, "--reason", "done by hand")
+        closed_at = time.monotonic()
+        page.wait_for_function(
+            "sel => { const r = document.querySelector(sel); return r && r.innerText.includes('closed'); }",
+            arg=row, timeout=5_000, polling="raf",
+        )  # fmt: skip
+        took = time.monotonic() - closed_at
+        assert page.evaluate("window.__sameDocument") == "yes"  # no reload: the same document was updated
+        assert "1/2" in page.inner_text("main")
+        assert took < 1.0, f"the close reached the page after {took:.2f}s"
+        _shoot(page, shots, "convoy-live")
+    finally:
+        ctx.close()
+
+
+def test_agent_transcript_follows_the_pane(town, server, browser):
+    path = town.root / ".gastown" / "transcripts" / f"{PREFIX}-witness.log"
+    ctx, page, _ = _open(browser, server.url + f"/agent/{RIG}/witness")
+    try:
+        page.wait_for_selector("#live.on", timeout=10_000)
+        marker = f"dashboard-marker-{time.time_ns()}"
+        with path.open("a") as fh:  # what the pane's pipe-pane writer does
+            fh.write(f"\n{marker}\n")
+        page.wait_for_function("m => document.getElementById('transcript').textContent.includes(m)", arg=marker,
+                               timeout=5_000)  # fmt: skip
+        assert page.locator("form.action").count() == 0  # read-only: no nudge form without --allow-actions
+    finally:
+        ctx.close()
+
+
+def test_unknown_bead_and_agent_get_a_404_that_says_what_is_there(town, server, browser):
+    ctx, page, resp = _open(browser, server.url + f"/bead/{PREFIX}-nosuch")
+    try:
+        assert resp.status == 404
+        text = page.inner_text("main")
+        assert f"There is no bead '{PREFIX}-nosuch'" in text and town.ids[0] in text
+        resp = page.goto(server.url + "/agent/textkit/polecats/nobody")
+        assert resp.status == 404
+        text = page.inner_text("main")
+        assert "There is no agent" in text and "textkit/refinery" in text
+        resp = page.goto(server.url + "/feed?limit=lots")
+        assert resp.status == 400 and "limit must be a whole number" in page.inner_text("main")
+        assert page.goto(server.url + "/").status == 200  # and it keeps serving
+    finally:
+        ctx.close()
