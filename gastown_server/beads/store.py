@@ -21,7 +21,7 @@ from pathlib import Path
 import msgspec
 
 from ..errors import Conflict, InvalidInput, NotFound
-from . import clock, feedlog, ids, readiness
+from . import clock, feedlog, ids, limits, readiness
 from .models import (
     BEAD_COLUMNS,
     BLOCKING_DEP_TYPES,
@@ -660,6 +660,10 @@ class Ledger:
         """Create a bead; ``deps`` are ``(type, depends_on_id)`` pairs."""
         if not title or not title.strip():
             raise InvalidInput("title must not be empty")
+        limits.check_all({"title": title, "description": description, "assignee": assignee, **fields})
+        labels = list(labels)
+        for label in labels:
+            limits.check("label", label)
         validate_type(issue_type)
         validate_status(status)
         validate_priority(priority)
@@ -758,6 +762,7 @@ class Ledger:
             validate_priority(changes["priority"])  # type: ignore[arg-type]
         if "title" in changes and not str(changes["title"]).strip():
             raise InvalidInput("title must not be empty")
+        limits.check_all(changes)
         with self.mutation("updated", actor, bead_id) as rec:
             old = self.get(bead_id)
             diff = {k: v for k, v in changes.items() if getattr(old, k) != v}
@@ -936,6 +941,7 @@ class Ledger:
     def add_label(self, bead_id: str, label: str, *, actor: str) -> None:
         if not label.strip():
             raise InvalidInput("label must not be empty")
+        limits.check("label", label)
         with self.mutation("label_added", actor, bead_id, {"label": label}):
             self.get(bead_id)
             self.conn.execute("INSERT OR IGNORE INTO labels(issue_id, label) VALUES (?, ?)", (bead_id, label))
@@ -952,6 +958,7 @@ class Ledger:
     def add_comment(self, bead_id: str, text: str, *, actor: str) -> Comment:
         if not text.strip():
             raise InvalidInput("comment text must not be empty")
+        limits.check("text", text)
         now = clock.now()
         with self.mutation("commented", actor, bead_id):
             self.get(bead_id)

@@ -363,7 +363,7 @@ class Connection(JsonRPCProtocol):
                 try:
                     body = await framing.read_frame(reader, max_body=self.app.max_body)
                 except framing.FrameError as exc:
-                    self.send_error(None, E.RpcError(exc.code, exc.message))
+                    self.send_error(exc.request_id, E.RpcError(exc.code, exc.message))
                     if exc.fatal:
                         await self.drain()
                         break

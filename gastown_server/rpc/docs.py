@@ -85,7 +85,13 @@ line a human can act on (never a traceback); for invalid params it names the fie
 holds its JSON path (`$.limit`). Malformed frames, unparsable JSON, batches and unknown methods get an
 error reply too (id `null` when the request's id cannot be read); the connection stays usable unless
 the framing itself is lost (a header line over 64 KiB or a header block with no end), in which case
-the server replies and closes that connection only. Bodies over 16 MiB are read, discarded and refused.
+the server replies and closes that connection only. Bodies over 8 MiB are read, discarded and refused.
+
+Sizes are bounded (UTF-8 bytes, checked by the ledger for every caller, CLI included): a title or
+subject 500, long text (description, design, acceptance criteria, notes, close reason, metadata, a
+comment, a message body) 1 MiB, any other string field (assignee, label, external ref, address) 1 KiB.
+Past a limit the call fails with `invalid_input` (-33002), `data.field` naming the field, and nothing
+is written.
 
 | code | kind | meaning |
 |---|---|---|

@@ -11,22 +11,42 @@ skipped whole).
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 
 from .errors import INVALID_REQUEST, PARSE_ERROR
 
 #: Largest body accepted (bigger ones are read, discarded and refused).
-MAX_BODY = 16 * 1024 * 1024
+MAX_BODY = 8 * 1024 * 1024
 MAX_HEADER_LINES = 32
 MAX_HEADER_BYTES = 8192
 _DISCARD_CHUNK = 1 << 16
 
 
 class FrameError(Exception):
-    def __init__(self, code: int, message: str, *, fatal: bool = False) -> None:
+    def __init__(self, code: int, message: str, *, fatal: bool = False, request_id: int | str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.fatal = fatal
+        #: The refused request's id when it could be read (an oversized body's head).
+        self.request_id = request_id
+
+
+#: A top-level ``"id"`` before ``"params"`` (the order jsonrpc.el, vscode-jsonrpc and
+#: our clients write): lets a refused oversized request get a reply its client waits for.
+_HEAD_ID = re.compile(rb'^\s*\{(?:(?!"params")[^{}])*?"id"\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
+
+
+def _request_id(head: bytes) -> int | str | None:
+    m = _HEAD_ID.match(head)
+    if not m:
+        return None
+    raw = m.group(1)
+    try:
+        return int(raw) if raw[:1] != b'"' else json.loads(raw)
+    except ValueError:
+        return None
 
 
 def encode(body: bytes) -> bytes:
@@ -74,12 +94,16 @@ async def read_frame(reader: asyncio.StreamReader, *, max_body: int = MAX_BODY) 
         raise FrameError(PARSE_ERROR, problem or "missing Content-Length header")
     if length > max_body:
         remaining = length
+        head = b""
         while remaining:
             chunk = await reader.read(min(remaining, _DISCARD_CHUNK))
             if not chunk:
                 return None
+            if len(head) < 4096:
+                head += chunk[: 4096 - len(head)]
             remaining -= len(chunk)
-        raise FrameError(INVALID_REQUEST, f"message of {length} bytes exceeds the limit of {max_body} bytes")
+        raise FrameError(INVALID_REQUEST, f"message of {length} bytes exceeds the limit of {max_body} bytes",
+                         request_id=_request_id(head))
     try:
         return await reader.readexactly(length)
     except asyncio.IncompleteReadError:
