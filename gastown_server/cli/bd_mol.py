@@ -146,6 +146,8 @@ def _step_line(bead) -> str:
     extra = f"  [run: {meta['run']}]" if meta.get("run") else ""
     if "gate" in meta:
         extra += f"  [gate: {meta['gate'].get('type', 'conditional')}]"
+    if meta.get("parallel"):
+        extra += "  [parallel: every child closed; close it (gt formula run --mol closes it)]"
     return f"{bead.id}  {meta.get('step', '')}: {bead.title}{extra}"
 
 
@@ -161,6 +163,8 @@ def _step_json(bead) -> dict:
         obj["run"] = meta["run"]
     if "gate" in meta:
         obj["gate"] = meta["gate"]
+    if meta.get("parallel"):
+        obj["parallel"] = True
     return obj
 
 

@@ -140,3 +140,53 @@ def formula_hanoi(ctx, args):
             out.close()
     if args.output and not ctx.json:
         print(f"Wrote {args.output}: {gen.count} steps", file=sys.stderr)
+
+
+@COMMANDS.command(
+    "formula overlay",
+    "A town's changes to a formula, kept in <town>/formulas/overlays/ (create | show | remove | list)",
+    arg("action", choices=("create", "show", "remove", "list"), help="what to do"),
+    arg("name", nargs="?", help="the formula the overlay changes (by name, as on the search path)"),
+    arg("--file", help="create: the overlay's TOML (default: a commented skeleton to edit)"),
+    arg("--force", action="store_true", help="create: replace an existing overlay"),
+    description="A town's changes to a formula (usually a built-in) kept in <town>/formulas/overlays/<name>.toml:\n"
+    "they survive upgrades and apply whenever the formula is loaded by name.  Top-level keys replace the\n"
+    "formula's; [vars.X] and [[steps]] entries merge field by field by name / id (new ones are added);\n"
+    "remove_steps = [\"id\"] drops steps.  The overlay is checked before it is written.",
+)  # fmt: skip
+def formula_overlay(ctx, args):
+    from ..formulas import overlays, service
+    from .bd_mol import _town
+
+    town = _town(args)
+    if args.action == "list":
+        items = overlays.list_overlays(town)
+        if ctx.json:
+            ctx.emit_json(items)
+        else:
+            ctx.out("\n".join(f"{i['name']}  {i['path']}" for i in items) if items else "No overlays.")
+        return
+    if not args.name:
+        raise InvalidInput(f"gt formula overlay {args.action} needs a formula name")
+    if args.action == "create":
+        text = None
+        if args.file:
+            try:
+                with open(args.file, encoding="utf-8") as fh:
+                    text = fh.read()
+            except OSError as exc:
+                raise InvalidInput(f"cannot read {args.file}: {exc.strerror}") from None
+        info = service.overlay_create(town, args.name, text=text, force=args.force)
+        ctx.emit(info, f"Created {info['path']} (changes {info['layer']} formula {info['formula']})")
+    elif args.action == "remove":
+        info = service.overlay_remove(town, args.name)
+        ctx.emit(info, f"Removed {info['removed']}")
+    else:
+        info = service.overlay_show(town, args.name)
+        if ctx.json:
+            ctx.emit_json(info)
+            return
+        eff = info["effective"]
+        ctx.out(f"Overlay {info['path']} on {info['layer']} formula {info['formula']}")
+        ctx.out(info["text"].rstrip())
+        ctx.out(f"\nEffective: {eff['name']} ({eff['type']}, {eff['step_count']} steps): {eff['description'].splitlines()[0] if eff['description'] else ''}")

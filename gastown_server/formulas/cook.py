@@ -260,7 +260,7 @@ def cook(
             )
         steps = _copy(formula.aspects)  # Gas Town: a parallel analysis, one step per aspect
         for step in steps:
-            contexts[step.id] = {"aspect": {"id": step.id, "title": step.title or step.id, "focus": step.focus}}
+            contexts[step.id] = {"aspect": _context(step, scope, src, "aspects", runtime)}
         steps += _synthesis(formula, [step.id for step in steps])
     elif formula.type == "expansion":
         tgt = dict(target or {})
@@ -271,7 +271,7 @@ def cook(
     elif formula.type == "convoy":
         steps = _copy(formula.legs)
         for leg in steps:
-            contexts[leg.id] = {"leg": {"id": leg.id, "title": leg.title or leg.id, "focus": leg.focus}}
+            contexts[leg.id] = {"leg": _context(leg, scope, src, "legs", runtime)}
         steps += _synthesis(formula, [leg.id for leg in steps])
     else:
         steps = _copy(formula.steps or formula.legs)
@@ -290,6 +290,16 @@ def cook(
     title = _text(formula.title, scope, src, "title", runtime) if formula.title else _default_title(formula, values)
     description = _text(formula.description, scope, src, "description", runtime)
     return Protomolecule(formula, values, plan, count, title, description, mode, missing)
+
+
+def _context(step: Step, scope: Mapping[str, Any], src: str, section: str, runtime: bool) -> dict:
+    """What a convoy leg's / an aspect's text sees as ``{{leg.*}}`` / ``{{aspect.*}}`` (rendered)."""
+    key = f"{section}.{step.id}"
+    return {
+        "id": step.id,
+        "title": _text(step.title or step.id, scope, src, f"{key}.title", runtime),
+        "focus": _text(step.focus, scope, src, f"{key}.focus", runtime),
+    }
 
 
 def _text(raw: str, scope: Mapping[str, Any], src: str, key: str, runtime: bool) -> str:
@@ -434,6 +444,11 @@ def _apply_expansion(target: Step, exp: Formula, extra: Mapping[str, Any], value
 def _apply_aspect(aspect: Formula, steps: list[Step]) -> list[Step]:
     if aspect.type != "aspect":
         raise FormulaError(aspect.source, "type", f"{aspect.formula!r} is not an aspect formula")
+    if not aspect.advice:
+        raise FormulaError(
+            aspect.source, "aspects",
+            f"{aspect.formula!r} is a Gas Town aspect formula (a parallel analysis, cooked on its own), not advice",
+        )
     for rule in aspect.advice:
         for target in [s for s in all_steps(steps) if fnmatch.fnmatchcase(s.id, rule.target)]:
             before = _advice_list(rule.before) + (rule.around.before if rule.around else [])

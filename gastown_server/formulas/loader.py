@@ -67,8 +67,8 @@ def _normalise_step(step: Any) -> Any:
     if not isinstance(step, dict):
         return step
     step = dict(step)
-    if "children" not in step and isinstance(step.get("steps"), list):
-        step["children"] = step.pop("steps")
+    if isinstance(step.get("steps"), list):  # both spellings in one step: [[steps.steps]] first
+        step["children"] = [*step.pop("steps"), *(step.get("children") or [])]
     if isinstance(step.get("children"), list):
         step["children"] = [_normalise_step(k) for k in step["children"]]
     return step
