@@ -89,7 +89,11 @@ def cook(ctx, args):
         run = f"  run: {s.run}" if s.run else ""
         extra = "  (parallel)" if s.parallel else ""
         extra += f"  if: {s.condition}" if s.condition else ""
-        extra += "  loop: " + ", ".join(f"{k}={v}" for k, v in s.loop.items()) if s.loop else ""
+        if s.loop:
+            import msgspec
+
+            extra += "  loop: " + ", ".join(
+                f"{k}={v if isinstance(v, str) else msgspec.json.encode(v).decode()}" for k, v in s.loop.items())
         ctx.out(f"  {s.local:<8} {s.key}: {s.title}{needs}{run}{extra}")
 
 

@@ -664,7 +664,7 @@ def _loop_source(formula: Formula, s: Step, values: dict):
                 items = substitute(text, values, src, f"{key}.over")
             if isinstance(items, str):
                 items = [x.strip() for x in items.split(",") if x.strip()]
-        items = list(items)
+        items = [] if items is None else list(items) if isinstance(items, (list, tuple)) else [items]
         return len(items), lambda: iter(items), name
     if loop.range:
         text = substitute(loop.range, values, src, f"{key}.range")

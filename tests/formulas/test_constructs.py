@@ -288,3 +288,9 @@ def test_search_path_flag_and_formula_run_var_flags(cli, tmp_path):
     assert dangling.returncode == 1 and "--who needs a value" in dangling.stderr
     other = cli("bd", "cook", "greet", "--who=ann", env=env, check=False)  # only gt formula run takes --NAME=VALUE
     assert other.returncode == 1 and "unrecognized arguments: --who=ann" in other.stderr
+
+
+def test_loop_over_a_declared_list_without_a_value_makes_no_steps(fdir):
+    fdir("each", '[vars.names]\ntype = "list"\n[[steps]]\nid = "hi"\ntitle = "Hi {{who}}"\nloop = { over = "{{names}}", var = "who" }\n')
+    assert cook(search.load("each"), {}).count == 0
+    assert [s.title for s in cook(search.load("each"), {"names": "a, b"}).steps()] == ["Hi a", "Hi b"]
