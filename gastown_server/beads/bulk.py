@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from .store import Ledger
+from .store import Ledger, _timeout
 
 #: Lets "the open, unblocked children of X" be answered from an index
 #: instead of scanning every child of a million-step molecule.
@@ -71,7 +71,8 @@ class ChildRow(NamedTuple):
     needs: list[str]  # locals of sibling/cousin rows that block this one
     await_type: str = ""
     await_id: str = ""
-    timeout: str = ""
+    #: A gate timeout: Go duration text ("1h") or integer nanoseconds; stored as ns.
+    timeout: str | int = ""
     container: bool = False  # has children (rows whose local starts with "<local>.")
     labels: tuple[str, ...] | list[str] = ()
 
@@ -111,7 +112,7 @@ def insert_tree(
             (
                 bead_id, row.title, row.description, row.acceptance, row.priority, row.issue_type,
                 row.assignee, actor, now, now, eph, parent_id, row.metadata,
-                row.await_type, row.await_id, row.timeout, int(blocked),
+                row.await_type, row.await_id, _timeout(row.timeout) if row.timeout else 0, int(blocked),
             )
         )
         deps.append((bead_id, parent_id, "parent-child", now))

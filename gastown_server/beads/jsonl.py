@@ -37,8 +37,20 @@ from typing import Any
 import msgspec
 
 from ..errors import InvalidInput
-from . import clock, ids, readiness
-from .models import BEAD_COLUMNS, DEP_TYPES, ISSUE_TYPES, PRIORITY_MAX, PRIORITY_MIN, STATUSES, Bead, Comment, Dependency
+from . import clock, extras, ids, readiness
+from .models import (
+    BEAD_COLUMNS,
+    BEAD_SELECT,
+    DEP_TYPES,
+    GO_ZERO_TIME,
+    PRIORITY_DEFAULT,
+    PRIORITY_MAX,
+    PRIORITY_MIN,
+    Bead,
+    Comment,
+    Dependency,
+    vocabulary,
+)
 
 #: Files of the table-per-file backup shape.
 BACKUP_TABLES = ("issues.jsonl", "dependencies.jsonl", "labels.jsonl", "comments.jsonl", "events.jsonl", "config.jsonl")
@@ -55,13 +67,15 @@ _BOOL_COLUMNS = ("ephemeral", "pinned")
 _CHUNK = 500
 
 
-# -- lenient input types -----------------------------------------------------
+# -- input types -------------------------------------------------------------
 #
 # Files written by other tools use null for empty values (the backup shape
-# does), may carry metadata as a JSON object rather than a string, and add
-# keys we do not know.  These Structs accept all of that; unknown keys are
-# ignored by msgspec.  Validation of values happens afterwards, so that the
-# error can name the field in words.
+# does), may carry metadata as a JSON object rather than a string, give a
+# Go time.Duration as integer nanoseconds, and add keys we do not model.
+# A line is first decoded strictly (every key known: the fast path); a line
+# with other keys is decoded again as ``{key: raw value}`` so those keys are
+# kept verbatim, in place (see extras.py).  Validation of values happens
+# afterwards, so that the error can name the field in words.
 
 
 class _InDep(msgspec.Struct):
@@ -103,28 +117,39 @@ def _bead_field(name: str) -> tuple:
     if name in _BOOL_COLUMNS:
         return (name, bool | int | None, None)
     if name == "metadata":
-        return (name, Any, None)
+        return (name, msgspec.Raw, msgspec.Raw())
+    if name == "timeout":
+        return (name, int | str | None, None)
     return (name, str | None, None)
 
 
-_InBead = msgspec.defstruct(
-    "_InBead",
-    [
-        *(_bead_field(n) for n in BEAD_COLUMNS),
-        ("labels", list[str] | None, None),
-        ("dependencies", list[_InDep] | None, None),
-        ("comments", list[_InComment] | None, None),
-        ("record_type", str | None, msgspec.field(default=None, name="_type")),
-    ],
-)
+_IN_FIELDS = [
+    *(_bead_field(n) for n in BEAD_COLUMNS),
+    ("labels", list[str] | None, None),
+    ("dependencies", list[_InDep] | None, None),
+    ("comments", list[_InComment] | None, None),
+    ("dependency_count", int | None, None),
+    ("dependent_count", int | None, None),
+    ("comment_count", int | None, None),
+    # The backup shape's name for timeout (Beads' issues table column).
+    ("timeout_ns", int | str | None, None),
+    ("record_type", str | None, msgspec.field(default=None, name="_type")),
+]
+#: Keys a line may have without leaving the fast path.
+_KNOWN_KEYS = frozenset([*(f[0] for f in _IN_FIELDS[:-1]), "_type"])
+_InBead = msgspec.defstruct("_InBead", _IN_FIELDS)
+_InBeadStrict = msgspec.defstruct("_InBeadStrict", _IN_FIELDS, forbid_unknown_fields=True)
 
 _BEAD_DECODER = msgspec.json.Decoder(_InBead)
+_STRICT_DECODER = msgspec.json.Decoder(_InBeadStrict)
+_KEYS_DECODER = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _DEP_DECODER = msgspec.json.Decoder(_InDep)
 _COMMENT_DECODER = msgspec.json.Decoder(_InComment)
 _LABEL_DECODER = msgspec.json.Decoder(_InLabel)
 _CONFIG_DECODER = msgspec.json.Decoder(_InConfig)
 _TYPE_DECODER = msgspec.json.Decoder(_RecordType)
 _ANY_DECODER = msgspec.json.Decoder()
+_STR_DECODER = msgspec.json.Decoder(str)
 
 
 # -- results -----------------------------------------------------------------
@@ -142,6 +167,11 @@ class ImportResult(msgspec.Struct):
     #: Records that are not beads (``_type`` other than ``issue``; backup events).
     ignored: int = 0
     config_set: int = 0
+    #: Dependencies (and parents) naming a bead neither in the input nor in
+    #: the ledger: imported as they are, like Beads does; they block nothing.
+    orphans: list[str] = msgspec.field(default_factory=list)
+    #: Dependency rows that could not be used, each ``file:line: why``.
+    skipped_dependencies: list[str] = msgspec.field(default_factory=list)
     dry_run: bool = False
 
     @property
@@ -150,7 +180,7 @@ class ImportResult(msgspec.Struct):
 
 
 class Batch(msgspec.Struct):
-    """A parsed, validated import: beads by id with their collections embedded."""
+    """A parsed import: beads by id with their collections embedded."""
 
     source: str
     shape: str
@@ -159,13 +189,21 @@ class Batch(msgspec.Struct):
     origin: dict[str, str]
     config: dict[str, str] = msgspec.field(default_factory=dict)
     ignored: int = 0
+    #: ``issues.extra`` of beads that carry what no column holds (extras.py).
+    extras: dict[str, str] = msgspec.field(default_factory=dict)
+    #: Bad dependency rows, skipped: ``file:line: why``.
+    skipped: list[str] = msgspec.field(default_factory=list)
 
 
 # -- timestamps ----------------------------------------------------------------
 
 
 def normalize_timestamp(value: str, where: str, field: str) -> str:
-    """Canonical UTC values pass verbatim (nanoseconds kept); others become UTC ``Z``."""
+    """Canonical UTC values pass verbatim (nanoseconds kept); others become UTC ``Z``.
+
+    The column holds this form (queries compare it as text); the original
+    spelling, when it differs, is kept in ``issues.extra`` for the export.
+    """
     if not value or _CANONICAL_TS.match(value):
         return value
     try:
@@ -173,6 +211,16 @@ def normalize_timestamp(value: str, where: str, field: str) -> str:
     except ValueError:
         raise InvalidInput(f"{where}: {field}: not an RFC 3339 timestamp: {value!r}") from None
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def check_timestamp(value: str, where: str, field: str) -> str:
+    """Validate and keep verbatim (dependency and comment times are never queried)."""
+    if value and not _CANONICAL_TS.match(value):
+        try:
+            clock.parse(value)
+        except ValueError:
+            raise InvalidInput(f"{where}: {field}: not an RFC 3339 timestamp: {value!r}") from None
+    return value
 
 
 def timestamp_key(value: str | None) -> int:
@@ -207,10 +255,18 @@ def _lines(data: bytes) -> Iterator[tuple[int, bytes]]:
             yield number, line
 
 
+_MSGSPEC_PROBLEM = re.compile(r"(?P<what>.*?) - at `\$(?P<path>[^`]*)`\Z")
+
+
 def _problem(exc: Exception) -> str:
+    """msgspec's message as ``field: problem`` (``dependencies[0].type: Expected `str`...``)."""
     text = str(exc)
     if text == "Input data was truncated":
         return "malformed JSON: the line ends in the middle of a value"
+    m = _MSGSPEC_PROBLEM.match(text)
+    if m:
+        path = m["path"].lstrip(".")
+        return f"{path or 'line'}: {m['what'][:1].lower()}{m['what'][1:]}"
     return text or type(exc).__name__
 
 
@@ -228,24 +284,31 @@ def _check_id(value: str, where: str, field: str = "id") -> str:
     return value
 
 
+class _SkipDependency(Exception):
+    """A dependency row that is skipped (reported), not a reason to refuse the file."""
+
+
 def _to_dependency(raw: _InDep, bead_id: str, where: str) -> Dependency:
-    if raw.issue_id not in (None, "", bead_id):
-        raise InvalidInput(f"{where}: dependency issue_id {raw.issue_id!r} does not match bead {bead_id!r}")
     target = raw.depends_on_id
-    if not target.startswith("external:"):  # Beads' cross-project refs: external:<project>:<name>
-        _check_id(target, where, "depends_on_id")
+    if raw.issue_id not in (None, "", bead_id):
+        raise _SkipDependency(f"{where}: dependency issue_id {raw.issue_id!r} does not match bead {bead_id!r}")
+    if not target.startswith("external:") and (not _ID_SHAPE.match(target) or len(target) > 200):
+        # Beads' cross-project refs are external:<project>:<name>.
+        raise _SkipDependency(f"{where}: {bead_id} -> {target!r}: malformed depends_on_id")
     if target == bead_id:
-        raise InvalidInput(f"{where}: {bead_id} cannot depend on itself")
+        raise _SkipDependency(f"{where}: {bead_id} cannot depend on itself")
     dep_type = raw.type or "blocks"
     if dep_type not in DEP_TYPES:
-        raise InvalidInput(
-            f"{where}: dependency type: invalid dependency type {dep_type!r} (one of: {', '.join(DEP_TYPES)})"
-        )
+        raise _SkipDependency(f"{where}: {bead_id} -> {target}: unknown dependency type {dep_type!r}")
+    try:
+        created_at = check_timestamp(raw.created_at or "", where, "dependency created_at")
+    except InvalidInput as exc:
+        raise _SkipDependency(str(exc)) from None
     return Dependency(
         issue_id=bead_id,
         depends_on_id=target,
         type=dep_type,
-        created_at=normalize_timestamp(raw.created_at or "", where, "dependency created_at"),
+        created_at=created_at,
         created_by=raw.created_by or "",
         metadata=_metadata(raw.metadata),
     )
@@ -262,11 +325,11 @@ def _to_comment(raw: _InComment, bead_id: str, where: str) -> Comment:
         issue_id=bead_id,
         author=raw.author or "",
         text=raw.text or "",
-        created_at=normalize_timestamp(raw.created_at or "", where, "comment created_at"),
+        created_at=check_timestamp(raw.created_at or "", where, "comment created_at"),
     )
 
 
-def _to_bead(raw: Any, where: str) -> Bead:
+def _to_bead(raw: Any, where: str, kept: extras.Kept, skipped: list[str]) -> Bead:
     bead_id = _check_id(raw.id, where)
     values: dict[str, Any] = {}
     for name in BEAD_COLUMNS:
@@ -274,12 +337,10 @@ def _to_bead(raw: Any, where: str) -> Bead:
         if value is not None:
             values[name] = value
     status = values.get("status") or "open"
-    if status not in STATUSES:
-        raise InvalidInput(f"{where}: status: invalid status {status!r} (one of: {', '.join(STATUSES)})")
     issue_type = values.get("issue_type") or "task"
-    if issue_type not in ISSUE_TYPES:
-        raise InvalidInput(f"{where}: issue_type: invalid type {issue_type!r} (one of: {', '.join(ISSUE_TYPES)})")
-    priority = values.get("priority", 2)
+    # Beads always writes priority (no omitempty), so only files written by
+    # gastown before it did (which left out P2) lack it: absent reads as 2.
+    priority = values.get("priority", PRIORITY_DEFAULT)
     if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
         raise InvalidInput(f"{where}: priority: invalid priority {priority} (an integer {PRIORITY_MIN}..{PRIORITY_MAX})")
     title = values.get("title") or ""
@@ -288,61 +349,98 @@ def _to_bead(raw: Any, where: str) -> Bead:
     values.update(status=status, issue_type=issue_type, priority=priority, title=title)
     for name in _BOOL_COLUMNS:
         values[name] = bool(values.get(name, False))
-    values["metadata"] = _metadata(values.get("metadata"))
+    meta = bytes(raw.metadata)
+    if not meta or meta == b"null":
+        values["metadata"] = ""
+    elif meta[:1] == b'"':
+        values["metadata"] = _STR_DECODER.decode(meta)
+    else:  # a JSON object (Go json.RawMessage): kept as written, and written back so
+        values["metadata"] = meta.decode()
+        kept.metadata_object = True
+    timeout = raw.timeout if raw.timeout not in (None, "", 0) else raw.timeout_ns
+    try:
+        values["timeout"] = clock.duration_ns(timeout)
+    except ValueError as exc:
+        field = "timeout" if raw.timeout not in (None, "", 0) else "timeout_ns"
+        raise InvalidInput(f"{where}: {field}: {exc}") from None
     for name in TIMESTAMP_COLUMNS:
         if name in values:
-            values[name] = normalize_timestamp(values[name], where, name)
+            original = values[name]
+            values[name] = normalize_timestamp(original, where, name)
+            if values[name] != original:
+                kept.times[name] = original
     if values.get("parent"):
         _check_id(values["parent"], where, "parent")
     bead = Bead(**values)
     bead.labels = sorted({label for label in raw.labels or () if label.strip()})
     deps = {}
-    for d in raw.dependencies or ():
-        dep = _to_dependency(d, bead_id, where)
+    for i, d in enumerate(raw.dependencies or ()):
+        try:
+            dep = _to_dependency(d, bead_id, f"{where}: dependencies[{i}]")
+        except _SkipDependency as exc:
+            skipped.append(str(exc))
+            continue
         deps[dep.depends_on_id] = dep
     bead.dependencies = list(deps.values())
     bead.comments = [_to_comment(c, bead_id, where) for c in raw.comments or ()]
     return bead
 
 
-def _decode_bead_line(line: bytes, where: str) -> Bead | None:
-    """A bead, or None for a record that is not a bead (``_type`` != issue)."""
+def _decode_bead_line(line: bytes, where: str, backup: bool, skipped: list[str]) -> tuple[Bead | None, str]:
+    """A bead and its ``extra`` text, or None for a record that is not a bead (``_type`` != issue)."""
+    kept = extras.Kept()
     try:
-        raw = _BEAD_DECODER.decode(line)
+        raw = _BEAD_DECODER.decode(line) if backup else _STRICT_DECODER.decode(line)
+        strict = not backup
     except msgspec.DecodeError as exc:
         try:
-            marker = _TYPE_DECODER.decode(line).record_type
-        except msgspec.DecodeError:
-            marker = None
-        if marker not in (None, "issue"):
-            return None
-        raise InvalidInput(f"{where}: {_problem(exc)}") from None
+            raw = _BEAD_DECODER.decode(line)
+        except msgspec.DecodeError as exc2:
+            try:
+                marker = _TYPE_DECODER.decode(line).record_type
+            except msgspec.DecodeError:
+                marker = None
+            if marker not in (None, "issue"):
+                return None, ""
+            raise InvalidInput(f"{where}: {_problem(exc2)}") from None
+        if "unknown field" not in str(exc):
+            raise InvalidInput(f"{where}: {_problem(exc)}") from None
+        strict = False
     if raw.record_type not in (None, "issue"):
-        return None
-    return _to_bead(raw, where)
+        return None, ""
+    if not strict:  # keys no column holds: keep them verbatim, where they were
+        kept.collect(_KEYS_DECODER.decode(line), _KNOWN_KEYS, backup=backup)
+    if not backup:
+        kept.typed = raw.record_type == "issue"
+        kept.no_counts = raw.dependency_count is None and raw.dependent_count is None and raw.comment_count is None
+    bead = _to_bead(raw, where, kept, skipped)
+    return bead, kept.encode()
 
 
-def _keep_newer(beads: dict[str, Bead], origin: dict[str, str], bead: Bead, where: str) -> None:
+def _keep_newer(batch: Batch, bead: Bead, extra: str, where: str) -> None:
     """A file naming a bead twice: the newer ``updated_at`` wins (ties: the later line)."""
-    old = beads.get(bead.id)
+    old = batch.beads.get(bead.id)
     if old is None or timestamp_key(bead.updated_at) >= timestamp_key(old.updated_at):
-        beads[bead.id] = bead
-        origin[bead.id] = where
+        batch.beads[bead.id] = bead
+        batch.origin[bead.id] = where
+        if extra:
+            batch.extras[bead.id] = extra
+        else:
+            batch.extras.pop(bead.id, None)
 
 
-def parse_classic(data: bytes, source: str) -> Batch:
+def parse_classic(data: bytes, source: str, *, shape: str = "classic") -> Batch:
     """Parse shape 1 (one bead per line, collections embedded)."""
-    beads: dict[str, Bead] = {}
-    origin: dict[str, str] = {}
-    ignored = 0
+    batch = Batch(source=source, shape=shape, beads={}, origin={})
+    backup = shape == "backup"
     for number, line in _lines(data):
         where = f"{source}:{number}"
-        bead = _decode_bead_line(line, where)
+        bead, extra = _decode_bead_line(line, where, backup, batch.skipped)
         if bead is None:
-            ignored += 1
+            batch.ignored += 1
             continue
-        _keep_newer(beads, origin, bead, where)
-    return Batch(source=source, shape="classic", beads=beads, origin=origin, ignored=ignored)
+        _keep_newer(batch, bead, extra, where)
+    return batch
 
 
 def _read(path: Path) -> bytes:
@@ -368,23 +466,30 @@ def parse_backup(directory: Path) -> Batch:
     issues = directory / "issues.jsonl"
     if not issues.is_file():
         raise InvalidInput(f"{directory}: no issues.jsonl: not a Beads backup directory")
-    batch = parse_classic(_read(issues), str(issues))
-    batch.shape = "backup"
+    batch = parse_classic(_read(issues), str(issues), shape="backup")
     beads = batch.beads
+
+    deps: dict[str, dict[str, Dependency]] = {}
+    for where, raw in _rows(directory / "dependencies.jsonl", _DEP_DECODER):
+        bead = beads.get(raw.issue_id or "")
+        if bead is None:  # Beads' import skips these too (import_shared.go), with a report
+            batch.skipped.append(f"{where}: {raw.issue_id!r} -> {raw.depends_on_id!r}: no bead {raw.issue_id!r} in issues.jsonl")
+            continue
+        try:
+            dep = _to_dependency(raw, bead.id, where)
+        except _SkipDependency as exc:
+            batch.skipped.append(str(exc))
+            continue
+        deps.setdefault(bead.id, {d.depends_on_id: d for d in bead.dependencies})[dep.depends_on_id] = dep
+    for bead_id, by_target in deps.items():
+        beads[bead_id].dependencies = list(by_target.values())
 
     def owner(issue_id: str | None, where: str) -> Bead:
         bead = beads.get(issue_id or "")
         if bead is None:
-            raise InvalidInput(f"{where}: unknown bead {issue_id!r} (not in issues.jsonl)")
+            raise InvalidInput(f"{where}: issue_id: unknown bead {issue_id!r} (not in issues.jsonl)")
         return bead
 
-    deps: dict[str, dict[str, Dependency]] = {}
-    for where, raw in _rows(directory / "dependencies.jsonl", _DEP_DECODER):
-        bead = owner(raw.issue_id, where)
-        dep = _to_dependency(raw, bead.id, where)
-        deps.setdefault(bead.id, {d.depends_on_id: d for d in bead.dependencies})[dep.depends_on_id] = dep
-    for bead_id, by_target in deps.items():
-        beads[bead_id].dependencies = list(by_target.values())
     labels: dict[str, set[str]] = {}
     for where, raw in _rows(directory / "labels.jsonl", _LABEL_DECODER):
         bead = owner(raw.issue_id, where)
@@ -427,7 +532,6 @@ def read_source(source: str | os.PathLike[str]) -> Batch:
         raise InvalidInput(f"no such file: {path}")
     return parse_classic(_read(path), str(path))
 
-
 # -- import ----------------------------------------------------------------------
 
 
@@ -445,30 +549,38 @@ def _existing(conn: sqlite3.Connection, bead_ids: list[str]) -> dict[str, str]:
     return found
 
 
-def _may_dangle(source_id: str, target: str) -> bool:
-    """References another file may resolve: other prefixes, wisps (never exported), external refs."""
-    return (
-        target.startswith("external:")
-        or ids.prefix_of(target) != ids.prefix_of(source_id)
-        or "-wisp-" in target
-    )
+def _orphans(conn: sqlite3.Connection, batch: Batch, writing: list[Bead]) -> list[str]:
+    """References to beads neither in the batch nor in the ledger, as ``bead -> target``.
 
-
-def _check_references(conn: sqlite3.Connection, batch: Batch, writing: list[Bead]) -> None:
-    wanted: dict[str, tuple[str, str]] = {}
+    Beads' import accepts them (cmd/bd/import_shared.go): the target may live
+    in another repository's file, be a wisp (never exported) or an
+    ``external:`` ref, or have been deleted since.  A dangling reference
+    blocks nothing.
+    """
+    wanted: dict[str, list[str]] = {}
     for bead in writing:
-        refs = [(d.depends_on_id, "dependency on") for d in bead.dependencies]
-        if bead.parent:
-            refs.append((bead.parent, "parent"))
-        for target, what in refs:
-            if target not in batch.beads and not _may_dangle(bead.id, target):
-                wanted.setdefault(target, (bead.id, what))
+        refs = [d.depends_on_id for d in bead.dependencies]
+        if bead.parent and bead.parent not in refs:
+            refs.append(bead.parent)
+        for target in refs:
+            if target not in batch.beads:
+                wanted.setdefault(target, []).append(bead.id)
     if not wanted:
-        return
-    known = set(_existing(conn, list(wanted)))
-    for target, (bead_id, what) in wanted.items():
-        if target not in known:
-            raise InvalidInput(f"{batch.origin[bead_id]}: {what} unknown bead {target!r}")
+        return []
+    known = set(_existing(conn, [t for t in wanted if not t.startswith("external:")]))
+    return sorted(f"{source} -> {target}" for target, sources in wanted.items() if target not in known for source in sources)
+
+
+def _check_vocabulary(ledger, batch: Batch, writing: list[Bead]) -> None:
+    """Statuses and types: Beads' built-ins plus the ledger's (and the backup's) custom ones."""
+    statuses, types = vocabulary(ledger.config_items(), batch.config)
+    for bead in writing:
+        if bead.status not in statuses:
+            raise InvalidInput(f"{batch.origin[bead.id]}: status: invalid status {bead.status!r} (one of: {', '.join(statuses)})")
+        if bead.issue_type not in types:
+            raise InvalidInput(
+                f"{batch.origin[bead.id]}: issue_type: invalid type {bead.issue_type!r} (one of: {', '.join(types)})"
+            )
 
 
 def _with_parent_edge(bead: Bead) -> Bead:
@@ -484,11 +596,19 @@ def _with_parent_edge(bead: Bead) -> Bead:
     return bead
 
 
-_INSERT_ISSUE = f"INSERT INTO issues({', '.join(BEAD_COLUMNS)}) VALUES ({', '.join('?' * len(BEAD_COLUMNS))})"
+_INSERT_ISSUE = (
+    f"INSERT INTO issues({', '.join(BEAD_COLUMNS)}, extra) VALUES ({', '.join('?' * (len(BEAD_COLUMNS) + 1))})"
+)
+_ROW_GETTER = __import__("operator").attrgetter(*BEAD_COLUMNS)
+_BOOL_INDEXES = tuple(BEAD_COLUMNS.index(c) for c in _BOOL_COLUMNS)
 
 
-def _issue_row(bead: Bead) -> tuple:
-    return tuple(int(getattr(bead, c)) if c in _BOOL_COLUMNS else getattr(bead, c) for c in BEAD_COLUMNS)
+def _issue_row(bead: Bead, extra: str) -> tuple:
+    row = list(_ROW_GETTER(bead))
+    for i in _BOOL_INDEXES:
+        row[i] = int(row[i])
+    row.append(extra)
+    return tuple(row)
 
 
 #: Above this many beads, the search index is filled in one statement rather
@@ -496,8 +616,8 @@ def _issue_row(bead: Bead) -> tuple:
 BULK_INDEX_MIN = 2000
 
 
-def _insert_issues(conn: sqlite3.Connection, beads: list[Bead]) -> None:
-    rows = (_issue_row(b) for b in beads)
+def _insert_issues(conn: sqlite3.Connection, beads: list[Bead], kept: dict[str, str]) -> None:
+    rows = (_issue_row(b, kept.get(b.id, "")) for b in beads)
     trigger = conn.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'issues_fts_insert'"
     ).fetchone()
@@ -517,13 +637,13 @@ def _insert_issues(conn: sqlite3.Connection, beads: list[Bead]) -> None:
     conn.execute(trigger[0])
 
 
-def _apply(conn: sqlite3.Connection, creating: list[Bead], replacing: list[Bead]) -> None:
+def _apply(conn: sqlite3.Connection, creating: list[Bead], replacing: list[Bead], kept: dict[str, str]) -> None:
     for chunk in _chunks([b.id for b in replacing]):
         marks = ",".join("?" * len(chunk))
         for table, column in (("dependencies", "issue_id"), ("labels", "issue_id"), ("comments", "issue_id"), ("issues", "id")):
             conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
     writing = creating + replacing
-    _insert_issues(conn, writing)
+    _insert_issues(conn, writing, kept)
     conn.executemany(
         "INSERT OR REPLACE INTO dependencies(issue_id, depends_on_id, type, created_at, created_by, metadata) "
         "VALUES (?, ?, ?, ?, ?, ?)",
@@ -572,7 +692,9 @@ def _bump_counters(conn: sqlite3.Connection, beads: list[Bead]) -> None:
 
 def import_batch(ledger, batch: Batch, *, actor: str, dry_run: bool = False) -> ImportResult:
     """Apply a parsed batch: one transaction, one ``imported`` event (none if nothing changed)."""
-    result = ImportResult(source=batch.source, shape=batch.shape, ignored=batch.ignored, dry_run=dry_run)
+    result = ImportResult(
+        source=batch.source, shape=batch.shape, ignored=batch.ignored, skipped_dependencies=list(batch.skipped), dry_run=dry_run
+    )
     conn = ledger.conn
     with ledger.atomic():
         existing = _existing(conn, list(batch.beads))
@@ -593,12 +715,15 @@ def import_batch(ledger, batch: Batch, *, actor: str, dry_run: bool = False) -> 
         current = ledger.config_items()
         config = {k: v for k, v in sorted(batch.config.items()) if k not in current}
         result.config_set = len(config)
-        _check_references(conn, batch, creating + replacing)
+        _check_vocabulary(ledger, batch, creating + replacing)
+        result.orphans = _orphans(conn, batch, creating + replacing)
         if dry_run or not result.changed:
             return result
         counts = {k: v for k, v in msgspec.structs.asdict(result).items() if isinstance(v, int) and not isinstance(v, bool)}
+        counts.update(orphans=len(result.orphans), skipped_dependencies=len(result.skipped_dependencies))
         with ledger.mutation("imported", actor, payload={"source": batch.source, "shape": batch.shape, **counts}):
-            _apply(conn, [_with_parent_edge(b) for b in creating], [_with_parent_edge(b) for b in replacing])
+            creating = [_with_parent_edge(b) for b in creating]
+            _apply(conn, creating, [_with_parent_edge(b) for b in replacing], batch.extras)
             conn.executemany("INSERT INTO config(key, value) VALUES (?, ?)", config.items())
             readiness.rebuild(conn)
     return result
@@ -622,8 +747,11 @@ def read_view(ledger) -> Iterator[sqlite3.Connection]:
         yield conn
 
 
-def export_beads(ledger, *, prefix: str | None = None, include_ephemeral: bool = False) -> list[Bead]:
-    """Beads in export order (by id) with collections and counts embedded, in bulk."""
+_LABELS_AT = Bead.__struct_fields__.index("labels")
+
+
+def _export_rows(ledger, prefix: str | None, include_ephemeral: bool) -> tuple[list[Bead], dict[str, str]]:
+    """Beads in export order (by id) with collections and counts embedded, and their kept extras."""
     where, params = [], []
     if prefix:
         where.append("id >= ? AND id < ?")
@@ -634,11 +762,19 @@ def export_beads(ledger, *, prefix: str | None = None, include_ephemeral: bool =
     # Collections are read for the same id set with a semi-join, in one
     # ordered scan each: far cheaper than per-bead queries at 100K beads.
     member = f"IN (SELECT id FROM issues{cond})"
+    kept: dict[str, str] = {}
+    at = _LABELS_AT
     with read_view(ledger) as conn:
         beads = []
-        for row in conn.execute(f"SELECT {', '.join(BEAD_COLUMNS)} FROM issues{cond} ORDER BY id", params):
-            bead = Bead(*row)
+        for row in conn.execute(f"SELECT {BEAD_SELECT}, extra FROM issues{cond} ORDER BY id", params):
+            bead = Bead(*row[:at], [], [], [], *row[at:-1])
             bead.ephemeral, bead.pinned = bool(bead.ephemeral), bool(bead.pinned)
+            if not bead.created_at:  # time.Time has no omitempty: Go writes its zero
+                bead.created_at = GO_ZERO_TIME
+            if not bead.updated_at:
+                bead.updated_at = GO_ZERO_TIME
+            if row[-1]:
+                kept[bead.id] = row[-1]
             beads.append(bead)
         by_id = {b.id: b for b in beads}
         for issue_id, label in conn.execute(
@@ -650,7 +786,10 @@ def export_beads(ledger, *, prefix: str | None = None, include_ephemeral: bool =
             f"WHERE issue_id {member} ORDER BY issue_id, depends_on_id",
             params,
         ):
-            by_id[row[0]].dependencies.append(Dependency(*row))
+            dep = Dependency(*row)
+            if not dep.created_at:
+                dep.created_at = GO_ZERO_TIME
+            by_id[row[0]].dependencies.append(dep)
         for row in conn.execute(
             f"SELECT id, issue_id, author, text, created_at FROM comments WHERE issue_id {member} "
             "ORDER BY issue_id, created_at, id",
@@ -668,19 +807,57 @@ def export_beads(ledger, *, prefix: str | None = None, include_ephemeral: bool =
     for b in beads:
         b.dependency_count = len(b.dependencies)
         b.comment_count = len(b.comments)
-    return beads
+    return beads, kept
+
+
+def export_beads(ledger, *, prefix: str | None = None, include_ephemeral: bool = False) -> list[Bead]:
+    """Beads in export order (by id) with collections and counts embedded, in bulk.
+
+    Structs only: what :func:`export_records` adds back from ``issues.extra``
+    (keys we do not model, original timestamp spellings) is not in them.
+    """
+    return _export_rows(ledger, prefix, include_ephemeral)[0]
+
+
+def export_records(ledger, *, prefix: str | None = None, include_ephemeral: bool = False) -> list[Any]:
+    """What the classic file holds, bead by bead, ready for :func:`encode_classic`.
+
+    A ``Bead`` where nothing was kept for it, else a ``{key: raw}`` record in
+    the order Go writes its keys, with the kept keys and spellings back in place.
+    """
+    beads, kept = _export_rows(ledger, prefix, include_ephemeral)
+    if not kept:
+        return beads
+    out: list[Any] = []
+    for bead in beads:
+        extra = kept.get(bead.id)
+        if extra is None:
+            out.append(bead)
+            continue
+        columns = {name: getattr(bead, name) for name in TIMESTAMP_COLUMNS}
+        out.append(extras.apply(_ENCODER.encode(bead), extra, columns, _normalized))
+    return out
+
+
+def record_id(record: Any) -> str:
+    """The id of an :func:`export_records` item."""
+    return record.id if isinstance(record, Bead) else _STR_DECODER.decode(record["id"])
+
+
+def _normalized(text: str) -> str:
+    return normalize_timestamp(text, "issues.extra", "timestamp")
 
 
 _ENCODER = msgspec.json.Encoder()
 
 
-def encode_classic(beads: list[Bead]) -> bytes:
+def encode_classic(records: list[Any]) -> bytes:
     """Shape 1 bytes: one compact object per line, ``\\n`` after each."""
-    return _ENCODER.encode_lines(beads)
+    return _ENCODER.encode_lines(records)
 
 
 def export_bytes(ledger, *, prefix: str | None = None, include_ephemeral: bool = False) -> bytes:
-    return encode_classic(export_beads(ledger, prefix=prefix, include_ephemeral=include_ephemeral))
+    return encode_classic(export_records(ledger, prefix=prefix, include_ephemeral=include_ephemeral))
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> bool:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from .models import BEAD_COLUMNS, NON_WORK_TYPES
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
-_INT_COLUMNS = {"priority": 2, "ephemeral": 0, "pinned": 0}
+_INT_COLUMNS = {"priority": 2, "ephemeral": 0, "pinned": 0, "timeout": 0}
 
 
 def _column_sql(name: str) -> str:
@@ -39,7 +39,11 @@ DDL = f"""
 CREATE TABLE IF NOT EXISTS issues (
     seq INTEGER PRIMARY KEY,  -- a stable rowid (VACUUM keeps it), the key of issues_fts
     {", ".join(_column_sql(c) for c in BEAD_COLUMNS)},
-    is_blocked INTEGER NOT NULL DEFAULT 0
+    is_blocked INTEGER NOT NULL DEFAULT 0,
+    -- What a JSONL import read that has no column (Beads keys we do not
+    -- model, keys of future versions, original timestamp spellings): JSON,
+    -- '' when nothing; written back by the export (jsonl.py).
+    extra TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS idx_issues_status ON issues(status);
 CREATE INDEX IF NOT EXISTS idx_issues_type ON issues(issue_type, status);
@@ -133,4 +137,10 @@ def migrations(from_version: int) -> list[str]:
             "INSERT INTO issues_fts(rowid, id, title, description) "
             "SELECT rowid, id, title, description FROM issues WHERE ephemeral = 0"
         )
+    if from_version < 3:
+        # timeout became integer nanoseconds (a Go time.Duration); the old TEXT
+        # column keeps its affinity, so reads CAST it (models.BEAD_SELECT) and
+        # store.py converts duration strings left by older versions.
+        steps.append("ALTER TABLE issues ADD COLUMN extra TEXT NOT NULL DEFAULT ''")
+        steps.append("UPDATE issues SET timeout = 0 WHERE timeout = ''")
     return steps

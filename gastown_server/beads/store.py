@@ -24,6 +24,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from . import clock, feedlog, ids, limits, readiness
 from .models import (
     BEAD_COLUMNS,
+    BEAD_SELECT,
     BLOCKING_DEP_TYPES,
     DEP_TYPES,
     DONE_STATUSES,
@@ -35,6 +36,7 @@ from .models import (
     Comment,
     Dependency,
     Event,
+    vocabulary,
 )
 from . import schema
 from .schema import READY_PREDICATE, SCHEMA_VERSION
@@ -44,7 +46,7 @@ _RETRIES = 50
 #: The WAL is truncated back to this size after each checkpoint.
 WAL_SIZE_LIMIT = 4 * 1024 * 1024
 
-_SELECT = "SELECT " + ", ".join(BEAD_COLUMNS) + " FROM issues"
+_SELECT = "SELECT " + BEAD_SELECT + " FROM issues"
 _UPDATABLE = frozenset(BEAD_COLUMNS) - {"id", "created_at", "created_by"}
 _BOOL_COLUMNS = ("ephemeral", "pinned")
 _RECENT_S = 48 * 3600
@@ -117,6 +119,14 @@ class Ledger:
             version = int(self.config_get("schema_version") or 1)  # another process may have done it
             for stmt in schema.migrations(version):
                 self.conn.execute(stmt)
+            if version < 3:  # duration strings of older versions become nanoseconds
+                rows = self.conn.execute("SELECT id, timeout FROM issues WHERE timeout GLOB '*[^0-9-]*'").fetchall()
+                for bead_id, text in rows:
+                    try:
+                        ns = clock.duration_ns(text)
+                    except ValueError:
+                        ns = 0
+                    self.conn.execute("UPDATE issues SET timeout = ? WHERE id = ?", (ns, bead_id))
             self.conn.execute(
                 "UPDATE config SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
             )
@@ -239,6 +249,20 @@ class Ledger:
             "SELECT key, value FROM config WHERE key LIKE ? ORDER BY key", (prefix + "%",)
         )
         return dict(rows.fetchall())
+
+    def vocabulary(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(statuses, issue types): Beads' built-ins plus ``status.custom`` / ``types.custom``."""
+        return vocabulary(self.config_items("status.") | self.config_items("types."))
+
+    def validate_status(self, status: str) -> None:
+        statuses = self.vocabulary()[0] if status not in STATUSES else STATUSES
+        if status not in statuses:
+            raise InvalidInput(f"invalid status {status!r} (one of: {', '.join(statuses)})")
+
+    def validate_type(self, issue_type: str) -> None:
+        types = self.vocabulary()[1] if issue_type not in ISSUE_TYPES else ISSUE_TYPES
+        if issue_type not in types:
+            raise InvalidInput(f"invalid type {issue_type!r} (one of: {', '.join(types)})")
 
     @property
     def default_prefix(self) -> str:
@@ -376,7 +400,7 @@ class Ledger:
 
         if status:
             for s in [status] if isinstance(status, str) else status:
-                validate_status(s)
+                self.validate_status(s)
             _in("status", status)
         elif not include_closed:
             where.append("status NOT IN ('closed', 'tombstone')")
@@ -384,7 +408,7 @@ class Ledger:
             where.append("status != 'tombstone'")
         if issue_type:
             for t in [issue_type] if isinstance(issue_type, str) else issue_type:
-                validate_type(t)
+                self.validate_type(t)
             _in("issue_type", issue_type)
         if assignee is not None:
             where.append("assignee = ?")
@@ -664,12 +688,14 @@ class Ledger:
         labels = list(labels)
         for label in labels:
             limits.check("label", label)
-        validate_type(issue_type)
-        validate_status(status)
+        self.validate_type(issue_type)
+        self.validate_status(status)
         validate_priority(priority)
         unknown = set(fields) - _UPDATABLE
         if unknown:
             raise InvalidInput(f"unknown bead field(s): {', '.join(sorted(unknown))}")
+        if "timeout" in fields:
+            fields["timeout"] = _timeout(fields["timeout"])
         deps = [(t, d) for t, d in deps]
         for dep_type, _ in deps:
             validate_dep_type(dep_type)
@@ -755,9 +781,11 @@ class Ledger:
         if unknown:
             raise InvalidInput(f"unknown bead field(s): {', '.join(sorted(unknown))}")
         if "status" in changes:
-            validate_status(str(changes["status"]))
+            self.validate_status(str(changes["status"]))
         if "issue_type" in changes:
-            validate_type(str(changes["issue_type"]))
+            self.validate_type(str(changes["issue_type"]))
+        if "timeout" in changes:
+            changes["timeout"] = _timeout(changes["timeout"])
         if "priority" in changes:
             validate_priority(changes["priority"])  # type: ignore[arg-type]
         if "title" in changes and not str(changes["title"]).strip():
@@ -1000,6 +1028,14 @@ def _status_matters(old: str, new: str) -> bool:
     between the done statuses matters, and changes among the others don't.
     """
     return old != new and (old in DONE_STATUSES or new in DONE_STATUSES)
+
+
+def _timeout(value: object) -> int:
+    """A gate timeout as Beads stores it (Go time.Duration: integer ns); "1h30m" is read too."""
+    try:
+        return clock.duration_ns(value)
+    except ValueError as exc:
+        raise InvalidInput(f"timeout: {exc}") from None
 
 
 def validate_status(status: str) -> None:

@@ -103,8 +103,8 @@ def sync(
                 )
         outputs = []
         for repo, group in sorted(by_repo.items()):
-            beads = [b for p in group for b in jsonl.export_beads(ledger, prefix=p)]
-            beads.sort(key=lambda b: b.id)
+            beads = [b for p in group for b in jsonl.export_records(ledger, prefix=p)]
+            beads.sort(key=jsonl.record_id)
             outputs.append((repo, group, beads))
     synced = []
     for repo, group, beads in outputs:
