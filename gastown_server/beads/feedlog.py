@@ -85,5 +85,9 @@ class FeedLog:
             return
         try:
             os.write(fd, data)
+        except OSError as exc:
+            # After COMMIT: the ledger holds these events (and the RPC feed serves
+            # them); a full disk must not turn a committed write into a failure.
+            print(f"warning: could not append to {self.path}: {exc.strerror}", file=sys.stderr)
         finally:
             os.close(fd)

@@ -238,6 +238,8 @@ def run(prog: str, table: dict[str, Entry], about: str, argv: Sequence[str] | No
     except Exception as exc:  # noqa: BLE001 - the one place that turns errors into lines
         from ..errors import GastownError
 
+        if not isinstance(exc, GastownError):
+            exc = _storage_failure(exc, ctx) or exc
         if isinstance(exc, GastownError):
             print(f"{prog}: error: {exc.message}", file=sys.stderr)
             return 1
@@ -248,3 +250,21 @@ def run(prog: str, table: dict[str, Entry], about: str, argv: Sequence[str] | No
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def _storage_failure(exc: BaseException, ctx: Context | None):
+    """A full disk, a ledger we may not write...: said as such (exit 1), not as an internal error."""
+    if not isinstance(exc, OSError) and type(exc).__module__ != "sqlite3":
+        return None
+    from ..beads.failures import explain
+
+    ledger = getattr(ctx, "_ledger", None) if ctx is not None else None
+    path = getattr(ledger, "path", None)
+    if path is None:
+        try:
+            from ..paths import find_ledger
+
+            path = find_ledger(getattr(ctx.args, "db", None) if ctx is not None else None)
+        except Exception:  # noqa: BLE001 - only a better message is at stake
+            path = None
+    return explain(exc, path)

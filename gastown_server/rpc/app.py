@@ -171,7 +171,7 @@ class Connection(JsonRPCProtocol):
             self._send_response(msg_id, result=future.result())
             return
         method = getattr(exc, "_gastown_method", "")
-        err = E.from_exception(exc, method)
+        err = E.from_exception(exc, method, ledger=self.app.ledger_path)
         if err.code == E.INTERNAL_ERROR:
             log.error("%s failed", method or "request", exc_info=exc)
         self.send_error(msg_id, err)
@@ -564,6 +564,14 @@ class App:
             self.feed.pump_safely()
 
     # -- connections -----------------------------------------------------------------
+
+    @property
+    def ledger_path(self) -> Path | None:
+        if self.town_root is None:
+            return None
+        from ..paths import ledger_path
+
+        return ledger_path(self.town_root)
 
     def attach(self, writer: Any, *, name: str = "") -> Connection:
         conn = Connection(self, writer, name=name)

@@ -90,10 +90,18 @@ def invalid_params(method: str, exc: msgspec.ValidationError | str) -> RpcError:
     return RpcError(INVALID_PARAMS, f"invalid params for {method}: {text}", data=data)
 
 
-def from_exception(exc: BaseException, method: str = "") -> RpcError:
-    """Map anything a handler raised to a wire error (never a traceback)."""
+def from_exception(exc: BaseException, method: str = "", *, ledger=None) -> RpcError:
+    """Map anything a handler raised to a wire error (never a traceback).
+
+    ``ledger`` (the town's ledger path) lets a storage failure (a full disk, a
+    ledger the server may not write) be said as such instead of as a bug.
+    """
     if isinstance(exc, RpcError):
         return exc
+    if isinstance(exc, OSError) or type(exc).__module__ == "sqlite3":
+        from ..beads.failures import explain
+
+        exc = explain(exc, ledger) or exc
     if isinstance(exc, GastownError):
         return RpcError(exc.code, exc.message, data={"kind": exc.kind, **exc.data})
     if isinstance(exc, msgspec.ValidationError):

@@ -252,6 +252,15 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - GastownError at start-up, or a bug
         from ..errors import GastownError
 
+        if not isinstance(exc, GastownError) and (isinstance(exc, OSError) or type(exc).__module__ == "sqlite3"):
+            from ..beads.failures import explain
+            from ..paths import find_ledger, ledger_path
+
+            try:
+                ledger = ledger_path(Path(args.town).resolve()) if args.town else find_ledger(None)
+            except Exception:  # noqa: BLE001 - only a better message is at stake
+                ledger = None
+            exc = explain(exc, ledger) or exc
         if isinstance(exc, GastownError):
             print(f"{PROG}: error: {exc.message}", file=sys.stderr)
             return 1
