@@ -295,7 +295,7 @@ def handoff(ctx, args):
     arg("--timeout", type=float, default=120.0, help="seconds (runtimes that resume)"),
 )
 def seance(ctx, args):
-    from ..town import lifecycle
+    from ..town.seance import predecessors
 
     with _town() as town:
         if args.talk:
@@ -303,10 +303,11 @@ def seance(ctx, args):
                 raise InvalidInput("--talk needs -p <question>")
             return _talk(ctx, town, args)
         ident = town.resolve(args.target) if args.target else town.identity(_me(ctx))
-        records = lifecycle.sessions_of(town, ident)
+        records = predecessors(town, ident)
         current = os.environ.get("GT_SESSION_ID", "")
-        if records and town.tmux.has(ident.session):
-            records[0].current = True
+        ours = [r for r in records if r.source == "town"]
+        if ours and town.tmux.has(ident.session):
+            ours[0].current = True
         for r in records:
             if current and r.session_id == current:
                 r.current = True
@@ -317,12 +318,27 @@ def seance(ctx, args):
         ctx.out(f"{ident.address} has no recorded sessions")
     for r in records:
         mark = " (current)" if r.current else ""
-        ctx.out(f"{r.session_id}  {r.at[:19]}  {r.runtime:<8} {r.mode:<8} {r.session}{mark}")
+        mode = r.mode if r.source == "town" else "(runtime's own file)"
+        said = f"  {r.messages} msg, last: {r.summary}" if r.summary else ""
+        ctx.out(f"{r.session_id}  {r.at[:19]}  {r.runtime:<8} {mode:<8} {r.session}{mark}{said}")
 
 
 def _talk(ctx, town, args):
     from ..town import lifecycle
 
-    answer = lifecycle.talk_to_session(town, args.talk, args.prompt, timeout_s=args.timeout)
-    ctx.emit(answer, answer.answer)
+    streamed = []
+
+    def show(text: str) -> None:  # the resumed runtime's answer, as it arrives
+        streamed.append(text)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    answer = lifecycle.talk_to_session(town, args.talk, args.prompt, timeout_s=args.timeout,
+                                       on_output=None if ctx.json else show, agent=args.target or "")  # fmt: skip
+    if ctx.json:
+        ctx.emit_json(answer)
+    elif not streamed:
+        ctx.out(answer.answer)
+    elif not streamed[-1].endswith("\n"):
+        ctx.out()
     return 0

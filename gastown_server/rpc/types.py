@@ -472,8 +472,10 @@ class SeanceTalkParams(Params):
     session_id: str
     question: str
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 120.0
-    #: Send ``$/progress`` notifications with this token.
+    #: Send ``$/progress`` notifications with this token (``report``: the answer as it arrives).
     progress_token: int | str | None = None
+    #: Whose session it is (needed only for one known from its runtime's files alone).
+    agent: str = ""
 
 
 # -- formulas and molecules ------------------------------------------------------------

@@ -95,6 +95,8 @@ def codex_config(*, base_url: str, cwd: Path, model: str = CODEX_MODEL) -> str:
     if base_url:
         lines += [f"model = {q(model)}", 'model_provider = "gastown"', "", "[model_providers.gastown]",
                   'name = "gastown loopback model"', f"base_url = {q(base_url + '/v1')}", 'wire_api = "responses"']  # fmt: skip
+    # No shared background app-server: it outlives the session (the preset also passes --no-daemon).
+    lines += ["", "[features]", "daemon_auto_start = false"]
     lines += ["", f"[projects.{q(str(cwd))}]", 'trust_level = "trusted"', ""]
     return "\n".join(lines)
 
@@ -136,6 +138,23 @@ def session_files(fmt: str, logs: str) -> list[Path]:
     if fmt == "codex":
         return codex_rollouts(logs)
     return [Path(logs)]
+
+
+def resume_target(preset: RuntimePreset, session_id: str, logs: str) -> tuple[str, dict[str, str]]:
+    """(the id to resume, variables the resuming process needs) for a town session.
+
+    Claude Code: the town's id is its own.  Codex: the id of the session's
+    first rollout, resumed in the session's own ``CODEX_HOME``.
+    """
+    from ..errors import NotFound
+
+    if preset.log_format != "codex" or not logs:
+        return session_id, {}
+    for path in codex_rollouts(logs):
+        ns = read_session("codex", path)
+        if ns is not None:
+            return ns.native_id, {"CODEX_HOME": str(Path(logs).parent)}
+    raise NotFound(f"codex session {session_id} left no rollout under {logs} (it never reached the model?)")
 
 
 def _short(text: str, n: int = 120) -> str:
@@ -229,5 +248,5 @@ def _iso(epoch: float) -> str:
 
 __all__ = [
     "NativeSession", "claude_config_dir", "claude_project_dir", "codex_config", "codex_home", "codex_rollouts", "cwd_slug", "list_sessions", "log_location",
-    "model_base_url", "prepare_session", "read_session", "session_files",
+    "model_base_url", "prepare_session", "read_session", "resume_target", "session_files",
 ]  # fmt: skip

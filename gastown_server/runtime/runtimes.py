@@ -72,7 +72,9 @@ PRESETS: dict[str, RuntimePreset] = {
         ),
         RuntimePreset(
             name="codex",
-            command=["codex"],
+            # --no-daemon: the TUI would otherwise start a shared app-server daemon that outlives
+            # the session (and holds its thread's writer lock, so a seance could not resume it).
+            command=["codex", "--no-daemon"],
             prompt_style="arg",
             # exec refuses a directory that is not a git repository without the flag
             resume=["{bin}", "exec", "--skip-git-repo-check", "resume", "{session_id}", "{question}"],

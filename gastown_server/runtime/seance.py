@@ -15,8 +15,15 @@ events); this module answers a question once a session is chosen:
 
 from __future__ import annotations
 
+import codecs
+import os
 import re
+import select
+import signal
 import subprocess
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -41,6 +48,8 @@ class SeanceAnswer(msgspec.Struct, omit_defaults=True):
     answer: str
     command: list[str] = []
     matched: int = 0
+    #: The runtime's own id of the session when it differs from the town's (Codex).
+    native_id: str = ""
 
 
 def keywords(question: str) -> list[str]:
@@ -79,8 +88,13 @@ def talk(
     env: dict[str, str] | None = None,
     timeout_s: float = 120.0,
     max_lines: int = 40,
+    on_output: Callable[[str], None] | None = None,
 ) -> SeanceAnswer:
-    """Ask ``question`` of past session ``session_id`` run by ``preset``."""
+    """Ask ``question`` of past session ``session_id`` run by ``preset``.
+
+    ``on_output`` gets the resumed runtime's answer text as it arrives (the
+    CLI prints it, RPC sends ``$/progress`` reports); the result holds all of it.
+    """
     if not question or not question.strip():
         raise InvalidInput("the question is empty")
     argv = resume_command(preset, session_id=session_id, question=question)
@@ -95,15 +109,79 @@ def talk(
     argv[0] = check_available(preset, path=(env or {}).get("PATH"))
     if cwd is not None and not Path(cwd).is_dir():
         raise InvalidInput(f"seance directory {cwd} does not exist")
-    try:
-        proc = subprocess.run(
-            argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL
-        )
-    except subprocess.TimeoutExpired:
-        raise Unavailable(f"seance with {preset.name} session {session_id} timed out after {timeout_s:g}s") from None
-    if proc.returncode != 0:
-        err = (proc.stderr or proc.stdout).strip().splitlines()
+    code, out, err = _run_streaming(argv, cwd=cwd, env=env, timeout_s=timeout_s, on_output=on_output)
+    if code is None:
+        raise Unavailable(f"seance with {preset.name} session {session_id} timed out after {timeout_s:g}s")
+    if code != 0:
+        lines = (err or out).strip().splitlines()
         raise Unavailable(
-            f"{preset.name} could not resume session {session_id} (exit {proc.returncode}): {err[-1] if err else 'no output'}"
+            f"{preset.name} could not resume session {session_id} (exit {code}): {lines[-1] if lines else 'no output'}"
         )
-    return SeanceAnswer(session_id=session_id, runtime=preset.name, source="resume", answer=proc.stdout.strip(), command=argv)
+    return SeanceAnswer(session_id=session_id, runtime=preset.name, source="resume", answer=out.strip(), command=argv)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _run_streaming(
+    argv: list[str], *, cwd, env, timeout_s: float, on_output: Callable[[str], None] | None
+) -> tuple[int | None, str, str]:
+    """Run ``argv``; stdout goes to ``on_output`` as it arrives.  (exit code, or None on timeout; out; err)."""
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True,  # its own group: a timeout kills the CLI and whatever it started
+    )  # fmt: skip
+    err_chunks: list[bytes] = []
+
+    def read_err() -> None:
+        try:
+            err_chunks.append(proc.stderr.read())
+        except (OSError, ValueError):  # closed under us after a timeout
+            pass
+
+    reader = threading.Thread(target=read_err, daemon=True)
+    reader.start()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    out: list[str] = []
+
+    def emit(text: str) -> None:
+        if text:
+            out.append(text)
+            if on_output is not None:
+                on_output(text)
+
+    deadline = time.monotonic() + timeout_s
+    fd = proc.stdout.fileno()
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                _kill(proc)
+                proc.wait()
+                return None, "".join(out), ""
+            if not select.select([fd], [], [], min(left, 0.5))[0]:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            emit(decoder.decode(chunk))
+        emit(decoder.decode(b"", final=True))
+        try:
+            code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            proc.wait()
+            return None, "".join(out), ""
+    except BaseException:
+        _kill(proc)
+        proc.wait()
+        raise
+    finally:
+        proc.stdout.close()
+        reader.join(timeout=2)
+        proc.stderr.close()
+    return code, "".join(out), b"".join(err_chunks).decode("utf-8", "replace")

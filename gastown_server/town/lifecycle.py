@@ -62,6 +62,14 @@ class SessionRecord(msgspec.Struct, omit_defaults=False):
     logs: str = ""
     #: Beads on the agent's hook when the session started.
     hook: list[str] = []
+    #: ``town`` (started by the town: a ``session_started`` event) or ``runtime`` (found only
+    #: in the runtime's own session files, e.g. a human's ``claude`` in the agent's directory).
+    source: str = "town"
+    #: From the runtime's session file (seance lists): its own id when it differs (Codex),
+    #: the last thing the user or a nudge said, and how many such messages.
+    native_id: str = ""
+    summary: str = ""
+    messages: int = 0
 
 
 def startup_prompt(town: Town, ident: Identity) -> str:
@@ -361,7 +369,7 @@ def find_session(town: Town, session_id: str) -> SessionRecord:
     return _session_record(event_id, at, payload)
 
 
-def talk_to_session(town: Town, session_id: str, question: str, *, timeout_s: float):
+def talk_to_session(town: Town, session_id: str, question: str, *, timeout_s: float, on_output=None, agent: str = ""):
     """Seance: ask past session ``session_id`` a question (``gt seance --talk`` and the RPC method).
 
     Uses the runtime the session ran (its preset resumes it, or the answer
@@ -369,10 +377,17 @@ def talk_to_session(town: Town, session_id: str, question: str, *, timeout_s: fl
     directory when the agent still exists; a removed agent still answers from
     its record.
     """
-    from ..runtime import seance
+    from ..runtime import native, seance
     from . import config
 
-    rec = find_session(town, session_id)
+    try:
+        rec = find_session(town, session_id)
+    except NotFound:
+        if not agent:
+            raise
+        from .seance import runtime_only_session
+
+        rec = runtime_only_session(town, town.resolve(agent), session_id)
     try:
         ident = town.identity(rec.address)
     except (InvalidInput, NotFound):
@@ -386,4 +401,12 @@ def talk_to_session(town: Town, session_id: str, question: str, *, timeout_s: fl
         )  # fmt: skip
     cwd = Path(rec.cwd) if rec.cwd and Path(rec.cwd).is_dir() else None
     transcript = Path(rec.transcript) if rec.transcript else None
-    return seance.talk(preset, rec.session_id, question, transcript=transcript, cwd=cwd, env=env, timeout_s=timeout_s)
+    # Codex: its own id for the session, and the session's own CODEX_HOME.
+    native_id, native_env = native.resume_target(preset, rec.session_id, rec.logs)
+    if native_env:
+        env = {**(os.environ if env is None else env), **native_env}
+    answer = seance.talk(preset, native_id, question, transcript=transcript, cwd=cwd, env=env, timeout_s=timeout_s,
+                         on_output=on_output)  # fmt: skip
+    if native_id != rec.session_id:
+        answer.native_id, answer.session_id = native_id, rec.session_id
+    return answer

@@ -66,7 +66,7 @@ def test_command_lines(tmp_path):
     assert start_command(PRESETS["claude"], cwd=tmp_path, prompt=prompt, session_id=sid) == [
         "claude", "--dangerously-skip-permissions", "--session-id", sid, prompt,
     ]  # fmt: skip
-    assert start_command(PRESETS["codex"], cwd=tmp_path, prompt="go") == ["codex", "go"]
+    assert start_command(PRESETS["codex"], cwd=tmp_path, prompt="go") == ["codex", "--no-daemon", "go"]
     assert start_command(PRESETS["gemini"], cwd=tmp_path, prompt="go") == ["gemini", "--prompt-interactive", "go"]
     assert start_command(PRESETS["opencode"], cwd=tmp_path, prompt="go") == ["opencode", "--prompt", "go"]
     assert start_command(PRESETS["amp"], cwd=tmp_path, prompt="go") == ["amp"]

@@ -121,11 +121,14 @@ async def handoff(call, p: t.HandoffParams) -> t.StartResult:
 @method("seance/list", t.OptionalAgentParams, t.SeanceListResult, mode="async")
 async def seance_list(call, p: t.OptionalAgentParams) -> t.SeanceListResult:
     """An agent's sessions, newest first (default: the session's actor); ids for ``seance/talk``."""
+    from ...town.seance import predecessors
+
     town = call.app.town_for(call.ledger)
     ident = town.resolve(p.agent) if p.agent else town.identity(call.actor)
-    records = lifecycle.sessions_of(town, ident)
-    if records and ident.session in await call.app.sessions_async(town):
-        records[0].current = True
+    records = predecessors(town, ident)
+    ours = [r for r in records if r.source == "town"]
+    if ours and ident.session in await call.app.sessions_async(town):
+        ours[0].current = True
     return t.SeanceListResult(ident.address, records)
 
 
@@ -133,14 +136,24 @@ async def seance_list(call, p: t.OptionalAgentParams) -> t.SeanceListResult:
 async def seance_talk(call, p: t.SeanceTalkParams) -> t.SeanceAnswer:
     """Ask a past session a question (resumes it for runtimes that can; else answers from its transcript).
 
-    Long-running: reports ``$/progress`` when given ``progress_token``;
+    Long-running: reports ``$/progress`` when given ``progress_token``: a
+    ``begin``, then ``report`` notifications whose ``message`` is the next
+    piece of the resumed runtime's answer as it prints it, then ``end``.
     ``$/cancelRequest`` answers at once with ``cancelled`` (a resumed
     runtime already running finishes in the background, bounded by
-    ``timeout_s``, and its answer is dropped).
+    ``timeout_s``, and its answer is dropped).  ``agent`` names whose
+    session it is, for a session known only from its runtime's own files.
     """
+    loop = asyncio.get_running_loop()
+
+    def chunk(text: str) -> None:
+        loop.call_soon_threadsafe(call.progress, "report", text)
 
     def work(town):
-        return lifecycle.talk_to_session(town, p.session_id, p.question, timeout_s=p.timeout_s)
+        return lifecycle.talk_to_session(
+            town, p.session_id, p.question, timeout_s=p.timeout_s, agent=p.agent,
+            on_output=chunk if call.progress_token is not None else None,
+        )  # fmt: skip
 
     call.progress("begin", f"asking session {p.session_id}")
     try:
