@@ -231,7 +231,30 @@ class Demo:
             f"  editor server:     gastown-server --town {self.town} --socket",
             f"  look around:       cd {self.town} && gt status && gt convoy list --all && gt mq list --all",
             f"  stop it:           cd {self.town} && gt down",
+            *emacs_snippet(self.town),
         ])  # fmt: skip
+
+
+def emacs_snippet(town: Path) -> list[str]:
+    """How to load this checkout's Emacs client (under emacs -Q too), as lines to print.
+
+    The same forms as the README's snippet, with this checkout's and this town's paths.
+    """
+    client = Path(__file__).resolve().parents[2] / "clients" / "emacs"
+    if not (client / "gastown.el").exists():  # installed from a wheel: no client alongside
+        return []
+    # (quote x), not 'x: the line is also printed inside a single-quoted shell argument.
+    forms = (
+        '(unless (locate-library "magit-section") (require (quote package)) (package-initialize) '
+        '(dolist (dir (file-expand-wildcards "/usr/share/emacs/site-lisp/elpa/*")) '
+        '(add-to-list (quote load-path) dir))) '
+        f'(add-to-list (quote load-path) "{client}") (require (quote gastown)) (setq gastown-town "{town}")'
+    )
+    return [
+        "Emacs client: put this in your init file (or evaluate it; it works under emacs -Q too), then M-x gastown-dispatch:",
+        f"  {forms}",
+        f"  or try it now:     emacs -Q --eval '(progn {forms} (gastown-convoys))'",
+    ]
 
 
 def _quote(arg: str) -> str:
