@@ -1,27 +1,11 @@
 """Fixtures for the real agent CLIs against the loopback model: the binaries (from PATH or the
 bootstrap's pinned install), a temporary HOME, the stub on 127.0.0.1 with its request log."""
 
-import json
 import os
-import shutil
 import threading
-from pathlib import Path
 
 import pytest
-
-
-def find_cli(name: str) -> str:
-    """The real CLI (PATH first, then scripts/bootstrap's install); a clear failure when absent."""
-    try:
-        from gastown_server.runtime import agent_clis
-    except ImportError:  # the bootstrap install step lands with the Claude Code runtime work
-        base = os.environ.get("GASTOWN_AGENT_CLIS") or os.path.join(
-            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gastown", "agent-clis")
-        found = shutil.which(name) or shutil.which(name, path=os.path.join(base, "node_modules", ".bin"))
-    else:
-        found = agent_clis.find(name)
-    assert found, f"{name} is not installed: run scripts/bootstrap --all (npm @anthropic-ai/claude-code, @openai/codex)"
-    return found
+from costs_helpers import find_cli
 
 
 @pytest.fixture
@@ -48,12 +32,3 @@ def stub(tmp_path):
     yield server
     server.shutdown()
     server.server_close()
-
-
-def stub_log(server) -> list[dict]:
-    path = Path(server.log_path)
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def which(name: str) -> str:
-    return shutil.which(name) or ""

@@ -3,44 +3,13 @@ first-run screen is involved) in tmux against the loopback model; what `gt costs
 Claude Code's own session files must equal the usage the stub reported, priced by the town's table."""
 
 import json
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import find_cli, stub_log
-from town_helpers import GT
+from costs_helpers import MODEL, claude_print_agent, gt, run_session, stub_log
 
-from gastown_server.town import config, lifecycle
 from gastown_server.town.core import Town
-
-MODEL = "gastown-test-model"
-
-
-def claude_print_agent(root: Path, stub, name: str = "claude-print") -> str:
-    """A town agent running `claude -p <prompt>` (one turn, then exit) against the stub."""
-    config.set_agent(
-        root, name, [find_cli("claude"), "--dangerously-skip-permissions", "--model", MODEL, "-p"], preset="claude",
-        env={"IS_SANDBOX": "1", "ANTHROPIC_BASE_URL": stub.url, "ANTHROPIC_API_KEY": "sk-gastown-test-key"},
-    )  # fmt: skip
-    return name
-
-
-def run_session(town: Town, address: str, agent: str, timeout: float = 60.0) -> lifecycle.SessionRecord:
-    res = lifecycle.start_agent(town, address, agent=agent)
-    assert res.status == "started", res
-    deadline = time.monotonic() + timeout
-    while town.tmux.has(res.session):
-        assert time.monotonic() < deadline, f"{address}'s claude -p did not finish within {timeout}s"
-        time.sleep(0.2)
-    rec = lifecycle.sessions_of(town, town.identity(address))[0]
-    assert rec.session_id == res.session_id and rec.logs.endswith(f"{res.session_id}.jsonl"), rec
-    assert Path(rec.logs).is_file(), f"Claude Code wrote no session file at {rec.logs}"
-    return rec
-
-
-def gt(root, *argv, input=None):
-    return subprocess.run([*GT, *argv], cwd=root, capture_output=True, text=True, timeout=120, input=input)
 
 
 def test_costs_equal_the_usage_the_stub_reported(town_root, cli_path, stub):

@@ -8,8 +8,7 @@ import json
 import os
 import subprocess
 
-from conftest import find_cli, stub_log
-from test_claude_costs import claude_print_agent, gt, run_session
+from costs_helpers import claude_print_agent, find_cli, gt, run_session, stub_log
 
 from gastown_server.rpc.client import Client
 from gastown_server.town.core import Town

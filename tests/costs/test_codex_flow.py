@@ -9,7 +9,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import find_cli
+from costs_helpers import find_cli
 from town_helpers import GT, wait_for
 
 from gastown_server.modelstub import service
