@@ -249,7 +249,9 @@ def _update_one(ctx, bead_id: str, changes: dict[str, object], args):
     arg("-r", "--reason", default="", help="why (recorded on the bead)"),
 )
 def close(ctx, args):
-    _each(ctx, args.ids, lambda i: ctx.ledger.close(i, actor=ctx.actor, reason=args.reason), "Closed")
+    from ..formulas.containers import close_step  # a parallel formula step closes with its last child
+
+    _each(ctx, args.ids, lambda i: close_step(ctx.ledger, i, actor=ctx.actor, reason=args.reason), "Closed")
 
 
 @COMMANDS.command(

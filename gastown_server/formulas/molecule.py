@@ -21,6 +21,7 @@ from ..beads import bulk, clock, ids
 from ..beads.models import Bead
 from ..beads.store import Ledger
 from ..errors import Conflict, InvalidInput, NotFound
+from .containers import close_step
 
 if TYPE_CHECKING:  # cooking (tomllib, the loader) is not needed to walk a molecule
     from .cook import Protomolecule
@@ -359,7 +360,7 @@ def advance(
 def _close_once(ledger: Ledger, step_id: str, actor: str, reason: str) -> bool:
     """Close a step; False when another walker closed it first (not an error)."""
     try:
-        ledger.close(step_id, actor=actor, reason=reason)
+        close_step(ledger, step_id, actor=actor, reason=reason)
         return True
     except Conflict:
         return False
@@ -494,6 +495,7 @@ def require_molecule(ledger: Ledger, ref: str | None, actor: str) -> Bead:
 __all__ = [
     "advance",
     "burn",
+    "close_step",
     "current",
     "current_ids",
     "finish",

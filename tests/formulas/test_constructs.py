@@ -70,10 +70,24 @@ def test_parallel_container_children_run_at_once_and_it_closes_when_they_do(fdir
     assert [b.id for b in molecule.current(ledger, root.id)] == [f"{root.id}.2.{i}" for i in (1, 2, 3)]
     outcomes = molecule.advance(ledger, root.id, actor="t")
     assert [(o.step_id, o.action) for o in outcomes] == [
-        (f"{root.id}.2.1", "ran"), (f"{root.id}.2.2", "ran"), (f"{root.id}.2.3", "ran"),
-        (f"{root.id}.2", "closed"), (f"{root.id}.3", "ran")]
+        (f"{root.id}.2.1", "ran"), (f"{root.id}.2.2", "ran"), (f"{root.id}.2.3", "ran"), (f"{root.id}.3", "ran")]
     assert ledger.get(f"{root.id}.2").close_reason == "parallel: all children closed"
     assert molecule.progress(ledger, root.id).complete
+
+
+def test_bd_close_of_the_last_child_closes_the_parallel_container(cli):
+    (cli.home / "formulas").mkdir()
+    (cli.home / "formulas" / "par.formula.toml").write_text(textwrap.dedent(PARALLEL))
+    mol = _json(cli("bd", "--json", "mol", "pour", "par", "--var", "pkg=core"))["id"]
+    cli("bd", "close", f"{mol}.1")
+    cur = _json(cli("bd", "--json", "mol", "current", mol))
+    assert [s["id"] for s in cur["steps"]] == [f"{mol}.2.1", f"{mol}.2.2", f"{mol}.2.3"]
+    cli("bd", "close", f"{mol}.2.1", f"{mol}.2.3")
+    assert _json(cli("bd", "--json", "show", f"{mol}.2"))[0]["status"] == "open"
+    cli("bd", "close", f"{mol}.2.2")
+    container = _json(cli("bd", "--json", "show", f"{mol}.2"))[0]
+    assert container["status"] == "closed" and container["close_reason"] == "parallel: all children closed"
+    assert [s["id"] for s in _json(cli("bd", "--json", "mol", "current", mol))["steps"]] == [f"{mol}.3"]
 
 
 @pytest.mark.parametrize(
