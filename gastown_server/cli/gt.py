@@ -71,6 +71,13 @@ ABOUT = "gt: run a town of coding agents (Gas Town)."
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
+
+    if os.environ.get("GT_ROLE"):
+        # An agent's gt notices a dead daemon and revives it (rate-limited: one stat between checks).
+        from ..patrol.revive import from_agent_cli
+
+        from_agent_cli(sys.argv[1:] if argv is None else list(argv))
     return run("gt", TABLE, ABOUT, argv)
 
 

@@ -323,8 +323,32 @@ def daemon_status(ctx, args):
         ago = f", last beat {time.time() - st.last_beat:.1f}s ago" if st.last_beat else ""
         text = f"daemon running (pid {st.pid}, {st.beats} beats{ago})"
     else:
-        text = "daemon not running"
+        from ..patrol import revive
+
+        wanted = revive.is_wanted(town.root)
+        text = "daemon not running" + (" (the town is up: the next patrol step or agent gt revives it)" if wanted else "")
     _emit_daemon(ctx, st, text)
+
+
+@COMMANDS.command(
+    "daemon enable-supervisor",
+    "Install a systemd user unit that keeps the daemon alive (refused where systemd does not run)",
+    arg("--print", dest="print_only", action="store_true", help="print the unit file instead of installing it"),
+)
+def daemon_enable_supervisor(ctx, args):
+    """Writes ~/.config/systemd/user/gastown-<town>-<hash>.service (a standby daemon, Restart=always),
+    then systemctl --user daemon-reload and enable --now.  Where no systemd user manager answers: one
+    error line, exit 1, nothing written."""
+    from ..patrol import supervisor
+
+    with _town() as town:
+        root = town.root
+    if args.print_only:
+        text = supervisor.unit_text(root)
+        ctx.emit({"unit": supervisor.unit_name(root), "text": text}, text.rstrip("\n"))
+        return 0
+    path = supervisor.install(root)
+    ctx.emit({"unit": path.name, "path": str(path)}, f"installed and started {path.name} ({path})")
 
 
 @COMMANDS.command(

@@ -69,6 +69,10 @@ def decide(town, *, stale_s: float | None = None) -> tuple[str, object]:
 
 def run(town, *, actor: str = "boot", stale_s: float | None = None) -> str:
     from ..beads import clock
+    from .revive import check
+
+    # Boot also runs outside the daemon (gt boot triage): it revives a dead one too.
+    check(town.root, who=actor)
 
     action, deacon = decide(town, stale_s=stale_s)
     if action == "leave":

@@ -9,6 +9,12 @@ the kernel even if the daemon is killed), ``daemon.pid``, ``daemon.log``
 A second daemon exits at once ("already running").  A restarted daemon
 finds the sessions still running and, since starts are idempotent, leaves
 them alone.  SIGTERM/SIGINT end the loop after the current beat.
+
+``daemon.wanted`` says the town is meant to be up: written at start, removed
+by a deliberate stop (``stop``, SIGTERM/SIGINT, ``--beats`` done).  A daemon
+that died without removing it (``kill -9``, OOM, a crash) is revived by the
+next patrol step or agent ``gt`` command (:mod:`.revive`), or at once by a
+``--standby`` process (the systemd unit of ``gt daemon enable-supervisor``).
 """
 
 from __future__ import annotations
@@ -113,9 +119,14 @@ def _log(root: Path, text: str) -> None:
         f.write(f"{stamp} {text}\n")
 
 
-def run(root: Path, *, interval_s: float | None = None, beats: int | None = None) -> int:
-    """The daemon loop, in the foreground.  Returns when stopped (or after ``beats``)."""
+def run(root: Path, *, interval_s: float | None = None, beats: int | None = None, revive: bool = False) -> int:
+    """The daemon loop, in the foreground.  Returns when stopped (or after ``beats``).
+
+    ``revive``: started by a reviver; once it holds the lock it runs only if
+    the town is still wanted up (a ``gt down`` may have begun meanwhile).
+    """
     from ..town.core import open_town
+    from . import revive as reviving
     from .heartbeat import BeatState, beat
 
     root = Path(root).resolve()
@@ -127,7 +138,15 @@ def run(root: Path, *, interval_s: float | None = None, beats: int | None = None
     except BlockingIOError:
         os.close(lock_fd)
         raise Conflict(f"the daemon of town {town.name} is already running (pid {_read_pid(root)})") from None
+    if revive and not reviving.is_wanted(root):
+        fcntl.flock(lock_fd, fcntl.LOCK_UN)
+        os.close(lock_fd)
+        _log(root, f"revive skipped (pid {os.getpid()}): the town was taken down meanwhile")
+        return 0
+    if not revive:
+        reviving.want(root, interval_s)
     stopping = False
+    finished = False
 
     def stop_handler(signum, frame):
         nonlocal stopping
@@ -155,11 +174,14 @@ def run(root: Path, *, interval_s: float | None = None, beats: int | None = None
             st.last_beat, st.beats = time.time(), state.beats
             _write_state(root, st)
             if beats is not None and state.beats >= beats:
+                finished = True
                 break
             deadline = time.monotonic() + interval
             while not stopping and time.monotonic() < deadline:
                 time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
     finally:
+        if stopping or finished:  # a deliberate stop; any other way out leaves the wish to be revived
+            reviving.unwant(root)
         _log(root, f"daemon stopped (pid {os.getpid()}) after {state.beats} beats")
         try:
             if _read_pid(root) == os.getpid():
@@ -200,15 +222,57 @@ def start(town, *, interval_s: float | None = None, wait_s: float = 10.0) -> Dae
 
 
 def ensure_running(town, *, interval_s: float | None = None) -> DaemonStatus:
+    from . import revive
+
     try:
         return start(town, interval_s=interval_s)
     except Conflict:
+        revive.want(town.root, interval_s)
         return status(town)
 
 
+def standby(root: Path, *, poll_s: float = 1.0) -> int:
+    """Wait to be the daemon: whenever the town is wanted up and nobody holds the lock, run it.
+
+    What a supervisor (systemd) runs: a daemon killed by any means is replaced
+    within ``poll_s``; after ``gt down`` it waits quietly for the next ``gt up``.
+    SIGTERM/SIGINT end it (a running loop stops after its beat).
+    """
+    from . import revive
+
+    root = Path(root).resolve()
+    stopping = False
+
+    def stop_handler(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop_handler)
+    signal.signal(signal.SIGINT, stop_handler)
+    while not stopping:
+        if revive.is_wanted(root) and not revive.daemon_alive(root):
+            try:
+                run(root, interval_s=revive.wanted_interval(root), revive=True)
+            except Conflict:
+                pass  # another starter won the lock
+            if stopping:
+                break
+            signal.signal(signal.SIGTERM, stop_handler)  # run() installed its own
+            signal.signal(signal.SIGINT, stop_handler)
+        time.sleep(poll_s)
+    return 0
+
+
 def stop(town, *, timeout_s: float = 10.0) -> bool:
-    """Stop the daemon (SIGTERM, then SIGKILL).  False if it was not running."""
+    """Stop the daemon (SIGTERM, then SIGKILL).  False if it was not running.
+
+    The wish to be up goes first, so no reviver brings it back meanwhile (a
+    revived daemon checks it again after taking the lock).
+    """
+    from . import revive
+
     root = town.root
+    revive.unwant(root)
     if not _locked_by_other(root):
         return False
     pid = _lock_holder(root) or _read_pid(root)
@@ -234,11 +298,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("root")
     p.add_argument("--interval", type=float, default=None)
     p.add_argument("--beats", type=int, default=None)
+    p.add_argument("--revive", action="store_true", help="started by a reviver: run only if the town is wanted up")
+    p.add_argument("--standby", action="store_true", help="wait to take over whenever no daemon runs (supervisors)")
     args = p.parse_args(argv)
     from ..errors import GastownError
 
     try:
-        return run(Path(args.root), interval_s=args.interval, beats=args.beats)
+        if args.standby:
+            return standby(Path(args.root))
+        return run(Path(args.root), interval_s=args.interval, beats=args.beats, revive=args.revive)
+    except Conflict as exc:
+        if args.revive:  # two revivers raced: the other one runs the town
+            return 0
+        print(f"gastown-daemon: error: {exc.message}", file=sys.stderr)
+        return 1
     except GastownError as exc:
         print(f"gastown-daemon: error: {exc.message}", file=sys.stderr)
         return 1

@@ -50,14 +50,17 @@ def check_rigs(town) -> StepReport:
     from ..town.identity import rig_identity
     from ..town.lifecycle import start_agent
     from . import state
-
-    from .daemon import status_of
+    from .revive import town_up
 
     report = StepReport(step="check-rigs", rig="")
-    if not status_of(town.root).running:
-        # `gt down` stops the daemon first: do not bring back what it is stopping.
-        report.actions.append("the daemon is not running (town down or going down): not restarting anything")
+    up, revived = town_up(town.root, who=DEACON)
+    if not up:
+        # `gt down` withdraws the town's wish to be up first: do not bring back what it is stopping.
+        report.actions.append("the town is down (or going down): not restarting anything")
         return report
+    if revived:
+        report.actions.append(revived)
+        report.acted = True
     sessions = {s.name: s for s in (sessions_snapshot(town.socket) or [])}
     for rig in town.rigs():
         for role in ("witness", "refinery"):

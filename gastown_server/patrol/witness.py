@@ -300,7 +300,8 @@ def check_refinery(town, rig_name: str, *, stale_s: float | None = None) -> Step
     info = sessions.get(ident.session)
     report = StepReport(step="check-refinery", rig=rig_name)
     should_run = town.ledger.exists(ident.bead_id) and town.ledger.get(ident.bead_id).agent_state == "running"
-    if (info is None or not info.alive) and not (should_run and _town_is_up(town)):
+    up = _town_is_up(town, actor, report)
+    if (info is None or not info.alive) and not (should_run and up):
         # Never started, stopped on purpose, or the town is going down (gt down stops the
         # daemon first): starting it is `gt up`'s call, not ours.
         report.actions.append(f"refinery not running ({ident.session}); not restarting it while the town is not up")
@@ -335,11 +336,15 @@ def check_refinery(town, rig_name: str, *, stale_s: float | None = None) -> Step
     return report
 
 
-def _town_is_up(town) -> bool:
-    """The daemon runs: `gt up` happened and `gt down` has not begun."""
-    from .daemon import status_of
+def _town_is_up(town, actor: str, report: StepReport) -> bool:
+    """`gt up` happened and `gt down` has not begun; a dead daemon is revived on the way."""
+    from .revive import town_up
 
-    return status_of(town.root).running
+    up, revived = town_up(town.root, who=actor)
+    if revived:
+        report.actions.append(revived)
+        report.acted = True
+    return up
 
 
 def cleanup_polecat(town, ident, *, actor: str, report: StepReport | None = None) -> str:

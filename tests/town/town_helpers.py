@@ -23,6 +23,11 @@ def make_repo(path: Path, files: dict[str, str] | None = None) -> Path:
 
 
 def stop_daemon(root: Path) -> None:
+    # Withdraw the wish to be up first: a daemon killed by the test must not be revived afterwards.
+    try:
+        (root / ".gastown" / "daemon.wanted").unlink()
+    except OSError:
+        pass
     pid_file = root / ".gastown" / "daemon.pid"
     try:
         pid = int(pid_file.read_text().strip())
