@@ -45,6 +45,10 @@ BUSY_TIMEOUT_S = 30.0
 _RETRIES = 50
 #: The WAL is truncated back to this size after each checkpoint.
 WAL_SIZE_LIMIT = 4 * 1024 * 1024
+#: Longest a committer waits for a bounding checkpoint (it holds other writers meanwhile).
+WAL_CHECKPOINT_WAIT_S = 1.0
+#: Bounding checkpoints are at least this far apart (across processes: the gate file's mtime).
+WAL_CHECKPOINT_SPACING_S = 0.1
 
 _SELECT = "SELECT " + BEAD_SELECT + " FROM issues"
 _UPDATABLE = frozenset(BEAD_COLUMNS) - {"id", "created_at", "created_by"}
@@ -99,6 +103,9 @@ class Ledger:
         c.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         c.execute("PRAGMA synchronous = NORMAL")
         c.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        # Checkpoints are _bound_wal's (after each commit): SQLite's own at every commit
+        # past 1000 pages would hold its checkpoint lock all the time under many writers.
+        c.execute("PRAGMA wal_autocheckpoint = 0")
         if create:
             self._retry(lambda: c.execute("PRAGMA journal_mode = WAL"))
             with self._transaction():
@@ -150,6 +157,7 @@ class Ledger:
             finally:
                 self._depth -= 1
             return
+        self._pass_gate()
         self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
         self._depth = 1
         feed = getattr(self, "_feed", None)  # not set yet while the schema is created
@@ -164,8 +172,94 @@ class Ledger:
             self._retry(lambda: self.conn.execute("COMMIT"))
             if feed is not None:
                 feed.flush()
+            self._depth = 0
+            self._bound_wal()
         finally:
             self._depth = 0
+
+    def _bound_wal(self, *, truncate_over: int = WAL_SIZE_LIMIT, spaced: bool = True) -> tuple[int, int, int] | None:
+        """Keep the WAL near ``journal_size_limit``; the checkpoint's result, or None if none ran.
+
+        SQLite's automatic checkpoints are PASSIVE: under continuous writers and
+        readers holding snapshots the WAL never restarts, so ``journal_size_limit``
+        never applies and the file grows (12.8 MB seen with a 4 MB limit; hundreds
+        of MB in benchmarks/wal.py).  So, after a commit: past half the limit, a
+        PASSIVE checkpoint copies what it can back (blocking nobody); past
+        ``truncate_over``, a TRUNCATE, which needs the write lock and waits for
+        the readers to move to the database file, then empties the WAL.  So that
+        30 busy writers cannot starve it of SQLite's write lock it closes the gate
+        every writer passes before ``BEGIN IMMEDIATE`` (:meth:`_pass_gate`):
+        writers stall for at most WAL_CHECKPOINT_WAIT_S, about once per limit's
+        worth of WAL.  Attempts are WAL_CHECKPOINT_SPACING_S apart across
+        processes (the gate file's mtime).  One ``stat`` per commit below half
+        the limit.  (Connections run with ``wal_autocheckpoint = 0``: SQLite's own
+        attempt at every commit would hold its checkpoint lock all the time.)
+        """
+        import fcntl
+
+        try:
+            size = os.stat(f"{self.path}-wal").st_size
+        except OSError:
+            return None
+        if size <= min(truncate_over, WAL_SIZE_LIMIT // 2):
+            return None
+        fd = self._gate()
+        if fd < 0:
+            return None
+        c = self.conn
+        try:
+            if spaced and time.time() - os.fstat(fd).st_mtime < WAL_CHECKPOINT_SPACING_S:
+                return None
+            if size <= truncate_over:
+                os.utime(fd)
+                return tuple(c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())  # type: ignore[return-value]
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return None  # another process is checkpointing (or a writer is passing the gate)
+        except sqlite3.OperationalError:
+            return None
+        try:
+            os.utime(fd)
+            if os.stat(f"{self.path}-wal").st_size <= truncate_over:
+                return None  # done by another process meanwhile
+            c.execute(f"PRAGMA busy_timeout = {int(WAL_CHECKPOINT_WAIT_S * 1000)}")
+            try:
+                return tuple(c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())  # type: ignore[return-value]
+            except sqlite3.OperationalError:
+                return None  # busy: a later commit past the limit tries again
+            finally:
+                c.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        except OSError:
+            return None
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _gate(self) -> int:
+        """The fd of ``<ledger>-ckpt.lock`` (opened once); -1 if it cannot be had (read-only place)."""
+        fd = getattr(self, "_gate_fd", None)
+        if fd is None:
+            try:
+                fd = os.open(f"{self.path}-ckpt.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError:
+                fd = -1
+            self._gate_fd = fd
+        return fd
+
+    def _pass_gate(self) -> None:
+        """Wait while a bounding checkpoint runs (a shared flock taken and dropped: ~2 us)."""
+        import fcntl
+
+        fd = self._gate()
+        if fd >= 0:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            except OSError:
+                pass
+
+    def maintain_wal(self) -> tuple[int, int, int] | None:
+        """The daemon's per-beat bound: TRUNCATE once the WAL is past a quarter of the limit."""
+        return self._bound_wal(truncate_over=WAL_SIZE_LIMIT // 4, spaced=False)
 
     def atomic(self):
         """A transaction grouping several mutations, each keeping its own event."""
@@ -223,6 +317,10 @@ class Ledger:
     def disconnect(self) -> None:
         """Close the database connection (``close`` closes beads)."""
         self.conn.close()
+        fd = getattr(self, "_gate_fd", None)
+        if fd is not None and fd >= 0:
+            os.close(fd)
+        self._gate_fd = None
 
     def __enter__(self) -> Ledger:
         return self

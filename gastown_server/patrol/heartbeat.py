@@ -13,6 +13,9 @@ Each beat:
 2. **Boot** (every ``boot_every`` beats): see :mod:`.boot`.
 3. **Flush** queued nudges whose sessions are idle now (not those started in
    this beat: their agents are not reading input yet).
+4. **Bound the WAL**: a TRUNCATE checkpoint once the ledger's WAL is past a
+   quarter of its limit (``Ledger.maintain_wal``), so a town whose writers
+   all stopped does not keep a large WAL either.
 """
 
 from __future__ import annotations
@@ -110,4 +113,5 @@ def beat(town, state: BeatState, *, actor: str = "daemon") -> BeatReport:
         report.flushed = len(results)
     except GastownError as exc:
         report.errors.append(f"nudge flush: {exc.message}")
+    town.ledger.maintain_wal()
     return report
