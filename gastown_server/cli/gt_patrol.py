@@ -13,7 +13,7 @@ from .framework import Registry, arg
 COMMANDS = Registry()
 
 _RIG = arg("--rig", help="rig name (default: $GT_RIG, else the town's only rig)")
-WITNESS_STEPS = ("inbox", "sweep", "nudge-stuck", "recycle-dead", "check-refinery", "cleanup")
+WITNESS_STEPS = ("inbox", "sweep", "nudge-stuck", "stalls", "recycle-dead", "check-refinery", "cleanup")
 
 
 def _town():
@@ -70,6 +70,8 @@ def patrol_witness(ctx, args):
     """inbox: handle POLECAT_DONE / MERGED / MERGE_FAILED / REWORK_REQUEST mail;
     sweep: every polecat with its hook, session and verdict (working, stuck, dead, waiting, done, idle);
     nudge-stuck: nudge stuck polecats, restart those still silent after the grace period;
+    stalls: work that cannot progress (no progress, idle at the prompt, gate failed N times):
+      nudge, then restart, then escalate to the Mayor and the Overseer;
     recycle-dead: restart polecats with work on the hook and no live session;
     check-refinery: the Refinery runs and its queue moves;
     cleanup: stop and remove merged polecats (worktree and session; branch and identity stay)."""
@@ -85,6 +87,10 @@ def patrol_witness(ctx, args):
             report = witness.sweep(town, rig, stuck_after_s=stuck if stuck is not None else patrol_settings(town).stuck_after_s)
         elif args.step == "nudge-stuck":
             report = witness.nudge_stuck(town, rig, stuck_after_s=stuck)
+        elif args.step == "stalls":
+            from ..patrol import stalls
+
+            report = stalls.check(town, rig)
         elif args.step == "recycle-dead":
             report = witness.recycle_dead(town, rig)
         elif args.step == "check-refinery":

@@ -9,7 +9,12 @@ _ENV = {
     "max_backoff_s": "GT_PATROL_MAX_BACKOFF",
     "stuck_after_s": "GT_PATROL_STUCK_AFTER",
     "nudge_grace_s": "GT_PATROL_NUDGE_GRACE",
+    "stall_after_s": "GT_PATROL_STALL_AFTER",
+    "idle_after_s": "GT_PATROL_IDLE_AFTER",
+    "stall_grace_s": "GT_PATROL_STALL_GRACE",
+    "max_gate_failures": "GT_PATROL_MAX_GATE_FAILURES",
 }
+_COUNTS = frozenset({"max_gate_failures"})
 
 
 def patrol_settings(town):
@@ -29,6 +34,10 @@ def patrol_settings(town):
                 raise InvalidInput(f"{var}={raw!r} is not a number of seconds") from None
             if value < 0:
                 raise InvalidInput(f"{var}={raw!r} must not be negative")
+            if field in _COUNTS:
+                if value != int(value) or value < 1:
+                    raise InvalidInput(f"{var}={raw!r} must be a whole number >= 1")
+                value = int(value)
             changes[field] = value
     flag = os.environ.get("GT_PATROL", "").strip().lower()
     if flag:

@@ -31,6 +31,19 @@ class NudgeRecord(msgspec.Struct, omit_defaults=True):
     session: str = ""
 
 
+class StallRecord(msgspec.Struct, omit_defaults=True):
+    """A polecat's climb up the stall ladder (patrol/stalls.py)."""
+
+    #: The work's state when it last changed, and when that was (epoch s).
+    fingerprint: str
+    since: float
+    #: 0 nothing done, 1 nudged, 2 restarted, 3 escalated; when the last rung was taken.
+    rung: int = 0
+    rung_at: float = 0.0
+    reason: str = ""
+    tried: list[str] = msgspec.field(default_factory=list)
+
+
 class PatrolState(msgspec.Struct, omit_defaults=True):
     #: Something was done this cycle (the backoff step resets the sleep and clears it).
     acted: bool = False
@@ -46,6 +59,8 @@ class PatrolState(msgspec.Struct, omit_defaults=True):
     #: Witness: restarts of a stuck polecat, by address (reset when it recovers).
     restarts: dict[str, int] = msgspec.field(default_factory=dict)
     notes: list[str] = msgspec.field(default_factory=list)
+    #: Witness: the stall ladder of each polecat with work (by address).
+    stalls: dict[str, StallRecord] = msgspec.field(default_factory=dict)
 
 
 def state_key(role: str, rig: str = "") -> str:

@@ -197,7 +197,13 @@ def _restart(town, ident, *, actor: str, mode: str) -> str:
 def _escalate(town, ident, actor: str, why: str) -> str:
     from ..work import escalation
 
-    res = escalation.escalate(town.ledger, f"{ident.address} stays stuck: {why}", severity="high", actor=actor)
+    label = f"stuck:{ident.address}"
+    found = escalation.open_with_label(town.ledger, label)
+    if found is not None:  # one open escalation per stuck polecat
+        return f"escalated {ident.address}: already {found.id}"
+    # Restarts already failed: straight to the Mayor and the Overseer (as patrol/stalls.py does).
+    res = escalation.escalate(town.ledger, f"{ident.address} stays stuck: {why}", severity="high", actor=actor,
+                              direct=True, labels=(label,))  # fmt: skip
     return f"escalated {ident.address}: {res.id}"
 
 

@@ -68,6 +68,16 @@ class PatrolSettings(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=T
     stuck_after_s: float = 900.0
     #: After nudging a stuck polecat, wait this long for a sign of life before restarting it.
     nudge_grace_s: float = 60.0
+    #: Hooked work whose state (bead, molecule steps, MR) has not changed this long cannot progress
+    #: (``GT_PATROL_STALL_AFTER``): nudge, restart, escalate (patrol/stalls.py).
+    stall_after_s: float = 1800.0
+    #: A polecat idle at its prompt (no child process, transcript quiet) this long with work on its hook
+    #: starts the same ladder (``GT_PATROL_IDLE_AFTER``).
+    idle_after_s: float = 300.0
+    #: Time between the ladder's rungs (nudge -> restart -> escalate) (``GT_PATROL_STALL_GRACE``).
+    stall_grace_s: float = 120.0
+    #: An MR whose gate failed this many times is escalated (``GT_PATROL_MAX_GATE_FAILURES``).
+    max_gate_failures: int = 3
 
 
 class TownConfig(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):

@@ -71,21 +71,32 @@ def _subject(bead: Bead, severity: str) -> str:
     return f"{mail.ESCALATION} {bead.id} [{severity}] {bead.title}"
 
 
-def escalate(ledger: Ledger, description: str, *, actor: str, severity: str = "medium") -> Escalation:
-    """File an escalation and mail it to the Deacon (critical: the Mayor and the Overseer)."""
+def escalate(
+    ledger: Ledger, description: str, *, actor: str, severity: str = "medium", direct: bool = False,
+    labels: tuple[str, ...] = (),
+) -> Escalation:
+    """File an escalation and mail it to the Deacon (critical: the Mayor and the Overseer).
+
+    ``direct``: skip the Deacon whatever the severity (the Mayor holds it, the
+    Overseer gets a copy): for problems the town's own retries already failed
+    to fix, such as work that cannot progress (patrol/stalls.py).  ``labels``
+    are added to the bead (e.g. ``stall:<address>``, so a patrol files one
+    escalation per problem: :func:`open_with_label`).
+    """
     if not isinstance(description, str) or not description.strip():
         raise InvalidInput("describe the problem to escalate")
     if severity not in SEVERITIES:
         raise InvalidInput(f"invalid severity {severity!r} (one of: {', '.join(SEVERITIES)})")
     sender = mail.normalize_address(actor)
-    holder = "mayor" if severity == "critical" else CHAIN[0]
+    to_both = direct or severity == "critical"
+    holder = "mayor" if to_both else CHAIN[0]
     with ledger.mutation("escalated", sender, "", {"severity": severity, "holder": holder}) as rec:
         bead = ledger.create(
             _title(description), actor=sender, description=description.strip(), issue_type="task",
-            priority=PRIORITY[severity], assignee=holder, labels=[LABEL, f"severity:{severity}"],
+            priority=PRIORITY[severity], assignee=holder, labels=[LABEL, f"severity:{severity}", *labels],
         )  # fmt: skip
         rec.bead_id = bead.id
-        to = [holder, mail.OVERSEER] if severity == "critical" else [holder]
+        to = [holder, mail.OVERSEER] if to_both else [holder]
         ids = [mail.send(ledger, t, _subject(bead, severity), _body(bead, severity, sender), actor=sender,
                          priority=PRIORITY[severity]).id for t in to]  # fmt: skip
     return _view(ledger, ledger.get(bead.id), ids)
@@ -128,3 +139,11 @@ def list_escalations(ledger: Ledger, *, include_closed: bool = False, holder: st
         holder = mail.normalize_address(holder)
         beads = [b for b in beads if b.assignee == holder]
     return [_view(ledger, b) for b in beads]
+
+
+def open_with_label(ledger: Ledger, label: str) -> Escalation | None:
+    """The oldest open escalation carrying ``label``, if any."""
+    for bead in ledger.list(label=label, order="created_at, id"):
+        if LABEL in ledger.labels(bead.id):
+            return _view(ledger, bead)
+    return None

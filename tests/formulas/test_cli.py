@@ -70,9 +70,9 @@ def test_wisp_burn_and_skip(cli):
     w = _json(cli("bd", "--json", "mol", "wisp", "mol-witness-patrol", "--var", "rig=r1"))
     assert w["ephemeral"] and "-wisp-" in w["id"]
     skipped = _json(cli("bd", "--json", "mol", "skip", f"{w['id']}.1"))
-    assert len(skipped["closed"]) == 7
+    assert len(skipped["closed"]) == 8  # every step of mol-witness-patrol (inbox .. backoff, with stalls)
     out = _json(cli("bd", "--json", "mol", "burn", w["id"]))
-    assert out == {"molecule": w["id"], "deleted": 8}
+    assert out == {"molecule": w["id"], "deleted": 9}
     gone = cli("bd", "show", w["id"], check=False)
     assert gone.returncode == 1
     p = _json(cli("bd", "--json", "mol", "pour", "mol-boot-triage"))

@@ -243,7 +243,7 @@ def test_skip(ledger):
     root = molecule.pour(ledger, _proto("mol-witness-patrol", rig="r1"), actor="w", wisp=True)
     steps = {molecule.meta_of(s)["step"]: s.id for s in molecule.steps(ledger, root.id)}
     closed = molecule.skip(ledger, steps["sweep"], actor="w", reason="no polecats")
-    assert set(closed) == {steps[k] for k in ("sweep", "nudge-stuck", "recycle-dead", "cleanup", "backoff")}
+    assert set(closed) == {steps[k] for k in ("sweep", "nudge-stuck", "stalls", "recycle-dead", "cleanup", "backoff")}
     assert [b.id for b in molecule.current(ledger, root.id)] == [steps["inbox"]]
 
 
