@@ -181,3 +181,16 @@ def format_usd(value: float) -> str:
 
 def records_dir(town) -> Path:
     return Path(town.state_dir) / sessions.COSTS_DIR
+
+
+def by_rig_and_day(town, *, write: bool = True) -> dict[str, dict[str, float]]:
+    """Rig -> UTC day -> USD (unpriced models count $0), from the same records and prices as
+    :func:`summarize` (the dashboard's cost-per-rig-per-day picture)."""
+    table = pricing.load(town.root)
+    out: dict[str, dict[str, float]] = {}
+    for r in session_costs(town, write=write):
+        days = out.setdefault(_rig_of(r.address), {})
+        for day, models in r.usage_by_day_model().items():
+            for model, u in models.items():
+                days[day] = days.get(day, 0.0) + (table.cost(model, u) or 0.0)
+    return out

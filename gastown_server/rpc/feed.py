@@ -66,6 +66,8 @@ class Feed(Subscriptions[FeedSubscription]):
         self.cursor = 0
         self._task: asyncio.Task | None = None
         self._data_version = -1
+        #: The watcher's poll interval (the dashboard, which has no sub-10 ms need, polls less often).
+        self.poll_s = POLL_S
         #: Set while there are subscriptions: the watcher sleeps on it otherwise.
         self._wanted = asyncio.Event()
 
@@ -98,7 +100,7 @@ class Feed(Subscriptions[FeedSubscription]):
             if not self.subs:
                 self._wanted.clear()
                 await self._wanted.wait()
-            await asyncio.sleep(POLL_S)
+            await asyncio.sleep(self.poll_s)
             try:
                 version = led.data_version()
                 if version != self._data_version:

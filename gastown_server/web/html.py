@@ -117,7 +117,7 @@ def layout(*, title: str, town: str, path: str, main: str, live: bool = True, ac
         '<link rel="stylesheet" href="/static/dashboard.css">'
         f"{script}</head>"
         f'<body data-view="{esc(path)}"{ACTIONS_ATTR if actions else ""}>'
-        f'<header><span class="brand">⛽ {esc(town)}</span><nav>{nav}</nav>'
+        f'<header><span class="brand">{esc(town)} <small>gas town</small></span><nav>{nav}</nav>'
         '<span id="live" class="live off" title="live updates">● <span>static</span></span></header>'
         f'<main id="main">{main}</main>'
         '<footer>gt dashboard · read-only unless started with --allow-actions · '

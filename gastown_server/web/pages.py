@@ -21,7 +21,7 @@ from .html import agent_link, ago, badge, bead_link, convoy_link, esc, section, 
 
 #: Patrol bookkeeping that floods the feed: hidden unless asked for (wisps' own events too).
 NOISE_KINDS = ("wisp_poured", "molecule_burned", "molecule_squashed", "heartbeat")
-FEED_LIMIT = 200
+FEED_LIMIT = 100
 
 
 @dataclass
@@ -147,6 +147,11 @@ async def town(d, q: Mapping) -> Page:
         failures = section("Nudge failures", table(["session", "when", "reason"], [
             [esc(f.get("session", "")), when(f.get("at", "")), esc(f.get("reason", ""))] for f in st.nudge_failures
         ]))  # fmt: skip
+    actions = ""
+    if d.allow_actions:
+        actions = section("Actions", d.action_form("sling", {}, "Sling", fields=(("bead", "bead id"), ("target", "rig or agent")))
+                          + d.action_form("escalate", {}, "Escalate", fields=(("description", "what is wrong"),
+                                                                            ("severity", "low|medium|high|critical"))))  # fmt: skip
     html = (
         f'<h1>{esc(st.town.name)} <small class="muted">{esc(st.town.root)}</small></h1>'
         f'<div class="cards">{cards}</div>'
@@ -158,6 +163,7 @@ async def town(d, q: Mapping) -> Page:
         + section("Patrol health", patrols)
         + "</div>"
         + failures
+        + actions
     )
     return Page("Town", html)
 
@@ -235,12 +241,14 @@ _TEXTS = ("description", "design", "acceptance_criteria", "notes")
 def _payload(p: dict) -> str:
     parts = []
     for k, v in p.items():
+        if v in ("", None, [], {}):
+            continue
         if isinstance(v, (dict, list)):
             import msgspec
 
             v = msgspec.json.encode(v).decode()
         text = str(v)
-        parts.append(f"<b>{esc(k)}</b>={esc(text if len(text) <= 160 else text[:157] + '...')}")
+        parts.append(f"<b>{esc(k)}</b>={esc(text if len(text) <= 120 else text[:117] + '...')}")
     return " ".join(parts)
 
 
@@ -303,9 +311,16 @@ def _title_status(led, bead_id: str) -> list[str]:
 # -- the merge queue -----------------------------------------------------------------
 
 
+_SHA = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{28}\b")
+
+
+def _short_shas(text: str) -> str:
+    return _SHA.sub(r"\1", text)
+
+
 def _journal(mr) -> str:
     return "<ol class=\"journal\">" + "".join(
-        f"<li>{short_time(j.at)} <b>{esc(j.event)}</b> {esc(j.detail)} <span class=\"muted\">{esc(j.actor)}</span></li>"
+        f"<li>{short_time(j.at)} <b>{esc(j.event)}</b> {esc(_short_shas(j.detail))} <span class=\"muted\">{esc(j.actor)}</span></li>"
         for j in mr.meta.journal[-8:]
     ) + "</ol>"  # fmt: skip
 
@@ -348,7 +363,7 @@ async def merge_queue(d, q: Mapping) -> Page:
         + section(f"Running gate ({len(running)})", table(heads, running_rows, empty="the Refinery is idle"))
         + section(f"Pending ({len(pending)})", table(heads, pending_rows, empty="nothing queued"))
         + section(f"Failed ({len(failed)})", table(heads, failed_rows, empty="no failed merges"))
-        + section(f"Merged (newest {len(merged)})", table(heads, [_mr_row(m, f'<p>{esc(m.close_reason)}</p>') for m in merged],
+        + section(f"Merged (newest {len(merged)})", table(heads, [_mr_row(m, f'<p>{esc(_short_shas(m.close_reason))}</p>') for m in merged],
                                                           empty="nothing merged yet"))  # fmt: skip
         + (section("Abandoned", table(heads, [_mr_row(m) for m in other])) if other else "")
     )
@@ -497,19 +512,26 @@ async def agent(d, q: Mapping, address: str) -> Page:
 
 
 async def costs(d, q: Mapping) -> Page:
+    from ..costs.report import format_usd
+
     data = d.costs()
     if not data.available:
         html = (
             "<h1>Costs</h1>"
-            '<p class="empty">no cost data: this town records no agent costs yet (the runtimes report none, '
-            "or this gastown has no cost ledger).</p>"
+            '<p class="empty">no cost data: no session of this town has reported token usage yet (the script '
+            "runtime reports none; Claude Code and Codex sessions do, see docs/costs.md).</p>"
         )
         return Page("Costs", html)
-    per_rig = charts.bars(data.days, data.per_rig_per_day, title="cost per rig per day", unit="$", every=max(1, len(data.days) // 10))
-    rows = [[agent_link(a), esc(r), esc(f"${c:.2f}")] for a, r, c in data.per_agent]
+    per_rig = charts.bars(data.days, data.per_rig_per_day, title="cost per rig per day", unit="$",
+                          every=max(1, len(data.days) // 10))  # fmt: skip
+    rows = [[agent_link(a), esc(r), esc(format_usd(c))] for a, r, c in data.per_agent]
+    notes = "".join(f'<p class="warn">{esc(w)}</p>' for w in data.warnings)
+    if data.unpriced:
+        notes += f'<p class="warn">models without a price (counted $0): {esc(", ".join(data.unpriced))}</p>'
     html = (
-        "<h1>Costs</h1>"
-        + section("Per rig and day", per_rig)
+        f"<h1>Costs <small class=\"muted\">total {esc(format_usd(data.total_usd))}</small></h1>"
+        + notes
+        + section("Per rig and day", per_rig, extra=' <small class="muted">USD, UTC days</small>')
         + section("Per agent", table(["agent", "rig", "cost"], rows, empty="no agent has a cost yet"))
     )
     return Page("Costs", html)

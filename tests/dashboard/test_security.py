@@ -1,0 +1,159 @@
+"""`gt dashboard` is safe by default: real server processes over a freshly installed town, plain HTTP.
+
+Loopback without a token answers only loopback Host names; any other bind
+and --allow-actions need the token (stored 0600, printed once); actions are
+refused unless --allow-actions, then need the token and the CSRF value; bad
+input is one clear line (a port in use: exit 1) and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+import subprocess
+import urllib.parse
+
+import pytest
+from dash_helpers import GT, DashServer, get
+
+from gastown_server.beads.store import Ledger
+
+
+@pytest.fixture
+def plain(town_root):
+    srv = DashServer(town_root)
+    yield srv
+    srv.stop()
+
+
+def test_loopback_dashboard_refuses_actions_and_foreign_hosts(town_root, plain):
+    status, _, body = get(plain.url + "/")
+    assert status == 200 and "Agents" in body
+    assert "form" not in body.split("<main", 1)[1]  # no action forms are drawn
+    status, _, body = get(plain.url + "/action/mail", data=urllib.parse.urlencode(
+        {"to": "mayor", "subject": "hi", "csrf": "x"}).encode())  # fmt: skip
+    assert status == 403 and "--allow-actions" in body
+    led = Ledger(town_root / ".gastown" / "ledger.db")
+    try:
+        assert led.list(issue_type="message", include_closed=True) == []  # nothing was sent
+    finally:
+        led.disconnect()
+    # DNS rebinding: a page elsewhere whose name now points here is refused.
+    status, _, body = get(plain.url + "/", headers={"Host": f"evil.example:{plain.port}"})
+    assert status == 403 and "answers only to localhost" in body
+    status, _, _ = get(f"http://localhost:{plain.port}/")
+    assert status == 200
+
+
+def test_bad_input_is_one_clear_message_and_the_server_keeps_serving(town_root, plain):
+    for path, code, needle in [
+        ("/bead/hq-nosuch", 404, "There is no bead &#x27;hq-nosuch&#x27;"),
+        ("/convoy/hq-nosuch", 404, "There is no convoy"),
+        ("/agent/nobody", 404, "There is no agent"),
+        ("/feed?limit=-3", 400, "limit must be from 1 to 2000"),
+        ("/feed?rig=nosuch", 400, "no rig &#x27;nosuch&#x27;"),
+        ("/feed?kind=DROP%20TABLE", 400, "kind must be an event kind"),
+        ("/mail?address=list:nobody", 400, "has no inbox"),
+        ("/live?view=http://elsewhere/", 400, "view must be a dashboard page path"),
+        ("/nowhere", 404, "There is no page /nowhere"),
+    ]:
+        status, _, body = get(plain.url + path)
+        assert status == code, (path, status, body[:300])
+        assert len(re.findall(r'class="error"', body)) == 1 and needle in body, (path, body[:600])
+    assert get(plain.url + "/")[0] == 200
+    assert plain.proc.poll() is None
+
+
+def test_a_port_in_use_is_one_line_and_exit_1(town_root, plain):
+    proc = subprocess.run([*GT, "dashboard", "--town", str(town_root), "--port", str(plain.port)], cwd=town_root,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert lines == [f"gt: error: port {plain.port} on 127.0.0.1 is in use: pick another with --port N"], proc.stderr
+    assert get(plain.url + "/")[0] == 200  # the first one is untouched
+
+
+def _token_line(srv: DashServer) -> str | None:
+    for line in srv.lines:
+        if "?token=" in line and "<the token" not in line:
+            return line.strip()
+    return None
+
+
+def test_other_binds_need_the_token_on_every_request(town_root):
+    token_file = town_root / ".gastown" / "dashboard.token"
+    srv = DashServer(town_root, "--host", "0.0.0.0")
+    try:
+        token = token_file.read_text().strip()
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        shown = _token_line(srv)
+        assert shown is not None and shown.endswith(urllib.parse.urlencode({"token": token}))  # shown once, now
+        base = f"http://127.0.0.1:{srv.port}"
+        for path in ("/", "/convoys", "/static/dashboard.js", "/live?view=/"):
+            status, _, body = get(base + path)
+            assert status == 401 and "needs its token" in body, path
+        status, _, body = get(base + "/?token=wrong")
+        assert status == 401 and "wrong token" in body
+        status, _, body = get(base + "/", headers={"X-Gastown-Token": token})
+        assert status == 200 and "Agents" in body
+        status, _, _ = get(base + "/mq", headers={"Authorization": f"Bearer {token}"})
+        assert status == 200
+        # A first visit with ?token= sets the cookie and drops the token from the address.
+        status, headers, _ = get(base + "/feed?token=" + token + "&noise=1", follow=False)
+        assert status == 303 and headers["Location"] == "/feed?noise=1"
+        cookie = headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        status, _, body = get(base + "/feed?noise=1", headers={"Cookie": cookie.split(";", 1)[0]})
+        assert status == 200 and "Feed" in body
+    finally:
+        srv.stop()
+    again = DashServer(town_root, "--host", "0.0.0.0")
+    try:
+        assert _token_line(again) is None  # the stored token is reused and not printed again
+        assert any("dashboard.token" in line for line in again.lines)
+    finally:
+        again.stop()
+
+
+def test_actions_need_allow_actions_the_token_and_the_csrf_value(town_root):
+    srv = DashServer(town_root, "--allow-actions")
+    led = Ledger(town_root / ".gastown" / "ledger.db")
+    try:
+        token = (town_root / ".gastown" / "dashboard.token").read_text().strip()
+        auth = {"X-Gastown-Token": token}
+        status, _, page = get(srv.url + "/mail?address=mayor", headers=auth)
+        assert status == 200
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        form = {"to": "mayor", "subject": "from the dashboard", "body": "hello"}
+        status, _, _ = get(srv.url + "/action/mail", data=urllib.parse.urlencode({**form, "csrf": csrf}).encode())
+        assert status == 401  # no token
+        status, _, body = get(srv.url + "/action/mail", headers=auth, data=urllib.parse.urlencode(form).encode())
+        assert status == 403 and "CSRF" in body  # no CSRF value
+        status, _, body = get(srv.url + "/action/mail", headers={**auth, "Origin": "http://evil.example"},
+                              data=urllib.parse.urlencode({**form, "csrf": csrf}).encode())  # fmt: skip
+        assert status == 403 and "CSRF" in body  # another site's form
+        assert led.list(issue_type="message", include_closed=True) == []
+        status, _, body = get(srv.url + "/action/mail", headers=auth, data=urllib.parse.urlencode({**form, "csrf": csrf}).encode())
+        assert status == 200 and "sent to mayor" in body, body[:500]
+        sent = led.list(issue_type="message", include_closed=True)
+        assert [(m.title, m.assignee) for m in sent] == [("from the dashboard", "mayor")]
+        status, _, town_page = get(srv.url + "/", headers=auth)
+        assert 'action="/action/sling"' in town_page and 'action="/action/escalate"' in town_page
+        status, _, body = get(srv.url + "/action/escalate", headers=auth, data=urllib.parse.urlencode(
+            {"description": "the gate is flaky", "severity": "high", "csrf": csrf}).encode())  # fmt: skip
+        assert status == 200 and "escalated as" in body, body[:500]
+        status, _, body = get(srv.url + "/action/merge-retry", headers=auth,
+                              data=urllib.parse.urlencode({"mr": "hq-nosuch", "csrf": csrf}).encode())  # fmt: skip
+        assert status == 404 and body.count('class="error"') == 1
+    finally:
+        led.disconnect()
+        srv.stop()
+
+
+def test_port_option_is_checked_before_anything_starts(town_root):
+    proc = subprocess.run([*GT, "dashboard", "--town", str(town_root), "--port", "70000"], capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "gt: error: argument --port: port must be 0-65535, not 70000 (see 'gt dashboard --help')"
+    ]
