@@ -73,8 +73,36 @@
     (define-key map (kbd "s") #'gastown-convoys-sling)
     (define-key map (kbd "A") #'gastown-convoys-toggle-closed)
     (define-key map (kbd "?") #'gastown-dispatch)
+    (define-key map (kbd "n") #'gastown-convoys-next)
+    (define-key map (kbd "p") #'gastown-convoys-previous)
     map)
   "Keymap of `gastown-convoys-mode'.")
+
+(defun gastown-convoys--visible-bead-line-p ()
+  "Return non-nil if the current line is a bead line that is shown."
+  (and (get-text-property (line-beginning-position) 'gastown-bead)
+       (not (invisible-p (line-beginning-position)))))
+
+(defun gastown-convoys-next ()
+  "Move to the next bead line of an expanded convoy, else to the next section.
+Bead lines are plain lines, not sections (thousands of sections would
+cost every insertion), so `magit-section-forward' alone jumps over
+them and says \"No next section\" at the last convoy."
+  (interactive)
+  (let ((start (point)))
+    (forward-line 1)
+    (unless (gastown-convoys--visible-bead-line-p)
+      (goto-char start)
+      (magit-section-forward))))
+
+(defun gastown-convoys-previous ()
+  "Move to the previous bead line of an expanded convoy, else section."
+  (interactive)
+  (let ((start (point)))
+    (if (and (zerop (forward-line -1)) (gastown-convoys--visible-bead-line-p))
+        nil
+      (goto-char start)
+      (magit-section-backward))))
 
 (define-derived-mode gastown-convoys-mode magit-section-mode "Gastown-Convoys"
   "Major mode listing convoys and the beads they track.
@@ -367,13 +395,27 @@ would cost tens of milliseconds and megabytes of garbage."
         (gastown-convoys--restore pos)
         (run-hooks 'gastown-convoys-after-render-hook)))))
 
+(defvar magit--ellipses-sections)
+
 (defun gastown-convoys--drop-markers (section)
   "Detach the markers of the replaced SECTION tree from the buffer.
-Until garbage collection, dead markers still cost every insertion."
+Until garbage collection, dead markers still cost every insertion.
+magit-section's own per-buffer state may still name sections of the
+old tree; it is forgotten too, else its next `post-command-hook'
+\(`magit-section-update-highlight') fails on their detached markers."
+  (gastown-convoys--detach section)
+  (setq magit-section-highlighted-sections nil
+        magit-section-unhighlight-sections nil
+        magit-section-pre-command-section nil)
+  (when (boundp 'magit--ellipses-sections)
+    (setq magit--ellipses-sections nil)))
+
+(defun gastown-convoys--detach (section)
+  "Point the markers of SECTION and its children nowhere."
   (dolist (slot '(start content end))
     (let ((m (eieio-oref section slot)))
       (when (markerp m) (set-marker m nil))))
-  (mapc #'gastown-convoys--drop-markers (oref section children)))
+  (mapc #'gastown-convoys--detach (oref section children)))
 
 ;;;; Updates
 

@@ -184,8 +184,9 @@ class BeadCloseParams(Params):
 
 
 class ConvoyListParams(Params):
-    #: ``open`` (default), ``closed`` or ``all``.
-    status: Literal["open", "closed", "all"] = "open"
+    #: ``open`` (default), ``closed``, ``all``, or ``recent``: the last landed convoys, newest first
+    #: (``limit`` of them, default 10).
+    status: Literal["open", "closed", "all", "recent"] = "open"
     limit: Limit | None = None
 
 

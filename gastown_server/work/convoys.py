@@ -45,6 +45,7 @@ class ConvoySummary(msgspec.Struct, omit_defaults=False):
     updated_at: str
     progress: Progress
     landed: bool
+    closed_at: str = ""
 
 
 class TrackedBead(msgspec.Struct, omit_defaults=False):
@@ -134,20 +135,28 @@ def _progress_rows(ledger: Ledger, convoy_ids: Sequence[str]) -> dict[str, Progr
     return out
 
 
+#: How many landed convoys ``status="recent"`` returns when no limit is given.
+RECENT_DEFAULT = 10
+
+
 def list_convoys(ledger: Ledger, *, status: str = "open", limit: int | None = None) -> list[ConvoySummary]:
-    """Convoys with their progress: ``status`` is ``open`` (not closed), ``closed`` or ``all``."""
-    if status not in ("open", "closed", "all"):
-        raise InvalidInput(f"invalid convoy status filter {status!r} (one of: open, closed, all)")
+    """Convoys with their progress: ``status`` is ``open`` (not closed), ``closed``, ``all``, or
+    ``recent``: the last landed ones, newest first (what a user looks for right after a convoy lands)."""
+    if status not in ("open", "closed", "all", "recent"):
+        raise InvalidInput(f"invalid convoy status filter {status!r} (one of: open, closed, all, recent)")
     if status == "open":
         beads = ledger.list(issue_type=CONVOY_TYPE, limit=limit)
     elif status == "closed":
         beads = ledger.list(issue_type=CONVOY_TYPE, status="closed", limit=limit)
+    elif status == "recent":
+        beads = ledger.list(issue_type=CONVOY_TYPE, status="closed", limit=limit or RECENT_DEFAULT,
+                            order="closed_at DESC, id")
     else:
         beads = ledger.list(issue_type=CONVOY_TYPE, include_closed=True, limit=limit)
     progress = _progress_rows(ledger, [b.id for b in beads])
     return [
         ConvoySummary(
-            b.id, b.title, b.status, b.created_at, b.updated_at, progress[b.id], progress[b.id].landed
+            b.id, b.title, b.status, b.created_at, b.updated_at, progress[b.id], progress[b.id].landed, b.closed_at
         )
         for b in beads
     ]

@@ -186,6 +186,57 @@ WHAT describes the wait in the failure message."
           (should (= (oref magit-root-section end) (point-max))))
       (kill-buffer buf))))
 
+(ert-deftest gastown-convoys-n-and-p-step-through-the-beads-of-an-expanded-convoy ()
+  "Seen: `n' on an expanded convoy said \"No next section\" instead of stepping into its beads."
+  (let ((buf (generate-new-buffer "*gastown-test-convoys*")))
+    (unwind-protect
+        (save-window-excursion
+          (switch-to-buffer buf)
+          (gastown-convoys-mode)
+          (gastown-test--load-convoys buf (gastown-test--convoy-data "open"))
+          (magit-section-hide (gastown-test--convoy-section "hq-cv-2"))
+          (goto-char (oref (gastown-test--convoy-section "hq-cv-1") start))
+          (gastown-convoys-next)
+          (should (equal (gastown-convoys-bead-at-point) "b-1"))
+          (gastown-convoys-next)
+          (should (equal (gastown-convoys-bead-at-point) "b-2"))
+          (gastown-convoys-next)          ; past the last bead: the next convoy's heading
+          (should (equal (oref (magit-current-section) value) "hq-cv-2"))
+          (should-not (gastown-convoys-bead-at-point))
+          ;; hq-cv-2 is collapsed and last: its bead is not stepped into, and
+          ;; only now is there no next section.
+          (should-error (gastown-convoys-next) :type 'user-error)
+          (should-not (gastown-convoys-bead-at-point))
+          (goto-char (oref (gastown-test--convoy-section "hq-cv-2") start))
+          (gastown-convoys-previous)
+          (should (equal (gastown-convoys-bead-at-point) "b-2"))
+          (gastown-convoys-previous)
+          (gastown-convoys-previous)
+          (should (equal (oref (magit-current-section) value) "hq-cv-1"))
+          (should-not (gastown-convoys-bead-at-point)))
+      (kill-buffer buf))))
+
+(ert-deftest gastown-convoys-emptied-tree-survives-the-highlight-hook ()
+  "Seen with magit-section 3.3.0: `Error in post-command-hook
+\(magit-section-update-highlight): (wrong-type-argument ...)' once the tree
+became empty: magit-section still held the old sections' detached markers."
+  (let ((buf (generate-new-buffer "*gastown-test-convoys*")))
+    (unwind-protect
+        (save-window-excursion
+          (switch-to-buffer buf)
+          (gastown-convoys-mode)
+          (gastown-test--load-convoys buf (gastown-test--convoy-data "open"))
+          (goto-char (gastown-find-property 'gastown-bead "b-2"))
+          (magit-section-pre-command-hook)
+          (magit-section-update-highlight t)
+          (gastown-test--load-convoys buf nil)
+          (should (string-match-p "No convoys" (gastown-test-buffer-text buf)))
+          (dolist (pos (list (point-min) (point) (point-max)))
+            (goto-char pos)
+            (magit-section-pre-command-hook)
+            (magit-section-update-highlight t)))
+      (kill-buffer buf))))
+
 (defun gastown-test--convoy-section (id)
   "Return the section of convoy ID in the current buffer."
   (magit-get-section `((gastown-convoy-section . ,id) (gastown-convoys-root))))
