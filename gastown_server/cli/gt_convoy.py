@@ -66,12 +66,14 @@ def create(ctx, args):
 @COMMANDS.command(
     "convoy list", "Convoys with their progress (open ones; --all for landed/closed too)",
     arg("--all", action="store_true"), arg("--closed", action="store_true", help="only closed ones"),
+    arg("--recent", action="store_true", help="the last landed ones, newest first (--limit of them, default 10)"),
+    arg("--limit", type=int, default=None, help="at most this many"),
 )
 def list_(ctx, args):
     from ..work import convoys
 
-    status = "closed" if args.closed else "all" if args.all else "open"
-    items = convoys.list_convoys(ctx.ledger, status=status)
+    status = "recent" if args.recent else "closed" if args.closed else "all" if args.all else "open"
+    items = convoys.list_convoys(ctx.ledger, status=status, limit=args.limit)
     if ctx.json:
         ctx.emit_json(items)
         return

@@ -73,6 +73,22 @@ def test_convoy_check_lands_finished_convoys_only(gt, bd, town, new_bead):
     assert {x["id"] for x in js(gt("convoy", "list", "--json"))} == {pending, empty}
 
 
+def test_convoy_list_recent_shows_the_last_landed_newest_first(gt, town, new_bead):
+    """Seen: right after the demo both editors said "No convoys": the landed convoy was hidden."""
+    ids = []
+    for title in ("first", "second", "third"):
+        cid = js(gt("convoy", "create", f"Convoy {title}", new_bead(f"work {title}"), "--json"))["convoy"]["id"]
+        gt("convoy", "land", cid, "--force")
+        ids.append(cid)
+    still_open = js(gt("convoy", "create", "Convoy open", new_bead("more"), "--json"))["convoy"]["id"]
+    recent = js(gt("convoy", "list", "--recent", "--json"))
+    assert [c["id"] for c in recent] == ids[::-1]
+    assert all(c["status"] == "closed" for c in recent)
+    assert all(c["closed_at"] for c in recent) and still_open not in [c["id"] for c in recent]
+    assert [c["id"] for c in js(gt("convoy", "list", "--recent", "--limit", "2", "--json"))] == ids[:0:-1]
+    assert [c["id"] for c in js(gt("convoy", "list", "--json"))] == [still_open]
+
+
 def test_convoy_force_land_and_close(gt, town, new_bead):
     a = new_bead("A")
     cid = js(gt("convoy", "create", "Abandon ship", a, "--json"))["convoy"]["id"]
