@@ -309,7 +309,8 @@ def formula_list(ctx, args):
     width = max(len(i["name"]) for i in items)
     for i in items:
         desc = i.get("error") or i.get("description", "")
-        ctx.out(f"{i['name']:<{width}}  {i['layer']:<7} {i.get('type', '?'):<9} {desc}")
+        mark = " [overlay]" if i.get("overlay") else ""
+        ctx.out(f"{i['name']:<{width}}  {i['layer']:<7} {i.get('type', '?'):<9} {desc}{mark}")
 
 
 def formula_show(ctx, args):
@@ -329,7 +330,9 @@ def formula_show(ctx, args):
             flags = " required" if v.get("required") else ""
             default = f" (default {v['default']!r})" if "default" in v else ""
             ctx.out(f"  {name}: {v.get('type', 'string')}{flags}{default}  {v.get('description', '')}")
-    for section in ("steps", "template", "legs"):
+    if info.get("overlay"):
+        ctx.out(f"  with the town's overlay {info['overlay']} (gt formula overlay show {info['name']})")
+    for section in ("steps", "template", "legs", "aspects"):
         if section in info:
             ctx.out(f"\n{section.capitalize()}:")
             _print_steps(ctx, info[section], 1)

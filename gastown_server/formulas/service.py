@@ -27,9 +27,14 @@ def list_formulas(town: Path | None, rig: str | None) -> list[dict]:
     from .loader import read_raw
     from .errors import FormulaError
 
+    from . import overlays
+
     out = []
     for entry in search.catalog(town, rig).values():
         item: dict[str, Any] = {"name": entry.name, "layer": entry.layer, "path": str(entry.path)}
+        overlay = overlays.find(town, entry.name)
+        if overlay is not None:
+            item["overlay"] = str(overlay)
         try:
             raw = read_raw(entry.path)
             item["type"] = raw.get("type", "workflow")

@@ -494,6 +494,8 @@ class FormulaEntry(msgspec.Struct, omit_defaults=True):
     type: str = ""
     description: str = ""
     error: str = ""
+    #: The town's overlay applied to this formula on load (gt formula overlay), if any.
+    overlay: str = ""
 
 
 class FormulaListResult(msgspec.Struct):

@@ -137,6 +137,11 @@ def test_gt_formula_hanoi_writes_expanded_file(cli, tmp_path):
         ('[[steps]]\nid = "a"\nneeds = ["b"]\n', [], "needs: names unknown step 'b'"),
         ('[[steps]]\nid = "a"\nneeds = ["b"]\n[[steps]]\nid = "b"\nneeds = ["a"]\n', [], "cycle in needs: a -> b -> a"),
         ('extends = ["bad"]\n[[steps]]\nid = "a"\n', [], "extends loop: bad -> bad"),
+        ('[[steps]]\nid = "a"\ndescription = "{{#each xs}}never closed"\n[vars.xs]\ndefault = []\n', [],
+         "steps.a.description: block {{#each xs}} is never closed (add {{/each}})"),
+        ('[[steps]]\nid = "a"\ntitle = "{{#if x}}y{{/unless}}"\n[vars.x]\ndefault = 1\n', [],
+         "steps.a.title: {{/unless}} closes {{#if x}}"),
+        ('[[steps]]\nid = "a"\ntype = "concurrent"\n', [], 'steps[0] (id "a").type: unknown step type \'concurrent\''),
     ],
 )
 def test_bad_formulas_one_line_exit_1_nothing_poured(cli, text, args, expect):

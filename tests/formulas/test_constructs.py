@@ -252,6 +252,8 @@ def test_overlay_create_show_apply_remove_and_survive_an_upgrade(cli, tmp_path):
         run = "echo report"
         '''))
     cli("gt", "formula", "overlay", "create", "patrol", "--file", str(change), "--force", env=env)
+    assert {i["name"]: i for i in _json(cli("bd", "--json", "formula", "list", env=env))}["patrol"]["overlay"] == skeleton["path"]
+    assert "[overlay]" in cli("gt", "formula", "list", env=env).stdout
     shown = _json(cli("gt", "formula", "overlay", "show", "patrol", "--json", env=env))
     assert shown["overlay"]["remove_steps"] == ["plugins"] and shown["formula"] == str(base)
     eff = shown["effective"]

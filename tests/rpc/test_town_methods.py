@@ -132,11 +132,19 @@ def test_town_status_full(connect, town):
 
 
 def test_formulas_and_molecule_status(connect, town):
+    overlay = town / "formulas" / "overlays" / "towers-of-hanoi.toml"  # the town's change to a built-in
+    overlay.parent.mkdir(parents=True, exist_ok=True)
+    overlay.write_text('description = "Our towers"\n')
     c = connect()
-    names = {f["name"] for f in c.call("formula/list")["formulas"]}
-    assert {"towers-of-hanoi", "mol-polecat-work"} <= names
-    shown = c.call("formula/show", {"name": "towers-of-hanoi"})
-    assert shown["name"] == "towers-of-hanoi" and "disks" in shown["vars"]
+    try:  # the town is shared by this module's tests: the overlay is removed again below
+        listed = {f["name"]: f for f in c.call("formula/list")["formulas"]}
+        assert {"towers-of-hanoi", "mol-polecat-work"} <= set(listed)
+        assert listed["towers-of-hanoi"]["overlay"] == str(overlay) and "overlay" not in listed["mol-polecat-work"]
+        shown = c.call("formula/show", {"name": "towers-of-hanoi"})
+        assert shown["name"] == "towers-of-hanoi" and "disks" in shown["vars"]
+        assert shown["description"] == "Our towers" and shown["overlay"] == str(overlay)
+    finally:
+        overlay.unlink()
     p = subprocess.run([*BD, "mol", "pour", "towers-of-hanoi", "--var", "disks=2", "--json"], cwd=town,
                        env=clean_env(BD_ACTOR="mayor"), capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
