@@ -31,6 +31,11 @@
   "Non-nil means list landed and closed convoys too."
   :type 'boolean)
 
+(defcustom gastown-convoys-recent-count 5
+  "How many recently landed convoys to show below the open ones.
+Zero shows none.  Ignored while `gastown-convoys-show-closed' is on."
+  :type 'integer)
+
 (defface gastown-status-open '((t :inherit default))
   "Face of beads that are open.")
 (defface gastown-status-in-progress '((t :inherit warning))
@@ -118,6 +123,9 @@ The buffer updates itself as beads change.
 (defvar-local gastown-convoys--list nil
   "Convoys shown, in order: a list of plists.")
 
+(defvar-local gastown-convoys--recent nil
+  "The last landed convoys, newest first: a list of plists.")
+
 (defvar-local gastown-convoys--trees nil
   "Hash table from convoy id to the list of beads it tracks.")
 
@@ -183,7 +191,19 @@ older load are dropped."
      :town town
      :on-error (lambda (msg)
                  (gastown-gc-release)
-                 (message "Gastown: %s" msg)))))
+                 (message "Gastown: %s" msg)))
+    (if (or gastown-convoys-show-closed (<= gastown-convoys-recent-count 0))
+        (setq gastown-convoys--recent nil)
+      (gastown-async
+       'convoy/list (list :status "recent" :limit gastown-convoys-recent-count)
+       (lambda (result)
+         (when (and (buffer-live-p buf)
+                    (= gen (buffer-local-value 'gastown-convoys--generation buf)))
+           (with-current-buffer buf
+             (setq gastown-convoys--recent (gastown-result-items result :convoys :items))
+             (gastown-convoys--render))))
+       :town town
+       :on-error (lambda (msg) (message "Gastown: %s" msg))))))
 
 (defun gastown-convoys--got-list (gen convoys)
   "Draw CONVOYS (load number GEN) and fetch the trees they lack.
@@ -236,6 +256,11 @@ Ends the `gastown-gc-hold' of the load once everything is drawn."
            (let* ((convoy (or (plist-get tree :convoy) tree))
                   (cell (cl-member id gastown-convoys--list
                                    :key (lambda (c) (plist-get c :id)) :test #'equal)))
+             (when (and (equal (plist-get convoy :status) "closed")
+                        (not gastown-convoys-show-closed))
+               ;; It landed: it moves to "Recently landed", which only a
+               ;; full load gets right (order, count).
+               (gastown-convoys--schedule t))
              (if cell
                  (setcar cell (gastown-convoys--merge (car cell) convoy))
                (setq gastown-convoys--list
@@ -313,6 +338,36 @@ every insertion in the buffer pays for each marker."
       (insert (apply #'concat (cl-loop for bead in beads
                                        append (gastown-convoys--bead-lines bead 1)))))))
 
+(defun gastown-convoys--insert-recent ()
+  "Insert the \"Recently landed\" section (convoys not already shown above)."
+  (let ((recent (cl-remove-if (lambda (c) (cl-find (plist-get c :id) gastown-convoys--list
+                                                   :key (lambda (o) (plist-get o :id)) :test #'equal))
+                              gastown-convoys--recent)))
+    (when (and recent (not gastown-convoys-show-closed))
+      (insert "\n")
+      (magit-insert-section (gastown-convoys-recent)
+        (magit-insert-heading
+          (propertize (format "Recently landed (%d)" (length recent)) 'face 'magit-section-heading)
+          "\n")
+        (dolist (c recent)
+          (let ((id (plist-get c :id))
+                (p (plist-get c :progress)))
+            (magit-insert-section (gastown-convoy-section id)
+              (magit-insert-heading
+                "  " (propertize (gastown-str (plist-get c :title)) 'face 'gastown-status-closed)
+                "  " (propertize id 'face 'gastown-bead-id)
+                (format "  %s/%s" (or (plist-get p :closed) 0) (or (plist-get p :total) 0))
+                "  " (propertize (concat "landed " (gastown-convoys--when (plist-get c :closed_at)))
+                                 'face 'gastown-status-closed)
+                "\n"))))))))
+
+(defun gastown-convoys--when (timestamp)
+  "Return TIMESTAMP (RFC 3339) as \"YYYY-MM-DD HH:MM\", or \"\" if absent."
+  (let ((ts (gastown-str timestamp)))
+    (if (>= (length ts) 16)
+        (concat (substring ts 0 10) " " (substring ts 11 16))
+      ts)))
+
 (defun gastown-convoys--position ()
   "Return where point is: (CONVOY-IDENT BEAD-ID LINE-OFFSET COLUMN)."
   (let ((section (magit-current-section)))
@@ -353,10 +408,14 @@ default threshold, garbage collection takes most of the time."
       (insert (propertize (format "Convoys (%d)" (length gastown-convoys--list))
                           'face 'magit-section-heading)
               "\n\n")
-      (if (null gastown-convoys--list)
-          (insert "No convoys.  Press c to create one, or sling work with s.\n")
+      (cond
+       (gastown-convoys--list
         (dolist (c gastown-convoys--list)
-          (gastown-convoys--insert-convoy c))))
+          (gastown-convoys--insert-convoy c)))
+       (gastown-convoys--recent
+        (insert "No open convoys.  Press c to create one, or sling work with s.\n"))
+       (t (insert "No convoys.  Press c to create one, or sling work with s.\n")))
+      (gastown-convoys--insert-recent))
     (when old (gastown-convoys--drop-markers old))
     (gastown-convoys--restore pos)
     (dolist (ws windows)

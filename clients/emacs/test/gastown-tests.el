@@ -721,6 +721,42 @@ killed afterwards."
         (let ((err (should-error (gastown-convoys-land id t) :type 'user-error)))
           (should (string-match-p "already closed" (cadr err))))))))
 
+(ert-deftest gastown-server-landed-convoys-show-under-recently-landed ()
+  "Seen: right after the demo the convoys buffer said \"No convoys\"."
+  (gastown-test-with-town town
+    (let* ((a (gastown-test-bead town "The only leg"))
+           (buf (gastown-convoys town))
+           id)
+      (with-current-buffer buf
+        (setq id (gastown-convoys-create "Landing soon" (list a))))
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches buf (concat (regexp-quote a) " +open")))
+       10 "the new convoy")
+      ;; An agent finishes the work from its own process; the convoy lands.
+      (gastown-test-sh town "bd" "close" a)
+      (gastown-test-sh town "gt" "convoy" "check")
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches
+                   buf (concat "Recently landed (1)\n +Landing soon +" (regexp-quote id) " +1/1 +landed ")))
+       10 "the landed convoy under Recently landed, by push")
+      (should (gastown-test-buffer-matches buf "No open convoys"))
+      ;; A buffer opened afterwards (as right after the demo) shows it too.
+      (kill-buffer buf)
+      (let ((fresh (gastown-convoys town)))
+        (gastown-test-wait-for
+         (lambda () (gastown-test-buffer-matches fresh "Recently landed (1)\n +Landing soon"))
+         10 "the landed convoy in a fresh buffer")
+        (with-current-buffer fresh
+          (goto-char (point-min))
+          (search-forward "Landing soon")
+          (should (equal (gastown-convoys--convoy-at-point) id))
+          ;; A shows closed convoys in the main list instead; no Recently landed then.
+          (gastown-convoys-toggle-closed))
+        (gastown-test-wait-for
+         (lambda () (and (gastown-test-buffer-matches fresh (concat "Landing soon +" (regexp-quote id)))
+                         (not (gastown-test-buffer-matches fresh "Recently landed"))))
+         10 "closed convoys in the main list")))))
+
 (ert-deftest gastown-sling-summary-says-where-the-work-went ()
   (should (equal (gastown-sling-summary
                   '(:bead "gt-a" :title "Fix" :convoy "hq-cv1" :convoy_created t
