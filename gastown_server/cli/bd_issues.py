@@ -197,6 +197,9 @@ def blocked(ctx, args):
     arg("--external-ref", help="external reference"),
     arg("--defer-until", help="RFC 3339 time before which the bead is not ready"),
     arg("--claim", action="store_true", help="assign to yourself and set in_progress, atomically"),
+    arg("--add-label", action="append", default=[], metavar="LABEL", help="add a label (repeatable, or comma separated)"),
+    arg("--remove-label", action="append", default=[], metavar="LABEL", help="remove a label (repeatable)"),
+    arg("--set-labels", metavar="A,B", help="replace all labels with these ('' clears them)"),
 )
 def update(ctx, args):
     ledger = ctx.ledger
@@ -217,7 +220,8 @@ def update(ctx, args):
             changes[key] = value
     if args.priority is not None:
         changes["priority"] = parse_priority(args.priority)
-    if not changes and not args.claim and args.append_notes is None:
+    labels_change = bool(args.add_label or args.remove_label or args.set_labels is not None)
+    if not changes and not args.claim and args.append_notes is None and not labels_change:
         raise InvalidInput("nothing to update: give a field flag (see 'bd update --help')")
     updated = []
     with ledger.atomic():
@@ -239,7 +243,29 @@ def _update_one(ctx, bead_id: str, changes: dict[str, object], args):
         if args.append_notes is not None:
             old = ledger.get(bead_id).notes
             fields["notes"] = f"{old}\n{args.append_notes}" if old else args.append_notes
+        _labels(ctx, bead_id, args)
         return ledger.update(bead_id, actor=ctx.actor, **fields) if fields else ledger.get(bead_id)
+
+
+def _labels(ctx, bead_id: str, args) -> None:
+    """--set-labels, then --add-label, then --remove-label (Beads' order)."""
+    ledger = ctx.ledger
+    have = set(ledger.labels(bead_id)) if ledger.exists(bead_id) else set()
+    if args.set_labels is not None:
+        want = set(_split([args.set_labels]))
+        for lab in sorted(have - want):
+            ledger.remove_label(bead_id, lab, actor=ctx.actor)
+        for lab in sorted(want - have):
+            ledger.add_label(bead_id, lab, actor=ctx.actor)
+        have = want
+    for lab in _split(args.add_label):
+        if lab not in have:
+            ledger.add_label(bead_id, lab, actor=ctx.actor)
+            have.add(lab)
+    for lab in _split(args.remove_label):
+        if lab in have:
+            ledger.remove_label(bead_id, lab, actor=ctx.actor)
+            have.discard(lab)
 
 
 @COMMANDS.command(
@@ -310,3 +336,7 @@ def stats(ctx, args):
     ctx.out(f"Total: {data['total']}  Ready: {data['ready']}  Blocked: {data['blocked']}")
     ctx.out("By status: " + ", ".join(f"{k} {v}" for k, v in sorted(data["by_status"].items())))
     ctx.out("By type:   " + ", ".join(f"{k} {v}" for k, v in sorted(data["by_type"].items())))
+
+
+# Beads' `bd new`: the same command as `bd create`.
+COMMANDS.commands["new"] = COMMANDS.commands["create"]._replace(name="new", help="Create a bead (Beads' alias of create)")

@@ -139,7 +139,16 @@ class Context:
             self._ledger.disconnect()
 
 
-def _build_parser(prog: str, word: str, registry: Registry) -> argparse.ArgumentParser:
+def _sub_names(mine: dict[str, Command]) -> set[str]:
+    return {n.split(maxsplit=1)[1] for n in mine if " " in n}
+
+
+def _next_word(argv: Sequence[str], word: str) -> str | None:
+    rest = list(argv)[list(argv).index(word) + 1 :] if word in argv else []
+    return _first_word(rest)
+
+
+def _build_parser(prog: str, word: str, registry: Registry, argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     root = _Parser(prog=prog, add_help=True)
     _add_global_options(root)
     subs = root.add_subparsers(dest="_command", metavar="COMMAND")
@@ -148,13 +157,20 @@ def _build_parser(prog: str, word: str, registry: Registry) -> argparse.Argument
         raise UsageError(f"unknown command {word!r}")
     parent = _Parser(add_help=False)
     _add_global_options(parent, inherited=True)
-    if word in mine and len(mine) == 1:
+    # A word that is a command AND has sub-commands (``gt hook`` / ``gt hook show``,
+    # ``gt escalate TEXT`` / ``gt escalate list``): the bare command unless the next
+    # word names a sub-command.
+    if word in mine and (len(mine) == 1 or _next_word(argv, word) not in _sub_names(mine)):
         cmd = mine[word]
-        p = subs.add_parser(word, help=cmd.help, description=cmd.description or cmd.help, parents=[parent],
+        description = cmd.description or cmd.help
+        if len(mine) > 1:
+            description += "\n\n" + _group_help(word, {n: c for n, c in mine.items() if n != word})
+        p = subs.add_parser(word, help=cmd.help, description=description, parents=[parent],
                             **({"allow_abbrev": False} if cmd.extra else {}))
         _add_args(p, cmd)
         p.set_defaults(_handler=cmd.handler, _extra_ok=cmd.extra)
         return root
+    mine.pop(word, None)
     group = subs.add_parser(word, help=word, parents=[parent], description=_group_help(word, mine))
     group_subs = group.add_subparsers(dest="_subcommand", metavar="SUBCOMMAND")
     group_subs.required = True
@@ -220,7 +236,7 @@ def run(prog: str, table: dict[str, Entry], about: str, argv: Sequence[str] | No
         if word not in table:
             raise UsageError(f"unknown command {word!r} (see '{prog} --help')")
         module = importlib.import_module(table[word].module)
-        parser = _build_parser(prog, word, module.COMMANDS)
+        parser = _build_parser(prog, word, module.COMMANDS, argv)
         args, extra = parser.parse_known_args(argv)
         if extra and not getattr(args, "_extra_ok", False):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")

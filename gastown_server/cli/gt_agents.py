@@ -120,23 +120,6 @@ def prime(ctx, args):
         ctx.out(f"- {m['id']} from {m['from'] or '?'}: {m['subject']}")
 
 
-@COMMANDS.command("hook", "Show the work on an agent's hook",
-                  arg("target", nargs="?", help="agent address (default: yourself)"))
-def hook(ctx, args):
-    from ..work import hooks
-
-    with _town() as town:
-        address = town.resolve(args.target).address if args.target else _me(ctx)
-        beads = hooks.hooked_work(town.ledger, address)
-    if ctx.json:
-        ctx.emit_json({"address": address, "hook": beads})
-        return
-    if not beads:
-        ctx.out(f"{address}: hook is empty")
-    for b in beads:
-        ctx.out(f"{address}: {b.id} [{b.status}] {b.title}")
-
-
 # -- nudge / peek / attach ------------------------------------------------------------
 
 
@@ -177,11 +160,15 @@ def nudge(ctx, args):
 
 
 @COMMANDS.command("peek", "Show the last lines of an agent's pane",
-                  arg("target"), arg("lines", nargs="?", type=int, default=30))
+                  arg("target"), arg("lines", nargs="?", type=int, default=None),
+                  arg("-n", "--lines", dest="lines_opt", type=int, help="how many lines (default 30)"))  # fmt: skip
 def peek(ctx, args):
+    lines = args.lines_opt or args.lines or 30
+    if lines < 1:
+        raise InvalidInput("--lines must be at least 1")
     with _town() as town:
         ident = town.resolve(args.target)
-        text = town.tmux.capture(ident.session, args.lines)
+        text = town.tmux.capture(ident.session, lines)
     ctx.emit({"address": ident.address, "session": ident.session, "text": text}, text)
 
 
@@ -211,12 +198,17 @@ def polecat_attach(ctx, args):
         return attach(ctx, town, _polecat(town, args.name, args.rig))
 
 
-@COMMANDS.command("polecat list", "List polecats", arg("--rig"))
+@COMMANDS.command("polecat list", "List polecats (of one rig, or all)",
+                  arg("rig_pos", nargs="?", metavar="RIG", help="only this rig's"), arg("--rig"),
+                  arg("--all", action="store_true", help="accepted for Gas Town compatibility: every rig is listed"))  # fmt: skip
 def polecat_list(ctx, args):
     from ..town.status import agent_rows
 
+    rig = args.rig_pos or args.rig
     with _town() as town:
-        rows = [a for a in agent_rows(town) if a.role == "polecat" and (not args.rig or a.rig == args.rig)]
+        if rig:
+            town.rig(rig)
+        rows = [a for a in agent_rows(town) if a.role == "polecat" and (not rig or a.rig == rig)]
     if ctx.json:
         ctx.emit_json(rows)
         return
@@ -272,17 +264,24 @@ def polecat_nuke(ctx, args):
 
 
 @COMMANDS.command("handoff", "End this session; a fresh one takes the hook",
-                  arg("-m", "--message", default="", help="handoff note for your successor"))
+                  arg("-m", "--message", default="", help="handoff note for your successor"),
+                  arg("-s", "--subject", default="", help="the note's first line"),
+                  arg("-y", "--yes", action="store_true", help="accepted for Gas Town compatibility (never asks)"),
+                  arg("target", nargs="?", help="accepted for Gas Town compatibility: only your own session hands off"))  # fmt: skip
 def handoff(ctx, args):
     from ..town.lifecycle import handoff as do_handoff
 
     me = _me(ctx)
+    if args.target and args.target.strip("/") != me.strip("/"):
+        raise InvalidInput(f"gt handoff restarts your own session ({me}); for another agent use gt session stop "
+                           f"{args.target} (the daemon restarts it) or gt nudge")
+    message = f"{args.subject}\n\n{args.message}".strip() if args.subject else args.message
     with _town() as town:
         # Say it first: when run inside the session, respawn ends this process.
         if not ctx.json:
             ctx.out(f"handing off {me}: a fresh session takes the hook")
             sys.stdout.flush()
-        res = do_handoff(town, me, message=args.message, actor=me, old_session_id=os.environ.get("GT_SESSION_ID", ""))
+        res = do_handoff(town, me, message=message, actor=me, old_session_id=os.environ.get("GT_SESSION_ID", ""))
     ctx.emit(res, f"{res.status} {res.address} ({res.session}), session {res.session_id}")
 
 
@@ -342,3 +341,125 @@ def _talk(ctx, town, args):
     elif not streamed[-1].endswith("\n"):
         ctx.out()
     return 0
+
+
+def _polecat_arg(town, name: str, rig: str | None):
+    """``<rig>/<name>``, ``<rig>/polecats/<name>`` or ``<name>`` (with --rig)."""
+    if name.count("/") == 1:
+        r, n = name.split("/")
+        return town.identity(f"{r}/polecats/{n}")
+    return _polecat(town, name, rig)
+
+
+_PC = arg("polecat", help="<rig>/<name>, <rig>/polecats/<name>, or <name> with --rig")
+
+
+@COMMANDS.command("polecat status", "One polecat: session, hook, worktree, branch", _PC, arg("--rig"))
+def polecat_status(ctx, args):
+    from ..town.status import agent_rows
+    from ..work.polecat_cleanup import git_state
+
+    with _town() as town:
+        ident = _polecat_arg(town, args.polecat, args.rig)
+        row = next((a for a in agent_rows(town) if a.address == ident.address), None)
+        if row is None:
+            from ..errors import NotFound
+
+            raise NotFound(f"no polecat {ident.address} (gt polecat list)")
+        git = git_state(town, ident)
+    if ctx.json:
+        ctx.emit_json({"agent": row, "git": git})
+        return
+    state = "alive" if row.alive else ("dead pane" if row.running else "stopped")
+    ctx.out(f"{row.address} ({row.session}): {state}, hook={','.join(row.hook) or '-'}, state={row.agent_state or '-'}")
+    ctx.out(f"  worktree {git.worktree}" + (f" on {git.branch} at {git.head[:12]}" if git.exists else " (missing)"))
+    ctx.out(f"  git: {git.cleanup_status}" + (f", merge request {git.pending_mr}" if git.pending_mr else ""))
+
+
+@COMMANDS.command("polecat git-state", "A polecat's worktree: uncommitted files, unmerged commits, pending MR",
+                  _PC, arg("--rig"))  # fmt: skip
+def polecat_git_state(ctx, args):
+    from ..work.polecat_cleanup import git_state
+
+    with _town() as town:
+        st = git_state(town, _polecat_arg(town, args.polecat, args.rig))
+    if ctx.json:
+        ctx.emit_json(st)
+        return
+    if not st.exists:
+        ctx.out(f"{st.address}: no worktree at {st.worktree}")
+        return
+    ctx.out(f"{st.address}: {st.branch} at {st.head[:12]} (base {st.base}): {st.cleanup_status}")
+    for f in st.uncommitted:
+        ctx.out(f"  uncommitted: {f}")
+    if st.unmerged_commits:
+        ctx.out(f"  {st.unmerged_commits} commit(s) not in {st.base}")
+    if st.pending_mr:
+        ctx.out(f"  merge request {st.pending_mr} pending")
+
+
+@COMMANDS.command("polecat check-recovery", "SAFE_TO_NUKE, or NEEDS_RECOVERY and why (exit 0 either way)",
+                  _PC, arg("--rig"))  # fmt: skip
+def polecat_check_recovery(ctx, args):
+    from ..work.polecat_cleanup import check_recovery
+
+    with _town() as town:
+        r = check_recovery(town, _polecat_arg(town, args.polecat, args.rig))
+    ctx.emit(r, f"{r.address}: {r.verdict}" + (f" ({'; '.join(r.reasons)})" if r.reasons else ""))
+
+
+@COMMANDS.command(
+    "polecat remove", "Stop a polecat and remove its worktree (gt polecat nuke); refuses while work could be lost",
+    _PC, arg("--rig"), arg("-f", "--force", action="store_true", help="as gt polecat nuke --force"),
+)  # fmt: skip
+def polecat_remove(ctx, args):
+    with _town() as town:
+        ident = _polecat_arg(town, args.polecat, args.rig)
+    args.name = ident.address
+    return polecat_nuke(ctx, args)
+
+
+# -- gt session (an agent's tmux session) ------------------------------------------------
+
+
+@COMMANDS.command("session status", "An agent's session: running, alive, attached, hook",
+                  arg("target", help="address or session name"))  # fmt: skip
+def session_status(ctx, args):
+    from ..errors import NotFound
+    from ..town.status import agent_rows
+
+    with _town() as town:
+        ident = town.resolve(args.target)
+        row = next((a for a in agent_rows(town) if a.address == ident.address), None)
+        if row is None:
+            raise NotFound(f"{ident.address} has no agent bead: it was never started (gt up, gt sling)")
+    state = "alive" if row.alive else ("dead pane" if row.running else "stopped")
+    ctx.emit(row, f"{row.address} ({row.session}): {state}{', attached' if row.attached else ''}, "
+                  f"hook={','.join(row.hook) or '-'}")  # fmt: skip
+
+
+@COMMANDS.command("session stop", "Stop an agent's session (always-on agents come back on the daemon's next beat)",
+                  arg("target", help="address or session name"),
+                  arg("--grace", type=float, default=5.0, help="seconds before force"))  # fmt: skip
+def session_stop(ctx, args):
+    from ..town.lifecycle import stop_agent
+
+    with _town() as town:
+        ident = town.resolve(args.target)
+        was = stop_agent(town, ident, actor=ctx.actor, grace_s=args.grace)
+    ctx.emit({"address": ident.address, "session": ident.session, "was_running": was},
+             f"stopped {ident.address}" if was else f"{ident.address} was not running")  # fmt: skip
+
+
+@COMMANDS.command("session start", "Start an agent's session", arg("target", help="address or session name"))
+def session_start(ctx, args):
+    from ..town.lifecycle import start_agent
+
+    with _town() as town:
+        res = start_agent(town, town.resolve(args.target), actor=ctx.actor)
+    ctx.emit(res, f"{res.status} {res.address} ({res.session})")
+
+
+@COMMANDS.command("session list", "Every agent session (gt agents)")
+def session_list(ctx, args):
+    return agents(ctx, args)

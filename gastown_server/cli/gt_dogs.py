@@ -59,6 +59,21 @@ def dog_remove(ctx, args):
     ctx.emit(ident, f"Removed dog {ident.address}")
 
 
+@COMMANDS.command("dog done", "Your hooked work is finished (a plugin run is recorded as success); you are idle again",
+                  arg("name", nargs="?", help="the dog (default: yourself)"),
+                  arg("-m", "--message", default="", help="what you did"))  # fmt: skip
+def dog_done(ctx, args):
+    from ..town import dogs
+    from ..town.identity import actor_from_env
+
+    me = actor_from_env(getattr(ctx.args, "actor", None))
+    with _town() as town:
+        address = dogs.find(town, args.name).address if args.name else me
+        finished = dogs.done(town, address, actor=me, message=args.message)
+    ctx.emit({"dog": address, "finished": finished},
+             f"{address}: done with {', '.join(finished)}" if finished else f"{address}: nothing on the hook")  # fmt: skip
+
+
 @COMMANDS.command("dog start", "Start a dog's session", arg("name"))
 def dog_start(ctx, args):
     from ..town import dogs

@@ -130,7 +130,11 @@ def _show(ctx, m) -> None:
     arg("-s", "--subject", required=True),
     arg("-m", "--message", help="the body ('-' or omitted with a pipe: read stdin)"),
     arg("--reply-to", default="", metavar="ID", help="the message this one answers (threads)"),
-    arg("--priority", type=int, default=2, choices=range(5), metavar="0-4"),
+    arg("--priority", type=int, default=None, choices=range(5), metavar="0-4"),
+    arg("--type", dest="mail_type", choices=("task", "scavenge", "notification", "reply"),
+        help="Gas Town's message kind (kept as a mail-type:<kind> label)"),
+    arg("--urgent", action="store_true", help="priority 0"),
+    arg("-n", "--notify", action="store_true", help="accepted for Gas Town compatibility: a live recipient is always nudged"),
 )
 def mail_send(ctx, args):
     from ..work import mail, mailing
@@ -139,8 +143,10 @@ def mail_send(ctx, args):
     ledger = ctx.ledger
     kind, name = mailing.parse(args.to)
     to = mail.require_known(ledger, name).address if kind == "direct" else f"{kind}:{name}"
+    priority = 0 if args.urgent else (2 if args.priority is None else args.priority)
+    labels = [mail.TYPE_LABEL + args.mail_type] if args.mail_type else []
     delivery = mailing.send(ledger, _root(ctx), to, args.subject, _body(args), actor=sender,
-                            priority=args.priority, replies_to=args.reply_to)  # fmt: skip
+                            priority=priority, replies_to=args.reply_to, labels=labels)  # fmt: skip
     _notify(ctx, delivery.messages, delivery)
     if ctx.json:
         # One message keeps the old shape (a Message); a list's fan-out is the list of its copies.
@@ -196,6 +202,96 @@ def mail_read(ctx, args):
         ctx.emit_json(msg)
     else:
         _show(ctx, msg)
+
+
+@COMMANDS.command("mail peek", "The oldest unread message, without marking it read (exit 1 if none)",
+                  arg("address", nargs="?", help="whose inbox (default: yours)"))  # fmt: skip
+def mail_peek(ctx, args):
+    from ..work import mail
+
+    address = mail.require_known(ctx.ledger, args.address).address if args.address else _me(ctx)
+    unread = mail.unread(ctx.ledger, address)
+    if not unread:
+        if ctx.json:
+            ctx.emit_json(None)
+        else:
+            ctx.out(f"{address}: no unread mail")
+        return 1
+    msg = mail.show(ctx.ledger, unread[0].id)
+    if ctx.json:
+        ctx.emit_json(msg)
+    else:
+        _show(ctx, msg)
+    return 0
+
+
+def _each_message(ctx, ids, op, verb: str) -> None:
+    ledger = ctx.ledger
+    with ledger.atomic():
+        done = [op(ledger, i, actor=_me(ctx)) for i in dict.fromkeys(ids)]
+    if ctx.json:
+        ctx.emit_json(done)
+    else:
+        for m in done:
+            ctx.out(f"{verb} {m.id}: {m.subject}")
+
+
+@COMMANDS.command("mail mark-read", "Mark messages read (they stay in the inbox)", arg("ids", nargs="+", metavar="ID"))
+def mail_mark_read(ctx, args):
+    from ..work import mail
+
+    _each_message(ctx, args.ids, mail.read, "read")
+
+
+@COMMANDS.command("mail mark-unread", "Mark messages unread again", arg("ids", nargs="+", metavar="ID"))
+def mail_mark_unread(ctx, args):
+    from ..work import mail
+
+    _each_message(ctx, args.ids, mail.mark_unread, "unread")
+
+
+@COMMANDS.command("mail delete", "Delete messages (tombstones: gone from every inbox; use archive to keep them)",
+                  arg("ids", nargs="+", metavar="ID"),
+                  arg("--force", action="store_true", help="accepted for Gas Town compatibility"))  # fmt: skip
+def mail_delete(ctx, args):
+    from ..work import mail
+
+    _each_message(ctx, args.ids, mail.delete, "deleted")
+
+
+@COMMANDS.command(
+    "mail search", "Search your messages' subjects and bodies (newest first)",
+    arg("query"),
+    arg("--from", dest="sender", default="", help="only from this address"),
+    arg("--subject", action="store_true", help="match subjects only"),
+    arg("--archive", action="store_true", help="include acked and archived messages"),
+    arg("--address", help="whose mail (default: yours)"),
+    arg("-n", "--limit", type=int, default=50, help="at most N (0 = all)"),
+)  # fmt: skip
+def mail_search(ctx, args):
+    from ..work import mail
+
+    address = mail.require_known(ctx.ledger, args.address).address if args.address else _me(ctx)
+    found = mail.search(ctx.ledger, address, args.query, sender=args.sender, subject_only=args.subject,
+                        include_closed=args.archive, limit=args.limit or None)  # fmt: skip
+    if ctx.json:
+        ctx.emit_json(found)
+        return
+    if not found:
+        ctx.out(f"{address}: no mail matches {args.query!r}")
+    for m in found:
+        ctx.out(_line(m))
+
+
+@COMMANDS.command("mail hook", "Put a message on your hook (its work is then yours to run)",
+                  arg("id"), arg("target", nargs="?", help="agent address (default: yourself)"))  # fmt: skip
+def mail_hook(ctx, args):
+    from ..work import hooks, mail
+
+    me = mail.require_known(ctx.ledger, args.target).address if args.target else _me(ctx)
+    mail.require_message(ctx.ledger, args.id)
+    bead = hooks.hook(ctx.ledger, args.id, me, actor=_me(ctx))
+    ctx.emit({"address": me, "hooked": bead.id, "subject": bead.title}, f"hooked {bead.id} ({bead.title}) on {me}")
 
 
 @COMMANDS.command(
@@ -369,12 +465,13 @@ def broadcast(ctx, args):
 
 
 @COMMANDS.command(
-    "escalate", "File an escalation (Deacon, then Mayor, then Overseer); 'gt escalate list' lists them",
-    arg("description", nargs="*", help="what is wrong (or the word 'list')"),
-    arg("--severity", default="medium", help="low, medium (default), high or critical (straight to Mayor + Overseer)"),
+    "escalate", "File an escalation (Deacon, then Mayor, then Overseer); sub-commands: list, show, ack, close",
+    arg("description", nargs="*", help="what is wrong (the subject line)"),
+    arg("-s", "--severity", default="medium", type=str.lower,
+        help="low, medium (default), high or critical (straight to Mayor + Overseer); any case"),
+    arg("-m", "--message", default="", help="details (the body under the subject line)"),
     arg("--forward", metavar="ID", help="move escalation ID one level up the chain"),
     arg("--note", default="", help="with --forward: why"),
-    arg("--all", action="store_true", help="with list: closed ones too"),
 )
 def escalate(ctx, args):
     from ..errors import InvalidInput
@@ -388,19 +485,11 @@ def escalate(ctx, args):
         _notify_ids(ctx, esc.mail)
         ctx.emit(esc, f"forwarded {esc.id} to {esc.holder}")
         return
-    if words == ["list"]:
-        items = escalation.list_escalations(ctx.ledger, include_closed=args.all)
-        if ctx.json:
-            ctx.emit_json(items)
-            return
-        if not items:
-            ctx.out("no open escalations")
-        for e in items:
-            ctx.out(f"{e.id:<12} {e.severity:<8} {e.status:<8} with {e.holder:<9} from {e.created_by:<22} {e.title}")
-        return
     description = " ".join(words)
-    if not description.strip() and not sys.stdin.isatty():
+    if not description.strip() and not args.message and not sys.stdin.isatty():
         description = _stdin_if_ready()
+    if args.message:
+        description = f"{description.strip()}\n\n{args.message}" if description.strip() else args.message
     esc = escalation.escalate(ctx.ledger, description, actor=_me(ctx), severity=args.severity)
     _notify_ids(ctx, esc.mail)
     if ctx.json:
@@ -408,6 +497,52 @@ def escalate(ctx, args):
     else:
         ctx.out(f"escalated {esc.id} [{esc.severity}] to {esc.holder}" +
                 (f" and {mail.OVERSEER}" if esc.severity == "critical" else ""))  # fmt: skip
+
+
+@COMMANDS.command("escalate list", "Open escalations, most urgent first",
+                  arg("--all", action="store_true", help="closed ones too"),
+                  arg("--holder", help="only those held by this address"))  # fmt: skip
+def escalate_list(ctx, args):
+    from ..work import escalation
+
+    items = escalation.list_escalations(ctx.ledger, include_closed=args.all, holder=args.holder)
+    if ctx.json:
+        ctx.emit_json(items)
+        return
+    if not items:
+        ctx.out("no open escalations")
+    for e in items:
+        ctx.out(f"{e.id:<12} {e.severity:<8} {e.status:<11} with {e.holder:<9} from {e.created_by:<22} {e.title}")
+
+
+@COMMANDS.command("escalate show", "One escalation", arg("id"))
+def escalate_show(ctx, args):
+    from ..work import escalation
+
+    e = escalation.show(ctx.ledger, args.id)
+    if ctx.json:
+        ctx.emit_json(e)
+        return
+    ctx.out(f"{e.id} [{e.severity}] {e.status}, with {e.holder}, from {e.created_by} at {e.created_at}")
+    ctx.out(e.description)
+
+
+@COMMANDS.command("escalate ack", "Acknowledge an escalation (you are on it; it stays open)", arg("id"))
+def escalate_ack(ctx, args):
+    from ..work import escalation
+
+    e = escalation.ack(ctx.ledger, args.id, actor=_me(ctx))
+    ctx.emit(e, f"acknowledged {e.id} ({e.status})")
+
+
+@COMMANDS.command("escalate close", "Resolve an escalation (whoever filed it is told)",
+                  arg("id"), arg("-r", "--reason", default="", help="how it was resolved"))  # fmt: skip
+def escalate_close(ctx, args):
+    from ..work import escalation
+
+    e = escalation.close(ctx.ledger, args.id, actor=_me(ctx), reason=args.reason)
+    _notify_ids(ctx, e.mail)
+    ctx.emit(e, f"closed {e.id}")
 
 
 def _notify_ids(ctx, ids: list[str]) -> None:

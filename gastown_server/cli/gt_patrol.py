@@ -230,7 +230,9 @@ def boot_observe(ctx, args):
 
 @COMMANDS.command("boot triage", "Leave the Deacon, nudge it, or restart it",
                   arg("--stale-after", type=float, metavar="S", help="seconds of quiet before a nudge "
-                      "(default: the town's daemon.deacon_stale_s)"))  # fmt: skip
+                      "(default: the town's daemon.deacon_stale_s)"),
+                  arg("--degraded", action="store_true", help="decide only, act on nothing (Gas Town's mode "
+                      "for a town whose tmux is unhealthy): prints what Boot would do"))  # fmt: skip
 def boot_triage(ctx, args):
     from ..errors import InvalidInput
     from ..patrol import boot
@@ -238,6 +240,39 @@ def boot_triage(ctx, args):
     if args.stale_after is not None and args.stale_after < 0:
         raise InvalidInput("--stale-after must not be negative")
     with _town() as town:
+        if args.degraded:
+            action, _ = boot.decide(town, stale_s=args.stale_after)
+            ctx.emit({"action": action, "degraded": True}, f"boot (degraded): would {action}")
+            return 0
         action = boot.run(town, actor="boot", stale_s=args.stale_after)
     ctx.emit({"action": action}, f"boot: {action}")
+    return 0
+
+
+@COMMANDS.command("boot spawn", "Run Boot once now (Boot has no session here: the daemon runs it each beat)",
+                  arg("--agent", help="accepted for Gas Town compatibility (Boot is not an agent session)"))  # fmt: skip
+def boot_spawn(ctx, args):
+    from ..patrol import boot
+
+    with _town() as town:
+        action = boot.run(town, actor="boot")
+    ctx.emit({"action": action, "note": "Boot runs inside the daemon (gt daemon status)"}, f"boot: {action}")
+    return 0
+
+
+@COMMANDS.command("boot status", "Boot's view (the Deacon's session, quiet time, heartbeat) and the daemon running it")
+def boot_status(ctx, args):
+    from ..patrol import boot, daemon
+
+    with _town() as town:
+        seen = boot.observe(town)
+        d = daemon.status(town)
+        last = town.ledger.get("hq-boot").last_activity if town.ledger.exists("hq-boot") else ""
+    data = {**seen, "daemon_running": d.running, "last_triage": last}
+    if ctx.json:
+        ctx.emit_json(data)
+        return 0
+    state = "alive" if seen["alive"] else ("dead pane" if seen["running"] else "not running")
+    ctx.out(f"boot: {'in the daemon (pid %d)' % d.pid if d.running else 'daemon not running (gt daemon start)'}, "
+            f"last triage {last[:19] or 'never'}; deacon {state}")  # fmt: skip
     return 0

@@ -83,6 +83,67 @@ def rig_remove(ctx, args):
     ctx.emit(rig, f"Removed rig {rig.name} (prefix {rig.prefix})")
 
 
+def _rig_op(ctx, res, verb: str) -> None:
+    if ctx.json:
+        ctx.emit_json(res)
+        return
+    parts = [f"rig {res.rig}: {verb}"]
+    if res.stopped:
+        parts.append(f"stopped {', '.join(res.stopped)}")
+    if res.started:
+        parts.append(f"started {', '.join(res.started)}")
+    ctx.out("; ".join(parts))
+    if res.note:
+        ctx.out(f"  note: {res.note}")
+
+
+_RIGS = arg("rigs", nargs="+", metavar="RIG")
+_GRACE = arg("--grace", type=float, default=5.0, help="seconds before force (default 5)")
+
+
+def _each_rig(ctx, args, op, verb: str, **kw):
+    from ..town import rig_state
+
+    with _town() as town:
+        results = [getattr(rig_state, op)(town, name, actor=ctx.actor, **kw) for name in args.rigs]
+    if ctx.json:
+        ctx.emit_json(results if len(results) > 1 else results[0])
+        return
+    for res in results:
+        _rig_op(ctx, res, verb)
+
+
+@COMMANDS.command("rig park", "Park rigs: stop their agents; nothing restarts them until unpark", _RIGS, _GRACE)
+def rig_park(ctx, args):
+    _each_rig(ctx, args, "park", "parked", grace_s=args.grace)
+
+
+@COMMANDS.command("rig unpark", "Unpark rigs: start their Witness, Refinery and parked polecats", _RIGS)
+def rig_unpark(ctx, args):
+    _each_rig(ctx, args, "unpark", "unparked")
+
+
+@COMMANDS.command("rig boot", "Start rigs' Witness and Refinery", _RIGS)
+def rig_boot(ctx, args):
+    _each_rig(ctx, args, "boot", "booted")
+
+
+@COMMANDS.command("rig start", "Start rigs' Witness and Refinery (gt rig boot)", _RIGS)
+def rig_start(ctx, args):
+    _each_rig(ctx, args, "boot", "started")
+
+
+@COMMANDS.command("rig stop", "Stop rigs' Witness, Refinery and polecats now (park keeps them down)", _RIGS, _GRACE)
+def rig_stop(ctx, args):
+    _each_rig(ctx, args, "stop", "stopped", grace_s=args.grace)
+
+
+@COMMANDS.command("rig shutdown", "Stop every agent of rigs, crew included (park keeps them down)", _RIGS, _GRACE,
+                  arg("--force", action="store_true", help="accepted for Gas Town compatibility (see --grace)"))  # fmt: skip
+def rig_shutdown(ctx, args):
+    _each_rig(ctx, args, "stop", "shut down", grace_s=args.grace, crew=True)
+
+
 # -- crew ----------------------------------------------------------------------
 
 _RIG = arg("--rig", help="the rig (default: $GT_RIG, or the only rig)")
@@ -217,6 +278,30 @@ def _agent_default(ctx, name, role):
     with _town() as town:
         config.set_default(town.root, name, role=role)
     ctx.emit({"default": name, "role": role or ""}, f"Default agent{' for ' + role if role else ''}: {name}")
+
+
+@COMMANDS.command("config get", "A town setting by dotted key (default_agent, daemon.heartbeat_s, nudge.idle_s, ...)",
+                  arg("key"))  # fmt: skip
+def config_get(ctx, args):
+    import msgspec
+
+    from ..town import config
+
+    with _town() as town:
+        value = config.get_key(town.root, args.key)
+    text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
+    ctx.emit({"key": args.key, "value": value}, text)
+
+
+@COMMANDS.command("config set", "Change a town setting (the value is checked before it is saved)",
+                  arg("key"), arg("value"))  # fmt: skip
+def config_set(ctx, args):
+    from ..town import config
+
+    with _town() as town:
+        config.set_key(town.root, args.key, args.value)
+        value = config.get_key(town.root, args.key)
+    ctx.emit({"key": args.key, "value": value}, f"{args.key} = {value}")
 
 
 # -- up / down / status ----------------------------------------------------------

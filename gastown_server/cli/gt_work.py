@@ -56,12 +56,22 @@ def _rig(ctx, name: str | None, *, repo: str | None = None, worktree: Path | Non
 # -- gt done -------------------------------------------------------------------------
 
 
+def _exit_status(text: str) -> str:
+    text = text.upper()
+    return "MERGED" if text == "COMPLETED" else text
+
+
 @COMMANDS.command(
     "done", "Submit this worktree's branch to the merge queue (then the Witness cleans up after MERGED)",
     arg("--issue", help="the issue this work is for (default: the one on your hook)"),
     arg("--worktree", help="the polecat's worktree (default: the current directory)"),
-    arg("--exit", default="MERGED", type=str.upper, choices=("MERGED", "ESCALATED", "DEFERRED"),
-        help="MERGED (default): file a merge request; ESCALATED/DEFERRED: only tell the Witness"),
+    arg("--exit", "--status", dest="exit", default="MERGED", type=_exit_status,
+        choices=("MERGED", "ESCALATED", "DEFERRED"),
+        help="MERGED (default; COMPLETED means the same): file a merge request; ESCALATED/DEFERRED: only tell the Witness"),
+    arg("--pre-verified", action="store_true",
+        help="accepted for Gas Town compatibility: the Refinery runs the rig's gates whatever you ran"),
+    arg("--cleanup-status", metavar="S",
+        help="accepted for Gas Town compatibility: gt done checks the worktree itself (see gt polecat git-state)"),
     _RIG, _REPO,
 )  # fmt: skip
 def done_cmd(ctx, args):
@@ -259,10 +269,21 @@ def gates_cmd(ctx, args):
 
 @COMMANDS.command(
     "mq list", "Merge requests of a rig (pending ones, in merge order)",
+    arg("rig_pos", nargs="?", metavar="RIG", help="the rig (or --rig)"),
     _RIG, _REPO, arg("--all", action="store_true", help="include merged and abandoned ones"),
+    arg("--ready", action="store_true", help="only those waiting for the Refinery (open)"),
+    arg("--status", dest="mr_status", help="only this status (open, in_progress, blocked = gates failed, deferred = rework)"),
+    arg("--worker", help="only this polecat's (address or name)"),
 )  # fmt: skip
 def mq_list(ctx, args):
+    args.rig = args.rig_pos or args.rig
     rig, rows = _queue_rows(ctx, args)
+    if args.ready:
+        rows = [r for r in rows if r.status == "open"]
+    if args.mr_status:
+        rows = [r for r in rows if r.status == args.mr_status]
+    if args.worker:
+        rows = [r for r in rows if r.meta.polecat == args.worker or r.meta.polecat.endswith("/" + args.worker)]
     if ctx.json:
         ctx.emit_json(rows)
     else:
@@ -272,9 +293,71 @@ def mq_list(ctx, args):
 
 @COMMANDS.command("mq show", "One merge request with its journal", arg("id"))
 def mq_show(ctx, args):
+    _mq_show(ctx, args.id)
+
+
+@COMMANDS.command("mq status", "One merge request with its journal (gt mq show)", arg("id"))
+def mq_status(ctx, args):
+    _mq_show(ctx, args.id)
+
+
+def _mr_id(words: list[str]) -> str:
+    """Gas Town writes ``gt mq retry <rig> <mr-id>``; the rig is implied by the MR here."""
+    from ..errors import InvalidInput
+
+    if not 1 <= len(words) <= 2:
+        raise InvalidInput("give the merge request id ([RIG] MR-ID)")
+    return words[-1]
+
+
+@COMMANDS.command("mq retry", "Put a merge request whose gate failed back in the queue, as it is",
+                  arg("words", nargs="+", metavar="[RIG] MR-ID"),
+                  arg("--now", action="store_true", help="accepted for Gas Town compatibility: the Refinery takes it next in order"))  # fmt: skip
+def mq_retry(ctx, args):
     from ..work import merge_requests as mrs
 
-    mr = mrs.get(ctx.ledger, args.id)
+    mr = mrs.retry(ctx.ledger, _mr_id(args.words), actor=ctx.actor)
+    ctx.emit(mr, f"{mr.id} back in the queue ({mr.status})")
+
+
+@COMMANDS.command("mq reject", "Abandon a merge request with a reason and tell its polecat",
+                  arg("words", nargs="+", metavar="[RIG] MR-ID"), arg("-r", "--reason", required=True),
+                  arg("--notify", action="store_true", default=True, help="mail the polecat (the default)"),
+                  arg("--no-notify", dest="notify", action="store_false", help="do not mail the polecat"))  # fmt: skip
+def mq_reject(ctx, args):
+    from ..work import merge_requests as mrs
+
+    mr, mid = mrs.reject(ctx.ledger, _mr_id(args.words), actor=ctx.actor, reason=args.reason, notify=args.notify)
+    ctx.emit({"mr": mr, "mail": mid}, f"{mr.id} {mr.close_reason}" + (f"; {mr.meta.polecat} told ({mid})" if mid else ""))
+
+
+@COMMANDS.command(
+    "mq submit", "File this worktree's branch as a merge request (gt done without the POLECAT_DONE mail)",
+    arg("--branch", help="accepted: the worktree's checked-out branch is submitted"),
+    arg("--issue", help="the issue this work is for (default: the one on your hook)"),
+    arg("--worktree", help="the worktree (default: the current directory)"),
+    arg("--epic", help="accepted for Gas Town compatibility (no integration branches here)"),
+    arg("--priority", help="accepted for Gas Town compatibility (merge order is the queue's)"),
+    _RIG, _REPO,
+)  # fmt: skip
+def mq_submit(ctx, args):
+    from ..errors import InvalidInput
+    from ..work.done import done
+    from ..work.git import Git
+
+    worktree = Path(args.worktree or os.getcwd())
+    if args.branch and Git(worktree).is_repo() and Git(worktree).current_branch() != args.branch:
+        raise InvalidInput(f"--branch {args.branch} is not checked out in {worktree}: gt mq submit sends the worktree's branch")
+    rig = _rig(ctx, args.rig, repo=args.repo, worktree=worktree, actor=ctx.actor)
+    result = done(ctx.ledger, rig, worktree=worktree, polecat=ctx.actor, issue=args.issue or "", notify_witness=False)
+    verb = "submitted" if result.created else "resubmitted"
+    ctx.emit(result, f"{result.mr.id} {verb}: {result.branch} at {result.head[:12]} -> {result.mr.meta.base}")
+
+
+def _mq_show(ctx, mr_id: str):
+    from ..work import merge_requests as mrs
+
+    mr = mrs.get(ctx.ledger, mr_id)
     if ctx.json:
         ctx.emit_json(mr)
         return 0

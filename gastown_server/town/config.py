@@ -185,3 +185,73 @@ def set_default(root: Path, name: str, *, role: str | None = None) -> TownConfig
         config.default_agent = name
     save(root, config)
     return config
+
+
+def _full(value):
+    """Builtins of a Struct with its default fields kept (``to_builtins`` omits them here)."""
+    if isinstance(value, msgspec.Struct):
+        return {f: _full(getattr(value, f)) for f in value.__struct_fields__}
+    if isinstance(value, dict):
+        return {k: _full(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_full(v) for v in value]
+    return value
+
+
+def _walk(data: dict, key: str):
+    parts = key.split(".")
+    node = data
+    for p in parts[:-1]:
+        if not isinstance(node, dict) or not isinstance(node.get(p), dict):
+            return None, parts[-1]
+        node = node[p]
+    return node, parts[-1]
+
+
+def get_key(root: Path, key: str):
+    """``gt config get``: a dotted key of the town configuration (``daemon.heartbeat_s``, ``default_agent``)."""
+    data = _full(load(root))
+    node, last = _walk(data, key)
+    if not key or node is None or last not in node:
+        raise NotFound(f"no config key {key!r} (keys: {', '.join(sorted(_keys(data)))})")
+    return node[last]
+
+
+def _keys(data: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k, v in data.items():
+        if isinstance(v, dict) and v and k not in ("agents", "role_agents"):
+            out += _keys(v, f"{prefix}{k}.")
+        else:
+            out.append(prefix + k)
+    return out
+
+
+def set_key(root: Path, key: str, value: str) -> TownConfig:
+    """``gt config set``: ``value`` is JSON when it parses (numbers, booleans), else a string; checked before saving."""
+    config = load(root)
+    data = msgspec.to_builtins(config)
+    full = _full(config)
+    node, last = _walk(full, key)
+    if not key or node is None or last not in node:
+        raise NotFound(f"no config key {key!r} (keys: {', '.join(sorted(_keys(full)))})")
+    try:
+        parsed = msgspec.json.decode(value)
+    except msgspec.DecodeError:
+        parsed = value
+    if isinstance(node[last], str) and not isinstance(parsed, str):
+        parsed = value
+    target, _ = _walk(data, key)
+    if target is None:  # a section left at its defaults is absent from the file: make it
+        target = data
+        for p in key.split(".")[:-1]:
+            target = target.setdefault(p, {})
+    target[last] = parsed
+    try:
+        new = msgspec.convert(data, type=TownConfig)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"bad value {value!r} for {key}: {exc}") from None
+    if key == "default_agent" or key.startswith("role_agents."):
+        resolve_agent(new, str(parsed))
+    save(root, new)
+    return new

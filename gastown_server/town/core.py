@@ -143,7 +143,10 @@ class Town:
     def always_on(self) -> list[Identity]:
         """The agents ``gt up`` starts and the daemon keeps alive."""
         out = [town_identity(self.root, "mayor"), town_identity(self.root, "deacon")]
+        parked = {k.split(".")[1] for k, v in self.ledger.config_items("rig.").items() if k.endswith(".parked") and v == "1"}
         for r in self.rigs():
+            if r.name in parked:  # gt rig park: nothing starts its agents
+                continue
             out.append(rig_identity(self.root, r.name, r.prefix, "witness"))
             out.append(rig_identity(self.root, r.name, r.prefix, "refinery"))
         return out

@@ -164,3 +164,29 @@ def pick_idle(town: Town, *, actor: str) -> tuple[Identity | None, bool]:
         return None, False
     best = next((d for d in idle if d.alive), idle[0])
     return dog_identity(town.root, best.name), best.alive
+
+
+def done(town: Town, address: str, *, actor: str, message: str = "") -> list[str]:
+    """``gt dog done``: the dog finished what is on its hook.
+
+    A plugin run is recorded as ``success`` (with ``message``); any other
+    bead is closed.  The dog is idle once its hook is empty.
+    """
+    from ..errors import NotFound
+    from ..patrol import plugin_runs
+    from ..patrol import plugins as P
+
+    ident = town.identity(address)
+    if ident.role != DOG_ROLE:
+        raise NotFound(f"{address} is not a dog (gt dog list)")
+    ledger = town.ledger
+    finished = []
+    for bead in current_work(ledger, ident.address):
+        if P.RUN_LABEL in ledger.labels(bead.id):
+            plugin_runs.record(town, bead.id, "success", message, actor=actor, exit_code=-1)
+        else:
+            ledger.close(bead.id, actor=actor, reason=message or f"done ({ident.address})")
+        finished.append(bead.id)
+    if ledger.exists(ident.bead_id) and ledger.get(ident.bead_id).hook_bead:
+        ledger.update(ident.bead_id, actor=actor, hook_bead="")
+    return finished

@@ -71,6 +71,7 @@ def done(
     issue: str = "",
     actor: str = "",
     exit: str = "MERGED",
+    notify_witness: bool = True,
 ) -> DoneResult:
     """Submit the worktree's branch for merging; see the module doc for the order.
 
@@ -141,12 +142,13 @@ def done(
             ["Exit: MERGED", f"Issue: {issue}", f"MR: {mr.id}", f"Branch: {branch}", f"Head: {head}",
              f"Worktree: {path}"]
         )  # fmt: skip
-        note = mail.send(ledger, f"{rig.name}/witness", f"{DONE_SUBJECT} {name}", body, actor=actor)
+        note = mail.send(ledger, f"{rig.name}/witness", f"{DONE_SUBJECT} {name}", body, actor=actor) if notify_witness else None
         if issue and ledger.get(issue).status == hooks.HOOKED:
             # The hook is done with: the issue waits for the merge (the Refinery closes it, or
             # hooks it back on the polecat for rework).
             hooks.unhook(ledger, issue, actor=actor, status="in_progress")
-    return DoneResult(exit=exit, branch=branch, head=head, pushed=pushed, mail_id=note.id, mr=mr, created=created)
+    return DoneResult(exit=exit, branch=branch, head=head, pushed=pushed, mail_id=note.id if note else "", mr=mr,
+                      created=created)  # fmt: skip
 
 
 def _last_head(ledger: Ledger, rig: mrs.RigRef, branch: str) -> str:

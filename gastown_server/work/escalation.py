@@ -147,3 +147,41 @@ def open_with_label(ledger: Ledger, label: str) -> Escalation | None:
         if LABEL in ledger.labels(bead.id):
             return _view(ledger, bead)
     return None
+
+
+ACKED_LABEL = "acked"
+
+
+def show(ledger: Ledger, escalation_id: str) -> Escalation:
+    return _view(ledger, _require(ledger, escalation_id))
+
+
+def ack(ledger: Ledger, escalation_id: str, *, actor: str) -> Escalation:
+    """The holder has seen it and is on it: labelled ``acked`` (and in progress); it stays open."""
+    who = mail.normalize_address(actor)
+    with ledger.mutation("escalation_acked", who, escalation_id):
+        bead = _require(ledger, escalation_id)
+        if bead.status in ("closed", "tombstone"):
+            raise Conflict(f"escalation {escalation_id} is {bead.status}: nothing to acknowledge")
+        if ACKED_LABEL not in ledger.labels(escalation_id):
+            ledger.add_label(escalation_id, ACKED_LABEL, actor=who)
+            ledger.add_comment(escalation_id, f"acknowledged by {who}", actor=who)
+        if bead.status == "open":
+            ledger.update(escalation_id, actor=who, status="in_progress")
+    return _view(ledger, ledger.get(escalation_id))
+
+
+def close(ledger: Ledger, escalation_id: str, *, actor: str, reason: str = "") -> Escalation:
+    """Resolve an escalation (closed with ``reason``); the one who filed it is told by mail."""
+    who = mail.normalize_address(actor)
+    with ledger.mutation("escalation_closed", who, escalation_id):
+        bead = _require(ledger, escalation_id)
+        if bead.status in ("closed", "tombstone"):
+            raise Conflict(f"escalation {escalation_id} is already {bead.status}")
+        ledger.close(escalation_id, actor=who, reason=reason or "resolved")
+        ids = []
+        if bead.created_by and mail.normalize_address(bead.created_by) != who:
+            ids.append(mail.send(ledger, bead.created_by, f"Re: {mail.ESCALATION} {bead.id} resolved",
+                                 f"{bead.id} ({bead.title}) was closed by {who}: {reason or 'resolved'}",
+                                 actor=who).id)  # fmt: skip
+    return _view(ledger, ledger.get(escalation_id), ids)

@@ -485,3 +485,48 @@ def nudge_recipient(town, r: Recipient, text: str, *, sender: str, done: str) ->
     except Exception as exc:  # noqa: BLE001 - the message is stored; a nudge problem is only reported
         return [f"{done}; nudging {r.address} failed: {exc}"]
     return [f"{done}; nudging {r.address} failed: {res.reason}"] if res.status == "failed" else []
+
+
+# -- Gas Town's remaining mail verbs (mark-read, mark-unread, delete, search, peek) ----------------
+
+#: ``gt mail send --type``: Gas Town's message kinds, kept as a ``mail-type:<kind>`` label.
+MAIL_TYPES = ("task", "scavenge", "notification", "reply")
+TYPE_LABEL = "mail-type:"
+
+
+def mark_unread(ledger: Ledger, message_id: str, *, actor: str) -> Message:
+    """Forget that a message was read (it shows as unread again; a closed one stays closed)."""
+    with ledger.mutation("mail_unread", actor, message_id):
+        require_message(ledger, message_id)
+        if READ_LABEL in ledger.labels(message_id):
+            ledger.remove_label(message_id, READ_LABEL, actor=actor)
+    return show(ledger, message_id)
+
+
+def delete(ledger: Ledger, message_id: str, *, actor: str) -> Message:
+    """Delete a message: a tombstone (kept so the deletion syncs), gone from every inbox."""
+    with ledger.mutation("mail_deleted", actor, message_id):
+        msg = show(ledger, message_id)
+        ledger.delete(message_id, actor=actor, reason="mail deleted")
+    msg.status = "tombstone"
+    return msg
+
+
+def search(
+    ledger: Ledger, address: str, query: str, *, sender: str = "", subject_only: bool = False,
+    include_closed: bool = False, limit: int | None = 50,
+) -> list[Message]:
+    """``address``'s messages whose subject (or body) contains ``query`` (case-insensitive), newest first."""
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidInput("search query must not be empty")
+    needle = query.lower()
+    found = []
+    for m in reversed(inbox(ledger, address, include_closed=include_closed)):
+        if sender and normalize_address(m.sender or "-") != normalize_address(sender):
+            continue
+        hay = m.subject if subject_only else f"{m.subject}\n{m.body}"
+        if needle in hay.lower():
+            found.append(m)
+            if limit and len(found) >= limit:
+                break
+    return found

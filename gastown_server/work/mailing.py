@@ -458,7 +458,7 @@ def _inbox(
 
 def send(
     ledger: Ledger, root: Path | None, to: str, subject: str, body: str = "", *, actor: str, priority: int = 2,
-    replies_to: str = "",
+    replies_to: str = "", labels: list[str] | tuple[str, ...] = (),
 ) -> Delivery:
     """Send to any address: a mailbox (one message), ``list:<name>`` (one per member) or ``queue:<name>``.
 
@@ -469,7 +469,7 @@ def send(
     kind, name = parse(to)
     if kind == "direct":
         return Delivery(name, kind, [mail.send(ledger, name, subject, body, actor=actor, priority=priority,
-                                               replies_to=replies_to)])  # fmt: skip
+                                               replies_to=replies_to, labels=labels)])  # fmt: skip
     if not isinstance(subject, str) or not subject.strip():
         raise InvalidInput("a message needs a subject")
     sender = mail.normalize_address(actor)
@@ -478,7 +478,7 @@ def send(
         with ledger.atomic():
             _require_queue(load(root) if root is not None else MessagingConfig(), name)
             msg = mail.send(ledger, mail.QUEUE_LABEL + name, subject, body, actor=sender, priority=priority,
-                            replies_to=replies_to, labels=[mail.QUEUE_LABEL + name])  # fmt: skip
+                            replies_to=replies_to, labels=[mail.QUEUE_LABEL + name, *labels])  # fmt: skip
         return Delivery(f"queue:{name}", kind, [msg])
     config = load(root) if root is not None else MessagingConfig()
     members = [m for m in _require_list(config, name) if mail.canonical(m) != mail.canonical(sender)]
@@ -487,13 +487,13 @@ def send(
     with ledger.mutation("mail_list", sender, "", {"list": name, "subject": subject, "to": members}):
         tag = mail.LIST_LABEL + name
         first = mail.send(ledger, members[0], subject, body, actor=sender, priority=priority,
-                          replies_to=replies_to, labels=[tag])  # fmt: skip
+                          replies_to=replies_to, labels=[tag, *labels])  # fmt: skip
         thread_tag = mail.THREAD_LABEL + (first.thread_id or first.id)
         if not first.thread_id:
             ledger.add_label(first.id, thread_tag, actor=sender)
         ids = [first.id] + [
             mail.send(ledger, m, subject, body, actor=sender, priority=priority, replies_to=replies_to,
-                      labels=[tag, thread_tag]).id
+                      labels=[tag, thread_tag, *labels]).id
             for m in members[1:]
         ]  # fmt: skip
     return Delivery(f"list:{name}", kind, [mail.show(ledger, i) for i in ids])

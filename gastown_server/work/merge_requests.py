@@ -304,3 +304,18 @@ def failure_output(ledger: Ledger, mr_id: str) -> str:
     text = row[0]
     at = text.find("\nError: ")
     return text[at + len("\nError: ") :] if at >= 0 else text
+
+
+def reject(ledger: Ledger, mr_id: str, *, actor: str, reason: str, notify: bool = True) -> tuple[MergeRequest, str]:
+    """Abandon an MR with ``reason`` and (``notify``) mail its polecat why; ``(mr, mail id or "")``."""
+    from . import mail
+
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("say why the merge request is rejected (--reason)")
+    with ledger.atomic():
+        mr = abandon(ledger, mr_id, actor=actor, reason=f"rejected: {reason.strip()}")
+        mid = ""
+        if notify and mr.meta.polecat:
+            mid = mail.send(ledger, mr.meta.polecat, f"MR_REJECTED {mr.id}",
+                            f"MR: {mr.id}\nBranch: {mr.meta.branch}\nReason: {reason.strip()}", actor=actor).id
+    return mr, mid

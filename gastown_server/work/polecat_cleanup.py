@@ -152,10 +152,7 @@ def retire(town, ident, *, actor: str, force: bool = False) -> Retired:
     rig = mrs.rig_ref(town.rig(ident.rig))
     busy = ledger.list(assignee=ident.address, status=list(BUSY_STATUSES))
     worktree = Git(ident.cwd) if os.path.isdir(ident.cwd) else None
-    branch = worktree.current_branch() if worktree is not None else ""
-    reasons = [f"{b.id} is {b.status} on it" for b in busy]
-    if branch:
-        reasons += reasons_to_keep(ledger, rig, branch, worktree=worktree)
+    reasons = _retire_blockers(ledger, rig, ident, busy, worktree)
     if reasons and not force:
         raise Conflict(f"refusing to nuke {ident.address}: " + "; ".join(reasons)
                        + " (--force removes the worktree, keeps the branch, puts its work back to open)",
@@ -192,3 +189,70 @@ def _salvage(wt: Git, branch: str) -> str:
     commit = wt.out(*args)
     wt.run("update-ref", ref, commit)
     return ref
+
+
+def _retire_blockers(ledger: Ledger, rig: mrs.RigRef, ident, busy, worktree: Git | None) -> list[str]:
+    branch = worktree.current_branch() if worktree is not None else ""
+    reasons = [f"{b.id} is {b.status} on it" for b in busy]
+    if branch:
+        reasons += reasons_to_keep(ledger, rig, branch, worktree=worktree)
+    return reasons
+
+
+class GitState(msgspec.Struct, omit_defaults=False):
+    """``gt polecat git-state``: what a polecat's worktree holds that is not merged yet."""
+
+    address: str
+    worktree: str
+    exists: bool
+    branch: str = ""
+    head: str = ""
+    base: str = ""
+    uncommitted: list[str] = msgspec.field(default_factory=list)
+    #: Commits on the branch that are not in the base branch.
+    unmerged_commits: int = 0
+    pending_mr: str = ""
+    #: Gas Town's cleanup status: clean, uncommitted, unpushed (commits not merged), or missing.
+    cleanup_status: str = "clean"
+
+
+def git_state(town, ident) -> GitState:
+    ledger = town.ledger
+    rig = mrs.rig_ref(town.rig(ident.rig))
+    st = GitState(address=ident.address, worktree=ident.cwd, exists=os.path.isdir(ident.cwd))
+    if not st.exists:
+        st.cleanup_status = "missing"
+        return st
+    wt = Git(ident.cwd)
+    st.branch, st.head = wt.current_branch(), wt.sha("HEAD") or ""
+    repo = Git(rig.repo)
+    st.base = base_branch(rig, repo)
+    st.uncommitted = wt.dirty()
+    if st.head and repo.branch_sha(st.base):
+        st.unmerged_commits = len(repo.unmerged_commits(st.base, st.head))
+    pending = mrs.pending_for_branch(ledger, rig.name, st.branch) if st.branch else None
+    st.pending_mr = pending.id if pending is not None else ""
+    st.cleanup_status = "uncommitted" if st.uncommitted else ("unpushed" if st.unmerged_commits else "clean")
+    return st
+
+
+class Recovery(msgspec.Struct, omit_defaults=False):
+    """``gt polecat check-recovery``: may this polecat be nuked, or does its work need saving first?"""
+
+    address: str
+    #: ``SAFE_TO_NUKE`` or ``NEEDS_RECOVERY`` (Gas Town's words).
+    verdict: str
+    reasons: list[str]
+    session_running: bool
+
+
+def check_recovery(town, ident) -> Recovery:
+    from ..town.polecats import BUSY_STATUSES
+
+    ledger = town.ledger
+    rig = mrs.rig_ref(town.rig(ident.rig))
+    busy = ledger.list(assignee=ident.address, status=list(BUSY_STATUSES))
+    worktree = Git(ident.cwd) if os.path.isdir(ident.cwd) else None
+    reasons = _retire_blockers(ledger, rig, ident, busy, worktree)
+    return Recovery(address=ident.address, verdict="NEEDS_RECOVERY" if reasons else "SAFE_TO_NUKE",
+                    reasons=reasons, session_running=town.tmux.has(ident.session))  # fmt: skip
