@@ -33,7 +33,7 @@ def test_done_flags_and_mq_verbs(rig, gt):
     assert _j(gt("mq", "status", mr, "--json"))["status"] == "blocked"
     assert _j(gt("mq", "list", "gastown", "--status", "blocked", "--json", cwd=rig.repo))[0]["id"] == mr
     assert _j(gt("mq", "retry", "gastown", mr, "--json"))["status"] == "open"
-    _one_error_line(gt("mq", "retry", mr, check=False), "only a failed or bounced")
+    _one_error_line(gt("mq", "retry", mr, check=False), "only a failed merge request")
 
     # reject: abandoned with the reason, the polecat told
     rejected = _j(gt("mq", "reject", "gastown", mr, "--reason", "wrong approach", "--json", actor="gastown/refinery"))
