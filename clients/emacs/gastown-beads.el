@@ -105,7 +105,7 @@ polecat and session)."
                          (and target (not (string-empty-p target)) (list :target target))
                          (and vars (list :vars vars))))
          (res (gastown-request 'sling params town)))
-    (message "Gastown: %s" (gastown-sling-summary res what target))
+    (gastown-result "Gastown: %s" (gastown-sling-summary res what target))
     res))
 
 (defun gastown-sling-summary (res what target)

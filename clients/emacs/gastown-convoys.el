@@ -614,7 +614,7 @@ With a prefix argument, ask for the town."
   (let* ((res (gastown-request 'convoy/create (list :title title :tracked (vconcat beads))
                                gastown-buffer-town))
          (id (gastown-get res :id :convoy)))
-    (message "Gastown: created convoy %s" id)
+    (gastown-result "Gastown: created convoy %s" id)
     (gastown-convoys--schedule t)
     id))
 
@@ -654,7 +654,7 @@ called from Lisp without FORCE, signal a `user-error' instead."
         (gastown-request 'convoy/land (list :id convoy :force (if force t :json-false)) town)
       ;; An older server: closing the convoy bead is what landing was.
       (gastown-request 'bead/close (list :id convoy :reason "landed") town))
-    (message "Gastown: landed %s%s" convoy (if force " (forced)" ""))
+    (gastown-result "Gastown: landed %s%s" convoy (if force " (forced)" ""))
     (gastown-convoys--schedule t)))
 
 (defun gastown-convoys-close (convoy reason)

@@ -128,12 +128,17 @@
   "Major mode listing the Overseer's inbox, unread first.
 
 \\{gastown-mail-mode-map}"
-  (setq tabulated-list-format [("" 1 nil) ("From" 24 t) ("Subject" 50 t)
-                               ("Date" 16 t) ("Id" 14 t)]
+  ;; Fixed-width columns first, Subject last: in a half-width window the
+  ;; end of a line is cut, and a cut Id was useless (it was last).
+  (setq tabulated-list-format (gastown-mail--format 8)
         tabulated-list-padding 1)
   (setq-local header-line-format nil)
   (tabulated-list-init-header)
   (setq-local revert-buffer-function (lambda (&rest _) (gastown-mail-refresh))))
+
+(defun gastown-mail--format (id-width)
+  "Return the inbox's `tabulated-list-format' with an Id column ID-WIDTH wide."
+  (vector '("" 1 nil) (list "Id" id-width t) '("From" 22 t) '("Date" 16 t) '("Subject" 40 t)))
 
 (defun gastown-mail--entries (messages)
   "Return `tabulated-list-entries' for MESSAGES."
@@ -141,14 +146,18 @@
             (let ((face (if (gastown-mail-read-p m) 'default 'gastown-mail-unread)))
               (list (plist-get m :id)
                     (vector (if (gastown-mail-read-p m) " " "*")
+                            (gastown-str (plist-get m :id))
                             (propertize (gastown-mail-from m) 'face face)
-                            (propertize (gastown-mail-subject m) 'face face)
                             (gastown-time (gastown-get m :created_at :date))
-                            (gastown-str (plist-get m :id))))))
+                            (propertize (gastown-mail-subject m) 'face face)))))
           messages))
 
 (defun gastown-mail--show (messages)
   "Show MESSAGES in the current inbox buffer, keeping point."
+  (let ((width (apply #'max 6 (mapcar (lambda (m) (length (gastown-str (plist-get m :id)))) messages))))
+    (unless (= width (nth 1 (aref tabulated-list-format 1)))
+      (setq tabulated-list-format (gastown-mail--format width))
+      (tabulated-list-init-header)))
   (setq tabulated-list-entries (gastown-mail--entries messages))
   (tabulated-list-print t))
 
@@ -364,7 +373,7 @@ BODY, if non-nil, is inserted as the start of the message."
   "Send mail with SUBJECT and BODY to TO (an address) in TOWN."
   (let ((res (gastown-request 'mail/send (list :to to :subject subject :body body)
                               town)))
-    (message "Gastown: sent %s to %s" (or (and (listp res) (gastown-get res :id :message_id))
+    (gastown-result "Gastown: sent %s to %s" (or (and (listp res) (gastown-get res :id :message_id))
                                           "mail")
              to)
     res))

@@ -303,10 +303,10 @@ With a prefix argument, ask for the town."
   (let* ((res (gastown-request 'nudge (list :agent target :message message) town))
          (status (and (listp res) (plist-get res :status))))
     (pcase status
-      ("queued" (message "Gastown: %s is busy; nudge queued" target))
-      ("failed" (message "Gastown: nudge to %s failed: %s" target
-                         (gastown-str (plist-get res :reason))))
-      (_ (message "Gastown: nudged %s" target)))
+      ("queued" (gastown-result "Gastown: %s is busy; nudge queued" target))
+      ("failed" (gastown-result "Gastown: nudge to %s failed: %s" target
+                              (gastown-str (plist-get res :reason))))
+      (_ (gastown-result "Gastown: nudged %s" target)))
     res))
 
 (defun gastown-transcript-send-input ()

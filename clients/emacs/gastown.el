@@ -676,6 +676,28 @@ large convoys buffer.  The old value comes back when the load ends
 
 ;;;; Small helpers shared by the buffers
 
+(defvar execute-extended-command--binding-timer)
+
+(defun gastown-result (format-string &rest args)
+  "Say a command's result like `message' with FORMAT-STRING and ARGS.
+After a command run with \\[execute-extended-command], Emacs shows \"You can
+run the command ... with ...\" two seconds later, which hid results
+such as where a sling put the work; that hint is cancelled here.
+Return the text shown."
+  (let ((text (apply #'format-message format-string args)))
+    (message "%s" text)
+    ;; The hint's timer is armed after this command returns: cancel it
+    ;; from a timer that runs once the command loop regains control.
+    (run-at-time 0 nil #'gastown--cancel-binding-hint)
+    text))
+
+(defun gastown--cancel-binding-hint ()
+  "Cancel the pending \"You can run the command\" hint, if any."
+  (when (and (boundp 'execute-extended-command--binding-timer)
+             (timerp execute-extended-command--binding-timer))
+    (cancel-timer execute-extended-command--binding-timer)
+    (setq execute-extended-command--binding-timer nil)))
+
 (defun gastown-get (plist &rest keys)
   "Return the first non-nil value in PLIST among KEYS."
   (cl-loop for k in keys thereis (plist-get plist k)))

@@ -241,6 +241,26 @@ became empty: magit-section still held the old sections' detached markers."
   "Return the section of convoy ID in the current buffer."
   (magit-get-section `((gastown-convoy-section . ,id) (gastown-convoys-root))))
 
+(ert-deftest gastown-mail-id-column-is-whole-in-a-half-width-window ()
+  "Seen: the Id column was cut to a few characters in a half-width window."
+  (let ((buf (generate-new-buffer "*gastown-test-mail*"))
+        (id "hq-wisp-k2x9q"))
+    (unwind-protect
+        (save-window-excursion
+          (switch-to-buffer buf)
+          (delete-other-windows)
+          (gastown-mail-mode)
+          (gastown-mail--show
+           (list (list :id id :sender "gastown/polecats/furiosa" :created_at "2026-12-03T08:00:00Z"
+                       :subject (make-string 90 ?s))))
+          (goto-char (point-min))
+          (let ((line (buffer-substring-no-properties (line-beginning-position) (line-end-position))))
+            ;; Whole, and within the first 40 columns (what half of an 80-column frame shows).
+            (should (string-match (regexp-quote id) line))
+            (should (< (match-end 0) 40))
+            (should (equal (tabulated-list-get-id) id))))
+      (kill-buffer buf))))
+
 (ert-deftest gastown-mail-unread-first ()
   (let ((sorted (gastown-mail--sort
                  (list (list :id "m1" :read t :created_at "2026-11-22T10:00:00Z")
@@ -449,7 +469,7 @@ mail.reply(Ledger(sys.argv[1]), %S, 'All green.', actor='mayor')"
                                  (plist-get msg :id))
                          (expand-file-name ".gastown/ledger.db" town))
         (gastown-test-wait-for
-         (lambda () (gastown-test-buffer-matches inbox "mayor +Re: Status\\?"))
+         (lambda () (gastown-test-buffer-matches inbox "mayor +.*Re: Status\\?"))
          10 "the reply to show in the Emacs inbox")
         (should (> (gethash town gastown-mail--unread 0) 0))
         (let ((gastown-mail-mode-line-mode t))
@@ -469,7 +489,7 @@ mail.reply(Ledger(sys.argv[1]), %S, 'All green.', actor='mayor')"
             (gastown-test-sh town "gt" "rpc" "--actor" "mayor" "mail/send"
                              "{\"to\": \"overseer\", \"subject\": \"FYI\", \"body\": \"x\"}")
             (gastown-test-wait-for
-             (lambda () (gastown-test-buffer-matches inbox "\\* mayor +FYI"))
+             (lambda () (gastown-test-buffer-matches inbox "^ ?\\* +[a-z0-9-]+ +mayor +.*FYI"))
              10 "new mail to show, unread")
             (with-current-buffer inbox
               (goto-char (point-min))
@@ -756,6 +776,39 @@ killed afterwards."
          (lambda () (and (gastown-test-buffer-matches fresh (concat "Landing soon +" (regexp-quote id)))
                          (not (gastown-test-buffer-matches fresh "Recently landed"))))
          10 "closed convoys in the main list")))))
+
+(defun gastown-test--hint-shown-after (command)
+  "Run COMMAND with M-x (it has a key binding); return non-nil if M-x's hint ran."
+  (let ((map (make-sparse-keymap))
+        (shown nil))
+    (define-key map (kbd "C-c z") command)
+    (let ((minor-mode-overriding-map-alist nil)
+          (emulation-mode-map-alists (list (list (cons t map)))))
+      (execute-extended-command nil (symbol-name command) (symbol-name command))
+      (should (timerp execute-extended-command--binding-timer)) ; the hint is armed
+      (setf (timer--function execute-extended-command--binding-timer)
+            (lambda () (setq shown t)))
+      (let ((deadline (+ (float-time) 3)))
+        (while (and (not shown) (< (float-time) deadline)
+                    (memq execute-extended-command--binding-timer timer-list))
+          (accept-process-output nil 0.05))))
+    shown))
+
+(defun gastown-test--plain-message-command ()
+  "Say something the plain way."
+  (interactive)
+  (message "Gastown: plain"))
+
+(defun gastown-test--result-command ()
+  "Say something with `gastown-result'."
+  (interactive)
+  (gastown-result "Gastown: slung gt-1 to demo"))
+
+(ert-deftest gastown-result-is-not-hidden-by-the-key-binding-hint ()
+  "Seen: the sling result was overwritten by \"You can run the command...\"."
+  (let ((suggest-key-bindings t))
+    (should (gastown-test--hint-shown-after #'gastown-test--plain-message-command))
+    (should-not (gastown-test--hint-shown-after #'gastown-test--result-command))))
 
 (ert-deftest gastown-sling-summary-says-where-the-work-went ()
   (should (equal (gastown-sling-summary
