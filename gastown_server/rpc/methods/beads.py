@@ -131,6 +131,8 @@ _COMPARED = frozenset(_FIELDS) | {"issue_type", "closed_at"}
 
 @method("bead/close", t.BeadCloseParams, Bead, mode="write")
 def close(call, p: t.BeadCloseParams) -> Bead:
-    """Close a bead with an optional reason."""
-    call.ledger.close(p.id, actor=call.actor, reason=p.reason)
+    """Close a bead with an optional reason (a parallel formula step whose last child it was closes too)."""
+    from ...formulas.containers import close_step
+
+    close_step(call.ledger, p.id, actor=call.actor, reason=p.reason)
     return call.ledger.get(p.id, full=True)
