@@ -51,7 +51,8 @@
 
 \\{gastown-agents-mode-map}"
   (setq tabulated-list-format [("Agent" 28 t) ("Role" 10 t) ("Rig" 12 t)
-                               ("State" 10 t) ("Hook" 14 t) ("Last activity" 16 t)]
+                               ("State" 10 t) ("Hook" 14 t) ("Last activity" 16 t)
+                               ("Cost" 9 gastown-agents--cost-less-p :right-align t)]
         tabulated-list-padding 1
         tabulated-list-sort-key nil)
   (tabulated-list-init-header)
@@ -75,6 +76,22 @@
     (if (stringp hook) hook
       (mapconcat #'gastown-str (gastown-seq hook) ","))))
 
+(defun gastown-agents--cost (agent)
+  "Return what AGENT's sessions cost as a string, \"-\" when it used no tokens.
+The server prices the usage its runtimes recorded (`gt costs')."""
+  (let ((tokens (plist-get agent :tokens))
+        (usd (plist-get agent :cost_usd)))
+    (if (and (numberp tokens) (> tokens 0) (numberp usd))
+        (format (if (< usd 1) "$%.4f" "$%.2f") usd)
+      "-")))
+
+(defun gastown-agents--cost-less-p (a b)
+  "Return non-nil if the cost in entry A is below the one in entry B."
+  (let ((num (lambda (e)
+               (let ((s (aref (cadr e) 6)))
+                 (if (string-prefix-p "$" s) (string-to-number (substring s 1)) -1)))))
+    (< (funcall num a) (funcall num b))))
+
 (defun gastown-agents--entries (agents)
   "Return `tabulated-list-entries' for AGENTS."
   (mapcar (lambda (a)
@@ -89,7 +106,8 @@
                                                       ("stopped" 'shadow)
                                                       (_ 'default)))
                             (gastown-agents--hook a)
-                            (gastown-time (gastown-get a :last_activity :updated_at))))))
+                            (gastown-time (gastown-get a :last_activity :updated_at))
+                            (gastown-agents--cost a)))))
           agents))
 
 (defun gastown-agents--show (agents)
@@ -310,7 +328,11 @@ The answer appears in the `*gastown-seance*' buffer."
                        (save-excursion
                          (goto-char marker)
                          (delete-region marker (line-end-position))
-                         (insert (format "A: (asking... %s)" msg)))))))
+                         ;; Reports are pieces of the answer as it streams: one line here,
+                         ;; the whole answer replaces it when it is complete.
+                         (insert (format "A: (asking... %s)"
+                                         (truncate-string-to-width
+                                          (car (split-string msg "\n" t)) 60))))))))
                gastown-seance--progress)
       (jsonrpc-async-request
        (gastown-conn town) 'seance/talk

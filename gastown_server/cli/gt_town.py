@@ -344,6 +344,7 @@ def down(ctx, args):
 
 @COMMANDS.command("status", "Town, rigs, agents, tmux socket and daemon")
 def status(ctx, args):
+    from ..costs.report import format_usd
     from ..town.status import town_status
 
     with _town() as town:
@@ -362,9 +363,14 @@ def status(ctx, args):
             state = "(daemon)"
         hook = ",".join(a.hook) or "-"
         queued = f" nudges queued={a.nudges_pending} (oldest {a.nudge_oldest_age_s:.0f}s)" if a.nudges_pending else ""
-        ctx.out(f"  {a.address:<28} {a.session:<20} {state:<9} hook={hook:<12} last={a.last_activity[:19]}{queued}")
+        cost = f" cost={format_usd(a.cost_usd)}" if a.tokens else ""
+        ctx.out(f"  {a.address:<28} {a.session:<20} {state:<9} hook={hook:<12} last={a.last_activity[:19]}{cost}{queued}")
     for s in st.other_sessions:
         ctx.out(f"  (unknown session {s})")
+    if any(a.tokens for a in st.agents):
+        ctx.out(f"costs: {format_usd(st.cost_usd)} in all (gt costs)")
+    if st.costs_error:
+        ctx.out(f"costs: not shown: {st.costs_error}")
     for f in st.nudge_failures[-5:]:
         ctx.out(f"nudge failed: {f.get('session')} at {f.get('at', '')[:19]}: {f.get('reason', '')}")
 

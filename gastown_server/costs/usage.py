@@ -180,7 +180,12 @@ def scan(state: FileScan) -> FileScan:
         f.seek(state.offset)
         data = f.read(st.st_size - state.offset)
     end = data.rfind(b"\n") + 1
-    feed = _claude_line if state.format == "claude" else _codex_line
+    seen = set(state.seen)  # (the list keeps their order for trimming; membership tests use this)
+    if state.format == "claude":
+        def feed(st, line, count_bad=True):
+            _claude_line(st, line, seen, count_bad)
+    else:
+        feed = _codex_line
     pos = 0
     while pos < end:
         nl = data.index(b"\n", pos)
@@ -228,7 +233,7 @@ def _day(timestamp: str | None) -> str:
     return (timestamp or "")[:10] or "unknown"
 
 
-def _claude_line(state: FileScan, line: bytes, count_bad: bool = True) -> None:
+def _claude_line(state: FileScan, line: bytes, seen: set[str], count_bad: bool = True) -> None:
     if b'"usage"' not in line:
         if count_bad and not _looks_whole(line):
             _bad(state, "not a JSON object, skipped")
@@ -267,13 +272,16 @@ def _claude_line(state: FileScan, line: bytes, count_bad: bool = True) -> None:
         _book(state, prev.day, prev.model, merged)
         state.last = _Booked(key, prev.day, prev.model, merged)
         return
-    if key in state.seen:
+    if key in seen:
         return
     day = _day(rec.timestamp)
     _book(state, day, model, usage)
     state.last = _Booked(key, day, model, usage)
     state.seen.append(key)
+    seen.add(key)
     if len(state.seen) > _SEEN_MAX:
+        for old in state.seen[: len(state.seen) - _SEEN_MAX]:
+            seen.discard(old)
         del state.seen[: len(state.seen) - _SEEN_MAX]
 
 

@@ -58,6 +58,7 @@ MODULES = (
     "gastown_server.rpc.methods.agents",
     "gastown_server.rpc.methods.formulas",
     "gastown_server.rpc.methods.sling",
+    "gastown_server.rpc.methods.costs",
 )
 
 

@@ -402,6 +402,9 @@ class TownFullStatus(msgspec.Struct, omit_defaults=True):
     daemon: dict
     nudge_failures: list[dict]
     other_sessions: list[str] = []
+    #: Every agent's cost together (US dollars; docs/costs.md), and why costs are missing if they are.
+    cost_usd: float = 0.0
+    costs_error: str = ""
 
 
 # -- rigs and agents -------------------------------------------------------------------
@@ -477,6 +480,14 @@ class SeanceTalkParams(Params):
     progress_token: int | str | None = None
     #: Whose session it is (needed only for one known from its runtime's files alone).
     agent: str = ""
+
+
+# -- costs ------------------------------------------------------------------------------
+
+
+class CostSummaryParams(Params):
+    #: How to group: by agent address, rig (``town`` for town agents), convoy, or UTC day.
+    by: Literal["agent", "rig", "convoy", "day"] = "agent"
 
 
 # -- formulas and molecules ------------------------------------------------------------

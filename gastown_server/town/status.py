@@ -33,6 +33,9 @@ class AgentStatus(msgspec.Struct, omit_defaults=False):
     #: Nudges queued for this session and not delivered yet, and how long the oldest has waited.
     nudges_pending: int = 0
     nudge_oldest_age_s: float = 0.0
+    #: What its sessions cost so far (US dollars, priced per docs/costs.md) and their tokens.
+    cost_usd: float = 0.0
+    tokens: int = 0
 
 
 class TmuxStatus(msgspec.Struct, omit_defaults=False):
@@ -55,6 +58,9 @@ class TownStatus(msgspec.Struct, omit_defaults=False):
     nudge_failures: list[dict]
     #: Sessions on the town's socket that belong to no known agent.
     other_sessions: list[str] = msgspec.field(default_factory=list)
+    #: Every agent's cost together (US dollars), and why costs are missing if they are.
+    cost_usd: float = 0.0
+    costs_error: str = ""
 
 
 def _iso(epoch: float) -> str:
@@ -63,7 +69,18 @@ def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + ".%06dZ" % int((epoch % 1) * 1e6)
 
 
-def agent_rows(town: Town, sessions: dict | None = None) -> list[AgentStatus]:
+def agent_costs(town: Town) -> tuple[dict, str]:
+    """Address -> cost row, and "" or the one line saying why there are none (never raises)."""
+    from ..costs.report import by_agent
+    from ..errors import GastownError
+
+    try:
+        return by_agent(town), ""
+    except GastownError as exc:  # a bad price table must not take gt status down with it
+        return {}, exc.message
+
+
+def agent_rows(town: Town, sessions: dict | None = None, costs: dict | None = None) -> list[AgentStatus]:
     from ..runtime.transcripts import transcript_path
     from ..work.hooks import hooks_by_agent
 
@@ -74,6 +91,8 @@ def agent_rows(town: Town, sessions: dict | None = None) -> list[AgentStatus]:
     ledger = town.ledger
     hooks = hooks_by_agent(ledger)
     pending = _pending_nudges(town)
+    if costs is None:
+        costs, _ = agent_costs(town)
     rows = []
     for b in ledger.list(issue_type="agent", order="id"):
         if not b.metadata:
@@ -98,8 +117,16 @@ def agent_rows(town: Town, sessions: dict | None = None) -> list[AgentStatus]:
             attached=bool(info and info.attached),
             nudges_pending=pending.get(ident.session, (0, 0.0))[0],
             nudge_oldest_age_s=pending.get(ident.session, (0, 0.0))[1],
+            cost_usd=costs[ident.address].cost_usd if ident.address in costs else 0.0,
+            tokens=_tokens(costs.get(ident.address)),
         ))  # fmt: skip
     return rows
+
+
+def _tokens(row) -> int:
+    if row is None:
+        return 0
+    return row.input_tokens + row.output_tokens + row.cache_read_tokens + row.cache_write_tokens
 
 
 def _pending_nudges(town: Town) -> dict[str, tuple[int, float]]:
@@ -129,7 +156,8 @@ def status_from(town: Town, sessions: dict, *, tmux_running: bool) -> TownStatus
     (``gt status`` takes one itself; the RPC server and the dashboard share a cached one)."""
     from ..patrol.daemon import status_of
 
-    agents = agent_rows(town, sessions)
+    costs, costs_error = agent_costs(town)
+    agents = agent_rows(town, sessions, costs)
     known = {a.session for a in agents}
     failures = []
     try:
@@ -146,4 +174,6 @@ def status_from(town: Town, sessions: dict, *, tmux_running: bool) -> TownStatus
         daemon=msgspec.to_builtins(status_of(town.root)),
         nudge_failures=failures,
         other_sessions=sorted(set(sessions) - known),
+        cost_usd=round(sum(r.cost_usd for r in costs.values()), 6),
+        costs_error=costs_error,
     )

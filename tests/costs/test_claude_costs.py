@@ -3,12 +3,16 @@ first-run screen is involved) in tmux against the loopback model; what `gt costs
 Claude Code's own session files must equal the usage the stub reported, priced by the town's table."""
 
 import json
+import os
 import time
 from pathlib import Path
 
 import pytest
 from costs_helpers import MODEL, claude_print_agent, gt, run_session, stub_log
 
+from gastown_server.costs.report import format_usd
+from gastown_server.rpc.client import Client
+from gastown_server.rpc.errors import RpcError
 from gastown_server.town.core import Town
 
 
@@ -44,6 +48,34 @@ def test_costs_equal_the_usage_the_stub_reported(town_root, cli_path, stub):
     assert [r["key"] for r in by_day["rows"]] == [time.strftime("%Y-%m-%d", time.gmtime())]
     text = gt(town_root, "costs")
     assert text.returncode == 0 and "mayor" in text.stdout and f"{want_in:,}" in text.stdout.splitlines()[-1]
+
+    # The same figures in gt status and over RPC (costs/summary, agent/list).
+    status = json.loads(gt(town_root, "status", "--json").stdout)
+    agents = {a["address"]: a for a in status["agents"]}
+    assert agents["mayor"]["cost_usd"] == rows["mayor"]["cost_usd"] > 0
+    assert agents["mayor"]["tokens"] == rows["mayor"]["input_tokens"] + rows["mayor"]["output_tokens"]
+    assert agents["deacon"]["cost_usd"] == 0 and status["cost_usd"] == total["cost_usd"]
+    shown = gt(town_root, "status").stdout
+    assert f"cost={format_usd(rows['mayor']['cost_usd'])}" in shown and f"costs: {format_usd(total['cost_usd'])}" in shown
+    c = Client.spawn(town=town_root, env={**os.environ, "GT_TOWN": str(town_root)})
+    try:
+        c.initialize()
+        assert c.call("costs/summary", {}) == summary
+        assert c.call("costs/summary", {"by": "rig"})["rows"][0]["key"] == "town"
+        listed = {a["address"]: a for a in c.call("agent/list")["agents"]}
+        assert listed["deacon/dogs/alpha"]["cost_usd"] == rows["deacon/dogs/alpha"]["cost_usd"]
+        assert c.call("agent/show", {"agent": "mayor"})["agent"]["cost_usd"] == rows["mayor"]["cost_usd"]
+        with pytest.raises(RpcError):
+            c.call("costs/summary", {"by": "week"})
+    finally:
+        c.close()
+    # A broken price table: gt costs refuses in one line, gt status still works and says why.
+    (town_root / "settings" / "costs.json").write_text('{"prices": {"x": {"input": "cheap"}}}')
+    bad = gt(town_root, "costs")
+    assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1 and "bad price table" in bad.stderr
+    still = gt(town_root, "status")
+    assert still.returncode == 0 and "costs: not shown: bad price table" in still.stdout
+    (town_root / "settings" / "costs.json").write_text(json.dumps({"prices": {MODEL: {"input": 2.0, "output": 10.0}}}))
 
     # A damaged line in a session file: one warning line, every other line still counted.
     with open(mayor.logs, "ab") as f:

@@ -261,6 +261,16 @@ became empty: magit-section still held the old sections' detached markers."
             (should (equal (tabulated-list-get-id) id))))
       (kill-buffer buf))))
 
+(ert-deftest gastown-agents-cost-column ()
+  "The agents view shows each agent's cost, and \"-\" for one that used no tokens."
+  (let ((entries (gastown-agents--entries
+                  (list (list :address "mayor" :role "mayor" :cost_usd 0.01234 :tokens 9000)
+                        (list :address "deacon" :role "deacon" :cost_usd 0 :tokens 0)
+                        (list :address "gt/witness" :role "witness" :cost_usd 12.5 :tokens 10)))))
+    (should (equal (mapcar (lambda (e) (aref (cadr e) 6)) entries) '("$0.0123" "-" "$12.50")))
+    (should (gastown-agents--cost-less-p (nth 1 entries) (nth 0 entries)))
+    (should (gastown-agents--cost-less-p (nth 0 entries) (nth 2 entries)))))
+
 (ert-deftest gastown-mail-unread-first ()
   (let ((sorted (gastown-mail--sort
                  (list (list :id "m1" :read t :created_at "2026-11-22T10:00:00Z")

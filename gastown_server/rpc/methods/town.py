@@ -45,7 +45,8 @@ async def _full_status(call) -> t.TownFullStatus | None:
     st = status_from(town, await app.sessions_async(town), tmux_running=app._snapshot_running)
     return t.TownFullStatus(
         rigs=st.rigs, agents=st.agents, tmux=st.tmux, daemon=st.daemon,
-        nudge_failures=st.nudge_failures, other_sessions=st.other_sessions,
+        nudge_failures=st.nudge_failures, other_sessions=st.other_sessions, cost_usd=st.cost_usd,
+        costs_error=st.costs_error,
     )  # fmt: skip
 
 

@@ -79,6 +79,8 @@ export interface Agent {
   hook: string | undefined;
   hookTitle: string | undefined;
   lastActivity: string | undefined;
+  /** What its sessions cost (US dollars, `gt costs`); undefined when it used no tokens. */
+  costUsd: number | undefined;
 }
 
 export interface Bead {
@@ -250,7 +252,13 @@ export function toAgent(o: Obj): Agent {
     hook,
     hookTitle: hookObj ? str(hookObj, "title") : str(o, "hook_title", "hookTitle"),
     lastActivity: str(o, "last_activity", "lastActivity"),
+    costUsd: (num(o, "tokens") ?? 0) > 0 ? num(o, "cost_usd", "costUsd") : undefined,
   };
+}
+
+/** A cost for display: `$0.0123` under a dollar, `$12.50` above. */
+export function formatUsd(usd: number): string {
+  return usd < 1 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
 }
 
 export function toBead(o: Obj): Bead {

@@ -5,6 +5,7 @@
 
 import * as vscode from "vscode";
 import type { Agent, Bead, Convoy, Mail, Part, TownStore } from "../client";
+import { formatUsd } from "../client";
 import type { Metrics } from "./metrics";
 
 abstract class StoreTree<T> implements vscode.TreeDataProvider<T> {
@@ -199,11 +200,12 @@ export class AgentsTree extends StoreTree<AgentNode> {
     const item = new vscode.TreeItem(a.rig ? a.name : a.address, vscode.TreeItemCollapsibleState.None);
     item.id = `agent:${a.address}`;
     const state = a.running ? a.state : `${a.state}, no session`;
-    item.description = a.hook ? `${state} · hook ${a.hook}` : state;
+    const cost = a.costUsd !== undefined ? ` · ${formatUsd(a.costUsd)}` : "";
+    item.description = (a.hook ? `${state} · hook ${a.hook}` : state) + cost;
     item.iconPath = agentIcon(a);
     item.contextValue = "agent";
     item.tooltip = new vscode.MarkdownString(
-      [`**${a.address}** (${a.role})`, `state: ${a.state}`, a.session ? `session: \`${a.session}\`` : "", a.hook ? `hook: \`${a.hook}\`${a.hookTitle ? ` ${a.hookTitle}` : ""}` : "hook: empty", a.lastActivity ? `last activity: ${a.lastActivity}` : ""]
+      [`**${a.address}** (${a.role})`, `state: ${a.state}`, a.session ? `session: \`${a.session}\`` : "", a.hook ? `hook: \`${a.hook}\`${a.hookTitle ? ` ${a.hookTitle}` : ""}` : "hook: empty", a.lastActivity ? `last activity: ${a.lastActivity}` : "", a.costUsd !== undefined ? `cost: ${formatUsd(a.costUsd)} (gt costs)` : ""]
         .filter(Boolean)
         .join("\n\n"),
     );

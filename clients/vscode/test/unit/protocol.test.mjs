@@ -57,6 +57,13 @@ test("agents as gt status --json lists them: hook as a list, empty rig", () => {
   assert.deepEqual([b.rig, b.hook, b.running], ["gastown", undefined, false]);
 });
 
+test("agents carry what they cost (gt status cost_usd/tokens); none when they used no tokens", () => {
+  assert.equal(client.toAgent({ address: "mayor", cost_usd: 0.01234, tokens: 9000 }).costUsd, 0.01234);
+  assert.equal(client.toAgent({ address: "deacon", cost_usd: 0, tokens: 0 }).costUsd, undefined);
+  assert.equal(client.toAgent({ address: "gt/witness" }).costUsd, undefined);
+  assert.deepEqual([client.formatUsd(0.01234), client.formatUsd(12.5)], ["$0.0123", "$12.50"]);
+});
+
 test("attach command: the server's argv, else its shell line", () => {
   assert.deepEqual(client.attachArgv({ agent: "mayor", session: "hq-mayor", command: ["tmux", "-L", "s", "attach-session", "-t", "hq-mayor"], shell: "tmux -L s attach-session -t hq-mayor", running: true }), ["tmux", "-L", "s", "attach-session", "-t", "hq-mayor"]);
   assert.deepEqual(client.attachArgv({ shell: "tmux attach -t x" }), ["/bin/sh", "-c", "tmux attach -t x"]);
