@@ -15,6 +15,10 @@ crash leave it behind.  A daemon started by a reviver (``--revive``) takes the
 lock first and then checks the file again, so it cannot outlive a ``gt down``
 that raced with it.
 
+A process inside an agent sandbox (``GT_SANDBOX`` set) never spawns the
+daemon: it would live in that sandbox.  The daemon is started without the
+reviver's agent identity (``GT_ROLE``, ``BD_ACTOR``, ... are dropped).
+
 Rate limit: ``.gastown/daemon.revive.stamp``'s mtime; a check happens at most
 once per :data:`REVIVE_EVERY_S` (env ``GT_REVIVE_EVERY``) per town, whoever
 asks.  An agent's ``gt`` pays one ``stat`` between checks (measured in
@@ -36,6 +40,9 @@ STAMP = "daemon.revive.stamp"
 LOCK = "daemon.lock"
 #: ``gt`` words that decide about the daemon themselves: no revival around them.
 _OWN_WORDS = frozenset({"up", "down", "daemon", "install"})
+#: An agent's identity in its environment: not the daemon's (it acts as ``daemon``).
+_AGENT_VARS = ("GT_ROLE", "GT_ROLE_KIND", "BD_ACTOR", "GT_ACTOR", "GT_SESSION", "GT_SESSION_ID", "GT_RUNTIME",
+               "GT_RIG", "GT_PREFIX", "GT_POLECAT", "GT_CREW", "GT_DOG", "GT_MOLECULE", "GT_GATE_TOKEN")
 
 
 def wanted_path(root: Path) -> Path:
@@ -118,10 +125,12 @@ def spawn(root: Path) -> int:
     interval = wanted_interval(root)
     if interval is not None:
         argv += ["--interval", f"{interval:g}"]
+    env = {k: v for k, v in os.environ.items() if k not in _AGENT_VARS}
     with open(root / STATE_DIR / "daemon.log", "a") as log:
         proc = subprocess.Popen(
-            argv, cwd=root, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True
-        )
+            argv, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            close_fds=True,
+        )  # fmt: skip
     return proc.pid
 
 
@@ -140,6 +149,9 @@ def check(root: Path, *, who: str, every_s: float | None = None, force: bool = F
         return "not wanted"
     if daemon_alive(root):
         return "alive"
+    if os.environ.get("GT_SANDBOX"):
+        # A daemon started from inside an agent's sandbox would live in it (and die with it).
+        return "dead, but this process is sandboxed: left to an unsandboxed reviver"
     stamp = stamp_path(root)
     try:
         fd = os.open(stamp, os.O_RDWR | os.O_CREAT, 0o644)

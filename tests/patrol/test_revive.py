@@ -79,6 +79,15 @@ def test_an_agents_gt_revives_a_killed_daemon_at_most_once_per_interval(town):
     third = wait_for(lambda: daemon_pid(town.root), 10, what="the second revival")
     assert third not in (first, second)
     assert (town.root / ".gastown" / "daemon.log").read_text().count("revived by gt (mayor)") == 2
+    # The revived daemon does not carry the reviving agent's identity.
+    environ = Path(f"/proc/{third}/environ").read_bytes().split(b"\0")
+    assert not any(v.startswith((b"GT_ROLE=", b"BD_ACTOR=")) for v in environ)
+    # Inside an agent sandbox nobody spawns a daemon (it would live in the sandbox).
+    kill9(third)
+    env = dict(os.environ, GT_TOWN=str(town.root), GT_ROLE="mayor", GT_REVIVE_EVERY="0", GT_SANDBOX="1")
+    assert subprocess.run([*GT, "hook", "mayor"], cwd=town.root, env=env, capture_output=True).returncode == 0
+    time.sleep(0.5)
+    assert not daemon.status_of(town.root).running
 
 
 def test_a_town_taken_down_is_never_revived(town):
