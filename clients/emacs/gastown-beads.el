@@ -60,6 +60,30 @@ Each candidate carries its plist; FMT formats the annotation."
                                  :formulas :items))
    :name (lambda (f) (concat "formula  " (gastown-str (plist-get f :description))))))
 
+(defcustom gastown-sling-offer-internal nil
+  "Non-nil means the sling picker also offers molecule steps and patrol formulas.
+They are a running workflow's own steps and the patrol roles' loops:
+slinging one elsewhere is rarely meant, so by default they are hidden."
+  :type 'boolean
+  :group 'gastown)
+
+(defun gastown-sling-candidates (town &optional internal)
+  "Return the sling picker's offer for TOWN: ready work first, then formulas.
+With INTERNAL, also molecule steps and patrol formulas, after the rest.
+Each candidate carries its plist, with :kind \"bead\" or \"formula\"."
+  (gastown--annotated
+   (gastown-result-items (gastown-request 'sling/candidates
+                                          (list :include_internal (if internal t :json-false))
+                                          town)
+                         :candidates)
+   :id (lambda (c)
+         (let ((why (gastown-str (plist-get c :why))))
+           (concat (if (equal (plist-get c :kind) "formula")
+                       "formula    "
+                     (format "%-11s" (gastown-str (plist-get c :status))))
+                   (gastown-str (plist-get c :title))
+                   (if (string-empty-p why) "" (format "  [%s]" why)))))))
+
 (defun gastown-target-candidates (town)
   "Return sling targets of TOWN: rigs and agents."
   (append
@@ -87,17 +111,18 @@ Each candidate carries its plist; FMT formats the annotation."
 With FORMULA non-nil, WHAT names a formula: the server pours it and
 slings its molecule.  A rig spawns a polecat for the work; loose work
 gets a convoy.  VARS is a plist of formula variables (:name VALUE ...).
-Interactively, complete ready beads and formulas, then rigs and agents.
+Interactively, complete ready work and formulas (see
+`gastown-sling-offer-internal'), then rigs and agents.
 Return the server's result (a plist naming the bead, convoy, agent,
 polecat and session)."
   (interactive
    (let* ((town (gastown-current-town current-prefix-arg))
-          (beads (gastown-bead-candidates town))
-          (formulas (gastown-formula-candidates town))
+          (offered (gastown-sling-candidates town gastown-sling-offer-internal))
           (what (completing-read "Sling (bead or formula): "
-                                 (gastown--completion-table (append beads formulas)
-                                                            'gastown-sling)))
-          (formula (and (member what formulas) (not (member what beads)) t))
+                                 (gastown--completion-table offered 'gastown-sling)))
+          (chosen (car (member what offered)))
+          (formula (and chosen (equal (plist-get (get-text-property 0 'gastown-item chosen) :kind)
+                                      "formula")))
           (target (gastown-read-target (format "Sling %s to: " what) town)))
      (list what target town formula)))
   (let* ((town (or town (gastown-current-town)))

@@ -38,6 +38,8 @@ def list_formulas(town: Path | None, rig: str | None) -> list[dict]:
         try:
             raw = read_raw(entry.path)
             item["type"] = raw.get("type", "workflow")
+            if raw.get("mol_type"):
+                item["mol_type"] = str(raw["mol_type"])
             item["description"] = str(raw.get("description", "")).strip().splitlines()[0:1]
             item["description"] = item["description"][0] if item["description"] else ""
         except FormulaError as exc:

@@ -507,6 +507,8 @@ class FormulaEntry(msgspec.Struct, omit_defaults=True):
     error: str = ""
     #: The town's overlay applied to this formula on load (gt formula overlay), if any.
     overlay: str = ""
+    #: The molecule kind it pours (``work``, ``patrol``...), when the formula says.
+    mol_type: str = ""
 
 
 class FormulaListResult(msgspec.Struct):

@@ -876,6 +876,17 @@ killed afterwards."
       (let ((formulas (gastown-formula-candidates town)))
         (should formulas)
         (should (get-text-property 0 'gastown-annotation (car formulas))))
+      ;; The sling picker: the real work and work formulas, no patrol formula
+      ;; (and no molecule step) unless asked.
+      (let ((offered (gastown-sling-candidates town)))
+        (should (member ready offered))
+        (should (member "mol-polecat-work" offered))
+        (should-not (member "mol-witness-patrol" offered))
+        (should (member "mol-witness-patrol" (gastown-sling-candidates town t)))
+        (should (string-match-p "\\[patrol formula\\]"
+                                (get-text-property
+                                 0 'gastown-annotation
+                                 (car (member "mol-witness-patrol" (gastown-sling-candidates town t)))))))
       (let ((targets (gastown-target-candidates town)))
         (should (member "mayor" targets))
         (should (member "deacon" targets)))

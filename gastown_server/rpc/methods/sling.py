@@ -11,8 +11,9 @@ import msgspec
 
 from ...errors import InvalidInput, NotFound
 from ...work import sling as sling_mod
+from ...work import sling_candidates
 from ..registry import method
-from ..types import Params
+from ..types import Limit, Params
 
 
 class SlingParams(Params):
@@ -53,3 +54,20 @@ async def sling(call, p: SlingParams) -> sling_mod.SlingResult:
         return sling_mod.sling(town, what, p.target, vars=p.vars, actor=call.actor, start=not p.no_start)
 
     return await call.app.in_town_thread(work)
+
+
+class SlingCandidatesParams(Params):
+    #: Also list molecule steps and patrol formulas (after the real work, marked ``internal``).
+    include_internal: bool = False
+    limit: Limit = 200
+
+
+class SlingCandidatesResult(msgspec.Struct):
+    candidates: list[sling_candidates.SlingCandidate]
+
+
+@method("sling/candidates", SlingCandidatesParams, SlingCandidatesResult)
+def candidates(call, p: SlingCandidatesParams) -> SlingCandidatesResult:
+    """What a sling picker offers: ready beads, then formulas; molecule steps and patrol formulas only with ``include_internal``."""
+    return SlingCandidatesResult(sling_candidates.candidates(call.ledger, call.town_root,
+                                                             include_internal=p.include_internal, limit=p.limit))
