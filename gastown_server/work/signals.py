@@ -88,10 +88,14 @@ def await_signal(
     start = time.monotonic()
     seen = 0
     while True:
-        fresh = [e for e in ledger.events_since(cursor, limit=200) if e.actor != agent]
+        batch = ledger.events_since(cursor, limit=500)
+        fresh = [e for e in batch if e.actor != agent]
         if fresh:
             seen, cursor = len(fresh), fresh[-1].id
             break
+        if batch:  # only the agent's own writes: look past them next time
+            cursor = batch[-1].id
+            continue
         if time.monotonic() - start >= wait_s:
             break
         time.sleep(min(poll_s, max(0.0, wait_s - (time.monotonic() - start))) or poll_s)

@@ -213,6 +213,11 @@ def sling(
     ledger = town.ledger
     tgt = resolve_target(town, target, actor=actor)
     rig_name = tgt.rig.name if tgt.rig is not None else None
+    if rig_name is not None:
+        from ..town.rig_state import is_parked
+
+        if is_parked(ledger, rig_name):
+            raise Conflict(f"rig {rig_name} is parked (nothing would run the work): gt rig unpark {rig_name} first")
 
     # What: a bead, else a formula.  Everything is checked and cooked before anything is written.
     bead = proto = work_proto = None

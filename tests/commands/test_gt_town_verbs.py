@@ -39,6 +39,7 @@ def test_rig_sessions_polecats_worktrees_boot_dogs(tmp_path, town_root, gt, sock
     with Town(town_root) as town:
         assert [i.address for i in town.always_on()] == ["mayor", "deacon"]  # the daemon starts nothing of app
     one_error_line(gt("rig", "boot", "app", check=False), "parked", "gt rig unpark app")
+    one_error_line(gt("sling", _new_bead(town_root, "Later"), "app", "--no-start", check=False), "parked")
     assert js(gt("rig", "unpark", "app", "--json"))["started"] == ["app/witness", "app/refinery"]
     stopped = js(gt("rig", "stop", "app", "--json"))
     assert sorted(stopped["stopped"]) == ["app/refinery", "app/witness"] and "gt rig park app" in stopped["note"]

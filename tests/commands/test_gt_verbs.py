@@ -51,6 +51,20 @@ def test_molecule_hook_mail_escalation_and_self_verbs(town_root, gt):
     assert last["complete"] is True and last["next"] == []
     sig = js(gt("mol", "step", "await-signal", "--agent-bead", "hq-mayor", "--timeout", "0.3s", "--json", env=me))
     assert sig["reason"] == "timeout" and sig["timeout_s"] == 0.3
+    # a signal: someone else writes the ledger while the agent waits (its own writes do not wake it)
+    waiter = subprocess.Popen([*GT, "mol", "step", "await-signal", "--timeout", "60s", "--json"], cwd=town_root,
+                              env={**os.environ, "BD_ACTOR": "mayor"}, stdout=subprocess.PIPE, text=True)
+    import time
+    time.sleep(1.0)
+    _bd(town_root, "create", "own write", actor="mayor")
+    time.sleep(0.5)
+    assert waiter.poll() is None  # still waiting: that was its own write
+    deadline = time.monotonic() + 50  # (the waiter may still be starting on a loaded machine: write until it wakes)
+    while waiter.poll() is None and time.monotonic() < deadline:
+        _bd(town_root, "create", "news", actor="deacon")
+        time.sleep(1.0)
+    woke = json.loads(waiter.communicate(timeout=30)[0])
+    assert woke["reason"] == "signal" and woke["events"] >= 1 and woke["waited_s"] < 60
     assert js(gt("mol", "detach", "--json", env=me))["molecule"] == ""
     assert js(gt("unsling", "--json", env=me))["unhooked"] == [issue]
     assert js(gt("show", issue, "--json"))[0]["status"] == "open"
