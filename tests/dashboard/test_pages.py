@@ -132,17 +132,19 @@ def _pages(town) -> list[tuple[str, str, list[str]]]:
 
 
 def test_each_page_renders_in_chromium(town, server, browser, shots):
-    for name, path, needles in _pages(town):
-        ctx, page, resp = _open(browser, server.url + path)
-        try:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    try:
+        for name, path, needles in _pages(town):
+            resp = page.goto(server.url + path)
             assert resp.status == 200, (path, resp.status, "\n".join(server.lines[-30:]))
             page.wait_for_selector("#live.on", timeout=10_000)  # its live stream is open
             text = page.inner_text("main")
             for needle in needles:
                 assert needle in text, (path, needle, text[:2000])
             _shoot(page, shots, name)
-        finally:
-            ctx.close()
+    finally:
+        ctx.close()
 
 
 def test_pages_show_current_data_without_javascript(town, server, browser, shots):

@@ -157,3 +157,55 @@ def test_port_option_is_checked_before_anything_starts(town_root):
     assert proc.stderr.strip().splitlines() == [
         "gt: error: argument --port: port must be 0-65535, not 70000 (see 'gt dashboard --help')"
     ]
+
+
+def _claude_reply(day: str, msg_id: str, inp: int, out: int) -> str:
+    """One assistant line as Claude Code writes it in its session JSONL (the fields gastown.costs reads)."""
+    import json
+
+    return json.dumps({"type": "assistant", "timestamp": f"{day}T10:00:00.000Z", "requestId": f"req-{msg_id}",
+                       "message": {"id": msg_id, "model": "claude-sonnet-4-5",
+                                   "usage": {"input_tokens": inp, "output_tokens": out}}})  # fmt: skip
+
+
+def test_costs_page_and_cost_column_show_what_gastown_costs_reports(town_root, tmp_path):
+    """A Claude Code session file (as the runtime writes it) behind a session_started event: the dashboard
+    shows the costs domain's numbers (gt costs --json is the reference), per agent and as the rig/day picture."""
+    import json
+
+    from gastown_server.town.core import Town
+    from gastown_server.town.identity import rig_identity
+    from gastown_server.town.roles import ensure_agent_bead
+
+    logs = tmp_path / "claude-session.jsonl"
+    logs.write_text("\n".join([_claude_reply("2026-12-01", "m1", 1_000_000, 10_000),
+                               _claude_reply("2026-12-02", "m2", 500_000, 20_000)]) + "\n")  # fmt: skip
+    town = Town(town_root)
+    try:
+        ident = rig_identity(town_root, "alpha", "al", "polecat", "p1")
+        ensure_agent_bead(town.ledger, ident, actor="overseer")
+        with town.ledger.mutation("session_started", "overseer", ident.bead_id, {
+            "address": ident.address, "session": ident.session, "session_id": "3f0c2a9e-0000-4000-8000-000000000001",
+            "runtime": "claude", "logs": str(logs), "mode": "start",
+        }):  # fmt: skip
+            pass
+    finally:
+        town.close()
+    reference = json.loads(subprocess.run([*GT, "costs", "--json"], cwd=town_root, capture_output=True, text=True,
+                                          timeout=60, check=True).stdout)  # fmt: skip
+    [row] = reference["rows"]
+    assert row["key"] == "alpha/polecats/p1" and row["cost_usd"] > 0
+    from gastown_server.costs.report import format_usd
+
+    shown = format_usd(row["cost_usd"])
+    srv = DashServer(town_root)
+    try:
+        status, _, body = get(srv.url + "/costs")
+        assert status == 200 and "no cost data" not in body
+        assert "Per rig and day" in body and "<svg" in body and "2026-12-01" in body and "2026-12-02" in body
+        assert f"alpha/polecats/p1</a></td><td>alpha</td><td>{shown}</td>" in body
+        assert f"total {shown}" in body
+        status, _, body = get(srv.url + "/")
+        assert status == 200 and shown in body  # the agent's cost column
+    finally:
+        srv.stop()
