@@ -142,6 +142,11 @@ def test_each_page_renders_in_chromium(town, server, browser, shots):
             text = page.inner_text("main")
             for needle in needles:
                 assert needle in text, (path, needle, text[:2000])
+            if name == "feed":  # patrol noise is hidden by default (the demo's patrols burn a wisp every cycle)
+                kinds = set(page.locator("table.events .badge.kind").all_inner_texts())
+                beads = " ".join(page.locator("table.events a.id").all_inner_texts())
+                assert kinds and not kinds & {"molecule_burned", "wisp_poured", "molecule_squashed"}, kinds
+                assert "-wisp-" not in beads, beads
             _shoot(page, shots, name)
     finally:
         ctx.close()
