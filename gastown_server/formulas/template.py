@@ -267,14 +267,13 @@ def _check_arg(arg: str, text: str, src: str, key: str) -> None:
 class Template:
     """Text parsed once (errors at cook time) and rendered many times."""
 
-    __slots__ = ("raw", "nodes", "src", "key", "simple")
+    __slots__ = ("raw", "nodes", "src", "key")
 
     def __init__(self, raw: str, src: str = "", key: str = "") -> None:
         self.raw = raw
         self.src = src
         self.key = key
         self.nodes = _parse(raw, src, key) if "{{" in raw else ([raw] if raw else [])
-        self.simple = all(isinstance(n, (str, _Var)) for n in self.nodes)
 
     # -- names -------------------------------------------------------------------
 
@@ -375,8 +374,3 @@ class Template:
             return self._resolve(name, values, frames)
         except _Verbatim:
             return None
-
-
-def validate(raw: str, src: str, key: str) -> Template:
-    """Parse ``raw`` (balanced blocks, known helpers) without rendering it."""
-    return Template(raw, src, key)
