@@ -65,10 +65,11 @@ def cook_from_args(ctx, args, *, mode: str = "runtime", given: dict | None = Non
              "runtime (default when any --var is given): substitute, every required variable needed"),
     arg("--search-path", action="append", metavar="DIR", help="also look for formulas in DIR (repeatable)"),
     arg("-n", "--limit", type=int, default=0, help="print at most N steps (0 = all)"),
+    description="Cook a formula into a protomolecule (printed, nothing written).\n\n"
+    "Compile mode (the default, as in Beads) prints the formula's structure with its text as written;\n"
+    "runtime mode (--mode=runtime, or any --var) renders it as a pour would.",
 )  # fmt: skip
 def cook(ctx, args):
-    """Compile mode (the default, as in Beads) prints the formula's structure with its text as
-    written; runtime mode (--mode=runtime, or any --var) renders it as a pour would."""
     mode = args.mode or ("runtime" if args.var else "compile")
     proto = cook_from_args(ctx, args, mode=mode)
     limit = args.limit or None
