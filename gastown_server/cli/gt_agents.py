@@ -310,6 +310,9 @@ def seance(ctx, args):
         for r in records:
             if current and r.session_id == current:
                 r.current = True
+    for r in records:
+        if r.bad_lines:
+            print(f"gt: warning: {r.logs}: {r.bad_lines} unreadable line(s) skipped; the rest was read", file=sys.stderr)
     if ctx.json:
         ctx.emit_json(records)
         return

@@ -70,6 +70,8 @@ class SessionRecord(msgspec.Struct, omit_defaults=False):
     native_id: str = ""
     summary: str = ""
     messages: int = 0
+    #: Lines of its session file that are not JSON objects (skipped; the rest was read).
+    bad_lines: int = 0
 
 
 def startup_prompt(town: Town, ident: Identity) -> str:

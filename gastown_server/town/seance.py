@@ -43,7 +43,7 @@ def predecessors(town: Town, ident: Identity) -> list[SessionRecord]:
         if ns is not None:
             if ns.native_id != rec.session_id:
                 rec.native_id = ns.native_id
-            rec.summary, rec.messages = ns.last_prompt, ns.user_messages
+            rec.summary, rec.messages, rec.bad_lines = ns.last_prompt, ns.user_messages, ns.bad_lines
         if preset.log_format == "claude":
             project_dirs.setdefault(str(Path(rec.logs).parent), preset)
     known = {r.session_id for r in records}
@@ -59,7 +59,7 @@ def predecessors(town: Town, ident: Identity) -> list[SessionRecord]:
             extra.append(SessionRecord(
                 event_id=0, at=ns.started or ns.updated, address=ident.address, session=ident.session,
                 session_id=ns.native_id, runtime=preset.name, cwd=ns.cwd or ident.cwd, logs=str(p), source="runtime",
-                summary=ns.last_prompt, messages=ns.user_messages,
+                summary=ns.last_prompt, messages=ns.user_messages, bad_lines=ns.bad_lines,
             ))  # fmt: skip
     return sorted(records + extra, key=lambda r: r.at, reverse=True) if extra else records
 

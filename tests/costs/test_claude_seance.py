@@ -67,4 +67,11 @@ def test_seance_lists_claude_sessions_and_a_question_gets_the_stubs_answer(town_
         f.write(b"\x00garbage that is not json\n")
     again = gt(town_root, "seance", "mayor", "--json")
     assert again.returncode == 0
-    assert next(r for r in json.loads(again.stdout) if r["session_id"] == rec.session_id)["messages"] >= 1
+    assert again.stderr.strip().splitlines() == [
+        f"gt: warning: {rec.logs}: 1 unreadable line(s) skipped; the rest was read"]
+    damaged = next(r for r in json.loads(again.stdout) if r["session_id"] == rec.session_id)
+    assert damaged["messages"] >= 1 and damaged["bad_lines"] == 1
+    # ...and the damaged session can still be asked (Claude Code skips the line too).
+    asked = gt(town_root, "seance", "--talk", rec.session_id, "-p", "which mail is unread", "--json")
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout)["answer"] == [e for e in stub_log(stub) if e.get("user") == "which mail is unread"][-1]["text"]
