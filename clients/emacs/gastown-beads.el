@@ -338,19 +338,76 @@ polecat and session)."
 
 ;;;; Feed
 
+(defcustom gastown-feed-max-lines 2000
+  "Lines a feed buffer keeps; older ones are dropped from the top.
+A busy town writes thousands of events an hour (a feed buffer once
+grew to 7,000 lines in 30 minutes)."
+  :type 'integer
+  :group 'gastown)
+
+(defcustom gastown-feed-noise-kinds
+  '("wisp_poured" "molecule_burned" "molecule_squashed" "heartbeat" "patrol_backoff")
+  "Event kinds that are patrol bookkeeping.
+They are hidden unless `gastown-feed-show-noise'."
+  :type '(repeat string)
+  :group 'gastown)
+
+(defcustom gastown-feed-show-noise nil
+  "Non-nil means feed buffers show patrol noise too.
+Noise is the kinds in `gastown-feed-noise-kinds' and any event on a
+wisp (an ephemeral patrol molecule and its steps)."
+  :type 'boolean
+  :group 'gastown)
+
+(defvar-local gastown-feed-rig nil
+  "When non-nil, the rig whose events this feed buffer shows.")
+
+(defvar-local gastown-feed--rig-prefix nil
+  "Bead id prefix of `gastown-feed-rig'.")
+
 (defvar gastown-feed-mode-map
   (let ((map (make-sparse-keymap)))
     (set-keymap-parent map special-mode-map)
     (define-key map (kbd "RET") #'gastown-bead-follow)
+    (define-key map (kbd "t") #'gastown-feed-toggle-noise)
+    (define-key map (kbd "r") #'gastown-feed-filter-rig)
+    (define-key map (kbd "g") #'gastown-feed-redraw)
     map)
   "Keymap of `gastown-feed-mode'.")
 
 (define-derived-mode gastown-feed-mode special-mode "Gastown-Feed"
   "Major mode showing a town's activity as it happens.
+Patrol noise is hidden (\\[gastown-feed-toggle-noise] shows it), \\[gastown-feed-filter-rig]
+shows one rig only, and the buffer keeps `gastown-feed-max-lines' lines.
 
 \\{gastown-feed-mode-map}"
-  (setq-local header-line-format '(:eval (gastown-header-line)))
+  (setq-local header-line-format '(:eval (gastown-feed--header)))
   (buffer-disable-undo))
+
+(defun gastown-feed--header ()
+  "Return the feed's header line: the town and the filters in force."
+  (concat (gastown-header-line)
+          (if gastown-feed-show-noise "  [patrol noise shown]" "  [patrol noise hidden: t]")
+          (if gastown-feed-rig (format "  [rig %s: r]" gastown-feed-rig) "")))
+
+(defun gastown-feed-noise-p (event)
+  "Return non-nil if EVENT is patrol bookkeeping rather than news."
+  (let ((kind (gastown-str (gastown-get event :kind :type)))
+        (bead (gastown-str (gastown-get event :bead_id :issue_id)))
+        (payload (plist-get event :payload)))
+    (or (member kind gastown-feed-noise-kinds)
+        (string-match-p "-wisp-" bead)
+        (and (listp payload) (eq (plist-get payload :ephemeral) t)))))
+
+(defun gastown-feed--shown-p (event)
+  "Return non-nil if EVENT passes the current buffer's filters."
+  (and (or gastown-feed-show-noise (not (gastown-feed-noise-p event)))
+       (or (null gastown-feed-rig)
+           (let ((actor (gastown-str (plist-get event :actor)))
+                 (bead (gastown-str (gastown-get event :bead_id :issue_id))))
+             (or (string-prefix-p (concat gastown-feed-rig "/") actor)
+                 (and gastown-feed--rig-prefix
+                      (string-prefix-p (concat gastown-feed--rig-prefix "-") bead)))))))
 
 (defun gastown-feed--line (event)
   "Return the display line of feed EVENT."
@@ -365,17 +422,66 @@ polecat and session)."
               (if title (concat "  " (gastown-str title)) ""))
             "\n")))
 
+(defun gastown-feed--trim ()
+  "Drop the oldest lines beyond `gastown-feed-max-lines'.
+Trimming waits for a tenth more lines than the cap, so that a steady
+stream does not pay a deletion per event."
+  (when (> gastown-feed-max-lines 0)
+    (let ((excess (- (count-lines (point-min) (point-max)) gastown-feed-max-lines)))
+      (when (> excess (max 1 (/ gastown-feed-max-lines 10)))
+        (let ((inhibit-read-only t))
+          (save-excursion
+            (goto-char (point-min))
+            (forward-line excess)
+            (delete-region (point-min) (point))))))))
+
 (defun gastown-feed--append (events)
-  "Append EVENTS at the end of the feed, following the tail."
+  "Append the EVENTS that pass the filters to the feed, following the tail."
   (let* ((inhibit-read-only t)
          (tailing (cl-loop for w in (get-buffer-window-list nil nil t)
                            when (= (window-point w) (point-max)) collect w))
          (at-end (= (point) (point-max))))
     (save-excursion
       (goto-char (point-max))
-      (dolist (ev events) (insert (gastown-feed--line ev))))
+      (dolist (ev events)
+        (when (gastown-feed--shown-p ev)
+          (insert (gastown-feed--line ev)))))
+    (gastown-feed--trim)
     (when at-end (goto-char (point-max)))
     (dolist (w tailing) (set-window-point w (point-max)))))
+
+(defun gastown-feed-redraw ()
+  "Draw the feed again from the events remembered, with the current filters."
+  (interactive)
+  (let ((inhibit-read-only t))
+    (erase-buffer)
+    (gastown-feed--append (mapcar (lambda (e) (or (plist-get e :event) e))
+                                  (gastown-recent-events gastown-buffer-town)))
+    (goto-char (point-max))))
+
+(defun gastown-feed-toggle-noise ()
+  "Show or hide patrol noise (wisps, burns, heartbeats) in this feed buffer."
+  (interactive)
+  (setq-local gastown-feed-show-noise (not gastown-feed-show-noise))
+  (gastown-feed-redraw)
+  (message "Gastown: patrol noise %s" (if gastown-feed-show-noise "shown" "hidden")))
+
+(defun gastown-feed-filter-rig (rig)
+  "Show only RIG's events in this feed buffer; with an empty RIG, show every rig."
+  (interactive
+   (list (completing-read "Rig (empty: all): "
+                          (mapcar (lambda (r) (gastown-str (if (stringp r) r (plist-get r :name))))
+                                  (gastown-result-items
+                                   (gastown-request 'rig/list nil gastown-buffer-town) :rigs :items)))))
+  (if (or (null rig) (string-empty-p rig))
+      (setq gastown-feed-rig nil gastown-feed--rig-prefix nil)
+    (let ((info (cl-find rig (gastown-result-items
+                              (gastown-request 'rig/list nil gastown-buffer-town) :rigs :items)
+                         :key (lambda (r) (gastown-str (if (stringp r) r (plist-get r :name))))
+                         :test #'equal)))
+      (setq gastown-feed-rig rig
+            gastown-feed--rig-prefix (and (listp info) (gastown-str (plist-get info :prefix))))))
+  (gastown-feed-redraw))
 
 (defun gastown-feed--on-notification (town method params)
   "Append feed event PARAMS (METHOD) to TOWN's feed buffers."

@@ -271,6 +271,49 @@ became empty: magit-section still held the old sections' detached markers."
     (should (gastown-agents--cost-less-p (nth 1 entries) (nth 0 entries)))
     (should (gastown-agents--cost-less-p (nth 0 entries) (nth 2 entries)))))
 
+(defun gastown-test--feed-event (n kind bead &optional actor)
+  "Return feed event number N of KIND on BEAD by ACTOR."
+  (list :id n :at "2026-12-03T08:00:00Z" :actor (or actor "mayor") :kind kind :bead_id bead))
+
+(ert-deftest gastown-feed-hides-patrol-noise-and-stays-under-its-cap ()
+  "Seen: patrol wisps buried the feed, and its buffer grew to 7,000 lines in 30 minutes."
+  (let ((buf (generate-new-buffer "*gastown-test-feed*"))
+        (gastown-feed-max-lines 500))
+    (unwind-protect
+        (with-current-buffer buf
+          (gastown-feed-mode)
+          (gastown-feed--append
+           (list (gastown-test--feed-event 1 "wisp_poured" "gt-wisp-a1")
+                 (gastown-test--feed-event 2 "closed" "gt-wisp-a1.3" "gastown/witness")
+                 (gastown-test--feed-event 3 "molecule_burned" "gt-wisp-a1")
+                 (gastown-test--feed-event 4 "closed" "gt-abc" "gastown/polecats/nux")))
+          (should (= 1 (count-lines (point-min) (point-max))))
+          (should (string-match-p "gt-abc" (buffer-string)))
+          (should-not (string-match-p "wisp" (buffer-string)))
+          (let ((gastown-feed-show-noise t))
+            (let ((inhibit-read-only t)) (erase-buffer))
+            (gastown-feed--append (list (gastown-test--feed-event 1 "wisp_poured" "gt-wisp-a1")))
+            (should (string-match-p "wisp_poured" (buffer-string))))
+          ;; A rig filter: its actors and its prefix's beads only.
+          (let ((inhibit-read-only t)) (erase-buffer))
+          (setq gastown-feed-rig "gastown" gastown-feed--rig-prefix "gt")
+          (gastown-feed--append (list (gastown-test--feed-event 5 "closed" "gt-x1" "overseer")
+                                      (gastown-test--feed-event 6 "updated" "hq-y2" "gastown/crew/max")
+                                      (gastown-test--feed-event 7 "updated" "pj-z3" "other/polecats/a")))
+          (should (string-match-p "gt-x1" (buffer-string)))
+          (should (string-match-p "hq-y2" (buffer-string)))
+          (should-not (string-match-p "pj-z3" (buffer-string)))
+          (setq gastown-feed-rig nil)
+          ;; 10,000 events, one at a time as pushes arrive: never far over the cap.
+          (let ((most 0))
+            (dotimes (i 10000)
+              (gastown-feed--append (list (gastown-test--feed-event (+ 10 i) "updated" (format "gt-%d" i))))
+              (setq most (max most (count-lines (point-min) (point-max)))))
+            (should (<= most (+ 500 (/ 500 10) 1)))
+            (should (string-match-p "gt-9999" (buffer-string)))
+            (should-not (string-match-p "gt-5 " (buffer-string)))))
+      (kill-buffer buf))))
+
 (ert-deftest gastown-mail-unread-first ()
   (let ((sorted (gastown-mail--sort
                  (list (list :id "m1" :read t :created_at "2026-11-22T10:00:00Z")
