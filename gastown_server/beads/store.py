@@ -173,7 +173,10 @@ class Ledger:
             if feed is not None:
                 feed.flush()
             self._depth = 0
-            self._bound_wal()
+            try:
+                self._bound_wal()
+            except (sqlite3.Error, OSError):
+                pass  # the commit stands; bounding the WAL is best effort (the next commit tries again)
         finally:
             self._depth = 0
 

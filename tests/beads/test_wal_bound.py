@@ -87,3 +87,17 @@ def test_the_daemons_maintenance_empties_a_wal_past_a_quarter_of_the_limit(tmp_p
         assert busy == 0
         assert os.path.getsize(db + "-wal") == 0
     assert store.WAL_CHECKPOINT_WAIT_S <= 2.0  # a committer's worst stall stays short
+
+
+def test_a_failing_bound_never_fails_a_write_that_committed(tmp_path, monkeypatch):
+    import sqlite3
+
+    def broken(self, **kw):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    db = str(tmp_path / "l.db")
+    with Ledger(db, create=True) as led:
+        led.config_set("issue_prefix", "wal", actor="test")
+        monkeypatch.setattr(Ledger, "_bound_wal", broken)
+        bead = led.create("still written", actor="test")
+        assert led.get(bead.id).title == "still written"
