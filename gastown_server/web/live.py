@@ -33,6 +33,9 @@ log = logging.getLogger("gastown.web.live")
 
 THROTTLE_S = 0.2
 KEEPALIVE_S = 20.0
+#: Agents change without a ledger event too (a pane dies, a transcript grows): while a tab shows
+#: agents (the town page, an agent page) the hub looks at their status this often.
+AGENT_TICK_S = 1.0
 _encode = msgspec.json.Encoder().encode
 
 
@@ -99,6 +102,8 @@ class Hub:
         self._rendering: asyncio.Task | None = None
         #: Every change seen, by anyone: (event id, monotonic time it reached the hub).
         self.last_event: tuple[int, float] = (0, 0.0)
+        self._tick: asyncio.Task | None = None
+        self._agents_seen: tuple | None = None
 
     # -- the feed ---------------------------------------------------------------------
 
@@ -159,6 +164,27 @@ class Hub:
         self.clients.add(client)
         if self.sink is None:
             self._subscribe()
+        if _shows_agents(client.view) and (self._tick is None or self._tick.done()):
+            self._tick = asyncio.ensure_future(self._watch_agents())
+
+    async def _watch_agents(self) -> None:
+        """While a tab shows agents: re-render when their status changes (tmux, transcripts), not only on events."""
+        from ..town.status import agent_rows
+
+        self._agents_seen = None
+        while any(_shows_agents(c.view) for c in self.clients):
+            try:
+                town = self.dash.town()
+                rows = agent_rows(town, await self.dash.rpc.sessions_async(town))
+                seen = tuple((a.address, a.running, a.alive, a.agent_state, a.last_activity[:19], a.nudges_pending)
+                             for a in rows)  # fmt: skip
+                if self._agents_seen is not None and seen != self._agents_seen:
+                    self._dirty = True
+                    self._schedule()
+                self._agents_seen = seen
+            except Exception:  # noqa: BLE001 - a bad moment (tmux restarting) must not end the watch
+                log.exception("agent watch")
+            await asyncio.sleep(AGENT_TICK_S)
 
     def remove(self, client: Client) -> None:
         self.clients.discard(client)
@@ -183,3 +209,10 @@ class Hub:
             self.remove(c)
         if self._timer is not None:
             self._timer.cancel()
+        if self._tick is not None:
+            self._tick.cancel()
+
+
+def _shows_agents(view: str) -> bool:
+    path = view.split("?", 1)[0]
+    return path == "/" or path.startswith("/agent/")

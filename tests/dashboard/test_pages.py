@@ -9,6 +9,7 @@ there: that is how docs/images/ was made).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -215,5 +216,32 @@ def test_unknown_bead_and_agent_get_a_404_that_says_what_is_there(town, server, 
         resp = page.goto(server.url + "/feed?limit=lots")
         assert resp.status == 400 and "limit must be a whole number" in page.inner_text("main")
         assert page.goto(server.url + "/").status == 200  # and it keeps serving
+    finally:
+        ctx.close()
+
+
+def test_town_page_follows_agent_activity_that_writes_no_event(town, server, browser):
+    """A polecat's pane output (its transcript growing) is activity without a ledger event: the town
+    page's "last activity" still follows it (the hub watches agents while a tab shows them)."""
+    led = Ledger(town.root / ".gastown" / "ledger.db")
+    try:
+        polecat = next(m.meta.polecat for m in mrs.queue(led, RIG, include_closed=True) if m.merged)
+    finally:
+        led.disconnect()
+    session = f"{PREFIX}-{polecat.rsplit('/', 1)[1]}"
+    ctx, page, _ = _open(browser, server.url + "/")
+    try:
+        page.wait_for_selector("#live.on", timeout=10_000)
+        page.evaluate("window.__sameDocument = 'yes'")
+        row = f"table.agents tr:has(a[href='/agent/{polecat}'])"
+        time.sleep(1.5)  # so that "now" differs from the pane's last write by more than a second
+        before = page.inner_text(row)
+        assert not re.search(r"\b[0-4]s ago\b", before), before  # idle since its work merged
+        with (town.root / ".gastown" / "transcripts" / f"{session}.log").open("a") as fh:
+            fh.write("a line the pane printed\n")
+        page.wait_for_function(
+            "sel => /\\b[0-4]s ago\\b/.test(document.querySelector(sel).innerText)", arg=row, timeout=5_000
+        )
+        assert page.evaluate("window.__sameDocument") == "yes"
     finally:
         ctx.close()
