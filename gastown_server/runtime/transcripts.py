@@ -98,8 +98,12 @@ def tail(path: Path, lines: int = 50) -> str:
             continue
         if data.count(b"\n") > lines:
             break
-    out = clean(data).splitlines()
-    return "\n".join(out[-lines:])
+    text = clean(data)
+    out = text.splitlines()
+    # Keep the final newline: a client shows this tail and then appends the
+    # live stream from the end of the file; without it the next line was
+    # glued onto the last one ("ready for inputstatus please").
+    return "\n".join(out[-lines:]) + ("\n" if text.endswith("\n") and out else "")
 
 
 def clean(data: bytes) -> str:

@@ -152,7 +152,7 @@ def test_agent_transcript_and_transcript_subscribe(connect, town):
     rng = c.call("agent/transcript", {"session": "hq-mayor", "offset": 6, "length": 5})
     assert rng["data"] == "été" and rng["offset"] == 6 and rng["end"] == 11 and rng["size"] == 21
     tail = c.call("agent/transcript", {"session": "hq-mayor", "lines": 1})
-    assert tail["data"] == "line two" and tail["end"] == 21
+    assert tail["data"] == "line two\n" and tail["end"] == 21
     sub = c.call("transcript/subscribe", {"session": "hq-mayor", "offset": 0})
     assert sub["offset"] == 0 and sub["size"] == 21
     chunk = c.next_notification(5, method="$/gastown/transcript")["params"]

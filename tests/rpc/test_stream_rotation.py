@@ -69,5 +69,5 @@ def test_transcript_lines_zero_is_empty_and_tail_spans_rotated_files(connect, to
     log.write_text("live 1\nlive 2\n")
     c = connect()
     assert c.call("agent/transcript", {"session": "hq-fake", "lines": 0})["data"] == ""
-    assert c.call("agent/transcript", {"session": "hq-fake", "lines": 3})["data"] == "old 49999\nlive 1\nlive 2"
+    assert c.call("agent/transcript", {"session": "hq-fake", "lines": 3})["data"] == "old 49999\nlive 1\nlive 2\n"
     assert transcripts.tail(log, 50_002).count("\n") == 50_001

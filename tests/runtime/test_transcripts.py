@@ -25,7 +25,12 @@ def test_paths_ranges_and_tail(tmp_path):
     assert transcripts.read_range(path, 100) == b""
     with pytest.raises(InvalidInput):
         transcripts.read_range(path, 5, 2)
-    assert transcripts.tail(path, 3) == "older bold\nlive 1\nlive 2"
+    assert transcripts.tail(path, 3) == "older bold\nlive 1\nlive 2\n"
+    # a tail followed by the stream from the file's end reads as the pane does, line for line
+    with open(path, "ab") as fh:
+        fh.write(b"partial")
+    assert transcripts.tail(path, 2) == "live 2\npartial"
+    assert transcripts.tail(path, 2) + " line\n" == "live 2\npartial line\n"
     assert transcripts.full_text(path).startswith("oldest 1\noldest 2\nolder bold\n")
 
 

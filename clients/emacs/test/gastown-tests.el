@@ -863,6 +863,34 @@ killed afterwards."
     (should (gastown-test--hint-shown-after #'gastown-test--plain-message-command))
     (should-not (gastown-test--hint-shown-after #'gastown-test--result-command))))
 
+(ert-deftest gastown-server-transcript-keeps-lines-apart-where-history-meets-the-stream ()
+  "Seen: \"ready for inputstatus please\": the history's last line and the
+first streamed one were glued (the server's tail dropped its final newline)."
+  (let* ((town (gastown--normalize-town (make-temp-file "gastown-ert-tr" t)))
+         (gastown-reconnect-delays '(0.1 0.2 0.5))
+         (log (expand-file-name ".gastown/transcripts/hq-mayor.log" town)))
+    (unwind-protect
+        (progn
+          (gastown-test-sh town "gt" "install" town)
+          (make-directory (file-name-directory log) t)
+          (with-temp-file log (insert "[mayor] ready for input\r\n"))
+          (let ((buf (gastown-transcript "mayor" town)))
+            (gastown-test-wait-for
+             (lambda () (gastown-test-buffer-matches buf "ready for input"))
+             10 "the history")
+            (write-region "You have mail from overseer: hi\r\n[mayor] got: status please\r\n"
+                          nil log t)
+            (gastown-test-wait-for
+             (lambda () (gastown-test-buffer-matches buf "got: status please"))
+             10 "the streamed lines")
+            (should (gastown-test-buffer-matches
+                     buf (concat "\\[mayor\\] ready for input\nYou have mail from overseer: hi\n"
+                                 "\\[mayor\\] got: status please\n")))))
+      (gastown-test-kill-town-buffers town)
+      (gastown-disconnect town)
+      (remhash town gastown--states)
+      (delete-directory town t))))
+
 (ert-deftest gastown-sling-summary-says-where-the-work-went ()
   (should (equal (gastown-sling-summary
                   '(:bead "gt-a" :title "Fix" :convoy "hq-cv1" :convoy_created t
