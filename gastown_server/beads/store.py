@@ -691,17 +691,26 @@ class Ledger:
     def recent_events(
         self,
         *,
-        limit: int = 100,
+        limit: int | None = 100,
         kinds: Sequence[str] = (),
         exclude_kinds: Sequence[str] = (),
         exclude_ephemeral: bool = False,
         prefix: str = "",
         actor_prefix: str = "",
+        actor: str = "",
+        since: str = "",
     ) -> list[Event]:
         """The newest events, newest first, filtered: ``kinds`` (any of), not ``exclude_kinds``,
         not about wisps (``exclude_ephemeral``), about beads with id ``prefix``-... or by an actor
-        starting with ``actor_prefix`` (a rig's events: both given, either matches)."""
+        starting with ``actor_prefix`` (a rig's events: both given, either matches); by exactly
+        ``actor``; at or after the stamp ``since``.  ``limit`` None or 0: all of them."""
         where, params = [], []
+        if since:
+            where.append("at >= ?")
+            params.append(since)
+        if actor:
+            where.append("actor = ?")
+            params.append(actor)
         if kinds:
             where.append(f"kind IN ({','.join('?' * len(kinds))})")
             params.extend(kinds)
@@ -721,8 +730,10 @@ class Ledger:
         if scope:
             where.append("(" + " OR ".join(scope) + ")")
         sql = "SELECT id, at, actor, kind, bead_id, payload FROM events"
-        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?"
-        params.append(int(limit))
+        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC"
+        if limit:
+            sql += " LIMIT ?"
+            params.append(int(limit))
         rows = self.conn.execute(sql, params)
         return [Event(r[0], r[1], r[2], r[3], r[4], msgspec.json.decode(r[5])) for r in rows]
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from .pages import NOISE_KINDS
+from ..work.activity import is_patrol_noise
 
 if TYPE_CHECKING:
     from .server import Dashboard
@@ -84,11 +84,6 @@ class Client:
         self.queue.put_nowait(f"event: {event}\n{lines}\n".encode())
 
 
-def is_noise(ev) -> bool:
-    """Patrol bookkeeping: nothing a person watches changes with it."""
-    return ev.kind in NOISE_KINDS or "-wisp-" in (ev.bead_id or "")
-
-
 class Hub:
     def __init__(self, dash: Dashboard) -> None:
         self.dash = dash
@@ -123,7 +118,7 @@ class Hub:
             return
         ev = message["params"]["event"]
         self.last_event = (ev.id, time.monotonic())
-        noise = is_noise(ev)
+        noise = is_patrol_noise(ev)
         if noise and not any("noise=" in c.view for c in self.clients):
             return
         self._dirty = True

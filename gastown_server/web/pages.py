@@ -19,8 +19,6 @@ from ..errors import InvalidInput, NotFound
 from . import charts
 from .html import agent_link, ago, badge, bead_link, convoy_link, esc, section, short_time, table, when
 
-#: Patrol bookkeeping that floods the feed: hidden unless asked for (wisps' own events too).
-NOISE_KINDS = ("wisp_poured", "molecule_burned", "molecule_squashed", "heartbeat")
 FEED_LIMIT = 100
 
 
@@ -434,14 +432,9 @@ async def feed(d, q: Mapping) -> Page:
     limit = _query_int(q, "limit", FEED_LIMIT, 1, 2000)
     if kind and not _KIND_RE.match(kind):
         raise InvalidInput(f"kind must be an event kind like closed or mail_sent, not {kind!r}")
-    prefix = actor = ""
-    if rig:
-        r = d.require_rig(rig)
-        prefix, actor = r.prefix, r.name + "/"
-    events = led.recent_events(
-        limit=limit, kinds=[kind] if kind else (), exclude_kinds=() if noise else NOISE_KINDS,
-        exclude_ephemeral=not noise, prefix=prefix, actor_prefix=actor,
-    )  # fmt: skip
+    from ..work import activity
+
+    events = activity.news(led, limit=limit, kind=kind, rig=d.require_rig(rig) if rig else None, noise=noise)
     rigs = d.town().rigs()
     options = "".join(f'<option value="{esc(r.name)}"{" selected" if r.name == rig else ""}>{esc(r.name)}</option>' for r in rigs)
     form = (
@@ -453,7 +446,7 @@ async def feed(d, q: Mapping) -> Page:
     )
     rows = [[esc(e.id), short_time(e.at), agent_link(e.actor), badge(e.kind, "kind"), bead_link(e.bead_id), _payload(e.payload)]
             for e in events]  # fmt: skip
-    hidden = "" if noise else ' <small class="muted">(wisps, wisp_poured and molecule_burned hidden)</small>'
+    hidden = "" if noise else ' <small class="muted">(patrol noise hidden: wisps and their pour/burn/squash events)</small>'
     html = "<h1>Feed</h1>" + form + section(f"Newest {len(rows)} events", table(
         ["#", "time", "actor", "kind", "bead", "details"], rows, empty="no events match", cls="events"), extra=hidden)
     return Page("Feed", html)

@@ -24,21 +24,29 @@ def feed(ledger, *, since_s: float | None = None, limit: int = 100, actor: str =
     """Events, oldest first: the last ``limit`` of them, within ``since_s`` seconds when given."""
     if limit is not None and limit < 0:
         raise InvalidInput("--limit must not be negative")
-    where, params = ["1=1"], []
-    if since_s is not None:
-        where.append("at >= ?")
-        params.append(clock.ago(since_s))
-    if actor:
-        where.append("actor = ?")
-        params.append(actor)
-    if kinds:
-        where.append(f"kind IN ({','.join('?' * len(kinds))})")
-        params.extend(kinds)
-    sql = f"SELECT id, at, actor, kind, bead_id, payload FROM events WHERE {' AND '.join(where)} ORDER BY id DESC"
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    rows = ledger.conn.execute(sql, params).fetchall()
-    return [Event(r[0], r[1], r[2], r[3], r[4], msgspec.json.decode(r[5])) for r in reversed(rows)]
+    events = ledger.recent_events(
+        limit=limit or None, kinds=kinds or (), actor=actor,
+        since=clock.ago(since_s) if since_s is not None else "",
+    )  # fmt: skip
+    return list(reversed(events))
+
+
+#: Patrol bookkeeping that buries the news (every patrol cycle pours and burns a wisp): feeds hide
+#: it by default, with any event about a wisp (``<prefix>-wisp-...``).
+PATROL_NOISE_KINDS = ("wisp_poured", "molecule_burned", "molecule_squashed", "heartbeat")
+
+
+def is_patrol_noise(event: Event) -> bool:
+    return event.kind in PATROL_NOISE_KINDS or "-wisp-" in (event.bead_id or "")
+
+
+def news(ledger, *, limit: int = 100, kind: str = "", rig=None, noise: bool = False) -> list[Event]:
+    """The newest events, newest first (the dashboard's feed): of one ``kind``, of one ``rig`` (its
+    beads' prefix or its agents), patrol noise left out unless ``noise``."""
+    return ledger.recent_events(
+        limit=limit, kinds=[kind] if kind else (), exclude_kinds=() if noise else PATROL_NOISE_KINDS,
+        exclude_ephemeral=not noise, prefix=rig.prefix if rig else "", actor_prefix=rig.name + "/" if rig else "",
+    )  # fmt: skip
 
 
 class TrailItem(msgspec.Struct, omit_defaults=False):
