@@ -70,4 +70,4 @@ def test_transcript_lines_zero_is_empty_and_tail_spans_rotated_files(connect, to
     c = connect()
     assert c.call("agent/transcript", {"session": "hq-fake", "lines": 0})["data"] == ""
     assert c.call("agent/transcript", {"session": "hq-fake", "lines": 3})["data"] == "old 49999\nlive 1\nlive 2\n"
-    assert transcripts.tail(log, 50_002).count("\n") == 50_001
+    assert transcripts.tail(log, 50_002).count("\n") == 50_002  # 50,002 lines, each ending in a newline
