@@ -3,6 +3,8 @@ peek) as the real `gt` in a real town with a rig, real tmux sessions on a throwa
 
 import subprocess
 
+import pytest
+
 from gastown_server.beads.store import Ledger
 from town_helpers import GT, js, make_repo, one_error_line, wait_for
 
@@ -18,6 +20,7 @@ def _sessions(socket_name):
     return set(out.stdout.split())
 
 
+@pytest.mark.slow
 def test_rig_sessions_polecats_worktrees_boot_dogs(tmp_path, town_root, gt, socket_name):
     gt("rig", "add", "app", str(make_repo(tmp_path / "src")), "--prefix", "ap")
     gt("config", "set", "patrol.enabled", "false")  # script agents sit idle: nothing but the verbs under test moves

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from gastown_server.beads.store import Ledger
 from town_helpers import GT, js, make_repo, one_error_line
 
@@ -30,6 +32,7 @@ def _bd(town_root, *argv, actor="mayor"):
     return proc
 
 
+@pytest.mark.slow
 def test_molecule_hook_mail_escalation_and_self_verbs(town_root, gt):
     (town_root / "formulas" / "tiny.formula.toml").write_text(TINY)
     me = {"BD_ACTOR": "mayor"}
