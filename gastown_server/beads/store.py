@@ -46,7 +46,7 @@ _RETRIES = 50
 #: The WAL is truncated back to this size after each checkpoint.
 WAL_SIZE_LIMIT = 4 * 1024 * 1024
 #: Longest a committer waits for a bounding checkpoint (it holds other writers meanwhile).
-WAL_CHECKPOINT_WAIT_S = 1.0
+WAL_CHECKPOINT_WAIT_S = 0.25
 #: Bounding checkpoints are at least this far apart (across processes: the gate file's mtime).
 WAL_CHECKPOINT_SPACING_S = 0.1
 
