@@ -334,16 +334,20 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=600.0)
     ap.add_argument("--baseline", action="store_true", help="first land the same convoy undisturbed")
+    ap.add_argument("--min-gap", type=float, default=1.5, help="shortest pause between two kills (s)")
+    ap.add_argument("--max-gap", type=float, default=4.0, help="longest pause between two kills (s)")
+    ap.add_argument("--dir", help="build here and keep it (default: a temporary directory, removed)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
     out = {}
     with tempfile.TemporaryDirectory(prefix="gastown-chaos-") as tmp:
+        where = Path(args.dir).resolve() if args.dir else Path(tmp)
         if args.baseline:
-            base = run(Path(tmp) / "baseline", beads=args.beads, kills=0, seed=args.seed, timeout_s=args.timeout,
+            base = run(where / "baseline", beads=args.beads, kills=0, seed=args.seed, timeout_s=args.timeout,
                        verbose=not args.quiet)  # fmt: skip
             out["baseline"] = {k: base[k] for k in ("landed", "land_s", "lost", "duplicated", "violations")}
-        res = run(Path(tmp) / "chaos", beads=args.beads, kills=args.kills, seed=args.seed, timeout_s=args.timeout,
-                  verbose=not args.quiet)  # fmt: skip
+        res = run(where / "chaos", beads=args.beads, kills=args.kills, seed=args.seed, timeout_s=args.timeout,
+                  verbose=not args.quiet, min_gap_s=args.min_gap, max_gap_s=args.max_gap)  # fmt: skip
         out["chaos"] = res
         if args.baseline and base["landed"]:
             out["ratio_to_undisturbed"] = round(res["land_s"] / base["land_s"], 2)
