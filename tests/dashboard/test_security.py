@@ -12,6 +12,7 @@ import re
 import stat
 import subprocess
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from dash_helpers import GT, DashServer, get
@@ -207,5 +208,51 @@ def test_costs_page_and_cost_column_show_what_gastown_costs_reports(town_root, t
         assert f"total {shown}" in body
         status, _, body = get(srv.url + "/")
         assert status == 200 and shown in body  # the agent's cost column
+    finally:
+        srv.stop()
+
+
+def test_merge_queue_shows_a_failed_gates_output_and_retry_requeues_it(town_root, src_repo):
+    """The real Refinery runs a failing gate on a real branch; /mq shows its output; Retry (with
+    --allow-actions, token and CSRF) puts the MR back in the queue."""
+    from gastown_server.town import rigs
+    from gastown_server.town.core import Town
+    from gastown_server.work import gates, refinery
+    from gastown_server.work import merge_requests as mrs
+
+    town = Town(town_root)
+    try:
+        rig = rigs.add(town, "alpha", str(src_repo))
+        git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "-C", str(rig.repo)]
+        branch = "polecat/p1/al-x1"
+        subprocess.run([*git, "checkout", "-q", "-b", branch], check=True)
+        (Path(rig.repo) / "change.txt").write_text("a change\n")
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "a change"], check=True)
+        head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+        subprocess.run([*git, "checkout", "-q", "main"], check=True)
+        gates.save(town.ledger, "alpha", actor="overseer", gates=["echo gate-said-no-4711; exit 3"])
+        mr, _ = mrs.submit(town.ledger, rig="alpha", prefix=rig.prefix, branch=branch, base="main", head=head,
+                           polecat="alpha/polecats/p1", actor="alpha/polecats/p1")  # fmt: skip
+        outcome = refinery.process_next(town.ledger, mrs.rig_ref(rig))
+        assert outcome.result == "failed", outcome
+    finally:
+        town.close()
+    srv = DashServer(town_root, "--allow-actions")
+    try:
+        auth = {"X-Gastown-Token": (town_root / ".gastown" / "dashboard.token").read_text().strip()}
+        status, _, page = get(srv.url + "/mq", headers=auth)
+        assert status == 200 and "Failed (1)" in page and "Pending (0)" in page
+        failed = page.split("Failed (1)", 1)[1].split("Merged", 1)[0]
+        assert mr.id in failed and "gate-said-no-4711" in failed and "exited 3" in failed
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        status, _, body = get(srv.url + "/action/merge-retry", headers=auth,
+                              data=urllib.parse.urlencode({"mr": mr.id, "csrf": csrf}).encode())  # fmt: skip
+        assert status == 200 and f"{mr.id} is queued again" in body, body[:500]
+        status, _, page = get(srv.url + "/mq", headers=auth)
+        assert "Failed (0)" in page and "Pending (1)" in page and "retry_requested" in page
+        status, _, body = get(srv.url + "/action/merge-retry", headers=auth,
+                              data=urllib.parse.urlencode({"mr": mr.id, "csrf": csrf}).encode())  # fmt: skip
+        assert status == 409 and "only a failed merge request can be retried" in body
     finally:
         srv.stop()
