@@ -11,6 +11,7 @@ is almost every bead, so the export's fast path stays a plain Struct encode):
   column holds (``-08:00`` offsets): written back as read while the column
   still holds that instant;
 * ``ty``: the line began with ``"_type":"issue"``;  ``nc``: it had no counts;
+  ``np``: it had no ``parent`` key (the parent-child dependency says it);
   ``mo``: ``metadata`` was a JSON object (Go ``json.RawMessage``), not a string.
 """
 
@@ -30,6 +31,7 @@ class Extra(msgspec.Struct, omit_defaults=True):
     t: dict[str, str] = msgspec.field(default_factory=dict)
     ty: bool = False
     nc: bool = False
+    np: bool = False
     mo: bool = False
 
 
@@ -39,12 +41,12 @@ _DECODER = msgspec.json.Decoder(Extra)
 class Kept:
     """Collected while one line is parsed."""
 
-    __slots__ = ("keys", "times", "typed", "no_counts", "metadata_object")
+    __slots__ = ("keys", "times", "typed", "no_counts", "parent_absent", "metadata_object")
 
     def __init__(self) -> None:
         self.keys: list[tuple[str | None, str, msgspec.Raw]] = []
         self.times: dict[str, str] = {}
-        self.typed = self.no_counts = self.metadata_object = False
+        self.typed = self.no_counts = self.parent_absent = self.metadata_object = False
 
     def collect(self, record: dict[str, msgspec.Raw], known: frozenset[str], *, backup: bool) -> None:
         """Keep the keys of ``record`` that ``known`` lacks (a backup row: as the classic shape writes them)."""
@@ -57,10 +59,12 @@ class Kept:
                     self.keys.append((None, key, msgspec.Raw(goshape.backup_value(key, bytes(raw)))))
             prev = key
 
-    def encode(self) -> str:
-        if not (self.keys or self.times or self.typed or self.no_counts or self.metadata_object):
+    def encode(self, bead) -> str:
+        """The ``issues.extra`` text for ``bead`` (its collections final): '' when nothing is kept."""
+        no_parent = self.parent_absent and any(d.type == "parent-child" for d in bead.dependencies)
+        if not (self.keys or self.times or self.typed or self.no_counts or no_parent or self.metadata_object):
             return ""
-        extra = Extra(x=self.keys, t=self.times, ty=self.typed, nc=self.no_counts, mo=self.metadata_object)
+        extra = Extra(x=self.keys, t=self.times, ty=self.typed, nc=self.no_counts, np=no_parent, mo=self.metadata_object)
         return _ENCODE(extra).decode()
 
 
@@ -100,6 +104,8 @@ def apply(encoded: bytes, extra: str, columns: dict[str, str], normalize) -> dic
     if ex.nc:
         for key in _COUNTS:
             record.pop(key, None)
+    if ex.np:
+        record.pop("parent", None)
     for field, text in ex.t.items():
         if field in record and columns.get(field) == normalize(text):
             record[field] = msgspec.Raw(_ENCODE(text))
@@ -120,3 +126,36 @@ def apply(encoded: bytes, extra: str, columns: dict[str, str], normalize) -> dic
         keys = [k for k, _ in items]
         items.insert(_position(keys, anchor, key), (key, raw))
     return dict(items)
+
+
+def _flag_texts() -> dict[str, tuple[bool, bool, bool]]:
+    out = {}
+    for ty in (False, True):
+        for nc in (False, True):
+            for np in (False, True):
+                if ty or nc or np:
+                    out[_ENCODE(Extra(ty=ty, nc=nc, np=np)).decode()] = (ty, nc, np)
+    return out
+
+
+#: ``issues.extra`` values that hold only the shape flags: the common case
+#: for a whole file (every line typed, or without counts), handled on the
+#: encoded bytes without decoding anything.
+FLAGS_ONLY = _flag_texts()
+
+
+def apply_flags(encoded: bytes, flags: tuple[bool, bool, bool], parent: str) -> bytes:
+    """:func:`apply` for a flags-only extra, on the Struct's bytes.
+
+    Safe as byte edits: the counts are the Struct's last keys, ``"parent":``
+    unescaped occurs only as its key (ids hold no quote or backslash), and
+    ``id`` comes first.
+    """
+    typed, no_counts, no_parent = flags
+    if no_counts:
+        encoded = encoded[: encoded.rindex(b',"dependency_count":')] + b"}"
+    if no_parent and parent:
+        encoded = encoded.replace(b',"parent":' + _ENCODE(parent), b"", 1)
+    if typed:
+        encoded = b'{"_type":"issue",' + encoded[1:]
+    return encoded

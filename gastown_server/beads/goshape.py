@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import msgspec
+
 
 class GoField(NamedTuple):
     key: str
@@ -104,6 +106,7 @@ KEY_ORDER = {f.key: i for i, f in enumerate(ISSUE_FIELDS)}
 EXTRA_KEYS = frozenset(f.key for f in ISSUE_FIELDS if not f.column)
 _POINTER = frozenset(f.key for f in ISSUE_FIELDS if f.go_type.startswith("*"))
 _BOOL = frozenset(f.key for f in ISSUE_FIELDS if f.go_type == "bool")
+_SLICE = frozenset(f.key for f in ISSUE_FIELDS if f.go_type.startswith("[]"))
 
 #: Columns of Beads' issues table that its classic JSON never carries
 #: (``json:"-"``): read from a backup, not written to the classic shape.
@@ -148,4 +151,11 @@ def backup_value(key: str, raw: bytes) -> bytes:
     """A backup column's value as the classic shape writes it (0/1 -> bool)."""
     if key in _BOOL and raw in (b"0", b"1"):
         return b"true" if raw == b"1" else b"false"
+    if key in _SLICE and raw[:2] == b'"[':  # a JSON column written as its text
+        text = msgspec.json.decode(raw)
+        try:
+            msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            return raw
+        return text.encode()
     return raw

@@ -189,8 +189,8 @@ class Batch(msgspec.Struct):
     origin: dict[str, str]
     config: dict[str, str] = msgspec.field(default_factory=dict)
     ignored: int = 0
-    #: ``issues.extra`` of beads that carry what no column holds (extras.py).
-    extras: dict[str, str] = msgspec.field(default_factory=dict)
+    #: What each bead carries that no column holds (extras.py).
+    kept: dict[str, Any] = msgspec.field(default_factory=dict)
     #: Bad dependency rows, skipped: ``file:line: why``.
     skipped: list[str] = msgspec.field(default_factory=list)
 
@@ -329,49 +329,64 @@ def _to_comment(raw: _InComment, bead_id: str, where: str) -> Comment:
     )
 
 
+_N = len(BEAD_COLUMNS)
+_AT = {name: i for i, name in enumerate(BEAD_COLUMNS)}
+#: The empty value of each column, for absent (None) input values.
+_EMPTY = tuple(
+    False if c in _BOOL_COLUMNS else PRIORITY_DEFAULT if c == "priority" else 0 if c == "timeout" else "" for c in BEAD_COLUMNS
+)
+_I_STATUS, _I_TYPE, _I_PRIORITY, _I_TITLE = _AT["status"], _AT["issue_type"], _AT["priority"], _AT["title"]
+_I_META, _I_TIMEOUT, _I_PARENT = _AT["metadata"], _AT["timeout"], _AT["parent"]
+_I_BOOLS = tuple(_AT[c] for c in _BOOL_COLUMNS)
+_I_TIMES = tuple((_AT[c], c) for c in TIMESTAMP_COLUMNS)
+_LABELS_AT = Bead.__struct_fields__.index("labels")
+_astuple = msgspec.structs.astuple
+
+
 def _to_bead(raw: Any, where: str, kept: extras.Kept, skipped: list[str]) -> Bead:
+    # Positional, not by name: this runs 100K times on a big import.
     bead_id = _check_id(raw.id, where)
-    values: dict[str, Any] = {}
-    for name in BEAD_COLUMNS:
-        value = getattr(raw, name)
-        if value is not None:
-            values[name] = value
-    status = values.get("status") or "open"
-    issue_type = values.get("issue_type") or "task"
+    given = _astuple(raw)
+    values = [e if v is None else v for v, e in zip(given[:_N], _EMPTY)]
+    status = values[_I_STATUS] = values[_I_STATUS] or "open"
+    values[_I_TYPE] = values[_I_TYPE] or "task"
     # Beads always writes priority (no omitempty), so only files written by
     # gastown before it did (which left out P2) lack it: absent reads as 2.
-    priority = values.get("priority", PRIORITY_DEFAULT)
+    priority = values[_I_PRIORITY]
     if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
         raise InvalidInput(f"{where}: priority: invalid priority {priority} (an integer {PRIORITY_MIN}..{PRIORITY_MAX})")
-    title = values.get("title") or ""
-    if not title.strip() and status != "tombstone":
+    if not values[_I_TITLE].strip() and status != "tombstone":
         raise InvalidInput(f"{where}: title: must not be empty")
-    values.update(status=status, issue_type=issue_type, priority=priority, title=title)
-    for name in _BOOL_COLUMNS:
-        values[name] = bool(values.get(name, False))
+    for i in _I_BOOLS:
+        values[i] = bool(values[i])
     meta = bytes(raw.metadata)
     if not meta or meta == b"null":
-        values["metadata"] = ""
+        values[_I_META] = ""
     elif meta[:1] == b'"':
-        values["metadata"] = _STR_DECODER.decode(meta)
+        values[_I_META] = _STR_DECODER.decode(meta)
     else:  # a JSON object (Go json.RawMessage): kept as written, and written back so
-        values["metadata"] = meta.decode()
+        values[_I_META] = meta.decode()
         kept.metadata_object = True
-    timeout = raw.timeout if raw.timeout not in (None, "", 0) else raw.timeout_ns
-    try:
-        values["timeout"] = clock.duration_ns(timeout)
-    except ValueError as exc:
-        field = "timeout" if raw.timeout not in (None, "", 0) else "timeout_ns"
-        raise InvalidInput(f"{where}: {field}: {exc}") from None
-    for name in TIMESTAMP_COLUMNS:
-        if name in values:
-            original = values[name]
-            values[name] = normalize_timestamp(original, where, name)
-            if values[name] != original:
-                kept.times[name] = original
-    if values.get("parent"):
-        _check_id(values["parent"], where, "parent")
-    bead = Bead(**values)
+    timeout = raw.timeout
+    if timeout is not None and timeout != 0:
+        field = "timeout"
+    else:
+        timeout, field = raw.timeout_ns, "timeout_ns"
+    if timeout is not None and timeout != 0:
+        try:
+            values[_I_TIMEOUT] = clock.duration_ns(timeout)
+        except ValueError as exc:
+            raise InvalidInput(f"{where}: {field}: {exc}") from None
+    else:
+        values[_I_TIMEOUT] = 0
+    for i, name in _I_TIMES:
+        original = values[i]
+        if original and not _CANONICAL_TS.match(original):
+            values[i] = normalize_timestamp(original, where, name)
+            kept.times[name] = original
+    if values[_I_PARENT]:
+        _check_id(values[_I_PARENT], where, "parent")
+    bead = Bead(*values[:_LABELS_AT], [], [], [], *values[_LABELS_AT:])
     bead.labels = sorted({label for label in raw.labels or () if label.strip()})
     deps = {}
     for i, d in enumerate(raw.dependencies or ()):
@@ -383,11 +398,12 @@ def _to_bead(raw: Any, where: str, kept: extras.Kept, skipped: list[str]) -> Bea
         deps[dep.depends_on_id] = dep
     bead.dependencies = list(deps.values())
     bead.comments = [_to_comment(c, bead_id, where) for c in raw.comments or ()]
+    kept.parent_absent = raw.parent is None
     return bead
 
 
-def _decode_bead_line(line: bytes, where: str, backup: bool, skipped: list[str]) -> tuple[Bead | None, str]:
-    """A bead and its ``extra`` text, or None for a record that is not a bead (``_type`` != issue)."""
+def _decode_bead_line(line: bytes, where: str, backup: bool, skipped: list[str]) -> tuple[Bead | None, extras.Kept | None]:
+    """A bead and what it keeps beyond columns, or None for a record that is not a bead (``_type`` != issue)."""
     kept = extras.Kept()
     try:
         raw = _BEAD_DECODER.decode(line) if backup else _STRICT_DECODER.decode(line)
@@ -401,32 +417,29 @@ def _decode_bead_line(line: bytes, where: str, backup: bool, skipped: list[str])
             except msgspec.DecodeError:
                 marker = None
             if marker not in (None, "issue"):
-                return None, ""
+                return None, None
             raise InvalidInput(f"{where}: {_problem(exc2)}") from None
         if "unknown field" not in str(exc):
             raise InvalidInput(f"{where}: {_problem(exc)}") from None
         strict = False
     if raw.record_type not in (None, "issue"):
-        return None, ""
+        return None, None
     if not strict:  # keys no column holds: keep them verbatim, where they were
         kept.collect(_KEYS_DECODER.decode(line), _KNOWN_KEYS, backup=backup)
     if not backup:
         kept.typed = raw.record_type == "issue"
         kept.no_counts = raw.dependency_count is None and raw.dependent_count is None and raw.comment_count is None
     bead = _to_bead(raw, where, kept, skipped)
-    return bead, kept.encode()
+    return bead, kept
 
 
-def _keep_newer(batch: Batch, bead: Bead, extra: str, where: str) -> None:
+def _keep_newer(batch: Batch, bead: Bead, kept: extras.Kept, where: str) -> None:
     """A file naming a bead twice: the newer ``updated_at`` wins (ties: the later line)."""
     old = batch.beads.get(bead.id)
     if old is None or timestamp_key(bead.updated_at) >= timestamp_key(old.updated_at):
         batch.beads[bead.id] = bead
         batch.origin[bead.id] = where
-        if extra:
-            batch.extras[bead.id] = extra
-        else:
-            batch.extras.pop(bead.id, None)
+        batch.kept[bead.id] = kept
 
 
 def parse_classic(data: bytes, source: str, *, shape: str = "classic") -> Batch:
@@ -435,11 +448,11 @@ def parse_classic(data: bytes, source: str, *, shape: str = "classic") -> Batch:
     backup = shape == "backup"
     for number, line in _lines(data):
         where = f"{source}:{number}"
-        bead, extra = _decode_bead_line(line, where, backup, batch.skipped)
+        bead, kept = _decode_bead_line(line, where, backup, batch.skipped)
         if bead is None:
             batch.ignored += 1
             continue
-        _keep_newer(batch, bead, extra, where)
+        _keep_newer(batch, bead, kept, where)
     return batch
 
 
@@ -723,7 +736,9 @@ def import_batch(ledger, batch: Batch, *, actor: str, dry_run: bool = False) -> 
         counts.update(orphans=len(result.orphans), skipped_dependencies=len(result.skipped_dependencies))
         with ledger.mutation("imported", actor, payload={"source": batch.source, "shape": batch.shape, **counts}):
             creating = [_with_parent_edge(b) for b in creating]
-            _apply(conn, creating, [_with_parent_edge(b) for b in replacing], batch.extras)
+            replacing = [_with_parent_edge(b) for b in replacing]
+            kept = {b.id: batch.kept[b.id].encode(b) for b in creating + replacing if b.id in batch.kept}
+            _apply(conn, creating, replacing, kept)
             conn.executemany("INSERT INTO config(key, value) VALUES (?, ?)", config.items())
             readiness.rebuild(conn)
     return result
@@ -745,9 +760,6 @@ def read_view(ledger) -> Iterator[sqlite3.Connection]:
         return
     with ledger.snapshot() as conn:
         yield conn
-
-
-_LABELS_AT = Bead.__struct_fields__.index("labels")
 
 
 def _export_rows(ledger, prefix: str | None, include_ephemeral: bool) -> tuple[list[Bead], dict[str, str]]:
@@ -834,14 +846,29 @@ def export_records(ledger, *, prefix: str | None = None, include_ephemeral: bool
         if extra is None:
             out.append(bead)
             continue
+        flags = extras.FLAGS_ONLY.get(extra)
+        if flags is not None:
+            out.append(msgspec.Raw(extras.apply_flags(_ENCODER.encode(bead), flags, bead.parent)))
+            continue
         columns = {name: getattr(bead, name) for name in TIMESTAMP_COLUMNS}
         out.append(extras.apply(_ENCODER.encode(bead), extra, columns, _normalized))
     return out
 
 
+class _Id(msgspec.Struct):
+    id: str
+
+
+_ID_DECODER = msgspec.json.Decoder(_Id)
+
+
 def record_id(record: Any) -> str:
     """The id of an :func:`export_records` item."""
-    return record.id if isinstance(record, Bead) else _STR_DECODER.decode(record["id"])
+    if isinstance(record, Bead):
+        return record.id
+    if isinstance(record, msgspec.Raw):
+        return _ID_DECODER.decode(record).id
+    return _STR_DECODER.decode(record["id"])
 
 
 def _normalized(text: str) -> str:

@@ -125,7 +125,11 @@ class Ledger:
         with self._transaction():
             version = int(self.config_get("schema_version") or 1)  # another process may have done it
             for stmt in schema.migrations(version):
-                self.conn.execute(stmt)
+                try:
+                    self.conn.execute(stmt)
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column name" not in str(exc):  # a column added by hand or by an aborted upgrade
+                        raise
             if version < 3:  # duration strings of older versions become nanoseconds
                 rows = self.conn.execute("SELECT id, timeout FROM issues WHERE timeout GLOB '*[^0-9-]*'").fetchall()
                 for bead_id, text in rows:

@@ -43,8 +43,10 @@ def export(ctx, args):
     description=(
         "Import Beads JSONL.  A file is the classic shape (one bead per line); a directory\n"
         "like .beads/backup/ is the table-per-file shape.  The whole input is validated\n"
-        "first: one bad line imports nothing.  A bead already present is replaced only\n"
-        "when the incoming updated_at is newer.  Re-importing the same file changes nothing."
+        "first: one line of the wrong shape imports nothing.  A bead already present is\n"
+        "replaced only when the incoming updated_at is newer.  Re-importing the same file\n"
+        "changes nothing.  As in Beads, dependencies on beads that are not there (orphans)\n"
+        "are imported, and bad dependency rows are skipped; both are listed."
     ),
 )
 def import_(ctx, args):
@@ -69,6 +71,17 @@ def import_(ctx, args):
     if result.config_set:
         line += f", {result.config_set} config keys set"
     ctx.out(line)
+    shown = 10
+    for label, items in (
+        ("orphan dependencies (target not in the file or the ledger; kept, they block nothing)", result.orphans),
+        ("bad dependency rows skipped", result.skipped_dependencies),
+    ):
+        if items:
+            ctx.out(f"{len(items)} {label}:")
+            for item in items[:shown]:
+                ctx.out(f"  {item}")
+            if len(items) > shown:
+                ctx.out(f"  ... and {len(items) - shown} more (--json lists all)")
 
 
 @COMMANDS.command(
