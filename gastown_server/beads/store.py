@@ -46,9 +46,9 @@ _RETRIES = 50
 #: The WAL is truncated back to this size after each checkpoint.
 WAL_SIZE_LIMIT = 4 * 1024 * 1024
 #: Longest a committer waits for a bounding checkpoint (it holds other writers meanwhile).
-WAL_CHECKPOINT_WAIT_S = 0.25
+WAL_CHECKPOINT_WAIT_S = 1.0
 #: Bounding checkpoints are at least this far apart (across processes: the gate file's mtime).
-WAL_CHECKPOINT_SPACING_S = 0.1
+WAL_CHECKPOINT_SPACING_S = 0.02
 
 _SELECT = "SELECT " + BEAD_SELECT + " FROM issues"
 _UPDATABLE = frozenset(BEAD_COLUMNS) - {"id", "created_at", "created_by"}
