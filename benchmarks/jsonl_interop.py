@@ -11,6 +11,10 @@ fifth, about half closed), then prints wall-clock seconds for:
 * re-``import`` of the same file (nothing changes: no write, no event)
 * ``export`` (one snapshot, bulk queries)             target: a few seconds at 100K
 * the merge driver on two edited copies of the file
+* parse + import of the same beads written the way Beads' Go encoder writes
+  them (``"_type":"issue"`` first, status/type/counts always, a Beads column
+  we keep verbatim on every 20th bead, ``-08:00`` offsets on every 20th):
+  the fidelity paths (kept keys, kept spellings) at scale
 """
 
 from __future__ import annotations
@@ -26,7 +30,22 @@ from gastown_server.beads import jsonl, merge
 from gastown_server.beads.store import Ledger
 
 
-def make_file(path: Path, n: int, rng: random.Random) -> None:
+def go_shaped(bead: dict, i: int) -> dict:
+    """The same bead as Beads' encoder writes it (struct order is not needed to time the import)."""
+    out = {"_type": "issue", **bead}
+    out.setdefault("status", "open")
+    out.setdefault("issue_type", "task")
+    out.setdefault("priority", 2)
+    if i % 20 == 0:
+        out["estimated_minutes"] = 30
+        out["updated_at"] = out["updated_at"].replace("Z", "-08:00")
+    out["dependency_count"] = len(bead.get("dependencies", []))
+    out["dependent_count"] = 0
+    out["comment_count"] = len(bead.get("comments", []))
+    return out
+
+
+def make_file(path: Path, n: int, rng: random.Random, *, go: bool = False) -> None:
     words = "login cache refinery merge queue witness polecat convoy mail hook nudge tmux ledger patrol".split()
     lines = []
     made = epic_no = 0
@@ -59,6 +78,8 @@ def make_file(path: Path, n: int, rng: random.Random) -> None:
             lines.append(bead)
             made += 1
             prev = cid
+    if go:
+        lines = [go_shaped(x, i) for i, x in enumerate(lines)]
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
 
 
@@ -113,6 +134,15 @@ def main() -> None:
         merged, report = timed("merge driver (3 x file, ~100 edits)", lambda: merge.merge_bytes(data, ours, theirs))
         print(f"  merged: {report.beads} beads, {report.from_ours} ours, {report.from_theirs} theirs, {report.combined} combined")
         led.disconnect()
+        gsrc = d / "go.jsonl"
+        make_file(gsrc, args.beads, random.Random(7), go=True)
+        print(f"Beads-shaped (Go encoder) file: {gsrc.stat().st_size / 1e6:.1f} MB")
+        timed("parse + validate (no ledger)", lambda: jsonl.read_source(gsrc))
+        gled = Ledger(d / "go.db", create=True)
+        r = timed("import into an empty ledger", lambda: jsonl.import_path(gled, gsrc, actor="bench"))
+        assert r.created == args.beads
+        timed("export (kept keys and spellings put back)", lambda: jsonl.export_bytes(gled))
+        gled.disconnect()
 
 
 if __name__ == "__main__":
