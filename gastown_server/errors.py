@@ -50,3 +50,7 @@ class Unavailable(GastownError):
 
     code = -33005
     kind = "unavailable"
+
+
+class SecretRefused(InvalidInput):
+    """A bead, comment or message quoted the value of a known secret (``gt secret``): refused, escalated."""

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import msgspec
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, GastownError, InvalidInput, NotFound, SecretRefused
+from ..paths import STATE_DIR
 from . import clock, feedlog, ids, limits, readiness
 from .models import (
     BEAD_COLUMNS,
@@ -63,6 +64,25 @@ def _row_to_bead(row: Sequence) -> Bead:
     return Bead(**values)
 
 
+def secure_state(ledger: Path, *, create: bool = False) -> None:
+    """A town's ``.gastown/`` is 0700 and its ledger files 0600 (new towns, and old ones on open).
+
+    Beads hold the town's work, mail and agents' notes: no other local user
+    reads them.  A directory we do not own is left as it is.
+    """
+    state = ledger.parent
+    if create and not ledger.exists():
+        os.close(os.open(ledger, os.O_WRONLY | os.O_CREAT, 0o600))
+    try:
+        if state.stat().st_mode & 0o077:
+            os.chmod(state, 0o700)
+        for p in (ledger, ledger.with_name(ledger.name + "-wal"), ledger.with_name(ledger.name + "-shm")):
+            if p.exists() and p.stat().st_mode & 0o077:
+                os.chmod(p, 0o600)
+    except OSError:
+        pass
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     msg = str(exc)
     return "locked" in msg or "busy" in msg
@@ -87,6 +107,8 @@ class Ledger:
             raise NotFound(f"no ledger at {self.path}")
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.parent.name == STATE_DIR:
+            secure_state(self.path, create=create)
         self.conn = sqlite3.connect(
             str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
@@ -167,10 +189,13 @@ class Ledger:
         feed = getattr(self, "_feed", None)  # not set yet while the schema is created
         try:
             yield self.conn
-        except BaseException:
+        except BaseException as exc:
             self.conn.execute("ROLLBACK")
             if feed is not None:
                 feed.discard()
+            if isinstance(exc, SecretRefused):
+                self._depth = 0
+                self._escalate_leak(exc)
             raise
         else:
             self._retry(lambda: self.conn.execute("COMMIT"))
@@ -267,6 +292,39 @@ class Ledger:
     def maintain_wal(self) -> tuple[int, int, int] | None:
         """The daemon's per-beat bound: TRUNCATE once the WAL is past a quarter of the limit."""
         return self._bound_wal(truncate_over=WAL_SIZE_LIMIT // 4, spaced=False)
+
+    def _guard_secrets(self, actor: str, bead_id: str, texts: Iterable[object]) -> None:
+        """Refuse a write quoting a known secret's value (``sandbox/secrets.py``); it is escalated."""
+        from ..sandbox.secrets import find_leak
+
+        found = find_leak(self.path.parent, *(t for t in texts if isinstance(t, str)))
+        if found is None:
+            return
+        rig, name = found
+        exc = SecretRefused(
+            f"refused: the text contains the value of secret {rig}/{name}; remove it "
+            "(never paste credentials into beads or mail; this was escalated)",
+            data={"rig": rig, "secret": name, "actor": actor, "bead": bead_id},
+        )
+        if not self._depth:
+            self._escalate_leak(exc)
+        raise exc
+
+    def _escalate_leak(self, exc: SecretRefused) -> None:
+        """File the escalation in a transaction of its own (the refused one is rolled back)."""
+        from ..work import escalation
+
+        d = exc.data
+        where = f" on {d['bead']}" if d.get("bead") else ""
+        text = (
+            f"secret leak refused: {d.get('actor') or 'someone'} tried to write the value of secret "
+            f"{d['rig']}/{d['secret']} into the ledger{where} (a bead, comment or message); nothing was stored. "
+            f"Rotate the credential if it may have been seen elsewhere (gt secret set {d['rig']} {d['secret']})."
+        )
+        try:
+            escalation.escalate(self, text, actor=d.get("actor") or "overseer", severity="high")
+        except GastownError:
+            escalation.escalate(self, text, actor="overseer", severity="high")
 
     def atomic(self):
         """A transaction grouping several mutations, each keeping its own event."""
@@ -813,8 +871,10 @@ class Ledger:
         if "timeout" in fields:
             fields["timeout"] = _timeout(fields["timeout"])
         deps = [(t, d) for t, d in deps]
+        labels = list(labels)
         for dep_type, _ in deps:
             validate_dep_type(dep_type)
+        self._guard_secrets(actor, bead_id or "", (title, description, *fields.values(), *labels))
         now = clock.now()
         with self.mutation("created", actor) as rec:
             if parent and not self.exists(parent):
@@ -907,6 +967,7 @@ class Ledger:
         if "title" in changes and not str(changes["title"]).strip():
             raise InvalidInput("title must not be empty")
         limits.check_all(changes)
+        self._guard_secrets(actor, bead_id, changes.values())
         with self.mutation("updated", actor, bead_id) as rec:
             old = self.get(bead_id)
             diff = {k: v for k, v in changes.items() if getattr(old, k) != v}
@@ -1103,6 +1164,7 @@ class Ledger:
         if not text.strip():
             raise InvalidInput("comment text must not be empty")
         limits.check("text", text)
+        self._guard_secrets(actor, bead_id, (text,))
         now = clock.now()
         with self.mutation("commented", actor, bead_id):
             self.get(bead_id)

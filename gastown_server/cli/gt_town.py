@@ -304,6 +304,38 @@ def config_set(ctx, args):
     ctx.emit({"key": args.key, "value": value}, f"{args.key} = {value}")
 
 
+@COMMANDS.command(
+    "config sandbox",
+    "Agent sandboxes: show | on | off | network ROLE host|none",
+    arg("action", choices=["show", "on", "off", "network"]),
+    arg("words", nargs="*", help="network: ROLE (or * for every role) and host or none"),
+)
+def config_sandbox(ctx, args):
+    from ..sandbox.launch import OFF_WARNING
+    from ..town import config
+
+    with _town() as town:
+        if args.action == "show":
+            s = town.config.sandbox
+        elif args.action == "network":
+            if len(args.words) != 2:
+                raise InvalidInput("usage: gt config sandbox network ROLE host|none")
+            s = config.set_sandbox(town.root, network={args.words[0]: args.words[1]})
+        else:
+            if args.words:
+                raise InvalidInput(f"gt config sandbox {args.action} takes no arguments")
+            s = config.set_sandbox(town.root, enabled=args.action == "on")
+    if ctx.json:
+        ctx.emit_json(s)
+        return
+    nets = ", ".join(f"{r}={n}" for r, n in sorted(s.network.items())) or "host for every role"
+    ctx.out(f"sandbox: {'on (bwrap)' if s.enabled else 'OFF'}; network: {nets}")
+    if not s.enabled:
+        import sys
+
+        print(f"gt: {OFF_WARNING}", file=sys.stderr)
+
+
 # -- up / down / status ----------------------------------------------------------
 
 
@@ -322,6 +354,12 @@ def up(ctx, args):
     from ..town.lifecycle import up as town_up
 
     with _town() as town:
+        if not town.config.sandbox.enabled:
+            import sys
+
+            from ..sandbox.launch import OFF_WARNING
+
+            print(f"gt: {OFF_WARNING}", file=sys.stderr)
         results = town_up(town, actor=ctx.actor, daemon=not args.no_daemon)
         d = daemon.status(town)
     if ctx.json:
@@ -364,7 +402,8 @@ def status(ctx, args):
         hook = ",".join(a.hook) or "-"
         queued = f" nudges queued={a.nudges_pending} (oldest {a.nudge_oldest_age_s:.0f}s)" if a.nudges_pending else ""
         cost = f" cost={format_usd(a.cost_usd)}" if a.tokens else ""
-        ctx.out(f"  {a.address:<28} {a.session:<20} {state:<9} hook={hook:<12} last={a.last_activity[:19]}{cost}{queued}")
+        ctx.out(f"  {a.address:<28} {a.session:<20} {state:<9} hook={hook:<12} last={a.last_activity[:19]}"
+                f" sandbox={_sandbox_word(a.sandbox)}{cost}{queued}")
     for s in st.other_sessions:
         ctx.out(f"  (unknown session {s})")
     if any(a.tokens for a in st.agents):
@@ -373,6 +412,16 @@ def status(ctx, args):
         ctx.out(f"costs: not shown: {st.costs_error}")
     for f in st.nudge_failures[-5:]:
         ctx.out(f"nudge failed: {f.get('session')} at {f.get('at', '')[:19]}: {f.get('reason', '')}")
+
+
+def _sandbox_word(box) -> str:
+    """``bwrap`` (+ ``,net=none``, ``,tmux``, ``,git-broker``), ``OFF``, or ``-`` (never started)."""
+    if box is None:
+        return "-"
+    if not box.enabled:
+        return "OFF"
+    extras = [x for x, on in (("net=none", box.network == "none"), ("tmux", box.tmux), ("git-broker", box.git_broker)) if on]
+    return ",".join([box.tool, *extras])
 
 
 # -- daemon --------------------------------------------------------------------

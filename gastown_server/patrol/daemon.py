@@ -193,6 +193,20 @@ def run(root: Path, *, interval_s: float | None = None, beats: int | None = None
     return 0
 
 
+#: What the daemon keeps of its starter's environment.  Nothing else: the
+#: shell that ran ``gt up`` may hold GITHUB_TOKEN, ANTHROPIC_API_KEY, AWS keys...,
+#: and a long-lived process's ``/proc/<pid>/environ`` keeps them for its lifetime.
+DAEMON_ENV_KEEP = (
+    "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "PATH", "TMPDIR",
+    "TMUX_TMPDIR", "GT_TMUX_SOCKET", "GT_DEBUG", "GT_FORMULA_PATH", "GT_STEP_TIMEOUT",
+)  # fmt: skip
+
+
+def daemon_env() -> dict[str, str]:
+    """The daemon's whole environment (docs/security.md): harmless settings, ``GT_PATROL*`` knobs."""
+    return {k: v for k, v in os.environ.items() if k in DAEMON_ENV_KEEP or k.startswith("GT_PATROL")}
+
+
 def start(town, *, interval_s: float | None = None, wait_s: float = 10.0) -> DaemonStatus:
     """Start the daemon in the background; Conflict if it already runs."""
     root = town.root
@@ -204,7 +218,8 @@ def start(town, *, interval_s: float | None = None, wait_s: float = 10.0) -> Dae
     log = open(layout.daemon_log_path(root), "a")
     try:
         proc = subprocess.Popen(
-            argv, cwd=root, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True
+            argv, cwd=root, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
+            env=daemon_env(),
         )
     finally:
         log.close()

@@ -55,6 +55,11 @@ class RuntimePreset(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=Tr
     #: session; ``codex``: rollout JSONL files under its home): what costs and
     #: seance read (``runtime/native.py``).  "" = none gastown can read.
     log_format: str = ""
+    #: Paths the runtime needs inside an agent sandbox besides the town's
+    #: (``~`` = the agent's sandbox HOME for rw, the user's home for ro):
+    #: e.g. a CLI's install directory (ro) or its config directory (rw).
+    sandbox_ro: list[str] = []
+    sandbox_rw: list[str] = []
 
 
 PRESETS: dict[str, RuntimePreset] = {

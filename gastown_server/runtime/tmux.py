@@ -141,6 +141,14 @@ def socket_name(town_root: Path) -> str:
     return f"{base}-{hashlib.sha256(real.encode()).hexdigest()[:6]}"
 
 
+def sandbox_has_tmux() -> bool:
+    """False inside an agent sandbox without the town's socket (``GT_SANDBOX_TMUX=0``).
+
+    tmux would otherwise start a second, private server inside the sandbox.
+    """
+    return os.environ.get("GT_SANDBOX_TMUX") != "0"
+
+
 def tmux_binary() -> str:
     found = shutil.which("tmux")
     if not found:
@@ -228,6 +236,9 @@ class TownTmux:
 
     def _run(self, *args: str | _Sep) -> tuple[int, list[str], list[str]]:
         import libtmux.exc
+
+        if not sandbox_has_tmux():
+            return 1, [], ["no server running (this agent sandbox has no access to the town's tmux server)"]
 
         try:
             res = self.server.cmd(*_tmux_args(args))
@@ -365,6 +376,8 @@ class TownTmux:
         on the session (``@gt_empty_input``) for every later nudge.
         """
         _validate_name(name)
+        if not sandbox_has_tmux():
+            raise Unavailable(f"cannot start {name}: this agent sandbox has no access to the town's tmux server")
         cwd = Path(cwd)
         if not cwd.is_dir():
             raise InvalidInput(f"session directory {cwd} does not exist")
@@ -463,10 +476,15 @@ class TownTmux:
             pid = self._query("display-message", "-p", "-t", pane, "#{pane_pid}")
             pid_n = _int(pid[0]) if pid else 0
             if pid_n > 0:
+                # The whole process group: a sandboxed agent runs under bwrap
+                # (the pane's process), which does not pass signals on.
                 try:
-                    os.kill(pid_n, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+                    os.killpg(pid_n, signal.SIGTERM)
+                except (ProcessLookupError, PermissionError):
+                    try:
+                        os.kill(pid_n, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
             deadline = time.monotonic() + grace_s
             while time.monotonic() < deadline:
                 state = self.pane_state(pane)

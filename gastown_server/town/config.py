@@ -80,6 +80,18 @@ class PatrolSettings(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=T
     max_gate_failures: int = 3
 
 
+class SandboxSettings(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """Agent sandboxes (``docs/security.md``).
+
+    ``enabled`` false runs every agent with the user's full file view (``gt up``
+    warns about it).  ``network``: role -> ``host`` (default: hosted models need
+    it) or ``none`` (a private network namespace, loopback only).
+    """
+
+    enabled: bool = True
+    network: dict[str, str] = msgspec.field(default_factory=dict)
+
+
 class TownConfig(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
     name: str
     version: int = 1
@@ -90,6 +102,7 @@ class TownConfig(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True)
     daemon: DaemonSettings = msgspec.field(default_factory=DaemonSettings)
     nudge: NudgeSettings = msgspec.field(default_factory=NudgeSettings)
     patrol: PatrolSettings = msgspec.field(default_factory=PatrolSettings)
+    sandbox: SandboxSettings = msgspec.field(default_factory=SandboxSettings)
 
 
 def load(root: Path) -> TownConfig:
@@ -255,3 +268,21 @@ def set_key(root: Path, key: str, value: str) -> TownConfig:
         resolve_agent(new, str(parsed))
     save(root, new)
     return new
+
+
+def set_sandbox(root: Path, *, enabled: bool | None = None, network: dict[str, str] | None = None) -> SandboxSettings:
+    """Turn sandboxes on/off, or set a role's network (``*`` = every role without its own)."""
+    from ..sandbox.policy import NETWORKS
+    from .roles import ROLE_TEXT as ROLES
+
+    cfg = load(root)
+    if enabled is not None:
+        cfg.sandbox.enabled = enabled
+    for role, net in (network or {}).items():
+        if role != "*" and role not in ROLES:
+            raise InvalidInput(f"unknown role {role!r} (one of {', '.join(sorted(ROLES))}, or *)")
+        if net not in NETWORKS:
+            raise InvalidInput(f"network must be one of {', '.join(NETWORKS)}, not {net!r}")
+        cfg.sandbox.network[role] = net
+    save(root, cfg)
+    return cfg.sandbox

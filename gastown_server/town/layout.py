@@ -96,3 +96,18 @@ def dog_dir(root: Path, name: str) -> Path:
 
 def plugins_dir(root: Path) -> Path:
     return root / PLUGINS_DIR
+
+
+def secrets_path(root: Path) -> Path:
+    """The town's secret store (0600 in a 0700 directory; hidden from every sandbox)."""
+    return state_dir(root) / "secrets" / "secrets.json"
+
+
+def sandbox_state_dir(root: Path) -> Path:
+    """``<session>.json``: what each session's sandbox binds (read by ``gt status``)."""
+    return state_dir(root) / "sandbox"
+
+
+def agent_home(root: Path, session: str) -> Path:
+    """A sandboxed agent's own HOME (the user's home is never in a sandbox)."""
+    return state_dir(root) / "homes" / session

@@ -137,6 +137,9 @@ def start_agent(
         raise InvalidInput("Boot has no session of its own: the daemon runs it on each heartbeat")
     preset = config.resolve_agent(town.config, agent, role=ident.role)
     runtimes.check_available(preset)
+    from ..sandbox import launch as sandbox_launch
+
+    sandbox_launch.check(town)  # before the lock: a town without bwrap starts nothing, unsandboxed least of all
     with _session_lock(town, ident.session):
         return _start_locked(town, ident, preset, actor=actor, replace=replace, mode=mode)
 
@@ -165,6 +168,7 @@ def _session_lock(town: Town, session: str) -> Iterator[None]:
 
 def _start_locked(town: Town, ident: Identity, preset, *, actor: str, replace: bool, mode: str) -> StartResult:
     from ..runtime import runtimes, transcripts
+    from ..sandbox import launch as sandbox_launch
 
     tmux = town.tmux
     existing = next((s for s in tmux.sessions() if s.name == ident.session), None)
@@ -182,8 +186,11 @@ def _start_locked(town: Town, ident: Identity, preset, *, actor: str, replace: b
     argv = runtimes.start_command(preset, cwd=cwd, prompt=startup_prompt(town, ident), session_id=session_id)
     from ..runtime import native
 
+    env = sandbox_launch.session_env(town, ident, env)
     env.update(native.prepare_session(town, preset, session_id=session_id, cwd=cwd, env=env))
     logs = native.log_location(preset, session_id=session_id, cwd=cwd, env=env)
+    argv, env, box = sandbox_launch.apply(town, ident, preset, argv, env, cwd)
+    sandbox_launch.record(town, ident.session, box)
     if not _is_script(preset):  # the script agent prints its own marker
         transcripts.mark(transcript, session_id)
     if existing is not None:
@@ -262,7 +269,10 @@ def check_prerequisites(town: Town, idents: list[Identity]) -> None:
     from ..runtime.tmux import tmux_binary
     from . import config
 
+    from ..sandbox import launch as sandbox_launch
+
     tmux_binary()
+    sandbox_launch.check(town)
     seen = set()
     for ident in idents:
         preset = config.resolve_agent(town.config, role=ident.role)

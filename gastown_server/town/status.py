@@ -12,6 +12,7 @@ import os
 
 import msgspec
 
+from ..sandbox.policy import SandboxInfo
 from .core import Rig, Town
 from .identity import Identity
 
@@ -36,6 +37,8 @@ class AgentStatus(msgspec.Struct, omit_defaults=False):
     #: What its sessions cost so far (US dollars, priced per docs/costs.md) and their tokens.
     cost_usd: float = 0.0
     tokens: int = 0
+    #: The sandbox its last session started in (null: never started since sandboxes were recorded).
+    sandbox: SandboxInfo | None = None
 
 
 class TmuxStatus(msgspec.Struct, omit_defaults=False):
@@ -82,6 +85,7 @@ def agent_costs(town: Town) -> tuple[dict, str]:
 
 def agent_rows(town: Town, sessions: dict | None = None, costs: dict | None = None) -> list[AgentStatus]:
     from ..runtime.transcripts import transcript_path
+    from ..sandbox.launch import recorded
     from ..work.hooks import hooks_by_agent
 
     if sessions is None:
@@ -119,6 +123,7 @@ def agent_rows(town: Town, sessions: dict | None = None, costs: dict | None = No
             nudge_oldest_age_s=pending.get(ident.session, (0, 0.0))[1],
             cost_usd=costs[ident.address].cost_usd if ident.address in costs else 0.0,
             tokens=_tokens(costs.get(ident.address)),
+            sandbox=recorded(town.root, ident.session) if ident.role != "boot" else None,
         ))  # fmt: skip
     return rows
 

@@ -218,7 +218,7 @@ class _Run:
     def _fetch(self) -> str | None:
         tracking = f"refs/remotes/{self.remote}/{self.base}"
         try:
-            self.repo.run("fetch", "-q", self.remote, f"+refs/heads/{self.base}:{tracking}")
+            self._remote_git("fetch", "-q", self.remote, f"+refs/heads/{self.base}:{tracking}")
         except GitFailed as exc:
             raise Unavailable(f"cannot fetch {self.base} from {self.remote}: {exc.message}") from None
         return self.repo.sha(tracking)
@@ -241,7 +241,16 @@ class _Run:
             )
 
     def _push(self, sha: str) -> None:
-        self.repo.run("push", "-q", self.remote, f"{sha}:refs/heads/{self.base}")
+        self._remote_git("push", "-q", self.remote, f"{sha}:refs/heads/{self.base}")
+
+    def _remote_git(self, *args: str) -> None:
+        """fetch/push: with the rig's credentials, run outside a sandbox (``sandbox/broker.py``)."""
+        from ..sandbox.broker import remote_git
+
+        town = str(Path(self.ledger.path).resolve().parent.parent)
+        proc = remote_git(self.repo, list(args), town=town, rig=self.rig.name)
+        if proc.returncode != 0:
+            raise GitFailed(list(args), proc.returncode, proc.stderr, proc.stdout)
 
     def _move_base(self, old: str | None, new: str) -> None:
         """Fast-forward the clone's base to ``new`` (its checkout too, when it is checked out)."""

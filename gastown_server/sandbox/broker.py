@@ -1,0 +1,225 @@
+"""The Refinery's git broker: ``fetch``/``push`` run outside its sandbox, with the rig's secrets.
+
+A sandboxed Refinery's pane runs ``python -I -m gastown_server.sandbox.broker
+--socket S --repo R --town T --rig N -- bwrap ...``: this small process
+stays outside the sandbox, starts bwrap as its child (same process group, so
+``TownTmux.stop``'s SIGTERM reaches the agent), and serves one unix socket
+that only the Refinery's sandbox mounts.  The Refinery's git calls to its
+remote (:func:`remote_git`) go through it; the credential never enters the
+sandbox: git here asks the town's credential helper
+(``secrets.credential_main``), which reads the 0600 store.
+
+What the broker runs is narrow: ``git fetch`` or ``git push`` in the rig's
+clone, plain flags and refspecs only, to a remote whose URL is the rig's
+recorded URL (given at start, not read from the clone's config, which the
+Refinery can write), with hooks, ``core.sshCommand``/``gitProxy``/``fsmonitor``,
+``uploadpack``/``receivepack`` and unusual transports (``ext::``) disabled:
+a Refinery cannot make it run a command of its choice outside.
+
+Without a sandbox (town setting off, or a Refinery run by hand), the same
+:func:`remote_git` runs git directly with the credential helper.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+BROKER_ENV = "GT_GIT_BROKER"
+_OPS = ("fetch", "push")
+_FLAGS = frozenset({"-q", "--quiet", "--prune", "--no-tags", "--tags", "--atomic", "--porcelain", "--force", "-f"})
+_REFSPEC = re.compile(r"^\+?[A-Za-z0-9_./@{}^~-]*(:[A-Za-z0-9_./-]*)?$")
+_REMOTE = re.compile(r"^[A-Za-z0-9_.-]+$")
+MAX_REQUEST = 64 * 1024
+
+
+class BrokerError(Exception):
+    pass
+
+
+def _safe_config(town: str, rig: str) -> list[str]:
+    helper = f"!{sys.executable} -I -m gastown_server.sandbox.secrets --town {_sh(town)} --rig {_sh(rig)}"
+    return [
+        "-c", "credential.helper=", "-c", f"credential.helper={helper}",
+        "-c", "core.hooksPath=/dev/null", "-c", "core.sshCommand=ssh", "-c", "core.gitProxy=",
+        "-c", "core.fsmonitor=false", "-c", "protocol.allow=never",
+        *(x for proto in ("https", "http", "ssh", "git", "file") for x in ("-c", f"protocol.{proto}.allow=always")),
+    ]  # fmt: skip
+
+
+def _sh(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def git_argv(args: list[str], *, url: str, configured_url: str, town: str, rig: str) -> list[str]:
+    """Validate a request and build the git command that serves it (raises :class:`BrokerError`)."""
+    if not args or args[0] not in _OPS:
+        raise BrokerError(f"the git broker runs only {' and '.join(_OPS)}, not {args[:1]}")
+    op, rest = args[0], args[1:]
+    flags = [a for a in rest if a.startswith("-")]
+    positional = [a for a in rest if not a.startswith("-")]
+    bad = [f for f in flags if f not in _FLAGS]
+    if bad:
+        raise BrokerError(f"git {op}: option {bad[0]!r} is not allowed through the broker")
+    if not positional or not _REMOTE.match(positional[0]):
+        raise BrokerError(f"git {op}: give a remote name first")
+    if not _same_url(configured_url, url):
+        raise BrokerError(
+            f"remote {positional[0]!r} points at {configured_url or 'nothing'}, not the rig's recorded URL {url}"
+        )
+    for spec in positional[1:]:
+        if not _REFSPEC.match(spec):
+            raise BrokerError(f"git {op}: bad refspec {spec!r}")
+    extra = []
+    rname = positional[0]
+    extra += ["-c", f"remote.{rname}.uploadpack=git-upload-pack", "-c", f"remote.{rname}.receivepack=git-receive-pack"]
+    return ["git", *_safe_config(town, rig), *extra, op, *flags, url, *positional[1:]]
+
+
+def _same_url(a: str, b: str) -> bool:
+    if a == b:
+        return bool(a)
+    local = [x[7:] if x.startswith("file://") else x for x in (a, b)]
+    return all(os.path.isabs(x) or x.startswith(".") for x in local) and len({os.path.realpath(x) for x in local}) == 1
+
+
+def _configured_url(repo: str, remote: str) -> str:
+    p = subprocess.run(["git", "-C", repo, "config", "--get", f"remote.{remote}.url"], capture_output=True, text=True)
+    return p.stdout.strip() if p.returncode == 0 else ""
+
+
+def _redact(text: str, town: str) -> str:
+    from pathlib import Path
+
+    from .secrets import known_values
+
+    for _rig, _name, value in known_values(Path(town)):
+        text = text.replace(value, "[secret]")
+    return text
+
+
+def serve_one(conn: socket.socket, *, repo: str, url: str, town: str, rig: str, env: dict[str, str]) -> None:
+    with conn:
+        data = b""
+        while not data.endswith(b"\n") and len(data) < MAX_REQUEST:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        try:
+            req = json.loads(data)
+            args = [str(a) for a in req["args"]]
+            remote = next((a for a in args[1:] if not a.startswith("-")), "")
+            argv = git_argv(args, url=url, configured_url=_configured_url(repo, remote), town=town, rig=rig)
+            proc = subprocess.run(argv, cwd=repo, capture_output=True, text=True, env=env, timeout=float(req.get("timeout") or 600))
+            reply = {"rc": proc.returncode, "stdout": _redact(proc.stdout, town), "stderr": _redact(proc.stderr, town)}
+        except BrokerError as exc:
+            reply = {"rc": 128, "stdout": "", "stderr": f"fatal: {exc}\n"}
+        except subprocess.TimeoutExpired:
+            reply = {"rc": 128, "stdout": "", "stderr": "fatal: git timed out in the broker\n"}
+        except (ValueError, KeyError, TypeError) as exc:
+            reply = {"rc": 128, "stdout": "", "stderr": f"fatal: bad broker request: {exc}\n"}
+        try:
+            conn.sendall(json.dumps(reply).encode() + b"\n")
+        except OSError:
+            pass
+
+
+def _git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_CONFIG") and k != BROKER_ENV}
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["HOME"] = "/nonexistent"  # not the agent's HOME: its .gitconfig is the agent's to write
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="gastown-git-broker", description="Run a sandboxed Refinery; serve its git remote calls.")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--repo", required=True)
+    p.add_argument("--town", required=True)
+    p.add_argument("--rig", required=True)
+    p.add_argument("--url", default=None, help="the rig's remote URL (default: the clone's origin at start)")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    args = p.parse_args(argv)
+    cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
+    url = args.url if args.url is not None else _configured_url(args.repo, "origin")
+    os.makedirs(os.path.dirname(args.socket), mode=0o700, exist_ok=True)
+    try:
+        os.unlink(args.socket)
+    except FileNotFoundError:
+        pass
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o077)
+    try:
+        srv.bind(args.socket)
+    finally:
+        os.umask(old)
+    srv.listen(8)
+    env = _git_env()
+
+    def loop() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve_one, args=(conn,), daemon=True,
+                             kwargs=dict(repo=args.repo, url=url, town=args.town, rig=args.rig, env=env)).start()  # fmt: skip
+
+    threading.Thread(target=loop, daemon=True).start()
+    child = subprocess.Popen(cmd)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda s, _f: _forward(child, s))
+    rc = child.wait()
+    srv.close()
+    try:
+        os.unlink(args.socket)
+    except OSError:
+        pass
+    return rc if rc >= 0 else 128 - rc
+
+
+def _forward(child: subprocess.Popen, sig: int) -> None:
+    try:
+        child.send_signal(sig)
+    except ProcessLookupError:
+        pass
+
+
+def remote_git(repo, args: list[str], *, town: str, rig: str):
+    """``git fetch|push ...`` for the Refinery: through the broker inside a sandbox, else directly.
+
+    Returns a ``subprocess.CompletedProcess``-like result (``returncode``, ``stdout``, ``stderr``).
+    """
+    sock = os.environ.get(BROKER_ENV)
+    if not sock:
+        return repo.run(*_safe_config(town, rig), *args, check=False)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(sock)
+            s.sendall(json.dumps({"args": args}).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        reply = json.loads(data)
+    except (OSError, ValueError) as exc:
+        reply = {"rc": 128, "stdout": "", "stderr": f"fatal: the sandbox's git broker at {sock} did not answer: {exc}\n"}
+    return subprocess.CompletedProcess(["git", *args], reply["rc"], reply["stdout"], reply["stderr"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""bubblewrap: the binary, a one-time probe, and the argv of a :class:`~.policy.View`.
+
+The launch is ``/bin/sh -c '<make dirs>; exec "$@"' bwrap ARGS -- cmd...``:
+the directories a view binds are created *outside* the sandbox, by the pane's
+own shell (the code that started the session may be a sandboxed Witness that
+cannot see them).  bwrap runs in the pane's process group, so the SIGTERM
+``TownTmux.stop`` sends to the group reaches the agent itself as well.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+
+from ..errors import Unavailable
+from .policy import View
+
+INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap)"
+#: ``$@`` = dirs, ``--``, then the bwrap argv.
+_MAKE_DIRS = 'for d; do shift; [ "$d" = -- ] && break; mkdir -p -m 700 -- "$d" || exit 126; done; exec "$@"'
+
+
+class SandboxUnavailable(Unavailable):
+    """bwrap is missing or cannot make a sandbox here: the agent is not started (never unsandboxed)."""
+
+
+def binary() -> str:
+    found = shutil.which("bwrap") or next((p for p in ("/usr/bin/bwrap", "/bin/bwrap") if os.access(p, os.X_OK)), None)
+    if not found:
+        raise SandboxUnavailable(
+            f"agent sandbox: bwrap not found: {INSTALL_HINT}, or turn sandboxing off for this town "
+            "(gt config sandbox off: agents then see all your files)"
+        )
+    return found
+
+
+@functools.lru_cache(maxsize=4)
+def probe(bwrap: str) -> None:
+    """Make one tiny sandbox (once per process): no user namespaces, a seccomp policy... -> one line.
+
+    Skipped inside a sandbox (a Witness starting a polecat): namespaces cannot
+    nest there, and the session's bwrap is run by the tmux server, outside.
+    """
+    if os.environ.get("GT_SANDBOX"):
+        return
+    try:
+        proc = subprocess.run(
+            [bwrap, "--ro-bind", "/", "/", "--unshare-pid", "--cap-drop", "ALL", "--", "/bin/true"],
+            capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SandboxUnavailable(f"agent sandbox: cannot run {bwrap}: {exc}") from None
+    if proc.returncode != 0:
+        why = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+        raise SandboxUnavailable(
+            f"agent sandbox: bwrap cannot make a sandbox on this machine ({why}); enable unprivileged user "
+            "namespaces (sysctl kernel.unprivileged_userns_clone=1) or turn sandboxing off (gt config sandbox off)"
+        )
+
+
+def argv(view: View, command: list[str], *, bwrap: str, chdir: str) -> list[str]:
+    """The full pane command for ``command`` inside ``view``."""
+    args = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--cap-drop", "ALL"]
+    if view.network == "none":
+        args.append("--unshare-net")
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
+    for m in view.mounts:
+        if m.kind == "ro":
+            args += ["--ro-bind", m.src or m.path, m.path]
+        elif m.kind == "rw":
+            args += ["--bind", m.src or m.path, m.path]
+        elif m.kind == "rw-try":
+            args += ["--bind-try", m.src or m.path, m.path]
+        elif m.kind == "tmpfs":
+            args += ["--tmpfs", m.path]
+        elif m.kind == "symlink":
+            args += ["--symlink", m.src, m.path]
+        elif m.kind == "null":
+            args += ["--ro-bind", "/dev/null", m.path]
+    args += ["--chdir", chdir, "--", *command]
+    return ["/bin/sh", "-c", _MAKE_DIRS, "gt-sandbox", *view.make_dirs, "--", *args]

@@ -1,0 +1,88 @@
+"""Putting a session's command into its sandbox (called by ``town.lifecycle`` only).
+
+:func:`apply` returns the pane argv, the adjusted environment and the
+:class:`~.policy.SandboxInfo` recorded for ``gt status``.  Sandboxing off for
+the town -> the command unchanged and ``enabled: false``.  On, but bwrap
+missing or unusable -> :class:`~.bwrap.SandboxUnavailable` (one line; the
+caller starts nothing).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import msgspec
+
+from ..town import layout
+from . import bwrap
+from .policy import SandboxInfo, view_for
+
+#: The Refinery's git goes through this socket (``broker.py``) when set.
+BROKER_ENV = "GT_GIT_BROKER"
+OFF_WARNING = (
+    "warning: agent sandboxes are OFF for this town: every agent can read all your files "
+    "(turn them on: gt config sandbox on)"
+)
+
+
+def check(town) -> None:
+    """``gt up``'s prerequisite: bwrap present and able to make a sandbox (when sandboxing is on)."""
+    if town.config.sandbox.enabled:
+        bwrap.probe(bwrap.binary())
+
+
+def session_env(town, ident, env: dict[str, str]) -> dict[str, str]:
+    """The session environment as the sandbox has it (its own HOME...); unchanged when sandboxing is off.
+
+    Applied before the runtime's own files are laid out (``runtime.native``), so
+    what they derive from ``HOME`` is the agent's sandbox HOME.
+    """
+    if not town.config.sandbox.enabled:
+        return env
+    from .policy import TMUX_ROLES
+
+    env = dict(env)
+    env["HOME"] = str(layout.agent_home(Path(town.root), ident.session))
+    env["GT_SANDBOX"] = "bwrap"
+    # No tmux socket inside: gastown's tmux calls answer "no server" instead of
+    # starting a second tmux server inside the sandbox.
+    env["GT_SANDBOX_TMUX"] = "1" if ident.role in TMUX_ROLES else "0"
+    # Refs outside the agent's own namespace are read-only: no auto-gc repacking them.
+    env.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="gc.auto", GIT_CONFIG_VALUE_0="0")
+    return env
+
+
+def apply(town, ident, preset, argv: list[str], env: dict[str, str], cwd: Path) -> tuple[list[str], dict[str, str], SandboxInfo]:
+    if not town.config.sandbox.enabled:
+        return argv, env, SandboxInfo(enabled=False)
+    exe = bwrap.binary()
+    bwrap.probe(exe)
+    env = session_env(town, ident, env)
+    view = view_for(town, ident, preset, env=env, argv0=argv[0])
+    inner = bwrap.argv(view, argv, bwrap=exe, chdir=str(cwd))
+    if view.broker_dir:
+        sock = os.path.join(view.broker_dir, "git.sock")
+        env[BROKER_ENV] = sock
+        repo = str(layout.rig_repo(Path(town.root), ident.rig))
+        inner = [
+            sys.executable, "-I", "-m", "gastown_server.sandbox.broker", "--socket", sock, "--repo", repo,
+            "--town", str(town.root), "--rig", ident.rig, "--url", town.rig(ident.rig).url, "--", *inner,
+        ]  # fmt: skip
+    return inner, env, view.info()
+
+
+def record(town, session: str, info: SandboxInfo) -> None:
+    d = layout.sandbox_state_dir(Path(town.root))
+    d.mkdir(mode=0o700, exist_ok=True)
+    tmp = d / f".{session}.{os.getpid()}.tmp"
+    tmp.write_bytes(msgspec.json.encode(info))
+    os.replace(tmp, d / f"{session}.json")
+
+
+def recorded(root: Path, session: str) -> SandboxInfo | None:
+    try:
+        return msgspec.json.decode((layout.sandbox_state_dir(root) / f"{session}.json").read_bytes(), type=SandboxInfo)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return None
