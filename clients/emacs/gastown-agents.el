@@ -52,7 +52,8 @@
 \\{gastown-agents-mode-map}"
   (setq tabulated-list-format [("Agent" 28 t) ("Role" 10 t) ("Rig" 12 t)
                                ("State" 10 t) ("Hook" 14 t) ("Last activity" 16 t)
-                               ("Cost" 9 gastown-agents--cost-less-p :right-align t)]
+                               ("Cost" 9 gastown-agents--cost-less-p :right-align t)
+                               ("Sandbox" 12 t)]
         tabulated-list-padding 1
         tabulated-list-sort-key nil)
   (tabulated-list-init-header)
@@ -92,6 +93,16 @@ The server prices the usage its runtimes recorded (`gt costs')."""
                  (if (string-prefix-p "$" s) (string-to-number (substring s 1)) -1)))))
     (< (funcall num a) (funcall num b))))
 
+(defun gastown-agents--sandbox (agent)
+  "Return AGENT's sandbox in short: bwrap (+net=none, +tmux, +git), OFF or -."
+  (let ((box (plist-get agent :sandbox)))
+    (cond ((not (consp box)) "-")
+          ((not (gastown-true-p (plist-get box :enabled))) "OFF")
+          (t (concat (gastown-str (plist-get box :tool))
+                     (if (equal (plist-get box :network) "none") "+net=none" "")
+                     (if (gastown-true-p (plist-get box :tmux)) "+tmux" "")
+                     (if (gastown-true-p (plist-get box :git_broker)) "+git" ""))))))
+
 (defun gastown-agents--entries (agents)
   "Return `tabulated-list-entries' for AGENTS."
   (mapcar (lambda (a)
@@ -107,7 +118,9 @@ The server prices the usage its runtimes recorded (`gt costs')."""
                                                       (_ 'default)))
                             (gastown-agents--hook a)
                             (gastown-time (gastown-get a :last_activity :updated_at))
-                            (gastown-agents--cost a)))))
+                            (gastown-agents--cost a)
+                            (let ((box (gastown-agents--sandbox a)))
+                              (propertize box 'face (if (equal box "OFF") 'warning 'default)))))))
           agents))
 
 (defun gastown-agents--show (agents)

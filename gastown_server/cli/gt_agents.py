@@ -282,6 +282,13 @@ def handoff(ctx, args):
             ctx.out(f"handing off {me}: a fresh session takes the hook")
             sys.stdout.flush()
         res = do_handoff(town, me, message=message, actor=me, old_session_id=os.environ.get("GT_SESSION_ID", ""))
+    if res.status == "ending":
+        from ..sandbox.launch import end_own_session
+
+        ctx.emit(res, f"handoff recorded; {res.session} ends now and the daemon or the Witness starts a fresh one")
+        sys.stdout.flush()
+        end_own_session()
+        return
     ctx.emit(res, f"{res.status} {res.address} ({res.session}), session {res.session_id}")
 
 

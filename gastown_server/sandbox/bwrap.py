@@ -27,7 +27,7 @@ class SandboxUnavailable(Unavailable):
 
 
 def binary() -> str:
-    found = shutil.which("bwrap") or next((p for p in ("/usr/bin/bwrap", "/bin/bwrap") if os.access(p, os.X_OK)), None)
+    found = shutil.which("bwrap")
     if not found:
         raise SandboxUnavailable(
             f"agent sandbox: bwrap not found: {INSTALL_HINT}, or turn sandboxing off for this town "

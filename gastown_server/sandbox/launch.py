@@ -86,3 +86,34 @@ def recorded(root: Path, session: str) -> SandboxInfo | None:
         return msgspec.json.decode((layout.sandbox_state_dir(root) / f"{session}.json").read_bytes(), type=SandboxInfo)
     except (OSError, msgspec.DecodeError, msgspec.ValidationError):
         return None
+
+
+def end_own_session() -> bool:
+    """Inside a bwrap PID namespace: SIGTERM the sandbox's main process (a sandboxed handoff).
+
+    Only when PID 1 is bwrap: outside a sandbox this does nothing (it must never
+    signal processes of the user's session).
+    """
+    import signal
+
+    try:
+        init = open("/proc/1/cmdline", "rb").read().split(b"\0")[0]
+    except OSError:
+        return False
+    if not init.endswith(b"bwrap"):
+        return False
+    ended = False
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or entry == "1":
+            continue
+        try:
+            stat = open(f"/proc/{entry}/stat").read()
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[1].split()[1] == "1":  # field 4: the parent pid
+            try:
+                os.kill(int(entry), signal.SIGTERM)
+                ended = True
+            except ProcessLookupError:
+                pass
+    return ended

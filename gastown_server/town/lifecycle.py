@@ -333,6 +333,13 @@ def handoff(town: Town, address: str, *, message: str = "", actor: str | None = 
         mail.send(ledger, ident.address, "HANDOFF", body, actor=ident.address)
         for b in hooked:
             ledger.add_comment(b.id, f"HANDOFF from session {old_session_id or '?'}: {note}", actor=actor)
+    from ..runtime.tmux import sandbox_has_tmux
+
+    if not sandbox_has_tmux():
+        # A sandbox without the tmux socket (a polecat's): the session cannot
+        # replace itself.  The caller ends it (sandbox.launch.end_own_session);
+        # the daemon or the Witness revives it, and the fresh one reads the note.
+        return StartResult(ident.address, ident.session, "ending")
     return start_agent(town, ident, actor=actor, replace=town.tmux.has(ident.session), mode="handoff")
 
 

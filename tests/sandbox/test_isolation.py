@@ -202,3 +202,26 @@ def msgspec_to(obj):
     import msgspec
 
     return msgspec.to_builtins(obj)
+
+
+def test_sandboxed_polecat_handoff_ends_its_session_and_the_daemon_brings_a_fresh_one(town, tmp_path):
+    from gastown_server.patrol.heartbeat import BeatState, beat
+    from gastown_server.town.lifecycle import sessions_of
+    from gastown_server.work import mail
+
+    rigs.add(town, "alpha", str(make_repo(tmp_path / "src")), prefix="al")
+    first = start_agent(town, "alpha/polecats/nux")
+    wait_for(lambda: "ready for input" in transcript(town.root, "al-nux"), timeout=30, what="the polecat up")
+    subprocess.run(["tmux", "-L", town.socket, "send-keys", "-t", "al-nux", "-l", "handoff fresh context please"], check=True)
+    subprocess.run(["tmux", "-L", town.socket, "send-keys", "-t", "al-nux", "Enter"], check=True)
+    wait_for(lambda: not town.tmux.has("al-nux"), timeout=30, what="the sandboxed session to end itself")
+    assert "handing off: fresh context please" in transcript(town.root, "al-nux")
+    notes = [m for m in mail.inbox(town.ledger, "alpha/polecats/nux") if m.subject == "HANDOFF"]
+    assert len(notes) == 1 and first.session_id in notes[0].body
+    beat(town, BeatState())  # what the daemon does on its next heartbeat
+    records = sessions_of(town, town.identity("alpha/polecats/nux"))
+    assert records[0].mode == "revive" and records[0].session_id != first.session_id
+    marker = f"=== gastown session {records[0].session_id} ==="
+    wait_for(lambda: marker in transcript(town.root, "al-nux")
+             and "HANDOFF" in transcript(town.root, "al-nux").split(marker)[1], timeout=30, what="the fresh session reads the note")  # fmt: skip
+    stop_agent(town, "alpha/polecats/nux", grace_s=2)

@@ -676,6 +676,8 @@ killed afterwards."
   (gastown-test-with-live-town town
     (let ((buf (gastown-agents town)))
       (should (gastown-test-buffer-matches buf "^ *mayor +mayor +.*running"))
+      ;; Each session's sandbox (gt up starts the Mayor in bwrap, with the tmux socket).
+      (should (gastown-test-buffer-matches buf "^ *mayor .* bwrap\\+tmux *$"))
       (should (gastown-test-buffer-matches buf "^ *deacon +deacon"))
       (with-current-buffer buf
         (goto-char (point-min))

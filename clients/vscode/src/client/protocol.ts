@@ -81,6 +81,8 @@ export interface Agent {
   lastActivity: string | undefined;
   /** What its sessions cost (US dollars, `gt costs`); undefined when it used no tokens. */
   costUsd: number | undefined;
+  /** The session's sandbox in a few words ("bwrap", "bwrap, network none, tmux", "OFF"); undefined = never started. */
+  sandbox: string | undefined;
 }
 
 export interface Bead {
@@ -253,12 +255,27 @@ export function toAgent(o: Obj): Agent {
     hookTitle: hookObj ? str(hookObj, "title") : str(o, "hook_title", "hookTitle"),
     lastActivity: str(o, "last_activity", "lastActivity"),
     costUsd: (num(o, "tokens") ?? 0) > 0 ? num(o, "cost_usd", "costUsd") : undefined,
+    sandbox: sandboxText(o.sandbox),
   };
 }
 
 /** A cost for display: `$0.0123` under a dollar, `$12.50` above. */
 export function formatUsd(usd: number): string {
   return usd < 1 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
+/** agent/list's `sandbox` object in a few words (docs/security.md). */
+export function sandboxText(box: unknown): string | undefined {
+  if (!isObj(box)) return undefined;
+  if (box.enabled === false) return "OFF";
+  const extras: string[] = [];
+  if (box.network === "none") extras.push("network none");
+  if (box.tmux === true) extras.push("tmux");
+  if (box.git_broker === true) extras.push("git broker");
+  const rw = Array.isArray(box.rw) ? box.rw.length : 0;
+  const ro = Array.isArray(box.ro) ? box.ro.length : 0;
+  extras.push(`${rw} rw / ${ro} ro`);
+  return [str(box, "tool") ?? "sandbox", ...extras].join(", ");
 }
 
 export function toBead(o: Obj): Bead {

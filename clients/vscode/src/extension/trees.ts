@@ -201,11 +201,12 @@ export class AgentsTree extends StoreTree<AgentNode> {
     item.id = `agent:${a.address}`;
     const state = a.running ? a.state : `${a.state}, no session`;
     const cost = a.costUsd !== undefined ? ` · ${formatUsd(a.costUsd)}` : "";
-    item.description = (a.hook ? `${state} · hook ${a.hook}` : state) + cost;
+    const unboxed = a.sandbox === "OFF" ? " · unsandboxed" : "";
+    item.description = (a.hook ? `${state} · hook ${a.hook}` : state) + cost + unboxed;
     item.iconPath = agentIcon(a);
     item.contextValue = "agent";
     item.tooltip = new vscode.MarkdownString(
-      [`**${a.address}** (${a.role})`, `state: ${a.state}`, a.session ? `session: \`${a.session}\`` : "", a.hook ? `hook: \`${a.hook}\`${a.hookTitle ? ` ${a.hookTitle}` : ""}` : "hook: empty", a.lastActivity ? `last activity: ${a.lastActivity}` : "", a.costUsd !== undefined ? `cost: ${formatUsd(a.costUsd)} (gt costs)` : ""]
+      [`**${a.address}** (${a.role})`, `state: ${a.state}`, a.session ? `session: \`${a.session}\`` : "", a.hook ? `hook: \`${a.hook}\`${a.hookTitle ? ` ${a.hookTitle}` : ""}` : "hook: empty", a.lastActivity ? `last activity: ${a.lastActivity}` : "", a.sandbox ? `sandbox: ${a.sandbox}` : "", a.costUsd !== undefined ? `cost: ${formatUsd(a.costUsd)} (gt costs)` : ""]
         .filter(Boolean)
         .join("\n\n"),
     );

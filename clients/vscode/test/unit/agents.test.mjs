@@ -52,6 +52,7 @@ test("agents: the town's agents with role, session and running state", () => {
   assert.equal(mayor.rig, undefined);
   assert.equal(mayor.session, "hq-mayor");
   assert.equal(mayor.running, true);
+  assert.match(mayor.sandbox ?? "", /^bwrap, tmux, \d+ rw \/ \d+ ro$/, "gt up started the Mayor in its sandbox");
   assert.ok(store.runningAgents >= 2, "mayor and deacon run");
 });
 

@@ -64,6 +64,13 @@ test("agents carry what they cost (gt status cost_usd/tokens); none when they us
   assert.deepEqual([client.formatUsd(0.01234), client.formatUsd(12.5)], ["$0.0123", "$12.50"]);
 });
 
+test("agents: the session's sandbox in a few words", () => {
+  const box = { enabled: true, tool: "bwrap", network: "none", tmux: false, git_broker: true, home: "/t/.gastown/homes/x", rw: ["/t/a", "/t/b"], ro: ["/t/c"], hidden: [] };
+  assert.equal(client.toAgent({ address: "a/refinery", sandbox: box }).sandbox, "bwrap, network none, git broker, 2 rw / 1 ro");
+  assert.equal(client.toAgent({ address: "mayor", sandbox: { enabled: false } }).sandbox, "OFF");
+  assert.equal(client.toAgent({ address: "mayor", sandbox: null }).sandbox, undefined);
+});
+
 test("attach command: the server's argv, else its shell line", () => {
   assert.deepEqual(client.attachArgv({ agent: "mayor", session: "hq-mayor", command: ["tmux", "-L", "s", "attach-session", "-t", "hq-mayor"], shell: "tmux -L s attach-session -t hq-mayor", running: true }), ["tmux", "-L", "s", "attach-session", "-t", "hq-mayor"]);
   assert.deepEqual(client.attachArgv({ shell: "tmux attach -t x" }), ["/bin/sh", "-c", "tmux attach -t x"]);
