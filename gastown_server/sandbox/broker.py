@@ -32,6 +32,8 @@ import sys
 import threading
 
 BROKER_ENV = "GT_GIT_BROKER"
+#: Where a Refinery's sandbox sees its broker directory (short: AF_UNIX paths are limited).
+INSIDE_DIR = "/run/gastown-broker"
 _OPS = ("fetch", "push")
 _FLAGS = frozenset({"-q", "--quiet", "--prune", "--no-tags", "--tags", "--atomic", "--porcelain", "--force", "-f"})
 _REFSPEC = re.compile(r"^\+?[A-Za-z0-9_./@{}^~-]*(:[A-Za-z0-9_./-]*)?$")
@@ -160,10 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError:
         pass
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old = os.umask(0o077)
+    old, here = os.umask(0o077), os.getcwd()
     try:
-        srv.bind(args.socket)
+        # Relative: a town's path can make the socket's longer than AF_UNIX's 107 bytes
+        # (the sandbox mounts the directory at a short path, INSIDE_DIR).
+        os.chdir(os.path.dirname(args.socket))
+        srv.bind(os.path.basename(args.socket))
     finally:
+        os.chdir(here)
         os.umask(old)
     srv.listen(8)
     env = _git_env()

@@ -63,8 +63,10 @@ def apply(town, ident, preset, argv: list[str], env: dict[str, str], cwd: Path) 
     view = view_for(town, ident, preset, env=env, argv0=argv[0])
     inner = bwrap.argv(view, argv, bwrap=exe, chdir=str(cwd))
     if view.broker_dir:
+        from .broker import INSIDE_DIR
+
         sock = os.path.join(view.broker_dir, "git.sock")
-        env[BROKER_ENV] = sock
+        env[BROKER_ENV] = f"{INSIDE_DIR}/git.sock"
         repo = str(layout.rig_repo(Path(town.root), ident.rig))
         inner = [
             sys.executable, "-I", "-m", "gastown_server.sandbox.broker", "--socket", sock, "--repo", repo,

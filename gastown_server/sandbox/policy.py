@@ -225,13 +225,22 @@ def view_for(town, ident, preset, *, env: dict[str, str], argv0: str) -> View:
     hidden = [state / "secrets", state / "homes", state / "brokers"]
     if role not in TMUX_ROLES:
         hidden.append(state / "transcripts")
+    # Runtimes' per-session config dirs (e.g. Claude Code's CLAUDE_CONFIG_DIR): each sees its own only.
+    hidden.append(state / "agent-config")
     mounts += [Mount("tmpfs", str(p)) for p in hidden]
     mounts.append(Mount("rw", home))
+    cfg_root = state / "agent-config"
+    if cfg_root.is_dir():
+        for runtime_dir in sorted(cfg_root.iterdir()):
+            if (runtime_dir / ident.session).is_dir():
+                mounts.append(Mount("rw", str(runtime_dir / ident.session)))
     bdir = ""
     if role == "refinery":
+        from .broker import INSIDE_DIR
+
         bdir = str(broker_dir(root, ident.session))
         make.append(bdir)
-        mounts.append(Mount("rw", bdir))
+        mounts.append(Mount("rw", INSIDE_DIR, src=bdir))
     if tmux:
         mounts.append(Mount("rw-try", tmux_socket_path(town.socket)))
     for p in preset.sandbox_ro:
@@ -262,10 +271,10 @@ def _git_write_mounts(repo: Path, worktree: Path | None, branch_ns: str, make: l
         if gd:
             out.append(Mount("rw", gd))
     if branch_ns:
-        for sub in ("refs/heads", "logs/refs/heads"):
-            p = str(git / sub / branch_ns)
-            make.append(p)
-            out.append(Mount("rw", p))
+        # refs/gastown/: gt apply's kept interrupted runs and rework tips (script_work.py).
+        for p in (git / "refs/heads" / branch_ns, git / "logs/refs/heads" / branch_ns, git / "refs/gastown"):
+            make.append(str(p))
+            out.append(Mount("rw", str(p)))
     else:
         for sub in ("refs", "logs"):
             p = str(git / sub)

@@ -11,8 +11,9 @@ block runs with ``sh -e`` there, every change is committed as
 ``<title> (<issue>)`` with a ``Gastown-Issue: <issue>`` trailer.  Run again
 (a restarted session, or rework after ``REWORK_REQUEST``) it is idempotent:
 
-- a worktree left half-changed by a killed run is stashed (kept, not lost)
-  and the run starts clean;
+- a worktree left half-changed by a killed run is kept (committed under
+  ``refs/gastown/interrupted/<branch>/<time>-<sha>``, not lost) and the run
+  starts clean;
 - if the branch already has the issue's commit and contains the base, it
   does nothing; if the base moved on, it rebases onto it; if that rebase
   conflicts it aborts, resets the branch to the base and applies the script
@@ -74,9 +75,32 @@ def _start_clean(git: Git, issue: str) -> str:
         git.run("rebase", "--abort", check=False)
         notes.append("aborted an interrupted rebase")
     if git.dirty():
-        git.run("stash", "push", "-q", "--include-untracked", "-m", f"gt apply {issue}: interrupted run")
-        notes.append("stashed an interrupted run's changes")
+        ref = _keep_interrupted(git, issue)
+        notes.append(f"kept an interrupted run's changes under {ref}")
     return "; ".join(notes)
+
+
+def _keep_interrupted(git: Git, issue: str) -> str:
+    """Commit the dirty tree (untracked files too) to ``refs/gastown/interrupted/...`` and clean up.
+
+    Not ``git stash``: ``refs/stash`` is shared by every worktree of the
+    clone, and a sandboxed polecat may only write ``refs/heads/polecat/`` and
+    ``refs/gastown/`` there (docs/security.md).
+    """
+    import tempfile
+
+    branch = git.current_branch() or "detached"
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
+        git.run("read-tree", "HEAD", env=env)
+        git.run("add", "-A", env=env)
+        tree = git.run("write-tree", env=env).stdout.strip()
+    sha = git.run("commit-tree", tree, "-p", "HEAD", "-m", f"gt apply {issue}: interrupted run").stdout.strip()
+    ref = f"refs/gastown/interrupted/{branch}/{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{sha[:12]}"
+    git.run("update-ref", ref, sha)
+    git.run("reset", "-q", "--hard", "HEAD")
+    git.run("clean", "-q", "-fd")
+    return ref
 
 
 def _run_script(worktree: Path, script: str, env: dict[str, str] | None, timeout: float) -> None:
