@@ -1,7 +1,8 @@
 """The Refinery's git broker: ``fetch``/``push`` run outside its sandbox, with the rig's secrets.
 
-A sandboxed Refinery's pane runs ``python -I -m gastown_server.sandbox.broker
---socket S --repo R --town T --rig N -- bwrap ...``: this small process
+A sandboxed Refinery's pane runs ``python -I -S .../sandbox/broker.py
+--socket S --repo R --town T --rig N -- bwrap ...`` (stdlib only, so it
+starts in a few ms without ``site``): this small process
 stays outside the sandbox, starts bwrap as its child (same process group, so
 ``TownTmux.stop``'s SIGTERM reaches the agent), and serves one unix socket
 that only the Refinery's sandbox mounts.  The Refinery's git calls to its
@@ -99,12 +100,17 @@ def _configured_url(repo: str, remote: str) -> str:
 
 
 def _redact(text: str, town: str) -> str:
-    from pathlib import Path
-
-    from .secrets import known_values
-
-    for _rig, _name, value in known_values(Path(town)):
-        text = text.replace(value, "[secret]")
+    """Blank any secret value out of git's output (the store read directly: this file runs with ``-S``)."""
+    try:
+        with open(os.path.join(town, ".gastown", "secrets", "secrets.json"), "rb") as f:
+            store = json.loads(f.read() or b"{}")
+    except (OSError, ValueError):
+        return text
+    for names in store.values():
+        for entry in names.values():
+            value = entry.get("value", "")
+            if len(value) >= 6:
+                text = text.replace(value, "[secret]")
     return text
 
 

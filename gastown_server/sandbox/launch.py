@@ -69,7 +69,7 @@ def apply(town, ident, preset, argv: list[str], env: dict[str, str], cwd: Path) 
         env[BROKER_ENV] = f"{INSIDE_DIR}/git.sock"
         repo = str(layout.rig_repo(Path(town.root), ident.rig))
         inner = [
-            sys.executable, "-I", "-m", "gastown_server.sandbox.broker", "--socket", sock, "--repo", repo,
+            sys.executable, "-I", "-S", str(Path(__file__).with_name("broker.py")), "--socket", sock, "--repo", repo,
             "--town", str(town.root), "--rig", ident.rig, "--url", town.rig(ident.rig).url, "--", *inner,
         ]  # fmt: skip
     return inner, env, view.info()
