@@ -353,6 +353,27 @@ def _stale_index_lock(c: _Checks, rig, where: Path):
     return 1
 
 
+def _check_sandbox(c: _Checks) -> Iterator[Finding]:
+    """Agent sandboxes on, and bwrap able to make one (docs/security.md)."""
+    from ..errors import GastownError
+    from ..sandbox import bwrap
+
+    try:
+        enabled = c.town.config.sandbox.enabled
+    except GastownError:
+        return  # the config check reports it
+    if not enabled:
+        yield Finding("sandbox", WARNING, "agent sandboxes are off: every agent can read all your files",
+                      fix="gt config sandbox on")  # fmt: skip
+        return
+    try:
+        bwrap.probe(bwrap.binary())
+    except GastownError as exc:
+        yield Finding("sandbox", ERROR, f"{exc.message} (no agent can start)", fix=bwrap.INSTALL_HINT)
+        return
+    yield _ok("sandbox", "agent sandboxes on; bwrap can make one here")
+
+
 CHECKS: tuple[tuple[str, Callable[[_Checks], Iterator[Finding]]], ...] = (
     ("config", _check_config),
     ("ledger", _check_ledger),
@@ -361,6 +382,7 @@ CHECKS: tuple[tuple[str, Callable[[_Checks], Iterator[Finding]]], ...] = (
     ("tmux", _check_tmux),
     ("daemon", _check_daemon),
     ("runtimes", _check_runtimes),
+    ("sandbox", _check_sandbox),
     ("messaging", _check_messaging),
     ("rigs", _check_rigs),
 )

@@ -59,7 +59,11 @@ def test_sandbox_off_warns_and_status_says_off(gt, town_root, socket_name):
     mayor = next(a for a in status["agents"] if a["address"] == "mayor")
     assert mayor["sandbox"]["enabled"] is False
     assert "sandbox=OFF" in gt("status").stdout
+    doctor = json.loads(gt("doctor", "--json", "--check", "sandbox", check=False).stdout)
+    assert [(f["severity"], f["fix"]) for f in doctor["findings"]] == [("warning", "gt config sandbox on")]
     gt("config", "sandbox", "on")
+    doctor = json.loads(gt("doctor", "--json", "--check", "sandbox").stdout)
+    assert [f["severity"] for f in doctor["findings"]] == ["ok"]
     bad = gt("config", "sandbox", "network", "polecat", "wifi", check=False)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "host, none" in bad.stderr
 
