@@ -89,15 +89,15 @@ def test_killed_polecat_is_recycled_and_the_molecule_completes(town, src_repo, t
     from gastown_server.formulas.service import cook_named
 
     setup_rig(town, src_repo)
-    marks = tmp_path / "marks"
-    marks.mkdir()
+    # In the polecat's own worktree: its sandbox lets it write nowhere else (docs/security.md).
+    marks = town.root / RIG / "polecats" / "slit" / ".gt-test-marks"
     formula = tmp_path / "ndi-work.formula.toml"
     formula.write_text(f'''
 formula = "ndi-work"
 version = 1
 [[steps]]
 id = "first"
-run = "echo first >> {marks}/log"
+run = "mkdir -p {marks} && echo first >> {marks}/log"
 [[steps]]
 id = "slow"
 needs = ["first"]
