@@ -125,7 +125,10 @@ def spawn(root: Path) -> int:
     interval = wanted_interval(root)
     if interval is not None:
         argv += ["--interval", f"{interval:g}"]
-    env = {k: v for k, v in os.environ.items() if k not in _AGENT_VARS}
+    from .daemon import daemon_env  # (only when a daemon is started: gt start-up stays lean)
+
+    # The same scrubbed environment as gt daemon start: no tokens of the reviver's shell.
+    env = {k: v for k, v in daemon_env().items() if k not in _AGENT_VARS}
     with open(root / STATE_DIR / "daemon.log", "a") as log:
         proc = subprocess.Popen(
             argv, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
