@@ -267,12 +267,10 @@ def check_prerequisites(town: Town, idents: list[Identity]) -> None:
     """Everything ``up`` needs, checked before anything starts (nothing half-up)."""
     from ..runtime import runtimes
     from ..runtime.tmux import tmux_binary
+    from ..sandbox import launch as sandbox_launch
     from . import config
 
-    from ..sandbox import launch as sandbox_launch
-
     tmux_binary()
-    sandbox_launch.check(town)
     seen = set()
     for ident in idents:
         preset = config.resolve_agent(town.config, role=ident.role)
@@ -280,6 +278,7 @@ def check_prerequisites(town: Town, idents: list[Identity]) -> None:
             seen.add(preset.name)
             runtimes.check_available(preset)
             runtimes.base_command(preset)
+    sandbox_launch.check(town)  # last: the missing runtime is the first thing to fix
 
 
 def up(town: Town, *, actor: str = "overseer", daemon: bool = True) -> list[StartResult]:
