@@ -148,6 +148,9 @@ def resume_target(preset: RuntimePreset, session_id: str, logs: str) -> tuple[st
     """
     from ..errors import NotFound
 
+    if preset.log_format == "claude" and logs:
+        # Resume from the config dir the session really wrote to (a sandbox gives it its own HOME).
+        return session_id, {"CLAUDE_CONFIG_DIR": str(Path(logs).parents[2])}
     if preset.log_format != "codex" or not logs:
         return session_id, {}
     for path in codex_rollouts(logs):

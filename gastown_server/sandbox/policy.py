@@ -176,7 +176,12 @@ def _runtime_mounts(argv0: str, path_env: str, covered: list[str]) -> list[Mount
     out = []
     if found:
         for p in dict.fromkeys((os.path.abspath(found), os.path.realpath(found))):
-            if not _under(p, covered):
+            # An npm CLI (claude, codex) is a launcher script that loads its platform
+            # package from the same node_modules: the whole tree, read-only.
+            parts = p.split(os.sep)
+            if "node_modules" in parts:
+                p = os.sep.join(parts[: parts.index("node_modules") + 1])
+            if not _under(p, covered) and all(m.path != p for m in out):
                 out.append(Mount("ro", p))
     return out
 

@@ -7,6 +7,7 @@ $/progress reports). A damaged session file still lists, with the rest of it rea
 import json
 import os
 import subprocess
+from pathlib import Path
 
 from costs_helpers import claude_print_agent, find_cli, gt, run_session, stub_log
 
@@ -20,8 +21,11 @@ def test_seance_lists_claude_sessions_and_a_question_gets_the_stubs_answer(town_
     agent = claude_print_agent(town_root, stub)
     with Town(town_root) as town:
         rec = run_session(town, "mayor", agent)
-    # A session the town did not start: someone ran claude by hand in the Mayor's directory.
-    env = {**os.environ, "ANTHROPIC_BASE_URL": stub.url, "ANTHROPIC_API_KEY": "sk-gastown-test-key"}
+    # A session the town did not start: someone ran claude by hand in the Mayor's directory, with
+    # the Mayor's own Claude config dir (the session's HOME may be the town's, under a sandbox).
+    config_dir = str(Path(rec.logs).parents[2])
+    env = {**os.environ, "ANTHROPIC_BASE_URL": stub.url, "ANTHROPIC_API_KEY": "sk-gastown-test-key",
+           "CLAUDE_CONFIG_DIR": config_dir}  # fmt: skip
     by_hand = subprocess.run([find_cli("claude"), "-p", "hello from a human"], cwd=rec.cwd, env=env,
                              capture_output=True, text=True, timeout=60)  # fmt: skip
     assert by_hand.returncode == 0, by_hand.stderr
