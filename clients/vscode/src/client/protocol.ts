@@ -35,6 +35,7 @@ export const Methods = {
   seanceTalk: "seance/talk",
   formulaList: "formula/list",
   formulaShow: "formula/show",
+  slingCandidates: "sling/candidates",
   feedSubscribe: "feed/subscribe",
   feedUnsubscribe: "feed/unsubscribe",
   transcriptSubscribe: "transcript/subscribe",
@@ -99,6 +100,8 @@ export interface Convoy extends Bead {
   closed: number;
   /** Every tracked bead is done. */
   landed: boolean;
+  /** When the convoy bead was closed (landed), if it was. */
+  closedAt: string | undefined;
 }
 
 export interface ConvoyTree {
@@ -259,6 +262,21 @@ export function toAgent(o: Obj): Agent {
   };
 }
 
+/**
+ * The state to show.  The ledger's state and the tmux session are two sources: right after a
+ * sling the ledger says "running" (or "spawning") before the session exists, which read as the
+ * contradictory "running, no session".  A state that claims a live session without one is shown
+ * as "starting" (it becomes "running" with the session's agentChanged push); other states
+ * without a session keep the note.
+ */
+export function agentStateLabel(a: Agent): string {
+  if (a.running) return a.state;
+  if (LIVE_STATES.has(a.state.toLowerCase())) return "starting";
+  return `${a.state}, no session`;
+}
+
+const LIVE_STATES = new Set(["running", "working", "active", "busy", "spawning", "started", "up"]);
+
 /** A cost for display: `$0.0123` under a dollar, `$12.50` above. */
 export function formatUsd(usd: number): string {
   return usd < 1 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
@@ -296,7 +314,7 @@ export function toConvoy(o: Obj, tracked?: Bead[]): Convoy {
   const closed = num(progress, "closed", "done") ?? num(o, "closed", "closed_count", "done") ?? num(inner, "closed", "closed_count") ?? tracked?.filter((b) => b.status === "closed").length ?? 0;
   const bead = toBead(inner);
   const landed = bool(o, "landed") ?? bool(inner, "landed") ?? (bead.status === "closed" || (total > 0 && closed === total));
-  return { ...bead, total, closed, landed };
+  return { ...bead, total, closed, landed, closedAt: str(o, "closed_at") ?? str(inner, "closed_at") };
 }
 
 /** One variable a formula declares (`formula/show` result's `vars` table), for a prompt. */
@@ -408,11 +426,91 @@ export function toTranscriptChunk(r: unknown): TranscriptChunk | undefined {
   };
 }
 
-/** Strip ANSI escape sequences (colours, cursor moves) from a transcript chunk. */
+/** Strip ANSI escape sequences (colours, cursor moves) from a whole text (see TerminalText for a stream). */
 export function stripAnsi(s: string): string {
-  // CSI ... final byte, OSC ... BEL/ST, and lone two-byte escapes.
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\r(?!\n)/g, "");
+  const t = new TerminalText();
+  return t.feed(s) + t.flush();
+}
+
+// CSI ... final byte, OSC ... BEL/ST, and two-byte escapes.
+// eslint-disable-next-line no-control-regex
+const ESCAPE = /\x1b\[([0-?]*)[ -/]*([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/y;
+// eslint-disable-next-line no-control-regex
+const PARTIAL_ESCAPE = /^\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*\x1b?)?$/;
+
+/**
+ * A pane's raw output as plain lines, fed chunk by chunk.  Where the terminal starts a new
+ * line without a "\n" (a bare CR, a cursor move down or to another row) this emits one, so
+ * that text the pane shows on separate rows is not glued together ("ready for inputstatus
+ * please").  An escape sequence or a CR split across two chunks is held back until the next.
+ */
+export class TerminalText {
+  private pending = "";
+  /** The last character emitted ("\n" at the start: no blank line first). */
+  private last = "\n";
+
+  feed(chunk: string): string {
+    const s = this.pending + chunk;
+    this.pending = "";
+    let out = "";
+    const newline = () => {
+      if (this.last !== "\n") {
+        out += "\n";
+        this.last = "\n";
+      }
+    };
+    let i = 0;
+    while (i < s.length) {
+      const ch = s[i]!;
+      if (ch === "\x1b") {
+        ESCAPE.lastIndex = i;
+        const m = ESCAPE.exec(s);
+        if (!m) {
+          if (PARTIAL_ESCAPE.test(s.slice(i))) {
+            this.pending = s.slice(i);
+            break;
+          }
+          i++; // a lone ESC: drop it
+          continue;
+        }
+        const final = m[2];
+        const args = m[1] ?? "";
+        // Cursor down / next line / to a row (H, f, d with a row other than the current one): a new line.
+        if (final === "B" || final === "E" || ((final === "H" || final === "f" || final === "d") && args !== "")) newline();
+        i += m[0].length;
+        continue;
+      }
+      if (ch === "\r") {
+        if (i + 1 === s.length) {
+          this.pending = "\r"; // the "\n" may come in the next chunk
+          break;
+        }
+        if (s[i + 1] !== "\n") newline();
+        i++;
+        continue;
+      }
+      out += ch;
+      this.last = ch;
+      i++;
+    }
+    return out;
+  }
+
+  /** Whatever is held back, at the end of the stream. */
+  flush(): string {
+    const p = this.pending;
+    this.pending = "";
+    if (p === "\r" && this.last !== "\n") {
+      this.last = "\n";
+      return "\n";
+    }
+    return "";
+  }
+
+  reset(): void {
+    this.pending = "";
+    this.last = "\n";
+  }
 }
 
 /** The argv to run for `agent/attachCommand`'s result ({command: argv, shell}). */
@@ -428,6 +526,42 @@ export function checkNudge(r: unknown, agent: string): string {
   const status = isObj(r) && typeof r.status === "string" ? r.status : "delivered";
   if (status === "failed") throw new Error(`the nudge to ${agent} failed: ${isObj(r) && typeof r.reason === "string" && r.reason ? r.reason : "no reason given"}`);
   return status;
+}
+
+/** The one line a user sees after a nudge: delivered, queued (the pane was busy), or failed with its reason. */
+export function describeNudge(r: unknown, agent: string): { ok: boolean; text: string } {
+  const o = isObj(r) ? r : {};
+  const status = str(o, "status") ?? "delivered";
+  const reason = str(o, "reason");
+  if (status === "failed") return { ok: false, text: `nudge to ${agent} failed: ${reason ?? "no reason given"}` };
+  if (status === "queued") return { ok: true, text: `nudge to ${agent} queued (busy): delivered when its pane is idle${reason ? ` (${reason})` : ""}` };
+  return { ok: true, text: `nudge to ${agent} ${status}` };
+}
+
+/** One item a sling picker offers (`sling/candidates`). */
+export interface SlingCandidate {
+  kind: "bead" | "formula";
+  id: string;
+  title: string;
+  status: string;
+  priority: number | undefined;
+  issueType: string;
+  internal: boolean;
+  why: string;
+}
+
+/** `sling/candidates`' list, in the server's order (real work first). */
+export function toSlingCandidates(r: unknown): SlingCandidate[] {
+  return listOf(r, "candidates").map((o) => ({
+    kind: o.kind === "formula" ? "formula" : "bead",
+    id: str(o, "id") ?? "?",
+    title: str(o, "title") ?? "",
+    status: str(o, "status") ?? "",
+    priority: num(o, "priority"),
+    issueType: str(o, "issue_type") ?? "",
+    internal: bool(o, "internal") ?? false,
+    why: str(o, "why") ?? "",
+  }));
 }
 
 export function isObject(v: unknown): v is Obj {

@@ -27,7 +27,7 @@ import {
   type TownStatus,
 } from "./protocol";
 
-export type Part = "status" | "agents" | "convoys" | "mail";
+export type Part = "status" | "agents" | "convoys" | "landed" | "mail";
 
 export interface Change {
   part: Part;
@@ -41,8 +41,12 @@ const PART_METHOD: Record<Part, string> = {
   status: Methods.townStatus,
   agents: Methods.agentList,
   convoys: Methods.convoyList,
+  landed: Methods.convoyList,
   mail: Methods.mailInbox,
 };
+
+/** How many recently landed convoys the Convoys view lists. */
+const RECENT_LANDED = 10;
 
 /** Event kinds that may put work on, or take it off, an agent's hook. */
 const HOOK_EVENT = /^(updated|closed|reopened|deleted|status_changed)$|hook|sling|handoff|done/;
@@ -52,7 +56,11 @@ export class TownStore {
   agents: Agent[] = [];
   convoys: Convoy[] = [];
   trees = new Map<string, ConvoyTree>();
+  /** Recently landed convoys (convoy/list status "recent"), newest first. */
+  landed: Convoy[] = [];
   inbox: Mail[] = [];
+  /** Whose inbox the Mail view shows (undefined: the session's actor, the Overseer). */
+  inboxAddress: string | undefined;
   /** Id of the last feed event seen; the feed resumes after it on reconnect (undefined: from now on). */
   cursor: number | undefined;
   /** The server's id for our feed subscription. */
@@ -98,6 +106,7 @@ export class TownStore {
       this.load("status", undefined),
       this.load("agents", undefined),
       this.load("convoys", undefined),
+      this.load("landed", undefined),
       this.load("mail", undefined),
     ]);
     this.loaded = true;
@@ -142,7 +151,10 @@ export class TownStore {
       return;
     }
     if (id) void this.refreshConvoy(id, t);
-    else this.refresh("convoys", t);
+    else {
+      this.refresh("convoys", t);
+      this.refresh("landed", t);
+    }
   }
 
   /** Refresh one part because of a push at `pushedAt`. */
@@ -182,6 +194,16 @@ export class TownStore {
 
   private applyTree(tree: ConvoyTree, pushedAt: number | undefined): void {
     const id = tree.convoy.id;
+    if (tree.convoy.status === "closed") {
+      // Landed: it leaves the open list for the "Recently landed" section (which the server orders).
+      this.trees.delete(id);
+      const i = this.convoys.findIndex((c) => c.id === id);
+      if (i >= 0) this.convoys.splice(i, 1);
+      this._onDidChange.fire({ part: "convoys", pushedAt, convoyId: id });
+      this.refresh("landed", pushedAt);
+      return;
+    }
+    if (this.landed.some((c) => c.id === id)) this.refresh("landed", pushedAt); // reopened
     this.trees.set(id, tree);
     const i = this.convoys.findIndex((c) => c.id === id);
     if (i >= 0) this.convoys[i] = { ...this.convoys[i]!, ...tree.convoy, title: tree.convoy.title || this.convoys[i]!.title };
@@ -214,8 +236,11 @@ export class TownStore {
           this.agents = listOf(await this.conn.request(Methods.agentList, {}), "agents").map(toAgent);
           break;
         case "mail":
-          this.inbox = listOf(await this.conn.request(Methods.mailInbox, {}), "messages", "mail").map(toMail);
+          this.inbox = listOf(await this.conn.request(Methods.mailInbox, this.inboxAddress ? { address: this.inboxAddress } : {}), "messages", "mail").map(toMail);
           this.inbox.sort((a, b) => Number(a.read) - Number(b.read) || (b.createdAt ?? "").localeCompare(a.createdAt ?? ""));
+          break;
+        case "landed":
+          this.landed = listOf(await this.conn.request(Methods.convoyList, { status: "recent", limit: RECENT_LANDED }), "convoys").map((c) => toConvoy(c));
           break;
         case "convoys": {
           const list = listOf(await this.conn.request(Methods.convoyList, { status: "open" }), "convoys").map((c) => toConvoy(c));
@@ -230,6 +255,7 @@ export class TownStore {
             }),
           );
           this.trees.clear();
+          // Only open convoys here: landed ones are in `landed`.
           this.convoys = list.map((c, i) => {
             const t = trees[i];
             if (!t) return c;
@@ -248,6 +274,13 @@ export class TownStore {
     this._onDidChange.fire({ part, pushedAt });
   }
 
+  /** Show another address's inbox (undefined: the session's own, the Overseer's). */
+  async setInbox(address: string | undefined): Promise<void> {
+    this.inboxAddress = address && address.trim() ? address.trim() : undefined;
+    this.inbox = [];
+    await this.serialised("mail", () => this.load("mail", undefined));
+  }
+
   tracked(convoyId: string): Bead[] {
     return this.trees.get(convoyId)?.tracked ?? [];
   }
@@ -257,12 +290,13 @@ export class TownStore {
     this.status = undefined;
     this.agents = [];
     this.convoys = [];
+    this.landed = [];
     this.trees.clear();
     this.inbox = [];
     this.cursor = undefined;
     this.subscription = undefined;
     this.loaded = false;
-    for (const p of ["status", "agents", "convoys", "mail"] as const) this._onDidChange.fire({ part: p, pushedAt: undefined });
+    for (const p of ["status", "agents", "convoys", "landed", "mail"] as const) this._onDidChange.fire({ part: p, pushedAt: undefined });
   }
 
   dispose(): void {

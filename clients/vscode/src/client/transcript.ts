@@ -4,7 +4,7 @@
 
 import { Emitter, type Disposable, type Event } from "vscode-jsonrpc/node";
 import { describeError, type GastownConnection } from "./connection";
-import { checkNudge, isObject, Methods, Notifications, stripAnsi, toTranscriptChunk } from "./protocol";
+import { checkNudge, isObject, Methods, Notifications, TerminalText, toTranscriptChunk } from "./protocol";
 
 export class TranscriptStream {
   /** Byte offset in the transcript file up to which we have text (undefined: not started). */
@@ -14,6 +14,8 @@ export class TranscriptStream {
   subscription: number | undefined;
   text = "";
   private wanted = false;
+  /** One terminal-to-text state for the whole stream: a CR or escape split across chunks stays whole. */
+  private readonly terminal = new TerminalText();
   private readonly subs: Disposable[] = [];
   private readonly _onDidAppend = new Emitter<string>();
   private readonly _onDidReset = new Emitter<void>();
@@ -46,7 +48,7 @@ export class TranscriptStream {
         const tail = await this.conn.request(Methods.agentTranscript, { agent: this.agent, lines: this.historyLines });
         if (isObject(tail)) {
           if (typeof tail.session === "string") this.session = tail.session;
-          if (typeof tail.data === "string" && tail.data) this.append(stripAnsi(tail.data));
+          if (typeof tail.data === "string" && tail.data) this.append(this.terminal.feed(tail.data));
           this.offset = typeof tail.end === "number" ? tail.end : typeof tail.size === "number" ? tail.size : 0;
         } else {
           this.offset = 0;
@@ -71,6 +73,7 @@ export class TranscriptStream {
     if (c.rotated) {
       this.offset = 0;
       this.text = "";
+      this.terminal.reset();
       this._onDidReset.fire();
     }
     const bytes = Buffer.from(c.data, "utf8");
@@ -78,7 +81,7 @@ export class TranscriptStream {
     if (end <= this.offset) return; // a chunk we already have
     const data = c.offset < this.offset ? bytes.subarray(this.offset - c.offset).toString("utf8") : c.data;
     this.offset = end;
-    this.append(stripAnsi(data));
+    this.append(this.terminal.feed(data));
   }
 
   private append(text: string): void {

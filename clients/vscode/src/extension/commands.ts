@@ -4,7 +4,8 @@
 import * as vscode from "vscode";
 import {
   attachArgv,
-  checkNudge,
+  describeNudge,
+  toSlingCandidates,
   ConnectionError,
   describeError,
   describeSling,
@@ -124,20 +125,13 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         let what = givenBead;
         let kind: "bead" | "formula" = "bead";
         if (!what) {
-          const [beads, formulas] = await Promise.all([
-            conn.request(Methods.beadReady, {}).then((r) => listOf(r, "beads").map(toBead).filter((b) => b.issueType !== "convoy"), () => []),
-            conn.request(Methods.formulaList, {}).then((r) => listOf(r, "formulas"), () => []),
-          ]);
-          const items: SlingItem[] = [
-            ...beads.map((b): SlingItem => ({ label: `$(circle-large-outline) ${b.id}`, description: b.title, detail: `bead · ${b.status}`, value: b.id, workKind: "bead" })),
-            ...formulas.map((f): SlingItem => {
-              const name = typeof f.name === "string" ? f.name : typeof f.formula === "string" ? f.formula : "?";
-              return { label: `$(symbol-event) ${name}`, description: typeof f.description === "string" ? f.description : "", detail: "formula", value: name, workKind: "formula" };
-            }),
-          ];
+          const items = await slingItems(conn, vscode.workspace.getConfiguration("gastown").get<boolean>("sling.includeInternal", false));
           if (items.length) {
-            const picked = await vscode.window.showQuickPick(items, { placeHolder: "Sling which bead or formula?", matchOnDescription: true, ignoreFocusOut: true });
-            what = picked?.value;
+            let picked = await vscode.window.showQuickPick(items, { placeHolder: "Sling which bead or formula?", matchOnDescription: true, ignoreFocusOut: true });
+            if (picked?.value === SHOW_INTERNAL) {
+              picked = await vscode.window.showQuickPick(await slingItems(conn, true), { placeHolder: "Sling which bead or formula (internal items included)?", matchOnDescription: true, ignoreFocusOut: true });
+            }
+            what = picked?.value === SHOW_INTERNAL ? undefined : picked?.value;
             kind = picked?.workKind ?? "bead";
           } else {
             what = await vscode.window.showInputBox({ prompt: "Bead id to sling", ignoreFocusOut: true });
@@ -173,8 +167,10 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         if (!agent) return;
         const message = await vscode.window.showInputBox({ prompt: `Message typed into ${agent}'s session` });
         if (!message) return;
-        const status = checkNudge(await conn.request(Methods.nudge, { agent, message }), agent);
-        void vscode.window.setStatusBarMessage(`Gas Town: nudge to ${agent} ${status}`, 3000);
+        // Always say what happened: delivered, queued because the pane is busy, or failed and why.
+        const r = describeNudge(await conn.request(Methods.nudge, { agent, message }), agent);
+        if (r.ok) void vscode.window.showInformationMessage(`Gas Town: ${r.text}.`);
+        else void vscode.window.showErrorMessage(`Gas Town: ${r.text}.`);
       }),
     ),
 
@@ -260,6 +256,30 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         // Reading marks it read: update the inbox (and its badge) now rather than on the next push.
         store.refresh("mail", undefined);
         await openDocument(`# ${m.subject}\n\n- From: ${m.from}\n- To: ${m.to}\n- Date: ${m.createdAt ?? ""}\n- Id: ${m.id}\n\n${m.body}\n`);
+      }),
+    ),
+
+    reg("gastown.mail.pickInbox", (arg) =>
+      guarded("Pick inbox", async () => {
+        let address = typeof arg === "string" ? arg : undefined;
+        if (address === undefined) {
+          const known = [...new Set(["overseer", "mayor/", "deacon/", ...store.agents.map((a) => a.address)])];
+          const qp = vscode.window.createQuickPick();
+          qp.items = known.map((label) => ({ label, description: label === (store.inboxAddress ?? "overseer") ? "shown now" : undefined }));
+          qp.placeholder = "Show whose inbox? (an address; type any)";
+          address = await new Promise<string | undefined>((resolve) => {
+            qp.onDidAccept(() => {
+              resolve(qp.selectedItems[0]?.label ?? (qp.value || undefined));
+              qp.hide();
+            });
+            qp.onDidHide(() => resolve(undefined));
+            qp.show();
+          });
+          qp.dispose();
+        }
+        if (!address) return;
+        await store.setInbox(address === "overseer" ? undefined : address);
+        if (store.errors.get("mail")) throw new Error(store.errors.get("mail"));
       }),
     ),
 
@@ -360,6 +380,36 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         void vscode.window.showInformationMessage(`Gas Town: convoy ${id} landed.`);
       }),
     ),
+  ];
+}
+
+/** The "Show internal items..." entry of the sling picker. */
+const SHOW_INTERNAL = "\u0000show-internal";
+
+/** The sling picker's items from sling/candidates (real work first), or the old two lists on an older server. */
+async function slingItems(conn: GastownConnection, includeInternal: boolean): Promise<SlingItem[]> {
+  if (hasMethod(conn, Methods.slingCandidates)) {
+    const cands = toSlingCandidates(await conn.request(Methods.slingCandidates, { include_internal: includeInternal }));
+    const items = cands.map((c): SlingItem => ({
+      label: `${c.kind === "formula" ? "$(symbol-event)" : "$(circle-large-outline)"} ${c.id}`,
+      description: c.title,
+      detail: [c.kind === "formula" ? "formula" : `bead · ${c.status}${c.priority !== undefined ? ` · P${c.priority}` : ""}`, c.internal ? "internal" : "", c.why].filter(Boolean).join(" · "),
+      value: c.id,
+      workKind: c.kind,
+    }));
+    if (!includeInternal) items.push({ label: "$(eye) Show internal items...", description: "molecule steps and patrol formulas", value: SHOW_INTERNAL, workKind: "bead", alwaysShow: true });
+    return items;
+  }
+  const [beads, formulas] = await Promise.all([
+    conn.request(Methods.beadReady, {}).then((r) => listOf(r, "beads").map(toBead).filter((b) => b.issueType !== "convoy"), () => []),
+    conn.request(Methods.formulaList, {}).then((r) => listOf(r, "formulas"), () => []),
+  ]);
+  return [
+    ...beads.map((b): SlingItem => ({ label: `$(circle-large-outline) ${b.id}`, description: b.title, detail: `bead · ${b.status}`, value: b.id, workKind: "bead" })),
+    ...formulas.map((f): SlingItem => {
+      const name = typeof f.name === "string" ? f.name : typeof f.formula === "string" ? f.formula : "?";
+      return { label: `$(symbol-event) ${name}`, description: typeof f.description === "string" ? f.description : "", detail: "formula", value: name, workKind: "formula" };
+    }),
   ];
 }
 

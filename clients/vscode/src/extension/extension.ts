@@ -60,6 +60,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const convoyView = vscode.window.createTreeView("gastown.convoys", { treeDataProvider: convoys, showCollapseAll: true });
   const agentView = vscode.window.createTreeView("gastown.agents", { treeDataProvider: agents, showCollapseAll: true });
   const mailView = vscode.window.createTreeView("gastown.mail", { treeDataProvider: mail });
+  mailView.description = mail.address;
 
   const status = vscode.window.createStatusBarItem("gastown.status", vscode.StatusBarAlignment.Left, 50);
   status.name = "Gas Town";
@@ -125,7 +126,10 @@ export function activate(context: vscode.ExtensionContext): void {
       });
     }),
     store.onDidChange((c) => {
-      if (c.part === "mail") renderBadge();
+      if (c.part === "mail") {
+        renderBadge();
+        mailView.description = mail.address;
+      }
       if (c.part === "agents" || c.part === "status" || c.part === "mail") renderStatus();
       if (firstData && store.loaded) {
         firstData = false;

@@ -5,7 +5,7 @@
 
 import * as vscode from "vscode";
 import type { Agent, Bead, Convoy, Mail, Part, TownStore } from "../client";
-import { formatUsd } from "../client";
+import { agentStateLabel, formatUsd } from "../client";
 import type { Metrics } from "./metrics";
 
 abstract class StoreTree<T> implements vscode.TreeDataProvider<T> {
@@ -55,7 +55,7 @@ abstract class StoreTree<T> implements vscode.TreeDataProvider<T> {
 
 // ---- convoys ---------------------------------------------------------------
 
-export type ConvoyNode = { kind: "convoy"; convoy: Convoy } | { kind: "bead"; bead: Bead; convoyId: string } | { kind: "error"; message: string };
+export type ConvoyNode = { kind: "convoy"; convoy: Convoy } | { kind: "landed-group" } | { kind: "bead"; bead: Bead; convoyId: string } | { kind: "error"; message: string };
 
 const STATUS_ICONS: Record<string, [string, string | undefined]> = {
   open: ["circle-large-outline", undefined],
@@ -75,18 +75,22 @@ function statusIcon(status: string): vscode.ThemeIcon {
 
 export class ConvoysTree extends StoreTree<ConvoyNode> {
   constructor(store: TownStore, connected: () => boolean, metrics: Metrics) {
-    super(store, connected, ["convoys"], "convoys", metrics);
+    super(store, connected, ["convoys", "landed"], "convoys", metrics);
   }
 
   children(element?: ConvoyNode): ConvoyNode[] {
     if (!element) {
       const err = this.store.errors.get("convoys");
       if (err && this.store.convoys.length === 0) return [{ kind: "error", message: err }];
-      // Open convoys first, then landed ones; newest ids last is fine within a group.
-      const convoys = [...this.store.convoys].sort((a, b) => Number(a.status === "closed") - Number(b.status === "closed"));
-      return convoys.map((convoy) => ({ kind: "convoy", convoy }));
+      // Open convoys, then the recently landed ones in their own section (so that right after
+      // the first convoy lands the view is not just "No convoys yet").
+      const nodes: ConvoyNode[] = this.store.convoys.filter((c) => c.status !== "closed").map((convoy) => ({ kind: "convoy", convoy }));
+      if (this.store.landed.length) nodes.push({ kind: "landed-group" });
+      return nodes;
     }
+    if (element.kind === "landed-group") return this.store.landed.map((convoy) => ({ kind: "convoy", convoy }));
     if (element.kind === "convoy") {
+      if (element.convoy.status === "closed") return [];
       return this.store.tracked(element.convoy.id).map((bead) => ({ kind: "bead", bead, convoyId: element.convoy.id }));
     }
     return [];
@@ -94,18 +98,31 @@ export class ConvoysTree extends StoreTree<ConvoyNode> {
 
   getTreeItem(node: ConvoyNode): vscode.TreeItem {
     if (node.kind === "error") return errorItem("convoys", node.message);
+    if (node.kind === "landed-group") {
+      const n = this.store.landed.length;
+      // Collapsed while there is open work to look at; open when it is all there is.
+      const open = this.store.convoys.some((c) => c.status !== "closed");
+      const item = new vscode.TreeItem("Recently landed", open ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
+      item.id = "landed-group";
+      item.description = `${n}`;
+      item.iconPath = new vscode.ThemeIcon("history");
+      item.contextValue = "landed-group";
+      item.accessibilityInformation = { label: `Recently landed, ${n} convoy${n === 1 ? "" : "s"}` };
+      return item;
+    }
     if (node.kind === "convoy") {
       const c = node.convoy;
       // "landed": the convoy bead is closed; "done": every tracked bead is, and it waits to be landed.
       const landed = c.status === "closed";
       const done = !landed && c.landed;
-      const item = new vscode.TreeItem(c.title || c.id, vscode.TreeItemCollapsibleState.Expanded);
-      item.id = `convoy:${c.id}`;
-      item.description = `${c.closed}/${c.total}${landed ? " landed" : done ? " done" : ""} · ${c.id}`;
+      const item = new vscode.TreeItem(c.title || c.id, landed ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `convoy:${landed ? "landed:" : ""}${c.id}`;
+      const when = landed && c.closedAt ? ` ${c.closedAt.slice(0, 16).replace("T", " ")}` : "";
+      item.description = `${c.closed}/${c.total}${landed ? ` landed${when}` : done ? " done" : ""} · ${c.id}`;
       item.iconPath = landed ? statusIcon("closed") : new vscode.ThemeIcon(done ? "check-all" : "package", done ? new vscode.ThemeColor("testing.iconPassed") : c.closed > 0 ? new vscode.ThemeColor("charts.blue") : undefined);
       item.contextValue = landed ? "convoy-landed" : "convoy";
       item.tooltip = new vscode.MarkdownString(`**${c.title}** (\`${c.id}\`)\n\n${c.closed} of ${c.total} tracked beads closed`);
-      item.accessibilityInformation = { label: `convoy ${c.id} ${c.title}, ${c.closed} of ${c.total} closed` };
+      item.accessibilityInformation = { label: `convoy ${c.id} ${c.title}, ${c.closed} of ${c.total} closed${landed ? ", landed" : ""}` };
       return item;
     }
     const b = node.bead;
@@ -199,7 +216,7 @@ export class AgentsTree extends StoreTree<AgentNode> {
     const a = node.agent;
     const item = new vscode.TreeItem(a.rig ? a.name : a.address, vscode.TreeItemCollapsibleState.None);
     item.id = `agent:${a.address}`;
-    const state = a.running ? a.state : `${a.state}, no session`;
+    const state = agentStateLabel(a);
     const cost = a.costUsd !== undefined ? ` · ${formatUsd(a.costUsd)}` : "";
     const unboxed = a.sandbox === "OFF" ? " · unsandboxed" : "";
     item.description = (a.hook ? `${state} · hook ${a.hook}` : state) + cost + unboxed;
@@ -221,6 +238,11 @@ export class AgentsTree extends StoreTree<AgentNode> {
 export type MailNode = { kind: "mail"; mail: Mail } | { kind: "error"; message: string };
 
 export class MailTree extends StoreTree<MailNode> {
+  /** The view's description: whose inbox it shows. */
+  get address(): string {
+    return this.store.inboxAddress ?? "overseer";
+  }
+
   constructor(store: TownStore, connected: () => boolean, metrics: Metrics) {
     super(store, connected, ["mail"], "mail", metrics);
   }

@@ -46,7 +46,7 @@ test("Land Convoy: refused while work is open, forced on confirmation; the Overs
   await assert.rejects(conn.request(Methods.convoyLand, { id: fixture.convoy }), /not finished/);
   assert.equal([bdJson(fixture.town, "show", fixture.convoy)].flat()[0].status, "open", "a refused landing changes nothing");
   bd(fixture.town, "close", fixture.beads[0], "--reason", "done");
-  const landed = waitFor(store.onDidChange, () => store.convoys.find((c) => c.id === fixture.convoy)?.status === "closed", 5000, "the landed convoy in the store");
+  const landed = waitFor(store.onDidChange, () => store.landed.find((c) => c.id === fixture.convoy)?.status === "closed", 5000, "the landed convoy in the store's recently landed list");
   const mailed = waitFor(store.onDidChange, () => store.inbox.some((m) => m.subject.includes(fixture.convoy)), 5000, "the landing mail in the Overseer's inbox");
   const tree = client.toConvoyTree(await conn.request(Methods.convoyLand, { id: fixture.convoy, force: true }));
   assert.equal(tree.convoy.status, "closed");

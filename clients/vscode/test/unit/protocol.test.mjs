@@ -46,7 +46,7 @@ test("feed events and transcript chunks", () => {
 });
 
 test("ANSI colour and cursor sequences are stripped from transcript text", () => {
-  assert.equal(client.stripAnsi("\x1b[1;32mok\x1b[0m done\x1b[2K\r\n"), "ok done\r\n");
+  assert.equal(client.stripAnsi("\x1b[1;32mok\x1b[0m done\x1b[2K\r\n"), "ok done\n");
   assert.equal(client.stripAnsi("\x1b]0;title\x07plain"), "plain");
 });
 
