@@ -389,7 +389,8 @@ const SHOW_INTERNAL = "\u0000show-internal";
 /** The sling picker's items from sling/candidates (real work first), or the old two lists on an older server. */
 async function slingItems(conn: GastownConnection, includeInternal: boolean): Promise<SlingItem[]> {
   if (hasMethod(conn, Methods.slingCandidates)) {
-    const cands = toSlingCandidates(await conn.request(Methods.slingCandidates, { include_internal: includeInternal }));
+    // A convoy is not work to sling (the server's list includes open convoy beads).
+    const cands = toSlingCandidates(await conn.request(Methods.slingCandidates, { include_internal: includeInternal })).filter((c) => c.issueType !== "convoy");
     const items = cands.map((c): SlingItem => ({
       label: `${c.kind === "formula" ? "$(symbol-event)" : "$(circle-large-outline)"} ${c.id}`,
       description: c.title,

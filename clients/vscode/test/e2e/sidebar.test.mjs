@@ -285,6 +285,22 @@ step("Nudge: the message reaches the agent's pane", async () => {
   await pick(page, "deacon", "Nudge which agent");
   await answer(page, `check the rigs ${marker}`, "Message typed into deacon");
   await eventually(() => capturePane("hq-deacon").includes(marker), 15_000, "the nudge in the deacon's pane");
+  // Issue 15: the palette's nudge says what happened (it used to show nothing).
+  await page.locator(".notification-toast").filter({ hasText: /nudge to deacon (delivered|queued)/ }).first().waitFor({ timeout: 10_000 });
+  await screenshot(page, "nudge-result");
+});
+
+step("Show Inbox of...: the Mail view reads another address's inbox, named in its description", async () => {
+  const { page } = wb;
+  await runCommand(page, "Gas Town: Show Inbox of...");
+  await pick(page, "mayor/", "Show whose inbox");
+  // The Mayor's inbox holds the mail composed to it above.
+  await row(page, "mail from overseer: Plan for ").first().waitFor({ timeout: 15_000 });
+  await page.locator('.pane-header[aria-label^="Mail"]').filter({ hasText: "mayor" }).first().waitFor({ timeout: 5_000 });
+  await screenshot(page, "mail-other-inbox");
+  await runCommand(page, "Gas Town: Show Inbox of...");
+  await pick(page, "overseer", "Show whose inbox");
+  await row(page, "mail from overseer: Re: Convoy ready for review").first().waitFor({ timeout: 15_000 });
 });
 
 step("Create Convoy: pick beads, and the new convoy appears by push", async () => {
@@ -312,6 +328,17 @@ step("Sling: a bead slung to a rig gets a polecat, which shows in Agents by push
   const work = bdJson("create", "Calibrate the flux", "-t", "task").id;
   assert.ok(capabilities.includes("sling"), `the server offers sling: ${capabilities.join(", ")}`);
   await runCommand(page, "Gas Town: Sling Work");
+  // Issue 15: real work only, with a way to ask for internals (patrol formulas, molecule steps).
+  const slingInput = quickInput(page, "Sling which bead or formula");
+  await slingInput.waitFor({ timeout: 15_000 });
+  await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: work }).first().waitFor({ timeout: 10_000 });
+  const offered = await page.locator(".quick-input-list .monaco-list-row").allTextContents();
+  assert.ok(!offered.some((t) => /mol-deacon-patrol|mol-witness-patrol/.test(t)), `patrol formulas offered as work: ${offered.join(" | ")}`);
+  assert.ok(!offered.some((t) => t.includes(convoyId)), `a convoy offered as work: ${offered.join(" | ")}`);
+  await slingInput.fill("patrol");
+  await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "Show internal items" }).first().waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "mol-deacon-patrol" }).count(), 0);
+  await screenshot(page, "sling-picker");
   await pick(page, work, "Sling which bead or formula");
   await pick(page, "demo", `Sling ${work} to`);
   await page.locator(".notification-toast").filter({ hasText: `slung ${work} to demo/polecats/` }).first().waitFor({ timeout: 30_000 });
@@ -319,6 +346,8 @@ step("Sling: a bead slung to a rig gets a polecat, which shows in Agents by push
   const assignee = [hooked].flat()[0].assignee;
   assert.match(assignee, /^demo\/polecats\//, `the work is on a polecat's hook: ${JSON.stringify(hooked)}`);
   await row(page, `agent ${assignee}`).first().waitFor({ timeout: 15_000 });
+  // Issue 15: never the contradictory "running, no session" while the session starts.
+  assert.equal(await page.locator('.monaco-list-row[aria-label*="running, no session"]').count(), 0);
   // Slinging loose work puts it in a convoy, which the Convoys view shows by push.
   await row(page, `bead ${work} Calibrate the flux`).first().waitFor({ timeout: 10_000 });
   await screenshot(page, "sling");
@@ -377,8 +406,13 @@ step("Land Convoy: the landed convoy's bead is closed", async () => {
   await runCommand(page, "Gas Town: Land Convoy");
   await pick(page, convoyId, "Land which convoy");
   await eventually(() => [bdJson("show", convoyId)].flat()[0].status === "closed", 15_000, "the convoy bead closed");
-  // The closed convoy bead reaches the view by push: shown as landed.
-  await page.locator(`.monaco-list-row[aria-label^="convoy ${convoyId} Time machine"]`).filter({ hasText: "landed" }).first().waitFor({ timeout: 10_000 });
+  // Issue 15: the closed convoy reaches the view by push, in its own "Recently landed" section
+  // (collapsed while another convoy is open): it does not just vanish.
+  const group = row(page, "Recently landed, 1 convoy");
+  await group.first().waitFor({ timeout: 10_000 });
+  await group.first().click();
+  await page.locator(`.monaco-list-row[aria-label^="convoy ${convoyId} Time machine, 2 of 2 closed, landed"]`).first().waitFor({ timeout: 10_000 });
+  await screenshot(page, "recently-landed");
   // convoy/land mails CONVOY_LANDED to the Overseer: it arrives in the Mail view.
   await page.locator(`.monaco-list-row[aria-label*="CONVOY_LANDED ${convoyId}"]`).first().waitFor({ timeout: 10_000 });
 });
