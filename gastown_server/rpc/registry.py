@@ -59,6 +59,7 @@ MODULES = (
     "gastown_server.rpc.methods.formulas",
     "gastown_server.rpc.methods.sling",
     "gastown_server.rpc.methods.costs",
+    "gastown_server.rpc.methods.mq",
 )
 
 

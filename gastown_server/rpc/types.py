@@ -28,6 +28,7 @@ from ..town.lifecycle import SessionRecord, StartResult
 from ..town.status import AgentStatus, TmuxStatus
 from ..work.convoys import ConvoySummary, ConvoyTree, Stranded
 from ..work.mail import Message
+from ..work.merge_requests import MergeRequest
 from ..work.mailing import MessagingOverview
 
 
@@ -616,3 +617,48 @@ class ProgressNotification(msgspec.Struct):
 
     token: int | str
     value: ProgressValue
+
+
+# -- merge queue and doctor ----------------------------------------------------------------
+
+
+class MqListParams(Params):
+    #: One rig's queue ("" for every rig).
+    rig: str = ""
+    #: Include merged and abandoned merge requests.
+    all: bool = False
+
+
+class MqItem(msgspec.Struct, omit_defaults=False):
+    mr: MergeRequest
+    #: For a failed one (``blocked``): the gate output tail from the Refinery's MERGE_FAILED mail.
+    gate_output: str = ""
+
+
+class MqListResult(msgspec.Struct, omit_defaults=False):
+    items: list[MqItem]
+
+
+class MqIdParams(Params):
+    id: str
+
+
+class MqRejectParams(Params):
+    id: str
+    #: Why (required, not blank): told to the polecat.
+    reason: str
+    #: Mail the polecat the reason.
+    notify: bool = True
+
+
+class MqRejectResult(msgspec.Struct, omit_defaults=False):
+    mr: MergeRequest
+    #: The id of the MR_REJECTED mail ("" when not notified).
+    mail: str = ""
+
+
+class DoctorRunParams(Params):
+    #: Repair what is safe to.
+    fix: bool = False
+    #: Only these checks, by id (default: every check).
+    only: list[str] = msgspec.field(default_factory=list)
