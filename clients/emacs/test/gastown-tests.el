@@ -937,10 +937,12 @@ first streamed one were glued (the server's tail dropped its final newline)."
        10 "the convoy with the work")
       ;; Already in a convoy: sling makes no new one.
       (should-not (eq (plist-get (gastown-sling work "deacon" town) :convoy_created) t))
+      ;; The close lands the convoy: it moves to "Recently landed", by push.
       (gastown-test-wait-for
-       (lambda () (gastown-test-buffer-matches buf (concat (regexp-quote work) " +closed")))
-       30 "the agent's close to show in the convoy buffer")
-      (should (gastown-test-buffer-matches buf "Feature convoy +[a-z0-9-]+ +1/1")))))
+       (lambda () (gastown-test-buffer-matches
+                   buf "Recently landed (1)\n +Feature convoy +[a-z0-9-]+ +1/1 +landed "))
+       30 "the agent's close to land the convoy in the buffer")
+      (should (equal (plist-get (gastown-request 'bead/show (list :id work) town) :status) "closed")))))
 
 (ert-deftest gastown-server-sling-completion ()
   (gastown-test-with-live-town town
