@@ -27,6 +27,9 @@
 (declare-function gastown-sling "gastown-beads" (what target &optional town formula vars))
 (declare-function gastown-feed "gastown-beads" (&optional town))
 (declare-function gastown-bead "gastown-beads" (id &optional town))
+(declare-function gastown-mq "gastown-mq" (&optional town))
+(declare-function gastown-doctor "gastown-mq" (&optional town))
+(declare-function gastown-status "gastown-status" (&optional town))
 
 ;;;###autoload (autoload 'gastown-dispatch "gastown-dispatch" nil t)
 (transient-define-prefix gastown-dispatch ()
@@ -40,7 +43,8 @@
     ("c" "Convoys" gastown-convoys)
     ("s" "Sling" gastown-sling)
     ("b" "Bead" gastown-bead)
-    ("f" "Feed" gastown-feed)]
+    ("f" "Feed" gastown-feed)
+    ("q" "Merge queue" gastown-mq)]
    ["Mail"
     ("i" "Inbox" gastown-mail)
     ("w" "Write a message" gastown-mail-compose)]
@@ -49,6 +53,9 @@
     ("p" "Peek" gastown-peek)
     ("h" "Hand off" gastown-handoff)
     ("S" "Seance" gastown-seance)]
+   ["Town"
+    ("T" "Status" gastown-status)
+    ("d" "Doctor" gastown-doctor)]
    ["Server"
     ("C" "Connect" gastown-connect)
     ("R" "Reconnect" gastown-reconnect)

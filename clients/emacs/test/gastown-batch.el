@@ -21,7 +21,8 @@
 
 (defconst gastown-batch-sources
   '("gastown.el" "gastown-transcript.el" "gastown-convoys.el" "gastown-mail.el"
-    "gastown-agents.el" "gastown-beads.el" "gastown-dispatch.el")
+    "gastown-agents.el" "gastown-beads.el" "gastown-mq.el" "gastown-status.el"
+    "gastown-dispatch.el")
   "Files of the package, in load order.")
 
 (defun gastown-batch-setup-load-path ()

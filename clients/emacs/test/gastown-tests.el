@@ -19,6 +19,8 @@
 (require 'gastown-mail)
 (require 'gastown-agents)
 (require 'gastown-beads)
+(require 'gastown-mq)
+(require 'gastown-status)
 (require 'gastown-dispatch)
 
 ;;;; Helpers
@@ -1016,6 +1018,111 @@ first streamed one were glued (the server's tail dropped its final newline)."
                                convoys (concat (regexp-quote work) " +\\(hooked\\|in_progress\\|closed\\)")))
                    15 "the slung work in the convoys buffer"))))
         (delete-directory src t)))))
+
+;;;; The merge queue, doctor and town status buffers
+
+(defmacro gastown-test-with-installed-town (var &rest body)
+  "Run BODY with VAR bound to a town made by `gt install' (no agents started)."
+  (declare (indent 1))
+  `(let* ((,var (gastown--normalize-town (make-temp-file "gastown-ert-inst" t)))
+          (gastown-reconnect-delays '(0.1 0.2 0.5)))
+     (unwind-protect
+         (progn
+           (gastown-test-sh ,var "gt" "install" ,var)
+           ,@body)
+       (gastown-test-kill-town-buffers ,var)
+       (gastown-disconnect ,var)
+       (remhash ,var gastown--states)
+       (delete-directory ,var t))))
+
+(defun gastown-test-merge-queue (town)
+  "File two merge requests in TOWN, the second failed with gate output.
+Return their ids.  Written with the server's own domain functions, as
+the Refinery would."
+  (split-string
+   (gastown-test-sh
+    town (gastown-test--python) "-c"
+    (concat "import sys\n"
+            "from gastown_server.beads.store import Ledger\n"
+            "from gastown_server.paths import ledger_path\n"
+            "from gastown_server.work import mail, merge_requests as m\n"
+            "led = Ledger(ledger_path(sys.argv[1]))\n"
+            "a, _ = m.submit(led, rig='proj', prefix='hq', branch='polecat/a', base='main', head='a'*40,"
+            " polecat='proj/polecats/a', actor='t')\n"
+            "b, _ = m.submit(led, rig='proj', prefix='hq', branch='polecat/b', base='main', head='b'*40,"
+            " polecat='proj/polecats/b', actor='t')\n"
+            "m.record(led, b, 'gate_failed', '', actor='proj/refinery', status=m.GATE_FAILED)\n"
+            "mail.send(led, 'proj/polecats/b', 'MERGE_FAILED ' + b.id,"
+            " 'Branch: polecat/b\\nMR: ' + b.id + '\\nError: FAILED test_gate_xyz', actor='proj/refinery')\n"
+            "print(a.id, b.id)\n")
+    town)))
+
+(ert-deftest gastown-server-mq-buffer-sections-retry-reject ()
+  (gastown-test-with-installed-town town
+    (let* ((ids (gastown-test-merge-queue town))
+           (waiting (car ids)) (failed (cadr ids))
+           (buf (gastown-mq town)))
+      (should (gastown-test-buffer-matches buf "^Pending (1)"))
+      (should (gastown-test-buffer-matches buf "^Failed (1)"))
+      (should (gastown-test-buffer-matches buf "FAILED test_gate_xyz"))
+      (with-current-buffer buf
+        ;; The gate output is the failed MR's body, hidden until expanded.
+        (goto-char (point-min))
+        (re-search-forward (concat "  " (regexp-quote failed)))
+        (let ((section (magit-current-section)))
+          (should (eq (oref section type) 'gastown-mq-mr))
+          (should (oref section hidden))
+          (magit-section-show section)
+          (should-not (oref section hidden)))
+        ;; A refusal is the server's one line, and nothing changes.
+        (goto-char (point-min))
+        (re-search-forward (concat "  " (regexp-quote waiting)))
+        (let ((err (should-error (gastown-mq-retry (gastown-mq--at-point)) :type 'user-error)))
+          (should (string-match-p "only a failed merge request can be retried" (cadr err))))
+        (should (gastown-test-buffer-matches buf "^Pending (1)"))
+        (goto-char (point-min))
+        (re-search-forward (concat "  " (regexp-quote failed)))
+        (gastown-mq-retry (gastown-mq--at-point))
+        (should (gastown-test-buffer-matches buf "^Pending (2)"))
+        (gastown-mq-reject waiting "wrong approach")
+        (should (gastown-test-buffer-matches buf "^Pending (1)"))
+        (should-not (gastown-test-buffer-matches buf (regexp-quote waiting)))
+        (gastown-mq-toggle-all)
+        (should (gastown-test-buffer-matches buf "rejected: wrong approach")))
+      ;; A change made elsewhere (the CLI) arrives by push, without a refresh.
+      (gastown-test-sh town "gt" "mq" "reject" failed "--reason" "elsewhere")
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches buf "rejected: elsewhere"))
+       10 "the merge queue buffer to show a CLI reject"))))
+
+(ert-deftest gastown-server-doctor-buffer-findings ()
+  (gastown-test-with-installed-town town
+    (let ((buf (gastown-doctor town)))
+      (should (gastown-test-buffer-matches buf "^Doctor: .*error(s), [0-9]+ warning(s)"))
+      (should (gastown-test-buffer-matches buf "^  ok +ledger "))
+      ;; Problems come first, each with how to fix it.
+      (let ((text (gastown-test-buffer-text buf)))
+        (when (string-match-p "^  \\(error\\|warning\\) " text)
+          (should (< (string-match "^  \\(error\\|warning\\) " text) (string-match "^  ok " text)))
+          (should (string-match-p "^      fix: " text)))))))
+
+(ert-deftest gastown-server-status-buffer-sections-and-push ()
+  (gastown-test-with-installed-town town
+    (let ((buf (gastown-status town)))
+      (should (gastown-test-buffer-matches buf "^Health"))
+      (should (gastown-test-buffer-matches buf "daemon +not running"))
+      (should (gastown-test-buffer-matches buf "^  patrol +deacon +stopped"))
+      (should (gastown-test-buffer-matches buf "^  costs "))
+      (should (gastown-test-buffer-matches buf "^Agents ([0-9]+)"))
+      (should (gastown-test-buffer-matches buf "^  mayor +mayor +stopped"))
+      (should (gastown-test-buffer-matches buf "^Rigs (0)"))
+      (should (gastown-test-buffer-matches buf "^Failures (0)"))
+      ;; Work hooked on an agent elsewhere shows by push.
+      (let ((id (gastown-test-bead town "Hooked work" "-a" "mayor")))
+        (gastown-test-sh town "bd" "update" id "--status" "hooked")
+        (gastown-test-wait-for
+         (lambda () (gastown-test-buffer-matches buf (concat "mayor .*hook " (regexp-quote id))))
+         10 "the status buffer to show the hooked work")))))
 
 (provide 'gastown-tests)
 
