@@ -26,6 +26,7 @@ _COSTS = "gastown_server.cli.gt_costs"
 _DASHBOARD = "gastown_server.cli.gt_dashboard"
 _MOL = "gastown_server.cli.gt_mol"
 _SELF = "gastown_server.cli.gt_self"
+_TAP = "gastown_server.cli.gt_tap"
 
 TABLE: dict[str, Entry] = {
     "install": Entry(_TOWN, "Create a town directory"),
@@ -60,6 +61,7 @@ TABLE: dict[str, Entry] = {
     "deacon": Entry(_PATROL, "Deacon patrol steps: heartbeat, inbox, check-rigs, plugins, cleanup"),
     "boot": Entry(_PATROL, "Boot, the Deacon's watchdog: observe, triage, spawn, status"),
     "apply": Entry(_APPLY, "Implement an issue from its gt-script block (script polecats)"),
+    "tap": Entry(_TAP, "Hooks the town's agent settings call: guard"),
     "model-stub": Entry(_MODEL, "The loopback model (stub or key-adding proxy) on 127.0.0.1"),
     "dog": Entry(_DOGS, "Dogs, the Deacon's helpers: add, list, remove, start, stop, done"),
     "secret": Entry("gastown_server.cli.gt_secret", "Rig secrets for the Refinery's git: set, list, remove"),

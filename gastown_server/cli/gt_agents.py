@@ -94,8 +94,19 @@ def _prime_data(town, address: str) -> dict:
     }
 
 
-@COMMANDS.command("prime", "What an agent reads at start: role, hook, unread mail")
+@COMMANDS.command("prime", "What an agent reads at start: role, hook, unread mail",
+                  arg("--hook", action="store_true",
+                      help="called by a runtime hook (Claude Code SessionStart/PreCompact): reads the hook's JSON "
+                           "on stdin if any, prints the same text as context"))  # fmt: skip
 def prime(ctx, args):
+    if args.hook and not sys.stdin.isatty():
+        import select
+
+        try:  # the hook event (session id, source); drained so the runtime never blocks on our stdin
+            if select.select([sys.stdin], [], [], 0.2)[0]:
+                sys.stdin.read()
+        except (OSError, ValueError):
+            pass
     with _town() as town:
         data = _prime_data(town, _me(ctx))
     if ctx.json:

@@ -549,3 +549,35 @@ def _notify_ids(ctx, ids: list[str]) -> None:
     from ..work import mail
 
     _notify(ctx, [mail.show(ctx.ledger, i) for i in ids])
+
+
+@COMMANDS.command(
+    "mail check", "How many unread messages; --inject prints new ones as context for an agent's prompt (hooks)",
+    arg("--inject", action="store_true", help="print messages not injected before as a <system-reminder> block "
+                                                "(Claude Code SessionStart/UserPromptSubmit hooks)"),
+)  # fmt: skip
+def mail_check(ctx, args):
+    import json
+
+    from ..work import hooks, mail_inject
+
+    me = _me(ctx)
+    event = {}
+    if args.inject and not sys.stdin.isatty():
+        try:
+            event = json.loads(_stdin_if_ready(0.2) or "{}")
+        except ValueError:
+            event = {}
+    if not args.inject:
+        unread = hooks.unread_mail(ctx.ledger, me)
+        return ctx.emit({"address": me, "unread": len(unread), "ids": [m.id for m in unread]},
+                        f"{me}: {len(unread)} unread")  # fmt: skip
+    from ..town import layout
+
+    fresh = isinstance(event, dict) and event.get("hook_event_name") == "SessionStart"
+    state = layout.state_dir(ctx.ledger.path.resolve().parent.parent)
+    new = mail_inject.to_inject(ctx.ledger, state, me, fresh=fresh)
+    if ctx.json:
+        ctx.emit_json({"address": me, "new": [m.id for m in new]})
+    elif new:
+        ctx.out(mail_inject.render(new, me))

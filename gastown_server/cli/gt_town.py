@@ -399,11 +399,14 @@ def status(ctx, args):
         state = "alive" if a.alive else ("dead pane" if a.running else "stopped")
         if a.role == "boot":
             state = "(daemon)"
+        if a.dialog:
+            state = "DIALOG"
         hook = ",".join(a.hook) or "-"
         queued = f" nudges queued={a.nudges_pending} (oldest {a.nudge_oldest_age_s:.0f}s)" if a.nudges_pending else ""
         cost = f" cost={format_usd(a.cost_usd)}" if a.tokens else ""
+        stuck = f" stuck on a dialog: {a.dialog!r} (gt mayor attach / tmux attach to answer it)" if a.dialog else ""
         ctx.out(f"  {a.address:<28} {a.session:<20} {state:<9} hook={hook:<12} last={a.last_activity[:19]}"
-                f" sandbox={_sandbox_word(a.sandbox)}{cost}{queued}")
+                f" sandbox={_sandbox_word(a.sandbox)}{cost}{queued}{stuck}")
     for s in st.other_sessions:
         ctx.out(f"  (unknown session {s})")
     if any(a.tokens for a in st.agents):

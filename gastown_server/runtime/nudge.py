@@ -98,6 +98,8 @@ class QueuedNudge(msgspec.Struct, omit_defaults=True):
     sender: str = ""
     #: The runtime's empty-input-line pattern, kept for the later flush.
     empty_input: str = ""
+    #: The runtime's busy-screen pattern (a row while it generates), kept for the later flush.
+    busy: str = ""
 
 
 _result_decoder = msgspec.json.Decoder(NudgeResult)
@@ -321,7 +323,7 @@ def last_failures(state_dir: Path, limit: int = 10, session: str | None = None) 
 # -- idle and delivery ---------------------------------------------------------
 
 
-def _busy_reason(tmux: TownTmux, session: str, pane: str, idle_s: float, empty_input: str = "") -> str:
+def _busy_reason(tmux: TownTmux, session: str, pane: str, idle_s: float, empty_input: str = "", busy: str = "") -> str:
     """Why typing now would be rude ('' = go ahead)."""
     clients = [c for c in tmux.clients(session) if not c.readonly]
     now = time.time()
@@ -341,6 +343,10 @@ def _busy_reason(tmux: TownTmux, session: str, pane: str, idle_s: float, empty_i
         if got is None:
             return ""
         state, rows = got
+    if busy:
+        hit = next((r for r in rows if re.search(busy, r)), None)
+        if hit is not None:
+            return f"agent is generating: {hit.strip()[-40:]!r}"
     if empty_input:
         line = rows[min(state.cursor_y, len(rows) - 1)]
         if not re.search(empty_input, line):
@@ -350,11 +356,11 @@ def _busy_reason(tmux: TownTmux, session: str, pane: str, idle_s: float, empty_i
 
 def _wait_idle(
     tmux: TownTmux, session: str, pane: str, idle_s: float, deadline: float, empty_input: str = "",
-    abort: threading.Event | None = None,
+    abort: threading.Event | None = None, busy: str = "",
 ) -> bool:
     step = max(0.02, min(0.1, idle_s / 4))
     while True:
-        if not _busy_reason(tmux, session, pane, idle_s, empty_input):
+        if not _busy_reason(tmux, session, pane, idle_s, empty_input, busy):
             return True
         if time.monotonic() >= deadline or (abort is not None and abort.is_set()):
             return False
@@ -475,6 +481,7 @@ def nudge(
     started = time.monotonic()
     d = _dir(state_dir)
     nudge_id = uuid.uuid4().hex[:12]
+    busy = ""  # the busy-screen pattern recorded on the session (read under the lock)
 
     def finish(status: str, *, seq: int = 0, attempts: int = 0, reason: str = "") -> NudgeResult:
         result = NudgeResult(
@@ -488,7 +495,7 @@ def nudge(
     def queue(reason: str) -> NudgeResult:
         fresh = _enqueue(d, QueuedNudge(
             id=nudge_id, session=session, message=text, queued_at=clock.now(), sender=sender,
-            empty_input=empty_input or "",
+            empty_input=empty_input or "", busy=busy,
         ))  # fmt: skip
         return finish("queued", reason=reason if fresh else f"{reason}; the same text was already queued (kept once)")
 
@@ -502,9 +509,11 @@ def nudge(
             return queue("aborted")
         if not got:
             return queue(f"another nudge held {session} for {timeout_s:g}s")
-        pane, recorded = tmux.gastown_pane_info(session)
+        pane, recorded, busy = tmux.input_patterns(session)
         if empty_input is None:
             empty_input = recorded
+        elif empty_input == "":
+            busy = ""  # the caller turned the input checks off
         if pane is None:
             return queue("agent pane not running; queued until it is respawned")
         opts = dict(echo_s=echo_s, confirm_s=confirm_s, retries=retries)
@@ -512,13 +521,13 @@ def nudge(
         # start a line: idleness is checked again right before every typing,
         # ours included, and we wait again (within the same deadline) if needed.
         while True:
-            if not _wait_idle(tmux, session, pane, idle_s, deadline, empty_input, abort):
+            if not _wait_idle(tmux, session, pane, idle_s, deadline, empty_input, abort, busy):
                 if abort is not None and abort.is_set():
                     return queue("aborted")
-                reason = _busy_reason(tmux, session, pane, idle_s, empty_input) or "attached clients busy"
+                reason = _busy_reason(tmux, session, pane, idle_s, empty_input, busy) or "attached clients busy"
                 return queue(f"{reason} (waited {timeout_s:g}s)")
-            if _drain(tmux, state_dir, d, session, pane, idle_s, opts, empty_input) and not _busy_reason(
-                tmux, session, pane, idle_s, empty_input
+            if _drain(tmux, state_dir, d, session, pane, idle_s, opts, empty_input, busy) and not _busy_reason(
+                tmux, session, pane, idle_s, empty_input, busy
             ):
                 break
         seq = _next_seq(d, session)
@@ -527,7 +536,8 @@ def nudge(
 
 
 def _drain(
-    tmux: TownTmux, state_dir: Path, d: Path, session: str, pane: str, idle_s: float, opts: dict, empty_input: str = ""
+    tmux: TownTmux, state_dir: Path, d: Path, session: str, pane: str, idle_s: float, opts: dict, empty_input: str = "",
+    busy: str = "",
 ) -> bool:
     """Deliver this session's queue, oldest first (caller holds the session lock).
 
@@ -544,7 +554,7 @@ def _drain(
         item = next((i for i in _read_queue(path) if i.id not in attempted), None)
         if item is None:
             break
-        if _busy_reason(tmux, session, pane, idle_s, empty_input or item.empty_input):
+        if _busy_reason(tmux, session, pane, idle_s, empty_input or item.empty_input, busy or item.busy):
             return False
         attempted.add(item.id)
         started = time.monotonic()
@@ -595,11 +605,12 @@ def flush_queue(
         with _flock(d / f"{_safe(name)}.lock", deadline=time.monotonic()) as got:
             if not got:
                 continue
-            pane, recorded = tmux.gastown_pane_info(name)
+            pane, recorded, busy = tmux.input_patterns(name)
             empty = (items[0].empty_input or recorded) if empty_input is None else empty_input
-            if pane is None or _busy_reason(tmux, name, pane, idle_s, empty):
+            busy = (items[0].busy or busy) if empty_input is None else ""
+            if pane is None or _busy_reason(tmux, name, pane, idle_s, empty, busy):
                 continue
-            _drain(tmux, state_dir, d, name, pane, idle_s, opts, empty)
+            _drain(tmux, state_dir, d, name, pane, idle_s, opts, empty, busy)
         ids = {i.id for i in items}
         attempted.extend(r for r in read_log(state_dir) if r.id in ids and r.status != "queued")
     return attempted

@@ -60,6 +60,17 @@ class RuntimePreset(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=Tr
     #: e.g. a CLI's install directory (ro) or its config directory (rw).
     sandbox_ro: list[str] = []
     sandbox_rw: list[str] = []
+    #: Regex matching a visible row while the agent is generating (a nudge waits); "" = no check.
+    busy: str = ""
+    #: Regexes of first-run / permission dialogs that block an unattended session (``gt status``).
+    dialogs: list[str] = []
+    #: Per-session set-up the town does before start (``claude``: runtime/claude_code.py); "" = none.
+    setup: str = ""
+    #: Variables for the town's model proxy (``{model_url}``, ``{placeholder_key}``), set when one runs.
+    model_env: dict[str, str] = {}
+    #: The variable naming the CLI's own config directory, which the town gives each session
+    #: (a sandbox must let the session write it): ``CLAUDE_CONFIG_DIR``, ``CODEX_HOME``.
+    config_dir_env: str = ""
 
 
 PRESETS: dict[str, RuntimePreset] = {
@@ -71,9 +82,21 @@ PRESETS: dict[str, RuntimePreset] = {
             prompt_style="arg",
             session_id_flag="--session-id",
             resume=["{bin}", "--resume", "{session_id}", "-p", "{question}"],
-            transcripts="~/.claude/projects/{cwd_slug}/{session_id}.jsonl",
+            transcripts="{config_dir}/projects/{cwd_slug}/{session_id}.jsonl",
             log_format="claude",
             description="Claude Code",
+            # Verified on Claude Code 2.1.332's screen (tmux capture-pane): the idle input
+            # row is "❯" + NBSP; while it generates the status row says "esc to interrupt".
+            empty_input=r"^\s*❯\s*$",
+            busy=r"esc to interrupt",
+            dialogs=[
+                r"Detected a custom API key", r"Do you trust the files in this folder", r"Bypass Permissions mode",
+                r"Select login method", r"Choose the text style", r"Yes, I accept",
+                r"Do you want to (?:proceed|make this edit|create)",
+            ],
+            setup="claude",
+            model_env={"ANTHROPIC_BASE_URL": "{model_url}", "ANTHROPIC_API_KEY": "{placeholder_key}"},
+            config_dir_env="CLAUDE_CONFIG_DIR",
         ),
         RuntimePreset(
             name="codex",
@@ -168,6 +191,10 @@ def base_command(preset: RuntimePreset) -> list[str]:
     argv = [_expand(t) for t in preset.command]
     if not argv or not argv[0]:
         raise InvalidInput(f"runtime {preset.name!r} has no command configured")
+    if os.sep not in argv[0] and shutil.which(argv[0]) is None:
+        from . import agent_clis
+
+        argv[0] = agent_clis.find(argv[0]) or argv[0]  # the bootstrap's pinned install
     return argv
 
 
@@ -211,7 +238,9 @@ def check_available(preset: RuntimePreset, *, path: str | None = None) -> str:
         if os.access(binary, os.X_OK) and Path(binary).is_file():
             return binary
         raise Unavailable(f"runtime {preset.name!r} not found: {binary} is not an executable file")
-    found = shutil.which(binary, path=path)
+    from . import agent_clis
+
+    found = agent_clis.find(binary, path=path)
     if not found:
         raise Unavailable(
             f"runtime {preset.name!r} not found on PATH: no {binary!r} executable "
@@ -225,14 +254,47 @@ def cwd_slug(cwd: Path) -> str:
     return re.sub(r"[^A-Za-z0-9]", "-", str(Path(cwd).resolve()))
 
 
-def transcript_location(preset: RuntimePreset, *, cwd: Path, session_id: str = "") -> Path | None:
-    """Where the runtime keeps its own transcript(s) for ``cwd``/``session_id`` (None: nowhere local)."""
+def transcript_location(
+    preset: RuntimePreset, *, cwd: Path, session_id: str = "", config_dir: Path | str | None = None
+) -> Path | None:
+    """Where the runtime keeps its own transcript(s) for ``cwd``/``session_id`` (None: nowhere local).
+
+    ``config_dir``: the session's own config directory (``{config_dir}``; the
+    town gives each Claude Code session one, see :func:`session_config_dir`).
+    """
     if not preset.transcripts:
         return None
     text = preset.transcripts.replace("{cwd_slug}", cwd_slug(cwd))
+    if "{config_dir}" in text:
+        if config_dir is None:
+            return None
+        text = text.replace("{config_dir}", str(config_dir))
     if "{session_id}" in text:
         if not session_id:
             text = text.split("{session_id}")[0].rstrip("/")
         else:
             text = text.replace("{session_id}", session_id)
     return Path(os.path.expanduser(text))
+
+
+def session_config_dir(town_root: Path, preset: RuntimePreset, session: str) -> Path | None:
+    """The CLI config directory the town gives ``session`` (``<town>/.gastown/agent-config/<runtime>/<session>``).
+
+    Stable across the agent's sessions, so its own session files (seance,
+    costs) stay in one place; None for runtimes that do not take one.
+    """
+    if not preset.config_dir_env:
+        return None
+    base = preset.setup or preset.name
+    return Path(town_root) / ".gastown" / "agent-config" / base / session
+
+
+def session_setup(preset: RuntimePreset, town_root: Path, ident, *, cwd: Path, session_id: str) -> dict[str, str]:
+    """Per-session set-up the preset asks for (``setup``); returns variables for the session's environment."""
+    if preset.setup == "claude":
+        from . import claude_code
+
+        return claude_code.prepare(Path(town_root), ident, preset, cwd=Path(cwd), session_id=session_id)
+    if preset.setup:
+        raise InvalidInput(f"runtime {preset.name!r} asks for an unknown setup {preset.setup!r}")
+    return {}

@@ -275,12 +275,18 @@ class TownTmux:
 
     def gastown_pane_info(self, name: str) -> tuple[str | None, str]:
         """(the gastown pane id or None, the empty-input pattern recorded at start), one call."""
-        out = self._query("list-panes", "-s", "-t", f"={name}", "-F", "#{@gt_pane}\t#{pane_id}\t#{@gt_empty_input}")
+        pane, empty, _busy = self.input_patterns(name)
+        return pane, empty
+
+    def input_patterns(self, name: str) -> tuple[str | None, str, str]:
+        """(gastown pane or None, empty-input pattern, busy-screen pattern) recorded at start, one call."""
+        out = self._query("list-panes", "-s", "-t", f"={name}", "-F",
+                          "#{@gt_pane}\t#{pane_id}\t#{@gt_empty_input}\t#{@gt_busy}")  # fmt: skip
         for row in out or []:
-            parts = row.split("\t", 2)
-            if len(parts) == 3 and parts[0] == parts[1]:
-                return parts[1], parts[2]
-        return None, ""
+            parts = row.split("\t", 3)
+            if len(parts) >= 3 and parts[0] == parts[1]:
+                return parts[1], parts[2], parts[3] if len(parts) == 4 else ""
+        return None, "", ""
 
     def _pane(self, name: str) -> str:
         pane = self.gastown_pane(name)
@@ -369,6 +375,8 @@ class TownTmux:
         max_bytes: int = transcripts.MAX_BYTES,
         keep: int = transcripts.KEEP,
         empty_input: str = "",
+        busy: str = "",
+        dialogs: str = "",
     ) -> None:
         """Start ``command`` in a new session (see the module doc).
 
@@ -405,6 +413,8 @@ class TownTmux:
             "set-option", "-t", f"={name}:", "-F", "@gt_pane", "#{pane_id}", SEP,
             "set-option", "-t", f"={name}:", "@gt_transcript", str(transcript), SEP,
             "set-option", "-t", f"={name}:", "@gt_empty_input", empty_input, SEP,
+            "set-option", "-t", f"={name}:", "@gt_busy", busy, SEP,
+            "set-option", "-t", f"={name}:", "@gt_dialogs", dialogs, SEP,
             "pipe-pane", "-t", f"={name}:", transcripts.writer_command(transcript, max_bytes=max_bytes, keep=keep),
         ])  # fmt: skip
         proc = subprocess.run([tmux, *seq], env=_server_env(), capture_output=True, text=True, cwd=str(cwd))
@@ -428,6 +438,8 @@ class TownTmux:
         max_bytes: int = transcripts.MAX_BYTES,
         keep: int = transcripts.KEEP,
         empty_input: str | None = None,
+        busy: str | None = None,
+        dialogs: str | None = None,
     ) -> None:
         """Replace the agent process in the gastown pane, touching nothing else.
 
@@ -461,6 +473,8 @@ class TownTmux:
             "pipe-pane", "-t", pane, pipe, SEP,
             "set-option", "-t", f"={name}:", "@gt_transcript", str(transcript),
             *([SEP, "set-option", "-t", f"={name}:", "@gt_empty_input", empty_input] if empty_input is not None else []),
+            *([SEP, "set-option", "-t", f"={name}:", "@gt_busy", busy] if busy is not None else []),
+            *([SEP, "set-option", "-t", f"={name}:", "@gt_dialogs", dialogs] if dialogs is not None else []),
         )  # fmt: skip
 
     def stop(self, name: str, *, grace_s: float = 5.0, kill_user_panes: bool = False) -> None:

@@ -180,9 +180,8 @@ def _start_locked(town: Town, ident: Identity, preset, *, actor: str, replace: b
     cwd = ensure_workdir(town, ident)
     session_id = str(uuid.uuid4())
     transcript = transcripts.transcript_path(town.root, ident.session)
-    env = session_env(
-        town.root, ident, socket=town.socket, session_id=session_id, runtime=preset.name, extra=dict(preset.env or {})
-    )
+    extra = {**dict(preset.env or {}), **runtimes.session_setup(preset, town.root, ident, cwd=cwd, session_id=session_id)}
+    env = session_env(town.root, ident, socket=town.socket, session_id=session_id, runtime=preset.name, extra=extra)
     argv = runtimes.start_command(preset, cwd=cwd, prompt=startup_prompt(town, ident), session_id=session_id)
     from ..runtime import native
 
@@ -198,11 +197,13 @@ def _start_locked(town: Town, ident: Identity, preset, *, actor: str, replace: b
         # very process running this code.
         _record(town, ident, actor=actor, session_id=session_id, runtime=preset.name, transcript=transcript, mode=mode or "respawn",
                 logs=logs)
-        tmux.respawn(ident.session, argv, cwd=cwd, env=env, transcript=transcript, empty_input=preset.empty_input)
+        tmux.respawn(ident.session, argv, cwd=cwd, env=env, transcript=transcript, empty_input=preset.empty_input,
+                     busy=preset.busy, dialogs="|".join(preset.dialogs))
         status = "respawned"
     else:
         try:
-            tmux.start(ident.session, argv, cwd=cwd, env=env, transcript=transcript, empty_input=preset.empty_input)
+            tmux.start(ident.session, argv, cwd=cwd, env=env, transcript=transcript, empty_input=preset.empty_input,
+                       busy=preset.busy, dialogs="|".join(preset.dialogs))
         except Conflict:  # someone else started it just now
             return StartResult(ident.address, ident.session, "running", runtime=preset.name)
         _record(town, ident, actor=actor, session_id=session_id, runtime=preset.name, transcript=transcript, mode=mode or "start",
@@ -413,9 +414,13 @@ def talk_to_session(town: Town, session_id: str, question: str, *, timeout_s: fl
     preset = config.resolve_agent(town.config, rec.runtime or None, role=ident.role if ident else None)
     env = None
     if ident is not None:
+        from ..runtime import runtimes
+
+        extra = dict(preset.env or {})
+        if rec.cwd and Path(rec.cwd).is_dir():
+            extra.update(runtimes.session_setup(preset, town.root, ident, cwd=Path(rec.cwd), session_id=rec.session_id))
         env = session_env(
-            town.root, ident, socket=town.socket, session_id=rec.session_id, runtime=preset.name,
-            extra=dict(preset.env or {}),
+            town.root, ident, socket=town.socket, session_id=rec.session_id, runtime=preset.name, extra=extra,
         )  # fmt: skip
     cwd = Path(rec.cwd) if rec.cwd and Path(rec.cwd).is_dir() else None
     transcript = Path(rec.transcript) if rec.transcript else None

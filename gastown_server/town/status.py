@@ -39,6 +39,8 @@ class AgentStatus(msgspec.Struct, omit_defaults=False):
     tokens: int = 0
     #: The sandbox its last session started in (null: never started since sandboxes were recorded).
     sandbox: SandboxInfo | None = None
+    #: The session is stuck on one of its runtime's dialogs (first-run, permission): the line shown.
+    dialog: str = ""
 
 
 class TmuxStatus(msgspec.Struct, omit_defaults=False):
@@ -83,7 +85,8 @@ def agent_costs(town: Town) -> tuple[dict, str]:
         return {}, exc.message
 
 
-def agent_rows(town: Town, sessions: dict | None = None, costs: dict | None = None) -> list[AgentStatus]:
+def agent_rows(town: Town, sessions: dict | None = None, costs: dict | None = None,
+               dialogs: dict[str, str] | None = None) -> list[AgentStatus]:
     from ..runtime.transcripts import transcript_path
     from ..sandbox.launch import recorded
     from ..work.hooks import hooks_by_agent
@@ -124,6 +127,7 @@ def agent_rows(town: Town, sessions: dict | None = None, costs: dict | None = No
             cost_usd=costs[ident.address].cost_usd if ident.address in costs else 0.0,
             tokens=_tokens(costs.get(ident.address)),
             sandbox=recorded(town.root, ident.session) if ident.role != "boot" else None,
+            dialog=(dialogs or {}).get(ident.session, "") if info and info.alive else "",
         ))  # fmt: skip
     return rows
 
@@ -162,7 +166,9 @@ def status_from(town: Town, sessions: dict, *, tmux_running: bool) -> TownStatus
     from ..patrol.daemon import status_of
 
     costs, costs_error = agent_costs(town)
-    agents = agent_rows(town, sessions, costs)
+    from ..runtime.snapshot import blocking_dialogs
+
+    agents = agent_rows(town, sessions, costs, blocking_dialogs(town.socket) if tmux_running else {})
     known = {a.session for a in agents}
     failures = []
     try:

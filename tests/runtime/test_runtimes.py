@@ -109,15 +109,20 @@ def test_check_available(tmp_path, fake_bin):
         check_available(from_config("x", {"command": [str(tmp_path / "nope")]}))
 
 
-def test_claude_transcript_location(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
+def test_claude_transcript_location(tmp_path):
+    """Each town session has its own Claude config dir (CLAUDE_CONFIG_DIR); its projects/ holds the logs."""
+    from gastown_server.runtime.runtimes import session_config_dir
+
     proj = tmp_path / "my.proj"
     proj.mkdir()
-    loc = transcript_location(PRESETS["claude"], cwd=proj, session_id="s1")
+    cfg = session_config_dir(tmp_path / "town", PRESETS["claude"], "hq-mayor")
+    assert cfg == tmp_path / "town" / ".gastown" / "agent-config" / "claude" / "hq-mayor"
+    loc = transcript_location(PRESETS["claude"], cwd=proj, session_id="s1", config_dir=cfg)
     slug = re.sub(r"[^A-Za-z0-9]", "-", str(proj.resolve()))
     assert slug.endswith("-my-proj") and "/" not in slug
-    assert loc == tmp_path / ".claude" / "projects" / slug / "s1.jsonl"
-    assert transcript_location(PRESETS["claude"], cwd=proj) == tmp_path / ".claude" / "projects" / slug
+    assert loc == cfg / "projects" / slug / "s1.jsonl"
+    assert transcript_location(PRESETS["claude"], cwd=proj, config_dir=cfg) == cfg / "projects" / slug
+    assert transcript_location(PRESETS["claude"], cwd=proj) is None
     assert transcript_location(PRESETS["amp"], cwd=proj) is None
 
 
