@@ -439,7 +439,10 @@ def _emit_daemon(ctx, st, text: str) -> None:
 def daemon_start(ctx, args):
     from ..patrol import daemon
 
+    from ..modelstub import service as model_proxy
+
     with _town() as town:
+        model_proxy.ensure_forward_from_env(town.root)  # a key in our env: the agents' proxy gets it, nobody else
         st = daemon.start(town, interval_s=args.interval)
     _emit_daemon(ctx, st, f"daemon running (pid {st.pid})")
 

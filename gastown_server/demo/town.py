@@ -1,6 +1,6 @@
 """The demo town: the README's main command.
 
-    scripts/demo [--dir DIR] [--down] [--timeout S]
+    scripts/demo [--dir DIR] [--down] [--timeout S] [--runtime script|claude] [--model stub|hosted]
     python -m gastown_server.demo ...            (same)
     python -m gastown_server.demo --ledger ...   (the older ledger-only tour)
 
@@ -16,6 +16,14 @@ test and ``gt done`` them, the town's Refinery merges them through the gate
 and is merged on the second pass), and the convoy lands.  Then it prints
 the convoy tree, the merged ``git log`` and the timings, and leaves the
 town up with instructions, or takes it down (``--down``).
+
+``--runtime claude``: every agent is a real Claude Code session (the
+bootstrap's pinned ``claude``) talking to the town's loopback model
+(``gt model-stub --detach``: a deterministic policy that runs the same
+steps through Claude Code's Bash tool), so it needs no network.
+``--model hosted`` starts no stub: with ``ANTHROPIC_API_KEY`` exported
+``gt up`` runs the key-adding proxy and the agents use the real model (a
+``claude login`` subscription works too).
 
 Every step is the real command (``gt``/``bd`` as processes), printed as it
 runs.  Exit 0 when the convoy landed with each change on main exactly once.
@@ -44,7 +52,12 @@ class DemoFailed(Exception):
 
 
 class Demo:
-    def __init__(self, where: Path, *, verbose: bool = True, heartbeat_s: float = 1.0) -> None:
+    def __init__(self, where: Path, *, verbose: bool = True, heartbeat_s: float = 1.0, runtime: str = "script",
+                 model: str = "stub", roles: dict[str, str] | None = None) -> None:  # fmt: skip
+        self.runtime = runtime
+        self.model = model
+        #: role -> runtime overrides (tests: claude Mayor and polecats, script patrols)
+        self.roles = dict(roles or {})
         self.where = where
         self.town = where / "town"
         self.origin = where / "origin" / f"{RIG}.git"
@@ -128,12 +141,23 @@ class Demo:
         self.tune()
         self.run("gt", "rig", "add", RIG, str(self.origin), "--prefix", PREFIX)
         self.run("gt", "refinery", "gates", "--rig", RIG, "--set", gate or self.gate_command(), "--timeout", "120")
+        self.use_runtime()
         self.timed("build", t0)
         if not start:
             return
         t1 = time.monotonic()
         self.run("gt", "up")
         self.timed("up", t1)
+
+    def use_runtime(self) -> None:
+        """The agents' runtime; for a hosted CLI against the loopback model, start the town's stub."""
+        if self.runtime != "script":
+            self.run("gt", "config", "agent", "default", self.runtime)
+        for role, runtime in self.roles.items():
+            self.run("gt", "config", "agent", "default", runtime, "--role", role)
+        hosted = {self.runtime, *self.roles.values()} - {"script"}
+        if hosted and self.model == "stub":
+            self.run("gt", "model-stub", "--detach")
 
     def file_work(self, beads: list[tuple[str, str]] | None = None) -> tuple[str, list[str]]:
         from .work import BEADS
@@ -219,6 +243,8 @@ class Demo:
 
     def down(self) -> None:
         self.run("gt", "down")
+        if (self.town / ".gastown" / "model-proxy.json").exists():
+            self.run("gt", "model-stub", "--stop")
 
     def instructions(self) -> str:
         from ..runtime.tmux import socket_name
@@ -272,9 +298,10 @@ def _json_id(text: str) -> str:
     return str(data)
 
 
-def run_demo(where: Path, *, down: bool, timeout_s: float, verbose: bool = True) -> dict:
+def run_demo(where: Path, *, down: bool, timeout_s: float, verbose: bool = True, runtime: str = "script",
+             model: str = "stub") -> dict:  # fmt: skip
     """Build, sling, land; returns the timings and results (for the benchmark and tests)."""
-    demo = Demo(where, verbose=verbose)
+    demo = Demo(where, verbose=verbose, runtime=runtime, model=model)
     t0 = time.monotonic()
     up = False
     try:
@@ -305,6 +332,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", help="where to build (must be empty or missing; default: a new temporary directory)")
     ap.add_argument("--down", action="store_true", help="take the town down at the end (and remove a temporary directory)")
     ap.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the convoy to land (default 180)")
+    ap.add_argument("--runtime", default="script", choices=("script", "claude"),
+                    help="the agents' runtime (default script; claude: real Claude Code sessions)")
+    ap.add_argument("--model", default="stub", choices=("stub", "hosted"),
+                    help="with --runtime claude: stub = the town's loopback model (offline, default); hosted = the "
+                         "real model (export ANTHROPIC_API_KEY first, or have a claude login)")
     args = ap.parse_args(argv)
     if args.dir:
         where = Path(args.dir).resolve()
@@ -317,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ok = False
     try:
-        result = run_demo(where, down=args.down, timeout_s=args.timeout)
+        result = run_demo(where, down=args.down, timeout_s=args.timeout, runtime=args.runtime, model=args.model)
         ok = True
     except (DemoFailed, GastownError, OSError) as exc:
         print(f"\ndemo: error: {exc}", file=sys.stderr)

@@ -17,12 +17,14 @@ CLI runs (and its hooks and guards see):
    Refinery; rework after a ``REWORK_REQUEST`` pours a fresh one with
    ``gt apply --rework``), a finished patrol wisp is burned and the next one
    poured (patrols never end their turn, as in Gas Town);
-5. anything else typed to it is a question, answered from the conversation
+5. "run `<command>`" runs that command and reports its output (or the
+   refusal a guard gave);
+6. anything else typed to it is a question, answered from the conversation
    so far (the lines of earlier tool output and replies that share the most
    words with it): that is what a nudge to the Mayor or a seance gets.
 
 State lives only in the conversation: each tool call carries its purpose in
-the shell tool's ``description`` (``gastown:<kind>[:<arg>]``), which the
+the shell tool's ``description`` (a label, then ``[gastown:<kind>[:<arg>]]``), which the
 CLI sends back with the history, so the same history always gives the same
 reply.  Requests without tools (a CLI's side requests: titles, summaries)
 get a short text.
@@ -103,7 +105,7 @@ def visible_text(text: str) -> str:
     return _REMINDER.sub("", text or "").strip()
 
 
-def _identity(conv: Conversation) -> tuple[str, str]:
+def identity(conv: Conversation) -> tuple[str, str]:
     """(address, role kind) from the role prompt or ``gt prime`` output."""
     blobs = [conv.system] + [t.text for t in conv.turns] + [r.output for t in conv.turns for r in t.results]
     address = kind = ""
@@ -118,10 +120,23 @@ def _identity(conv: Conversation) -> tuple[str, str]:
     return address, kind
 
 
+_TAG = re.compile(r"\[gastown:([^\]]*)\]\s*$")
+_LABELS = {"prime": "Read my role, hook and mail", "hook": "Look at my hook", "current": "The molecule's next step",
+           "step": "Do the step, close it, look at the next", "pour": "Pour a patrol wisp", "finish": "Finish the work",
+           "rework": "Rework the issue", "run": "Run the requested command"}  # fmt: skip
+
+
 def _call(conv: Conversation, command: str, kind: str) -> ToolCall:
-    """A shell call whose id is a hash of the history so far (deterministic)."""
+    """A shell call whose id is a hash of the history so far (deterministic); its purpose rides in the description."""
     digest = hashlib.sha256(f"{len(conv.turns)}\0{command}\0{kind}".encode()).hexdigest()[:24]
-    return ToolCall(id=f"toolu_{digest}", command=command, description=f"gastown:{kind}")
+    label = _LABELS.get(kind.split(":", 1)[0], "Gas Town step")
+    return ToolCall(id=f"toolu_{digest}", command=command, description=f"{label} [gastown:{kind}]")
+
+
+def tag_of(call: ToolCall) -> str | None:
+    """The policy's own tag on a call it made (None: not ours)."""
+    m = _TAG.search(call.description or "")
+    return m.group(1) if m else None
 
 
 def _json_after(output: str, key: str) -> dict | None:
@@ -161,7 +176,7 @@ def _decide(conv: Conversation) -> Reply:
         calls = {c.id: c for t in conv.turns if t.role == "assistant" for c in t.calls}
         result = last.results[-1]
         call = calls.get(result.call_id)
-        if call is not None and call.description.startswith("gastown:"):
+        if call is not None and tag_of(call) is not None:
             return _after(conv, call, result)
         return Reply(text="Noted.", kind="foreign-tool")
     return _on_text(conv, visible_text(last.text) or last.text)
@@ -177,14 +192,20 @@ def _side_text(conv: Conversation) -> str:
     return "Gas Town agent"
 
 
+_RUN = re.compile(r"^\s*(?:please\s+)?run:?\s*`([^`]+)`", re.I)
+
+
 def _on_text(conv: Conversation, text: str) -> Reply:
+    explicit = _RUN.match(text)
+    if explicit:  # "run `cmd`": an instruction, done as given (guards decide what may run)
+        return Reply(calls=[_call(conv, explicit.group(1), "run")], text="Running it.", kind="run")
     if WORK_WORDS.search(text):
         return Reply(calls=[_call(conv, "gt prime", "prime")], text="Priming: reading my role, hook and mail.", kind="prime")
     return _answer(conv, text)
 
 
 def _answer(conv: Conversation, question: str) -> Reply:
-    address, _ = _identity(conv)
+    address, _ = identity(conv)
     words = {w for w in re.findall(r"[a-z0-9][a-z0-9_.-]{2,}", question.lower()) if w not in _STOP}
     lines: list[tuple[int, int, str]] = []
     seen: set[str] = set()
@@ -209,8 +230,8 @@ def _answer(conv: Conversation, question: str) -> Reply:
 
 
 def _after(conv: Conversation, call: ToolCall, result: ToolResult) -> Reply:
-    kind, _, arg = call.description[len("gastown:"):].partition(":")
-    address, role = _identity(conv)
+    kind, _, arg = (tag_of(call) or "").partition(":")
+    address, role = identity(conv)
     out = result.output or ""
     if kind == "prime":
         if re.search(r"^## Your hook \(GUPP", out, re.M):
@@ -247,6 +268,9 @@ def _after(conv: Conversation, call: ToolCall, result: ToolResult) -> Reply:
         if data is None:
             return _failed(conv, role, address, "", out)
         return _next_step(conv, data, arg, role, address)
+    if kind == "run":
+        verdict = "failed" if result.is_error else "finished"
+        return Reply(text=f"The command {verdict}:\n" + _tail(out, 6), kind="ran")
     if kind == "finish":
         if result.is_error:
             return _failed(conv, role, address, "", out)

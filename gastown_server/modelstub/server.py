@@ -68,7 +68,7 @@ def _messages(server: StubServer, req: dict, stream: bool) -> Response:
     except anthropic.BadRequest as exc:
         return error_response(400, "invalid_request_error", str(exc))
     reply = server.decide(conv)
-    server.log_reply("anthropic", "/v1/messages", anthropic.last_user_text(conv), reply)
+    server.log_reply("anthropic", "/v1/messages", anthropic.last_user_text(conv), reply, who=policy.identity(conv)[0])
     if server.fault == "bad-reply":
         # A reply no Messages-API client accepts (tests the "model reply the CLI rejects" path).
         return Response(body=b'{"type": "message", "content": "not a list"', content_type="application/json")
@@ -135,9 +135,10 @@ class StubServer(ThreadingHTTPServer):
         with self._log_lock, open(self.log_path, "a", encoding="utf-8") as fh:
             fh.write(line)
 
-    def log_reply(self, api: str, path: str, user: str, reply: policy.Reply) -> None:
-        self.log({"path": path, "api": api, "kind": reply.kind, "user": user, "calls": [c.command for c in reply.calls],
-                  "text": reply.text, "usage": msgspec.to_builtins(reply.usage), "status": 200})  # fmt: skip
+    def log_reply(self, api: str, path: str, user: str, reply: policy.Reply, *, who: str = "") -> None:
+        self.log({"path": path, "api": api, "who": who, "kind": reply.kind, "user": user,
+                  "calls": [c.command for c in reply.calls], "text": reply.text,
+                  "usage": msgspec.to_builtins(reply.usage), "status": 200})  # fmt: skip
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

@@ -180,7 +180,8 @@ def _start_locked(town: Town, ident: Identity, preset, *, actor: str, replace: b
     cwd = ensure_workdir(town, ident)
     session_id = str(uuid.uuid4())
     transcript = transcripts.transcript_path(town.root, ident.session)
-    extra = {**dict(preset.env or {}), **runtimes.session_setup(preset, town.root, ident, cwd=cwd, session_id=session_id)}
+    # The town's own env for the agent (gt config agent set --env) wins over the runtime's set-up.
+    extra = {**runtimes.session_setup(preset, town.root, ident, cwd=cwd, session_id=session_id), **dict(preset.env or {})}
     env = session_env(town.root, ident, socket=town.socket, session_id=session_id, runtime=preset.name, extra=extra)
     argv = runtimes.start_command(preset, cwd=cwd, prompt=startup_prompt(town, ident), session_id=session_id)
     from ..runtime import native
@@ -285,6 +286,11 @@ def check_prerequisites(town: Town, idents: list[Identity]) -> None:
 def up(town: Town, *, actor: str = "overseer", daemon: bool = True) -> list[StartResult]:
     idents = town.always_on()
     check_prerequisites(town, idents)
+    from ..modelstub import service as model_proxy
+
+    # ANTHROPIC_API_KEY in our environment: agents reach the model through a loopback proxy that
+    # adds it; the key leaves this process's environment before anything else starts.
+    model_proxy.ensure_forward_from_env(town.root)
     results = [start_agent(town, ident, actor=actor) for ident in idents]
     if daemon:
         from ..patrol import daemon as town_daemon
@@ -416,9 +422,10 @@ def talk_to_session(town: Town, session_id: str, question: str, *, timeout_s: fl
     if ident is not None:
         from ..runtime import runtimes
 
-        extra = dict(preset.env or {})
+        extra = {}
         if rec.cwd and Path(rec.cwd).is_dir():
             extra.update(runtimes.session_setup(preset, town.root, ident, cwd=Path(rec.cwd), session_id=rec.session_id))
+        extra.update(preset.env or {})
         env = session_env(
             town.root, ident, socket=town.socket, session_id=rec.session_id, runtime=preset.name, extra=extra,
         )  # fmt: skip

@@ -65,7 +65,7 @@ def test_streaming_reply_is_valid_sse_and_reassembles(stub):
 
 
 def test_policy_walks_a_molecule_step_by_step():
-    prime_call = policy.ToolCall(id="a", command="gt prime", description="gastown:prime")
+    prime_call = policy.ToolCall(id="a", command="gt prime", description="Read my role [gastown:prime]")
     conv = policy.Conversation(shell_tool="Bash", tools=["Bash"], turns=[
         policy.Turn(role="user", text="You are gt/polecats/p1 in Gas Town t."),
         policy.Turn(role="assistant", calls=[prime_call]),
