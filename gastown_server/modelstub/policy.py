@@ -135,8 +135,11 @@ def _call(conv: Conversation, command: str, kind: str) -> ToolCall:
 
 def tag_of(call: ToolCall) -> str | None:
     """The policy's own tag on a call it made (None: not ours)."""
-    m = _TAG.search(call.description or "")
-    return m.group(1) if m else None
+    desc = call.description or ""
+    m = _TAG.search(desc)
+    if m:
+        return m.group(1)
+    return desc[len("gastown:"):] if desc.startswith("gastown:") else None  # the bare form, also accepted
 
 
 def _json_after(output: str, key: str) -> dict | None:

@@ -89,10 +89,12 @@ PRESETS: dict[str, RuntimePreset] = {
             # row is "❯" + NBSP; while it generates the status row says "esc to interrupt".
             empty_input=r"^\s*❯\s*$",
             busy=r"esc to interrupt",
+            # Seen on 2.1.332: folder trust ("Accessing workspace: ... Yes, I trust this folder"), the
+            # custom API key question, the bypass-permissions warning; the rest are older wordings.
             dialogs=[
-                r"Detected a custom API key", r"Do you trust the files in this folder", r"Bypass Permissions mode",
-                r"Select login method", r"Choose the text style", r"Yes, I accept",
-                r"Do you want to (?:proceed|make this edit|create)",
+                r"Detected a custom API key", r"Yes, I trust this folder", r"one you trust\?",
+                r"Do you trust the files in this folder", r"Bypass Permissions mode", r"Select login method",
+                r"Choose the text style", r"Yes, I accept", r"Do you want to (?:proceed|make this edit|create)",
             ],
             setup="claude",
             model_env={"ANTHROPIC_BASE_URL": "{model_url}", "ANTHROPIC_API_KEY": "{placeholder_key}"},

@@ -53,7 +53,7 @@ def test_prompt_gives_an_exec_command_call_and_its_output_drives_the_next_step(s
     call = next(i for i in done if i["type"] == "function_call")
     args = json.loads(call["arguments"])
     assert call["name"] == "exec_command" and args["cmd"] == "gt prime" and args["login"] is False
-    assert args["description"] == "gastown:prime"
+    assert args["description"].endswith("[gastown:prime]")  # a label for people, then the policy's tag
     usage = evs[-1]["response"]["usage"]
     assert usage["input_tokens"] > 10 and usage["output_tokens"] > 0
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]

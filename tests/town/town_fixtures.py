@@ -55,10 +55,11 @@ def town(town_root):
 def gt(town_root):
     """Run the real `gt` in the town (cwd = town root)."""
 
-    def run(*argv, check=True, env=None, cwd=None):
+    def run(*argv, check=True, env=None, cwd=None, input_text=None):
         e = dict(os.environ)
         e.update(env or {})
-        proc = subprocess.run([*GT, *argv], cwd=cwd or town_root, env=e, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run([*GT, *argv], cwd=cwd or town_root, env=e, capture_output=True, text=True, timeout=120,
+                              input=input_text)  # fmt: skip
         if check and proc.returncode != 0:
             raise AssertionError(f"gt {' '.join(argv)} failed ({proc.returncode}): {proc.stderr}{proc.stdout}")
         return proc

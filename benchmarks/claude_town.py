@@ -1,0 +1,144 @@
+"""Real Claude Code in a town, offline: `gt up` to every input prompt, and nudges to an idle Claude pane.
+
+    python benchmarks/claude_town.py [-n 20] [--demo]
+
+1. A town with one rig, every role on `claude` (the bootstrap's pinned
+   binary) against the town's loopback model (`gt model-stub --detach`):
+   time from `gt up` until the Mayor, Deacon, Witness and Refinery panes
+   each show Claude Code's input box (a `❯` row) and no first-run dialog
+   (target < 20 s).
+2. The same town with the patrols back on the script runtime (so they do
+   not load the machine): `n` nudges to the idle claude Mayor through the
+   real `runtime.nudge.nudge` (idle + busy-screen + empty-input checks,
+   send-keys, echo and submit confirmation); each waits until the Mayor has
+   answered and is idle again.  p50/p95/max of the call (target p50 < 500 ms).
+3. `--demo`: `scripts/demo --runtime claude --down` once, the land time
+   (target < 120 s).
+
+Temporary HOME; nothing of the user's is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+GT = [sys.executable, "-m", "gastown_server.cli.gt"]
+DIALOG = re.compile(r"Detected a custom API key|trust this folder|Bypass Permissions mode|Select login method")
+PROMPT = re.compile(r"^\s*❯", re.M)
+
+
+def pct(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-n", type=int, default=20, help="nudges (default 20)")
+    ap.add_argument("--demo", action="store_true", help="also run the demo convoy on claude once")
+    args = ap.parse_args()
+    for k in [k for k in os.environ if k.startswith(("GT_", "BD_", "BEADS_", "ANTHROPIC_"))]:
+        del os.environ[k]
+    from gastown_server.demo.town import Demo
+    from gastown_server.runtime.nudge import nudge
+    from gastown_server.runtime.tmux import TownTmux, socket_name
+
+    where = Path(tempfile.mkdtemp(prefix="gastown-claude-bench-"))
+    home = where / "home"
+    home.mkdir()
+    demo = Demo(where / "d", verbose=False, runtime="claude")
+    demo.env["HOME"] = str(home)
+    try:
+        demo.build(start=False)
+        sock = socket_name(demo.town)
+
+        def screen(session):
+            return subprocess.run(["tmux", "-L", sock, "capture-pane", "-p", "-t", session],
+                                  capture_output=True, text=True).stdout  # fmt: skip
+
+        sessions = ["hq-mayor", "hq-deacon", "tk-witness", "tk-refinery"]
+        t0 = time.monotonic()
+        demo.run("gt", "up", show=False)
+        ready: dict[str, float] = {}
+        while len(ready) < len(sessions) and time.monotonic() - t0 < 120:
+            for s in sessions:
+                if s not in ready:
+                    text = screen(s)
+                    if PROMPT.search(text) and not DIALOG.search(text) and "Claude Code" in text:
+                        ready[s] = time.monotonic() - t0
+            time.sleep(0.1)
+        up_s = max(ready.values()) if len(ready) == len(sessions) else float("nan")
+        print(f"gt up, 4 claude sessions at their input prompt: {up_s:.1f} s "
+              f"({', '.join(f'{k} {v:.1f}' for k, v in ready.items())})")  # fmt: skip
+        demo.run("gt", "down", show=False)
+
+        for role in ("deacon", "witness", "refinery"):
+            demo.run("gt", "config", "agent", "default", "script", "--role", role, show=False)
+        demo.run("gt", "up", show=False)
+        tmux = TownTmux(sock)
+        log = demo.town / ".gastown" / "model-stub.jsonl"
+
+        def answered(q):
+            for line in log.read_text().splitlines():
+                e = json.loads(line)
+                if e.get("user") == q:
+                    return True
+            return False
+
+        def idle():
+            text = screen("hq-mayor")
+            return "esc to interrupt" not in text and re.search(r"^\s*❯\s*$", text, re.M)
+
+        deadline = time.monotonic() + 120
+        while not (idle() and "Waiting for work" in screen("hq-mayor")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        times, statuses = [], {}
+        for i in range(args.n):
+            q = f"benchmark question {i:03d} about the town?"
+            res = nudge(tmux, "hq-mayor", q, state_dir=demo.town / ".gastown", idle_s=1.0, timeout_s=60)
+            statuses[res.status] = statuses.get(res.status, 0) + 1
+            times.append(res.elapsed_ms)
+            end = time.monotonic() + 60
+            while not (answered(q) and idle() and f"question {i:03d}" in screen("hq-mayor")) and time.monotonic() < end:
+                time.sleep(0.1)
+            time.sleep(1.2)  # the answer's repaint is client activity to nobody; idle_s is for attached clients
+        print(f"nudge to an idle claude Mayor, n={args.n}: p50 {pct(times, 50):.0f} ms, p95 {pct(times, 95):.0f} ms, "
+              f"max {max(times):.0f} ms, mean {statistics.mean(times):.0f} ms; {statuses}")  # fmt: skip
+        demo.run("gt", "down", show=False)
+    finally:
+        subprocess.run([*GT, "down"], cwd=demo.town, env=demo.env, capture_output=True)
+        subprocess.run([*GT, "model-stub", "--stop"], cwd=demo.town, env=demo.env, capture_output=True)
+        shutil.rmtree(where, ignore_errors=True)
+    if args.demo:
+        from gastown_server.demo.town import run_demo
+
+        where = Path(tempfile.mkdtemp(prefix="gastown-claude-demo-"))
+        old_home = os.environ.get("HOME")
+        os.environ["HOME"] = str(where / "home")
+        (where / "home").mkdir()
+        try:
+            result = run_demo(where / "d", down=True, timeout_s=600, verbose=False, runtime="claude")
+            t = result["timings"]
+            print(f"demo convoy on claude (3 beads, one rework): land {t['land']:.1f} s, gt up {t['up']:.1f} s, "
+                  f"total {t['total']:.1f} s")  # fmt: skip
+        finally:
+            if old_home:
+                os.environ["HOME"] = old_home
+            shutil.rmtree(where, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
