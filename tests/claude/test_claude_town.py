@@ -217,8 +217,10 @@ def test_the_key_reaches_upstream_and_nowhere_an_agent_can_see(town, upstream):
     from gastown_server.town.core import Town
 
     with Town(town.town) as t:
-        pids = [a.pane_pid for a in agent_rows(t) if a.alive and a.pane_pid]
-    assert pids
+        rows = [a for a in agent_rows(t) if a.alive and a.pane_pid]
+    pids = [a.pane_pid for a in rows]
+    mayor = next(a.pane_pid for a in rows if a.address == "mayor")
+    assert b"CLAUDE_CONFIG_DIR=" in Path(f"/proc/{mayor}/environ").read_bytes()  # the claude process itself
     seen = 0
     for pid in pids:
         for proc in [pid, *_descendants(pid)]:
@@ -230,7 +232,7 @@ def test_the_key_reaches_upstream_and_nowhere_an_agent_can_see(town, upstream):
             assert SECRET.encode() not in environ, f"key in /proc/{proc}/environ"
             if b"ANTHROPIC_BASE_URL=" in environ:
                 assert f"ANTHROPIC_BASE_URL={st.url}".encode() in environ
-    assert seen >= len(pids)
+    assert seen >= 1  # (a polecat being cleaned up may be gone by now)
     for root in (town.where, town.home):
         hits = subprocess.run(["grep", "-rl", "--binary-files=text", SECRET, str(root)], capture_output=True, text=True)
         assert hits.stdout == "", f"the key is in files: {hits.stdout}"
