@@ -143,7 +143,7 @@ def session_files(fmt: str, logs: str) -> list[Path]:
 def resume_target(preset: RuntimePreset, session_id: str, logs: str) -> tuple[str, dict[str, str]]:
     """(the id to resume, variables the resuming process needs) for a town session.
 
-    Claude Code: the town's id is its own.  Codex: the id of the session's
+    Claude Code: the town's id is its own, resumed in the config dir its file is in.  Codex: the id of the session's
     first rollout, resumed in the session's own ``CODEX_HOME``.
     """
     from ..errors import NotFound

@@ -11,6 +11,7 @@ can be asked like the others (``gt seance <agent> --talk <id>``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import NotFound
@@ -46,6 +47,11 @@ def predecessors(town: Town, ident: Identity) -> list[SessionRecord]:
             rec.summary, rec.messages, rec.bad_lines = ns.last_prompt, ns.user_messages, ns.bad_lines
         if preset.log_format == "claude":
             project_dirs.setdefault(str(Path(rec.logs).parent), preset)
+            # Town sessions have a config dir of their own; a human's `claude` in the agent's
+            # directory writes to the human's (``$CLAUDE_CONFIG_DIR`` or ``~/.claude``).
+            mine = native.claude_project_dir(dict(os.environ), Path(rec.cwd)) if rec.cwd else None
+            if mine is not None:
+                project_dirs.setdefault(str(mine), preset)
     known = {r.session_id for r in records}
     extra = []
     for project, preset in project_dirs.items():

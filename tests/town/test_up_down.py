@@ -87,7 +87,8 @@ def test_up_refuses_missing_runtime_binary(gt, town, socket_name, tmp_path):
     bin_dir.mkdir()
     for tool in ("git", "tmux"):
         (bin_dir / tool).symlink_to(subprocess.run(["which", tool], capture_output=True, text=True).stdout.strip())
-    proc = gt("up", check=False, env={"PATH": str(bin_dir)})
+    # (nor in the bootstrap's pinned install, which gastown also looks in)
+    proc = gt("up", check=False, env={"PATH": str(bin_dir), "GASTOWN_AGENT_CLIS": str(tmp_path / "no-clis")})
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "runtime 'claude' not found on PATH" in lines[0], proc.stderr
