@@ -147,8 +147,9 @@ def test_a_nudge_never_splices_into_a_half_typed_line_nor_lands_while_claude_gen
     assert res.status == "queued" and "input line holds text" in res.reason, res
     subprocess.run(["tmux", "-L", socket_name(town.town), "send-keys", "-t", "hq-mayor", "C-u"])
     wait_for(lambda: idle(town, "hq-mayor"), 10, "the input box empty again")
-    done = rt_nudge.flush_queue(tmux, state, "hq-mayor", idle_s=0.2)
-    assert [r.status for r in done] == ["delivered"]
+    rt_nudge.flush_queue(tmux, state, "hq-mayor", idle_s=0.2)  # (or the daemon's heartbeat flushed it already)
+    wait_for(lambda: any(r.id == res.id and r.status == "delivered" for r in rt_nudge.read_log(state)), 30,
+             "the queued nudge delivered")
     wait_for(lambda: any(e.get("user") == "are you there, first?" for e in log(town)), 60, "the queued nudge at the model")
     wait_for(lambda: idle(town, "hq-mayor"), 60, "the Mayor idle after answering")
     assert "half typed by a human" not in [e.get("user") for e in log(town)]
@@ -163,8 +164,9 @@ def test_a_nudge_never_splices_into_a_half_typed_line_nor_lands_while_claude_gen
     finally:
         upstream.slow_s = 0.0
     wait_for(lambda: idle(town, "hq-mayor"), 90, "the Mayor idle after the slow answer")
-    done = rt_nudge.flush_queue(tmux, state, "hq-mayor", idle_s=0.2)
-    assert [r.status for r in done] == ["delivered"]
+    rt_nudge.flush_queue(tmux, state, "hq-mayor", idle_s=0.2)
+    wait_for(lambda: any(r.id == busy.id and r.status == "delivered" for r in rt_nudge.read_log(state)), 30,
+             "the queued nudge delivered")
     wait_for(lambda: any(e.get("user") == "and what comes next?" for e in log(town)), 60, "the second nudge at the model")
     wait_for(lambda: idle(town, "hq-mayor"), 60, "the Mayor idle again")
 
@@ -242,32 +244,6 @@ def _descendants(pid):
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout.split()
     kids = [int(p) for p in out]
     return kids + [g for k in kids for g in _descendants(k)]
-
-
-def test_a_session_stuck_on_a_dialog_is_reported_and_the_town_keeps_running(town, tmp_path):
-    """A claude agent given a config dir the town did not prepare stops on a first-run screen: gt status says so."""
-    raw = tmp_path / "raw-claude-config"
-    raw.mkdir()
-    # Onboarding done (without it Claude Code's welcome screen checks api.anthropic.com and exits offline),
-    # nothing else: it stops on the folder trust screen ("Accessing workspace ... Yes, I trust this folder").
-    (raw / ".claude.json").write_text('{"hasCompletedOnboarding": true}')
-    gt(town, "config", "agent", "set", "rawclaude", "claude --dangerously-skip-permissions", "--preset", "claude",
-       "--env", f"CLAUDE_CONFIG_DIR={raw}")
-    gt(town, "config", "agent", "default", "rawclaude", "--role", "crew")
-    gt(town, "crew", "add", "bob", "--rig", "textkit")
-    gt(town, "crew", "start", "bob", "--rig", "textkit")
-
-    def stuck():
-        st = json.loads(gt(town, "status", "--json").stdout)
-        return next((a for a in st["agents"] if a["address"] == "textkit/crew/bob" and a["dialog"]), None)
-
-    bob = wait_for(stuck, 90, "gt status to report the dialog")
-    assert DIALOGS.search(bob["dialog"]), bob["dialog"]
-    line = next(ln for ln in gt(town, "status").stdout.splitlines() if "textkit/crew/bob" in ln)
-    assert "DIALOG" in line and "stuck on a dialog" in line
-    st = json.loads(gt(town, "status", "--json").stdout)
-    assert next(a for a in st["agents"] if a["address"] == "mayor")["alive"]
-    gt(town, "crew", "stop", "bob", "--rig", "textkit")
 
 
 def test_claude_missing_from_path_is_one_clear_line(tmp_path):
