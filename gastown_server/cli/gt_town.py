@@ -418,13 +418,9 @@ def status(ctx, args):
 
 
 def _sandbox_word(box) -> str:
-    """``bwrap`` (+ ``,net=none``, ``,tmux``, ``,git-broker``), ``OFF``, or ``-`` (never started)."""
-    if box is None:
-        return "-"
-    if not box.enabled:
-        return "OFF"
-    extras = [x for x, on in (("net=none", box.network == "none"), ("tmux", box.tmux), ("git-broker", box.git_broker)) if on]
-    return ",".join([box.tool, *extras])
+    from ..sandbox.policy import summary
+
+    return summary(box)
 
 
 # -- daemon --------------------------------------------------------------------

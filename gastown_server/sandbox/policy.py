@@ -65,6 +65,20 @@ class SandboxInfo(msgspec.Struct, omit_defaults=False):
     hidden: list[str] = msgspec.field(default_factory=list)
 
 
+def summary(box: SandboxInfo | None) -> str:
+    """``bwrap`` (+ ``,net=none``, ``,tmux``, ``,git-broker``), ``OFF``, or ``-`` (never started).
+
+    The one wording of a session's sandbox: gt status and the dashboard show it.
+    """
+    if box is None:
+        return "-"
+    if not box.enabled:
+        return "OFF"
+    extras = [x for x, on in (("net=none", box.network == "none"), ("tmux", box.tmux),
+                              ("git-broker", box.git_broker)) if on]
+    return ",".join([box.tool, *extras])
+
+
 class View(msgspec.Struct):
     role: str
     town: str

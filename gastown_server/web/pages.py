@@ -67,20 +67,10 @@ def _agent_state(a) -> str:
 
 
 def _sandbox(a) -> str:
-    box = getattr(a, "sandbox", None)  # set by the sandbox work where it has landed
-    if not box:
-        return '<span class="muted">-</span>'
-    if isinstance(box, str):
-        return esc(box)
-    try:
-        import msgspec
+    from ..sandbox.policy import summary
 
-        data = msgspec.to_builtins(box)
-    except Exception:  # noqa: BLE001 - show what there is
-        data = box
-    if isinstance(data, dict):
-        return esc(", ".join(f"{k}={v}" for k, v in data.items() if v not in ("", None, [], {})))
-    return esc(data)
+    word = summary(getattr(a, "sandbox", None))
+    return '<span class="muted">-</span>' if word == "-" else esc(word)
 
 
 async def town(d, q: Mapping) -> Page:

@@ -117,7 +117,8 @@ def _pages(town) -> list[tuple[str, str, list[str]]]:
     finally:
         led.disconnect()
     return [
-        ("town", "/", ["Agents", "textkit/refinery", "textkit/witness", "Patrol health", "Throughput", "no cost data"]),
+        ("town", "/", ["Agents", "textkit/refinery", "textkit/witness", "Patrol health", "Throughput", "no cost data",
+                       "bwrap,git-broker"]),  # the Refinery's sandbox, worded as gt status words it
         ("convoys", "/convoys", ["Release 0.2", "Recent", "Demo: textkit improvements", town.open_ids[0]]),
         ("convoy", f"/convoy/{town.convoy}", ["Burndown", town.ids[0], town.ids[2], "landed"]),
         ("bead", f"/bead/{town.ids[0]}", ["History", "Depends on", "Dependents", "closed"]),
