@@ -42,18 +42,9 @@ import uuid
 from pathlib import Path
 
 
-def pct(samples: list[float], q: float) -> float:
-    s = sorted(samples)
-    return s[min(len(s) - 1, int(q * len(s)))]
-
-
-def git_repo(path: Path) -> None:
-    path.mkdir()
-    g = ["git", "-c", "user.email=b@example.com", "-c", "user.name=b", "-C", str(path)]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
-    (path / "README.md").write_text("bench\n")
-    subprocess.run([*g, "add", "-A"], check=True)
-    subprocess.run([*g, "commit", "-q", "-m", "init"], check=True)
+# The same percentile and scratch repository as the town benchmark (run from benchmarks/).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from town import git_repo, pct  # noqa: E402
 
 
 def build(tmp: Path, n_convoys: int, n_beads: int, n_agents: int) -> tuple[Path, list[str], list[list[str]]]:

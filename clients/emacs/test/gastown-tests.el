@@ -145,99 +145,94 @@ WHAT describes the wait in the failure message."
       (gastown-convoys--index)
       (gastown-convoys--render))))
 
+;; A convoys buffer drawn from `gastown-test--convoy-data', shown in the selected window.
+(defmacro gastown-test-with-convoys-buffer (var &rest body)
+  "Run BODY in a fresh convoys buffer bound to VAR, killed afterwards."
+  (declare (indent 1))
+  `(let ((,var (generate-new-buffer "*gastown-test-convoys*")))
+     (unwind-protect
+         (save-window-excursion
+           (switch-to-buffer ,var)
+           (gastown-convoys-mode)
+           (gastown-test--load-convoys ,var (gastown-test--convoy-data "open"))
+           ,@body)
+       (kill-buffer ,var))))
+
 (ert-deftest gastown-convoys-redraw-keeps-point-and-expansion ()
-  (let ((buf (generate-new-buffer "*gastown-test-convoys*")))
-    (unwind-protect
-        (save-window-excursion
-          (switch-to-buffer buf)
-          (gastown-convoys-mode)
-          (gastown-test--load-convoys buf (gastown-test--convoy-data "open"))
-          (should (string-match-p "b-2 +open +r/polecats/nux" (gastown-test-buffer-text buf)))
-          (should (string-match-p "First +hq-cv-1 +0/2" (gastown-test-buffer-text buf)))
-          ;; Collapse the second convoy, put point on b-2.
-          (magit-section-hide (magit-get-section '((gastown-convoy-section . "hq-cv-2")
-                                                   (gastown-convoys-root))))
-          (goto-char (gastown-find-property 'gastown-bead "b-2"))
-          (forward-char 3)
-          (gastown-test--load-convoys buf (gastown-test--convoy-data "closed"))
-          (should (string-match-p "b-2 +closed" (gastown-test-buffer-text buf)))
-          (should (string-match-p "First +hq-cv-1 +1/2" (gastown-test-buffer-text buf)))
-          (should (equal (gastown-convoys-bead-at-point) "b-2"))
-          (should (= (current-column) 3))
-          (should (equal (oref (magit-current-section) value) "hq-cv-1"))
-          (should (oref (magit-get-section '((gastown-convoy-section . "hq-cv-2")
-                                             (gastown-convoys-root)))
-                        hidden))
-          (should (equal (gethash "b-2" gastown-convoys--owners) '("hq-cv-1")))
-          ;; Redrawing one convoy (the push path) keeps the rest as it was.
-          (let ((c1 (car (gastown-test--convoy-data "in_progress"))))
-            (puthash "hq-cv-1" (gastown-convoys--tracked c1) gastown-convoys--trees)
-            (gastown-convoys--redraw-one c1))
-          (should (string-match-p "b-2 +in_progress" (gastown-test-buffer-text buf)))
-          (should (equal (gastown-convoys-bead-at-point) "b-2"))
-          (should (equal (mapcar (lambda (s) (oref s value)) (oref magit-root-section children))
-                         '("hq-cv-1" "hq-cv-2")))
-          (let ((c2 (gastown-test--convoy-section "hq-cv-2")))
-            (should (oref c2 hidden))
-            (gastown-convoys--redraw-one (cadr (gastown-test--convoy-data "open")))
-            (let ((c2 (gastown-test--convoy-section "hq-cv-2")))
-              (should (oref c2 hidden))
-              ;; Its bead line is in the buffer but not shown.
-              (should (invisible-p (gastown-find-property 'gastown-bead "b-3")))))
-          (should-not (invisible-p (gastown-find-property 'gastown-bead "b-1")))
-          (should (= (oref magit-root-section end) (point-max))))
-      (kill-buffer buf))))
+  (gastown-test-with-convoys-buffer buf
+    (should (string-match-p "b-2 +open +r/polecats/nux" (gastown-test-buffer-text buf)))
+    (should (string-match-p "First +hq-cv-1 +0/2" (gastown-test-buffer-text buf)))
+    ;; Collapse the second convoy, put point on b-2.
+    (magit-section-hide (magit-get-section '((gastown-convoy-section . "hq-cv-2")
+                                             (gastown-convoys-root))))
+    (goto-char (gastown-find-property 'gastown-bead "b-2"))
+    (forward-char 3)
+    (gastown-test--load-convoys buf (gastown-test--convoy-data "closed"))
+    (should (string-match-p "b-2 +closed" (gastown-test-buffer-text buf)))
+    (should (string-match-p "First +hq-cv-1 +1/2" (gastown-test-buffer-text buf)))
+    (should (equal (gastown-convoys-bead-at-point) "b-2"))
+    (should (= (current-column) 3))
+    (should (equal (oref (magit-current-section) value) "hq-cv-1"))
+    (should (oref (magit-get-section '((gastown-convoy-section . "hq-cv-2")
+                                       (gastown-convoys-root)))
+                  hidden))
+    (should (equal (gethash "b-2" gastown-convoys--owners) '("hq-cv-1")))
+    ;; Redrawing one convoy (the push path) keeps the rest as it was.
+    (let ((c1 (car (gastown-test--convoy-data "in_progress"))))
+      (puthash "hq-cv-1" (gastown-convoys--tracked c1) gastown-convoys--trees)
+      (gastown-convoys--redraw-one c1))
+    (should (string-match-p "b-2 +in_progress" (gastown-test-buffer-text buf)))
+    (should (equal (gastown-convoys-bead-at-point) "b-2"))
+    (should (equal (mapcar (lambda (s) (oref s value)) (oref magit-root-section children))
+                   '("hq-cv-1" "hq-cv-2")))
+    (let ((c2 (gastown-test--convoy-section "hq-cv-2")))
+      (should (oref c2 hidden))
+      (gastown-convoys--redraw-one (cadr (gastown-test--convoy-data "open")))
+      (let ((c2 (gastown-test--convoy-section "hq-cv-2")))
+        (should (oref c2 hidden))
+        ;; Its bead line is in the buffer but not shown.
+        (should (invisible-p (gastown-find-property 'gastown-bead "b-3")))))
+    (should-not (invisible-p (gastown-find-property 'gastown-bead "b-1")))
+    (should (= (oref magit-root-section end) (point-max)))))
 
 (ert-deftest gastown-convoys-n-and-p-step-through-the-beads-of-an-expanded-convoy ()
   "Seen: `n' on an expanded convoy said \"No next section\" instead of stepping into its beads."
-  (let ((buf (generate-new-buffer "*gastown-test-convoys*")))
-    (unwind-protect
-        (save-window-excursion
-          (switch-to-buffer buf)
-          (gastown-convoys-mode)
-          (gastown-test--load-convoys buf (gastown-test--convoy-data "open"))
-          (magit-section-hide (gastown-test--convoy-section "hq-cv-2"))
-          (goto-char (oref (gastown-test--convoy-section "hq-cv-1") start))
-          (gastown-convoys-next)
-          (should (equal (gastown-convoys-bead-at-point) "b-1"))
-          (gastown-convoys-next)
-          (should (equal (gastown-convoys-bead-at-point) "b-2"))
-          (gastown-convoys-next)          ; past the last bead: the next convoy's heading
-          (should (equal (oref (magit-current-section) value) "hq-cv-2"))
-          (should-not (gastown-convoys-bead-at-point))
-          ;; hq-cv-2 is collapsed and last: its bead is not stepped into, and
-          ;; only now is there no next section.
-          (should-error (gastown-convoys-next) :type 'user-error)
-          (should-not (gastown-convoys-bead-at-point))
-          (goto-char (oref (gastown-test--convoy-section "hq-cv-2") start))
-          (gastown-convoys-previous)
-          (should (equal (gastown-convoys-bead-at-point) "b-2"))
-          (gastown-convoys-previous)
-          (gastown-convoys-previous)
-          (should (equal (oref (magit-current-section) value) "hq-cv-1"))
-          (should-not (gastown-convoys-bead-at-point)))
-      (kill-buffer buf))))
+  (gastown-test-with-convoys-buffer buf
+    (magit-section-hide (gastown-test--convoy-section "hq-cv-2"))
+    (goto-char (oref (gastown-test--convoy-section "hq-cv-1") start))
+    (gastown-convoys-next)
+    (should (equal (gastown-convoys-bead-at-point) "b-1"))
+    (gastown-convoys-next)
+    (should (equal (gastown-convoys-bead-at-point) "b-2"))
+    (gastown-convoys-next)          ; past the last bead: the next convoy's heading
+    (should (equal (oref (magit-current-section) value) "hq-cv-2"))
+    (should-not (gastown-convoys-bead-at-point))
+    ;; hq-cv-2 is collapsed and last: its bead is not stepped into, and
+    ;; only now is there no next section.
+    (should-error (gastown-convoys-next) :type 'user-error)
+    (should-not (gastown-convoys-bead-at-point))
+    (goto-char (oref (gastown-test--convoy-section "hq-cv-2") start))
+    (gastown-convoys-previous)
+    (should (equal (gastown-convoys-bead-at-point) "b-2"))
+    (gastown-convoys-previous)
+    (gastown-convoys-previous)
+    (should (equal (oref (magit-current-section) value) "hq-cv-1"))
+    (should-not (gastown-convoys-bead-at-point))))
 
 (ert-deftest gastown-convoys-emptied-tree-survives-the-highlight-hook ()
   "Seen with magit-section 3.3.0: `Error in post-command-hook
 \(magit-section-update-highlight): (wrong-type-argument ...)' once the tree
 became empty: magit-section still held the old sections' detached markers."
-  (let ((buf (generate-new-buffer "*gastown-test-convoys*")))
-    (unwind-protect
-        (save-window-excursion
-          (switch-to-buffer buf)
-          (gastown-convoys-mode)
-          (gastown-test--load-convoys buf (gastown-test--convoy-data "open"))
-          (goto-char (gastown-find-property 'gastown-bead "b-2"))
-          (magit-section-pre-command-hook)
-          (magit-section-update-highlight t)
-          (gastown-test--load-convoys buf nil)
-          (should (string-match-p "No convoys" (gastown-test-buffer-text buf)))
-          (dolist (pos (list (point-min) (point) (point-max)))
-            (goto-char pos)
-            (magit-section-pre-command-hook)
-            (magit-section-update-highlight t)))
-      (kill-buffer buf))))
+  (gastown-test-with-convoys-buffer buf
+    (goto-char (gastown-find-property 'gastown-bead "b-2"))
+    (magit-section-pre-command-hook)
+    (magit-section-update-highlight t)
+    (gastown-test--load-convoys buf nil)
+    (should (string-match-p "No convoys" (gastown-test-buffer-text buf)))
+    (dolist (pos (list (point-min) (point) (point-max)))
+      (goto-char pos)
+      (magit-section-pre-command-hook)
+      (magit-section-update-highlight t))))
 
 (defun gastown-test--convoy-section (id)
   "Return the section of convoy ID in the current buffer."
