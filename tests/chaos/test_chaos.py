@@ -25,7 +25,8 @@ def test_convoy_lands_through_kill_9_of_daemon_rpc_refinery_and_polecats(tmp_pat
     assert res["landed"], summary
     kinds = {k["kind"] for k in res["kills"]}
     assert set(chaos.MUST) <= kinds, summary  # each of daemon, RPC server, Refinery, a polecat was killed
-    assert res["kill_count"] == 5, summary
+    # The fifth (random-kind) kill may not come: the convoy can land before its moment.
+    assert len(chaos.MUST) <= res["kill_count"] <= 5, summary
     assert res["lost"] == [] and res["duplicated"] == [] and res["extra_commits"] == 0, summary
     assert all(v == 1 for v in res["on_main"].values()), summary
     assert res["mrs"] == 5 and all(n == 1 for n in res["merged_per_mr"].values()), summary
