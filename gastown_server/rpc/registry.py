@@ -60,6 +60,7 @@ MODULES = (
     "gastown_server.rpc.methods.sling",
     "gastown_server.rpc.methods.costs",
     "gastown_server.rpc.methods.mq",
+    "gastown_server.rpc.methods.ops",
 )
 
 
