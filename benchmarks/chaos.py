@@ -249,13 +249,7 @@ class Chaos:
         from gastown_server.work import merge_requests as mrs
 
         self.rng = random.Random(self.seed)
-        # Known gap: a sandboxed agent (GT_SANDBOX) never revives the daemon, so the revival chain
-        # this harness measures needs unsandboxed agents until the daemon has another watcher.
-        self.demo.build(start=False)
-        from gastown_server.town.config import set_sandbox
-
-        set_sandbox(self.town, enabled=False)
-        self.demo.run("gt", "up", show=False)
+        self.demo.build()  # agents sandboxed (the default): the daemon's watchdog revives it
         ledger = Ledger(self.town / ".gastown" / "ledger.db")
         try:
             scratch = ledger.create("editor scratch (chaos harness)", actor="overseer").id

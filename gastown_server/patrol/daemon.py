@@ -14,7 +14,8 @@ them alone.  SIGTERM/SIGINT end the loop after the current beat.
 by a deliberate stop (``stop``, SIGTERM/SIGINT, ``--beats`` done).  A daemon
 that died without removing it (``kill -9``, OOM, a crash) is revived by the
 next patrol step or agent ``gt`` command (:mod:`.revive`), or at once by a
-``--standby`` process (the systemd unit of ``gt daemon enable-supervisor``).
+``--standby`` process (the systemd unit of ``gt daemon enable-supervisor``),
+and by its watchdog (:mod:`.watchdog`), which it starts and restarts in turn.
 """
 
 from __future__ import annotations
@@ -119,6 +120,10 @@ def _log(root: Path, text: str) -> None:
         f.write(f"{stamp} {text}\n")
 
 
+#: Seconds between two attempts to start the watchdog.
+WATCHDOG_RESPAWN_S = 5.0
+
+
 def run(root: Path, *, interval_s: float | None = None, beats: int | None = None, revive: bool = False) -> int:
     """The daemon loop, in the foreground.  Returns when stopped (or after ``beats``).
 
@@ -161,8 +166,20 @@ def run(root: Path, *, interval_s: float | None = None, beats: int | None = None
     _write_state(root, st)
     _log(root, f"daemon started (pid {os.getpid()}, heartbeat {interval:g}s)")
     state = BeatState()
+    from . import watchdog
+
+    # The daemon and its watchdog restart each other (watchdog.py): no agent may, when sandboxed.
+    dog_at = time.monotonic()
+    started = watchdog.ensure(root)
+    if started:
+        _log(root, started)
     try:
         while not stopping:
+            if time.monotonic() - dog_at >= WATCHDOG_RESPAWN_S:  # a watchdog that keeps dying: not every beat
+                dog_at = time.monotonic()
+                started = watchdog.ensure(root)
+                if started:
+                    _log(root, started)
             try:
                 report = beat(town, state)
                 if report.revived or report.errors or report.boot not in ("", "leave") or report.flushed:

@@ -16,6 +16,9 @@ Each beat:
 4. **Bound the WAL**: a TRUNCATE checkpoint once the ledger's WAL is past a
    quarter of its limit (``Ledger.maintain_wal``), so a town whose writers
    all stopped does not keep a large WAL either.
+5. **Publish** which panes' agents are idle at their prompts
+   (``.gastown/panes.json``, :mod:`.panes`): a sandboxed Witness cannot see
+   other sandboxes' processes, the daemon can.
 """
 
 from __future__ import annotations
@@ -113,5 +116,12 @@ def beat(town, state: BeatState, *, actor: str = "daemon") -> BeatReport:
         report.flushed = len(results)
     except GastownError as exc:
         report.errors.append(f"nudge flush: {exc.message}")
+    try:
+        from . import panes
+
+        # Sandboxed Witnesses cannot see the panes' processes: the daemon says who is idle.
+        panes.publish(town.root, live.values())
+    except OSError as exc:
+        report.errors.append(f"panes: {exc}")
     town.ledger.maintain_wal()
     return report

@@ -16,7 +16,8 @@ lock first and then checks the file again, so it cannot outlive a ``gt down``
 that raced with it.
 
 A process inside an agent sandbox (``GT_SANDBOX`` set) never spawns the
-daemon: it would live in that sandbox.  The daemon is started without the
+daemon: it would live in that sandbox.  With every agent sandboxed, the
+daemon's watchdog (:mod:`.watchdog`, outside every sandbox) revives it.  The daemon is started without the
 reviver's agent identity (``GT_ROLE``, ``BD_ACTOR``, ... are dropped).
 
 Rate limit: ``.gastown/daemon.revive.stamp``'s mtime; a check happens at most
@@ -105,6 +106,33 @@ def daemon_alive(root: Path) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def lock_held(path: Path) -> bool | None:
+    """Does some process hold an ``flock`` on ``path``?  Read from ``/proc/locks``, without taking it.
+
+    For pollers (the daemon's watchdog): testing by taking the lock, as
+    :func:`daemon_alive` does, could make a daemon starting at that moment
+    think another one runs.  None when the kernel does not say (no ``/proc``).
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    try:
+        with open("/proc/locks") as f:
+            table = f.read()
+    except OSError:
+        return None
+    dev = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in table.splitlines():
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF"; waiters are "1: -> FLOCK ..."
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == dev:
+            return True
+    return False
 
 
 def _log(root: Path, text: str) -> None:

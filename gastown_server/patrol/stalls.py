@@ -9,8 +9,10 @@ config, ``GT_PATROL_*`` env; docs/lifecycle.md):
   closed, its MR's status and head.  Transcript output is *not* progress: an
   agent that retries a failing step forever talks a lot and gets nowhere.
 * **idle at its prompt**: work on its hook, its session alive, no child
-  process under the pane's process (not running a command) and the transcript
-  quiet for ``idle_after_s``: waiting for input that nobody will type.
+  process under the agent's process (not running a command; seen through its
+  sandbox, and from a sandboxed Witness through the daemon: :mod:`.panes`)
+  and the transcript quiet for ``idle_after_s``: waiting for input that
+  nobody will type.
 * **gate failed N times**: its MR's journal has ``max_gate_failures``
   ``merge_failed`` entries of type tests/build (across resubmissions).
 
@@ -27,7 +29,6 @@ The ladder lives in the Witness's patrol state file (``stalls``).
 
 from __future__ import annotations
 
-import os
 import time
 
 import msgspec
@@ -73,18 +74,6 @@ def gate_failures(mr) -> list[str]:
     return [j.detail for j in mr.meta.journal if j.event == "merge_failed" and j.detail.startswith(("tests", "build"))]
 
 
-def _has_children(pid: int) -> bool | None:
-    """Does ``pid`` have child processes?  None if the kernel does not say."""
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return None
-    try:
-        return any(open(f"/proc/{pid}/task/{t}/children").read().strip() for t in tasks)
-    except OSError:
-        return None
-
-
 def _escalate(town, *, actor: str, label: str, text: str) -> str:
     from ..work import escalation
 
@@ -99,7 +88,7 @@ def check(town, rig_name: str, *, now: float | None = None) -> StepReport:
     """One pass of the ladder over the rig's polecats (the ``stalls`` step)."""
     from ..errors import GastownError
     from ..runtime import nudge
-    from . import state
+    from . import panes, state
     from .settings import patrol_settings
     from .witness import _latest_mr, _polecat_idents, _restart, _sessions, _state_key, assess, witness_address
 
@@ -140,7 +129,7 @@ def check(town, rig_name: str, *, now: float | None = None) -> StepReport:
                 info = sessions.get(ident.session)
                 idle = (
                     rep.alive and info is not None and rep.quiet_s >= settings.idle_after_s
-                    and _has_children(info.pane_pid) is False
+                    and panes.prompt_idle(town, ident.session, info.pane_pid) is True
                 )  # fmt: skip
                 stalled_s = now - rec.since
                 if rec.rung == 0:

@@ -46,6 +46,8 @@ class DaemonSettings(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=T
     deacon_stale_s: float = 900.0
     #: A session that died is restarted at most once per this many seconds.
     restart_backoff_s: float = 10.0
+    #: The daemon runs a watchdog that revives it (and that it restarts): patrol/watchdog.py.
+    watchdog: bool = True
 
 
 class NudgeSettings(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):

@@ -50,7 +50,7 @@ def test_work_that_cannot_pass_its_gate_is_escalated_to_mayor_and_overseer(tmp_p
         demo.build(gate=refinery_fails, start=False)
         cfg = town_config.load(demo.town)
         cfg.patrol.idle_after_s, cfg.patrol.stall_grace_s, cfg.patrol.max_gate_failures = 2.0, 2.0, 2
-        cfg.sandbox.enabled = False  # known gap: idle detection does not look through bwrap yet
+        assert cfg.sandbox.enabled  # the Witness sees its polecats' idleness through the daemon (patrol/panes.py)
         town_config.save(demo.town, cfg)
         demo.run("gt", "up", show=False)
         _convoy, ids = demo.file_work([("Greet with Yo", BREAKS_TESTS), ("Comment words.py", HARMLESS)])

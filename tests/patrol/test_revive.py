@@ -42,7 +42,67 @@ def slow_town(town):
     cfg = town_config.load(town.root)
     cfg.daemon.heartbeat_s = 30.0
     cfg.patrol.enabled = False
+    cfg.daemon.watchdog = False  # these tests watch the other revivers
     town_config.save(town.root, cfg)
+
+
+def holder(path: Path) -> int:
+    """The pid holding an flock on ``path`` (from /proc/locks), 0 if none."""
+    ino = os.stat(path).st_ino if path.exists() else -1
+    for line in Path("/proc/locks").read_text().splitlines():
+        f = line.split()
+        if len(f) >= 6 and f[1] == "FLOCK" and f[5].rsplit(":", 1)[-1] == str(ino):
+            return int(f[4])
+    return 0
+
+
+def test_the_daemon_and_its_watchdog_revive_each_other_with_every_agent_sandboxed(town):
+    """With sandboxes on no agent may start a daemon; the watchdog does, and the daemon restarts it."""
+    cfg = town_config.load(town.root)
+    cfg.daemon.heartbeat_s = 1.0
+    cfg.patrol.enabled = False
+    town_config.save(town.root, cfg)
+    town.reload_config()
+    assert town.config.sandbox.enabled  # the default
+    mayor = town.identity("mayor")
+    start_agent(town, mayor, actor="overseer")
+    assert '"enabled":true' in (town.root / ".gastown" / "sandbox" / f"{mayor.session}.json").read_text()
+    wlock = town.root / ".gastown" / "watchdog.lock"
+    first = daemon.start(town).pid
+    dog = wait_for(lambda: holder(wlock), 10, what="the watchdog the daemon starts")
+    assert dog != first and revive.lock_held(wlock) is True
+    # A second watchdog leaves at once: one per town.
+    second_dog = subprocess.run([sys.executable, "-m", "gastown_server.patrol.watchdog", str(town.root)], timeout=30)
+    assert second_dog.returncode == 0 and holder(wlock) == dog
+    # kill -9 of the daemon: the watchdog revives it (no agent could: they are sandboxed).
+    kill9(first)
+    t0 = time.monotonic()
+    second = wait_for(lambda: daemon_pid(town.root), 10, what="the daemon revived by its watchdog")
+    revived_s = time.monotonic() - t0
+    assert second != first and revived_s < 5, revived_s
+    assert "revived by the daemon's watchdog" in (town.root / ".gastown" / "daemon.log").read_text()
+    # kill -9 of the watchdog: the daemon starts another one.
+    kill9(dog)
+    new_dog = wait_for(lambda: holder(wlock), daemon.WATCHDOG_RESPAWN_S + 10, what="the watchdog restarted by the daemon")
+    assert new_dog not in (0, dog)
+    environ = Path(f"/proc/{new_dog}/environ").read_bytes().split(b"\0")
+    assert not any(v.startswith((b"GT_ROLE=", b"BD_ACTOR=", b"GT_SANDBOX=")) for v in environ)
+    # ...and that one revives the daemon too.
+    kill9(second)
+    third = wait_for(lambda: daemon_pid(town.root) not in (0, second) and daemon_pid(town.root), 15,
+                     what="the daemon revived by the new watchdog")  # (within the 10 s rate limit of the last revival)
+    # gt down: the watchdog ends by itself, nothing is left running.
+    assert daemon.stop(town)
+    wait_for(lambda: not holder(wlock), 5, what="the watchdog to end after gt down")
+    assert "watchdog ended" in (town.root / ".gastown" / "daemon.log").read_text()
+    time.sleep(1.5)
+    assert not daemon.status_of(town.root).running and third
+    # daemon.watchdog false: the daemon starts none.
+    cfg.daemon.watchdog = False
+    town_config.save(town.root, cfg)
+    daemon.start(town)
+    time.sleep(1.5)
+    assert not holder(wlock)
 
 
 def test_an_agents_gt_revives_a_killed_daemon_at_most_once_per_interval(town):
@@ -117,6 +177,7 @@ def _rig(town, src_repo):
     cfg = town_config.load(town.root)
     cfg.patrol.enabled = False
     cfg.daemon.heartbeat_s = 30.0
+    cfg.daemon.watchdog = False  # this test watches the patrols' revivals
     town_config.save(town.root, cfg)
     town.reload_config()
     rigs.add(town, "gastown", str(src_repo))

@@ -28,12 +28,7 @@ def _climb(town, until, rounds=12, pause=0.6):
 
 
 def test_idle_polecat_with_failing_work_is_nudged_restarted_then_escalated_once(town, src_repo):
-    # Known gap: "idle at its prompt" means no child under the pane, and a sandboxed pane's
-    # process is bwrap with the agent under it; until idleness looks through the sandbox, unsandboxed.
-    from gastown_server.town.config import set_sandbox
-
-    set_sandbox(town.root, enabled=False)
-    town.reload_config()
+    assert town.config.sandbox.enabled  # the polecat runs in bwrap: idleness is seen through it (patrol/panes.py)
     setup_rig(town, src_repo, idle_after_s=0.5, stall_grace_s=0.5, stall_after_s=3600)
     bead = town.ledger.create("Gate that never passes", actor="overseer", metadata=json.dumps({"run": "false"}))
     ident = polecat_with_hook(town, "nux", bead.id)

@@ -22,12 +22,22 @@ def make_repo(path: Path, files: dict[str, str] | None = None) -> Path:
     return path
 
 
+def _wait_watchdog_gone(root: Path) -> None:
+    """The daemon's watchdog ends within a second of the wish being withdrawn; wait for it."""
+    from gastown_server.patrol import revive
+
+    deadline = time.monotonic() + 5
+    while revive.lock_held(root / ".gastown" / "watchdog.lock") and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def stop_daemon(root: Path) -> None:
     # Withdraw the wish to be up first: a daemon killed by the test must not be revived afterwards.
     try:
         (root / ".gastown" / "daemon.wanted").unlink()
     except OSError:
         pass
+    _wait_watchdog_gone(root)
     pid_file = root / ".gastown" / "daemon.pid"
     try:
         pid = int(pid_file.read_text().strip())
