@@ -30,6 +30,10 @@
 (declare-function gastown-mq "gastown-mq" (&optional town))
 (declare-function gastown-doctor "gastown-mq" (&optional town))
 (declare-function gastown-status "gastown-status" (&optional town))
+(declare-function gastown-rig-dispatch "gastown-rigs" ())
+(declare-function gastown-agent-dispatch "gastown-polecats" ())
+(declare-function gastown-formula-dispatch "gastown-formula" ())
+(declare-function gastown-ops-dispatch "gastown-work" ())
 
 ;;;###autoload (autoload 'gastown-dispatch "gastown-dispatch" nil t)
 (transient-define-prefix gastown-dispatch ()
@@ -56,6 +60,11 @@
    ["Town"
     ("T" "Status" gastown-status)
     ("d" "Doctor" gastown-doctor)]
+   ["Operate"
+    ("r" "Rigs..." gastown-rig-dispatch)
+    ("P" "Crew and polecats..." gastown-agent-dispatch)
+    ("F" "Formulas..." gastown-formula-dispatch)
+    ("o" "Work, broadcast, escalate..." gastown-ops-dispatch)]
    ["Server"
     ("C" "Connect" gastown-connect)
     ("R" "Reconnect" gastown-reconnect)

@@ -1,0 +1,202 @@
+;;; gastown-rigs.el --- A town's rigs and their agents  -*- lexical-binding: t -*-
+
+;; Copyright (C) 2026 The gastown authors
+
+;; This file is not part of GNU Emacs.
+
+;;; Commentary:
+
+;; `gastown-rigs' lists the town's rigs (`rig/list'), each with its
+;; Witness, Refinery, crew and polecats and their state (`agent/list').
+;; On an agent line, `s' starts, `x' stops, `r' restarts and `k' nukes
+;; it (see gastown-polecats.el), `m' shows its molecules; `a' adds a
+;; rig (`rig/add': clone a git URL or path), `c' a crew member
+;; (`crew/add').  The buffer follows the server's pushes
+;; (`$/gastown/agentChanged', `$/gastown/event'), coalesced.
+;; `gastown-rig-dispatch' puts each rig verb two keys away.
+
+;;; Code:
+
+(require 'gastown)
+(require 'magit-section)
+(require 'transient)
+(require 'gastown-polecats)
+
+(defvar gastown-rigs-mode-map
+  (let ((map (make-sparse-keymap)))
+    (set-keymap-parent map magit-section-mode-map)
+    (define-key map (kbd "a") #'gastown-rig-add)
+    (define-key map (kbd "c") #'gastown-crew-add)
+    (define-key map (kbd "s") #'gastown-agent-start)
+    (define-key map (kbd "x") #'gastown-agent-stop)
+    (define-key map (kbd "r") #'gastown-agent-restart)
+    (define-key map (kbd "k") #'gastown-agent-nuke)
+    (define-key map (kbd "K") #'gastown-agent-nuke-force)
+    (define-key map (kbd "m") #'gastown-molecule)
+    (define-key map (kbd "g") #'gastown-rigs-refresh)
+    map)
+  "Keymap of `gastown-rigs-mode'.")
+
+(define-derived-mode gastown-rigs-mode magit-section-mode "Gastown-Rigs"
+  "Major mode listing a town's rigs and their agents.
+
+\\{gastown-rigs-mode-map}"
+  (setq-local revert-buffer-function (lambda (&rest _) (gastown-rigs-refresh))))
+
+(defun gastown-rigs--state (agent)
+  "Return AGENT's state word: stopped, dead, or its recorded state."
+  (let ((state (gastown-str (plist-get agent :agent_state))))
+    (cond ((not (gastown-true-p (plist-get agent :running))) "stopped")
+          ((not (gastown-true-p (plist-get agent :alive))) "dead")
+          ((string-empty-p state) "running")
+          (t state))))
+
+(defun gastown-rigs--insert-agent (agent)
+  "Insert AGENT as a section whose value is its address."
+  (let* ((address (gastown-str (plist-get agent :address)))
+         (state (gastown-rigs--state agent))
+         (hook (mapconcat #'gastown-str (gastown-seq (plist-get agent :hook)) ",")))
+    (magit-insert-section (gastown-agent address)
+      (insert (format "    %-30s %-9s %s%s\n" address (gastown-str (plist-get agent :role))
+                      (propertize state 'face (pcase state
+                                                ((or "working" "running") 'success)
+                                                ((or "dead" "stuck") 'error)
+                                                ("stopped" 'shadow)
+                                                (_ 'default)))
+                      (if (string-empty-p hook) "" (concat "  hook " hook)))))))
+
+(defun gastown-rigs--insert (rigs agents)
+  "Insert RIGS, each with its AGENTS, into the current buffer."
+  (let ((inhibit-read-only t))
+    (erase-buffer)
+    (magit-insert-section (gastown-rigs-root)
+      (magit-insert-heading (format "Rigs (%d)" (length rigs)))
+      (when (null rigs)
+        (insert "  No rigs yet: `a' adds one (a git URL or path)\n"))
+      (dolist (rig rigs)
+        (let* ((name (gastown-str (plist-get rig :name)))
+               (mine (seq-filter (lambda (a) (equal (plist-get a :rig) name)) agents))
+               (up (seq-count (lambda (a) (gastown-true-p (plist-get a :running))) mine)))
+          (magit-insert-section (gastown-rig name)
+            (magit-insert-heading
+              (format "  %s  %s  %d/%d running  %s" (propertize name 'face 'bold)
+                      (gastown-str (plist-get rig :prefix)) up (length mine)
+                      (gastown-str (plist-get rig :url))))
+            (dolist (a mine) (gastown-rigs--insert-agent a))
+            (insert "\n")))))))
+
+(defun gastown-rigs--show (rigs agents)
+  "Show RIGS and AGENTS, keeping point's line."
+  (let ((line (line-number-at-pos)))
+    (gastown-rigs--insert rigs agents)
+    (goto-char (point-min))
+    (forward-line (1- line))))
+
+;;;###autoload
+(defun gastown-rigs (&optional town)
+  "List TOWN's rigs with their agents."
+  (interactive (list (gastown-current-town current-prefix-arg)))
+  (let* ((town (or town (gastown-current-town)))
+         (buf (gastown-buffer "rigs" town)))
+    (gastown-conn town)
+    (with-current-buffer buf
+      (unless (derived-mode-p 'gastown-rigs-mode)
+        (gastown-rigs-mode)
+        (setq gastown-buffer-town town))
+      (gastown-rigs-refresh))
+    (when (called-interactively-p 'any)
+      (pop-to-buffer buf))
+    buf))
+
+(defun gastown-rigs-refresh ()
+  "Fetch the rigs and agents again."
+  (interactive)
+  (let ((town gastown-buffer-town))
+    (gastown-rigs--show (gastown-result-items (gastown-request 'rig/list nil town) :rigs)
+                        (gastown-result-items (gastown-request 'agent/list nil town) :agents))))
+
+(defvar gastown-rigs--timers (make-hash-table :test #'equal)
+  "Map a town to its pending rigs refresh timer.")
+
+(defun gastown-rigs--on-notification (town method _params)
+  "Refresh TOWN's rigs buffers on an agent or ledger change (METHOD), coalesced."
+  (when (and (memq method '($/gastown/event $/gastown/agentChanged))
+             (gastown-buffers-of 'gastown-rigs-mode town)
+             (not (gethash town gastown-rigs--timers)))
+    (puthash town
+             (run-with-timer
+              0.2 nil
+              (lambda ()
+                (remhash town gastown-rigs--timers)
+                (when (gastown-connected-p town)
+                  (gastown-async
+                   'rig/list nil
+                   (lambda (rigs)
+                     (gastown-async
+                      'agent/list nil
+                      (lambda (agents)
+                        (dolist (buf (gastown-buffers-of 'gastown-rigs-mode town))
+                          (with-current-buffer buf
+                            (gastown-rigs--show (gastown-result-items rigs :rigs)
+                                                (gastown-result-items agents :agents)))))
+                      :town town :on-error #'ignore))
+                   :town town :on-error #'ignore))))
+             gastown-rigs--timers)))
+
+(add-hook 'gastown-notification-functions #'gastown-rigs--on-notification)
+
+(defun gastown-rigs--refresh-here ()
+  "Refresh the rigs buffer if it is the current one."
+  (when (derived-mode-p 'gastown-rigs-mode) (gastown-rigs-refresh)))
+
+;;;###autoload
+(defun gastown-rig-add (name url &optional prefix town)
+  "Add rig NAME to TOWN: clone URL (a git URL or path), bead PREFIX (optional)."
+  (interactive (let ((town (or gastown-buffer-town (gastown-current-town))))
+                 (list (read-string "Rig name: ")
+                       (read-string "Git URL or path: ")
+                       (let ((p (read-string "Bead prefix (empty: derived from the name): ")))
+                         (and (not (string-empty-p p)) p))
+                       town)))
+  (let ((rig (gastown-request 'rig/add (append (list :name name :url url) (and prefix (list :prefix prefix)))
+                              town)))
+    (gastown-rigs--refresh-here)
+    (gastown-result "Gastown: added rig %s (prefix %s) at %s" (gastown-str (plist-get rig :name))
+                    (gastown-str (plist-get rig :prefix)) (gastown-str (plist-get rig :repo)))))
+
+(defun gastown-rigs--rig-at-point ()
+  "Return the rig of the section at point, or nil."
+  (let ((s (and (derived-mode-p 'gastown-rigs-mode) (magit-current-section))))
+    (while (and s (not (eq (oref s type) 'gastown-rig)))
+      (setq s (oref s parent)))
+    (and s (oref s value))))
+
+;;;###autoload
+(defun gastown-crew-add (rig name &optional town)
+  "Add crew member NAME to RIG of TOWN (a full clone).
+Start it with `gastown-agent-start'."
+  (interactive (let* ((town (or gastown-buffer-town (gastown-current-town)))
+                      (rigs (mapcar (lambda (r) (plist-get r :name))
+                                    (gastown-result-items (gastown-request 'rig/list nil town) :rigs))))
+                 (list (completing-read "Rig: " rigs nil t (gastown-rigs--rig-at-point))
+                       (read-string "Crew member's name: ")
+                       town)))
+  (let ((ident (gastown-request 'crew/add (list :rig rig :name name) town)))
+    (gastown-rigs--refresh-here)
+    (gastown-result "Gastown: added crew member %s at %s" (gastown-str (plist-get ident :address))
+                    (gastown-str (plist-get ident :cwd)))))
+
+;;;###autoload (autoload 'gastown-rig-dispatch "gastown-rigs" nil t)
+(transient-define-prefix gastown-rig-dispatch ()
+  "Rigs: list, add; crew."
+  [["Rig"
+    ("l" "List rigs and agents" gastown-rigs)
+    ("a" "Add a rig" gastown-rig-add)]
+   ["Crew"
+    ("c" "Add a crew member" gastown-crew-add)
+    ("s" "Start an agent" gastown-agent-start)
+    ("x" "Stop an agent" gastown-agent-stop)]])
+
+(provide 'gastown-rigs)
+
+;;; gastown-rigs.el ends here
