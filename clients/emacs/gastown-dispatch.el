@@ -34,6 +34,7 @@
 (declare-function gastown-agent-dispatch "gastown-polecats" ())
 (declare-function gastown-formula-dispatch "gastown-formula" ())
 (declare-function gastown-ops-dispatch "gastown-work" ())
+(declare-function gastown-beadlist "gastown-beadlist" (&optional town))
 
 ;;;###autoload (autoload 'gastown-dispatch "gastown-dispatch" nil t)
 (transient-define-prefix gastown-dispatch ()
@@ -47,6 +48,7 @@
     ("c" "Convoys" gastown-convoys)
     ("s" "Sling" gastown-sling)
     ("b" "Bead" gastown-bead)
+    ("B" "Bead list" gastown-beadlist)
     ("f" "Feed" gastown-feed)
     ("q" "Merge queue" gastown-mq)]
    ["Mail"

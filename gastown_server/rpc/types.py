@@ -114,10 +114,60 @@ class BeadListParams(Params):
     #: Include closed beads.
     all: bool = False
     limit: Limit | None = 500
+    #: Text searched (any case) in the id, title, description and assignee.
+    q: str | None = None
+    #: A list view's preset: ``open``, ``ready`` (unblocked work), ``blocked``, ``in_progress``,
+    #: ``mine`` (assigned to the caller), ``closed`` or ``all``.
+    preset: Literal["open", "ready", "blocked", "in_progress", "mine", "closed", "all"] | None = None
+    #: Leave out the ledger's plumbing (mail, agents, molecules, gates, wisps) unless ``type`` names it.
+    work_only: bool = False
+    #: Order: ``created`` (default, oldest first), ``updated``, ``priority``, ``status``, ``id``, ``title``.
+    sort: Literal["created", "updated", "priority", "status", "id", "title"] = "created"
+    #: Reverse the order.
+    desc: bool = False
+    #: Skip this many matching beads (paging).
+    offset: Offset = 0
+    #: Also answer ``total``, how many beads match in all (for "1-200 of 2,143").
+    count: bool = False
 
 
 class BeadsResult(msgspec.Struct):
     beads: list[Bead]
+
+
+class BeadPageResult(msgspec.Struct, omit_defaults=True):
+    beads: list[Bead]
+    #: How many beads match in all (only when ``count`` was asked).
+    total: int | None = None
+    offset: int = 0
+
+
+class BeadBulkUpdateParams(Params):
+    """The same change on every bead of ``ids``: all of them change, or (on any refusal) none."""
+
+    ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=5000)]
+    status: str | UnsetType = UNSET
+    priority: Priority | UnsetType = UNSET
+    assignee: str | UnsetType = UNSET
+    type: str | UnsetType = UNSET
+    #: Labels added where missing / removed where present.
+    add_labels: list[str] = []
+    remove_labels: list[str] = []
+    #: The close reason, when ``status`` is ``closed``.
+    reason: str = ""
+
+
+class BeadBulkUpdateResult(msgspec.Struct):
+    beads: list[Bead]
+    updated: int
+
+
+class BeadDepsParams(Params):
+    id: str
+    #: Levels of blockers and of dependents to follow.
+    depth: Annotated[int, msgspec.Meta(ge=1, le=20)] = 3
+    #: Most beads in the answer (the graph says ``truncated`` past it).
+    max_nodes: Annotated[int, msgspec.Meta(ge=1, le=2000)] = 300
 
 
 class BeadReadyParams(Params):

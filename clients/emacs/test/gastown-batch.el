@@ -23,6 +23,7 @@
   '("gastown.el" "gastown-transcript.el" "gastown-convoys.el" "gastown-mail.el"
     "gastown-agents.el" "gastown-beads.el" "gastown-mq.el" "gastown-status.el"
     "gastown-polecats.el" "gastown-rigs.el" "gastown-formula.el" "gastown-work.el"
+    "gastown-beadlist.el"
     "gastown-dispatch.el")
   "Files of the package, in load order.")
 
@@ -109,6 +110,7 @@ Benchmarks measure the code as users run it: compiled."
     (load (expand-file-name f gastown-batch-dir) nil t))
   (load (expand-file-name "test/gastown-tests.el" gastown-batch-dir) nil t)
   (load (expand-file-name "test/gastown-ops-tests.el" gastown-batch-dir) nil t)
+  (load (expand-file-name "test/gastown-beadlist-tests.el" gastown-batch-dir) nil t)
   (let ((selector (if command-line-args-left
                       (read (pop command-line-args-left))
                     t)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from msgspec import UNSET
 
+from ...beads import browse, depgraph, edits
 from ...beads.models import Bead
 from .. import types as t
 from ..registry import method
@@ -15,10 +16,14 @@ def show(call, p: t.BeadIdParams) -> Bead:
     return call.ledger.get(p.id, full=True)
 
 
-@method("bead/list", t.BeadListParams, t.BeadsResult)
-def list_(call, p: t.BeadListParams) -> t.BeadsResult:
-    """Beads matching the filters (open ones by default), oldest first."""
-    beads = call.ledger.list(
+@method("bead/list", t.BeadListParams, t.BeadPageResult)
+def list_(call, p: t.BeadListParams) -> t.BeadPageResult:
+    """Beads matching the filters (open ones by default), oldest first; with search, presets, sort and paging."""
+    page = browse.browse(
+        call.ledger,
+        query=p.q,
+        preset=p.preset,
+        actor=call.actor,
         status=p.status,
         issue_type=p.type,
         assignee=p.assignee,
@@ -26,9 +31,13 @@ def list_(call, p: t.BeadListParams) -> t.BeadsResult:
         parent=p.parent,
         prefix=p.prefix,
         include_closed=p.all,
+        work_only=p.work_only,
+        sort=p.sort,
+        descending=p.desc,
+        offset=p.offset,
         limit=p.limit,
     )
-    return t.BeadsResult(beads)
+    return t.BeadPageResult(page.beads, page.total if p.count else None, p.offset)
 
 
 @method("bead/ready", t.BeadReadyParams, t.BeadsResult)
@@ -78,55 +87,49 @@ def create(call, p: t.BeadCreateParams) -> Bead:
     return call.ledger.get(bead.id, full=True)
 
 
-_FIELDS = (
-    "title",
-    "description",
-    "design",
-    "acceptance_criteria",
-    "notes",
-    "status",
-    "priority",
-    "assignee",
-    "external_ref",
-    "defer_until",
-    "due_at",
-)
+_FIELDS = tuple(f for f in edits.EDITABLE if f != "issue_type")
 
 
 @method("bead/update", t.BeadUpdateParams, Bead, mode="write")
 def update(call, p: t.BeadUpdateParams) -> Bead:
     """Change the given fields, labels, or claim the bead; all in one transaction."""
-    led = call.ledger
     changes = {f: getattr(p, f) for f in _FIELDS if getattr(p, f) is not UNSET}
     if p.type is not UNSET:
         changes["issue_type"] = p.type
-    with led.mutation("updated", call.actor, p.id) as rec:
-        old = led.get(p.id)
-        if p.claim:
-            led.claim(p.id, actor=call.actor)
-        if changes:
-            led.update(p.id, actor=call.actor, **changes)
-        for label in p.add_labels:
-            led.add_label(p.id, label, actor=call.actor)
-        for label in p.remove_labels:
-            led.remove_label(p.id, label, actor=call.actor)
-        # One event for the whole call, saying what changed like the ledger's own.
-        new = led.get(p.id)
-        diff = {f: [getattr(old, f), getattr(new, f)] for f in Bead.__struct_fields__ if f in _COMPARED}
-        rec.payload["changes"] = {k: v for k, v in diff.items() if v[0] != v[1]}
-        rec.payload.update(status=new.status, assignee=new.assignee)
-        if p.add_labels:
-            rec.payload["labels_added"] = list(p.add_labels)
-        if p.remove_labels:
-            rec.payload["labels_removed"] = list(p.remove_labels)
-        if p.claim:
-            rec.kind = "claimed"
-        elif new.status != old.status:
-            rec.kind = "closed" if new.status == "closed" else "status_changed"
-    return led.get(p.id, full=True)
+    edits.edit(
+        call.ledger,
+        p.id,
+        actor=call.actor,
+        changes=changes,
+        add_labels=p.add_labels,
+        remove_labels=p.remove_labels,
+        claim=p.claim,
+    )
+    return call.ledger.get(p.id, full=True)
 
 
-_COMPARED = frozenset(_FIELDS) | {"issue_type", "closed_at"}
+@method("bead/bulkUpdate", t.BeadBulkUpdateParams, t.BeadBulkUpdateResult, mode="write")
+def bulk_update(call, p: t.BeadBulkUpdateParams) -> t.BeadBulkUpdateResult:
+    """The same status / priority / assignee / type / label change on many beads, all or nothing (one event per bead)."""
+    changes = {f: getattr(p, f) for f in ("status", "priority", "assignee") if getattr(p, f) is not UNSET}
+    if p.type is not UNSET:
+        changes["issue_type"] = p.type
+    beads = edits.bulk_edit(
+        call.ledger,
+        p.ids,
+        actor=call.actor,
+        changes=changes,
+        add_labels=p.add_labels,
+        remove_labels=p.remove_labels,
+        reason=p.reason,
+    )
+    return t.BeadBulkUpdateResult(beads, len(beads))
+
+
+@method("bead/deps", t.BeadDepsParams, depgraph.DepTree)
+def deps(call, p: t.BeadDepsParams) -> depgraph.DepTree:
+    """A bead's blockers and dependents as trees (to ``depth``), and the graph of them laid out in layers."""
+    return depgraph.tree(call.ledger, p.id, depth=p.depth, max_nodes=p.max_nodes)
 
 
 @method("bead/close", t.BeadCloseParams, Bead, mode="write")

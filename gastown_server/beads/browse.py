@@ -1,0 +1,158 @@
+"""Browsing the ledger as an editor's bead list does: search, presets, sort, pages.
+
+``Ledger.list`` answers the CLI's filters; an editor showing a town of
+thousands of beads also needs a text search, the usual presets (ready,
+blocked, mine), a choice of order, and a page with the total count so it
+can say "1-200 of 2,143".  One SQL query per page plus one count; labels
+are filled in with one more query (the list shows them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from ..errors import InvalidInput
+from .models import NON_WORK_TYPES, Bead
+from .schema import READY_PREDICATE
+from .store import _SELECT, Ledger, _row_to_bead
+
+#: Order of each sort mode; ``id`` breaks ties so pages never overlap.
+SORTS = {
+    "created": "created_at {d}, id {d}",
+    "updated": "updated_at {d}, id {d}",
+    "priority": "priority {d}, created_at, id",
+    # Workflow order rather than alphabetical: what is moving first.
+    "status": (
+        "CASE status WHEN 'in_progress' THEN 0 WHEN 'hooked' THEN 1 WHEN 'open' THEN 2 "
+        "WHEN 'blocked' THEN 3 WHEN 'deferred' THEN 4 WHEN 'pinned' THEN 5 WHEN 'closed' THEN 7 "
+        "ELSE 6 END {d}, priority, created_at, id"
+    ),
+    "id": "id {d}",
+    "title": "title COLLATE NOCASE {d}, id",
+}
+
+#: Presets a list view offers; each is a WHERE term (``mine`` needs the actor).
+PRESETS = ("open", "ready", "blocked", "in_progress", "mine", "closed", "all")
+
+
+class Page(NamedTuple):
+    beads: list[Bead]
+    total: int
+
+
+def _escape_like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def browse(
+    led: Ledger,
+    *,
+    query: str | None = None,
+    preset: str | None = None,
+    actor: str = "",
+    status: str | Sequence[str] | None = None,
+    issue_type: str | Sequence[str] | None = None,
+    assignee: str | None = None,
+    label: str | None = None,
+    prefix: str | None = None,
+    parent: str | None = None,
+    include_closed: bool = False,
+    work_only: bool = False,
+    sort: str = "created",
+    descending: bool = False,
+    offset: int = 0,
+    limit: int | None = 500,
+) -> Page:
+    """One page of the beads matching every filter given, and how many match in all."""
+    if sort not in SORTS:
+        raise InvalidInput(f"unknown sort {sort!r}: one of {', '.join(SORTS)}")
+    if preset is not None and preset not in PRESETS:
+        raise InvalidInput(f"unknown preset {preset!r}: one of {', '.join(PRESETS)}")
+    where: list[str] = []
+    params: list[object] = []
+
+    def _in(col: str, value: str | Sequence[str]) -> None:
+        values = [value] if isinstance(value, str) else list(value)
+        where.append(f"{col} IN ({','.join('?' * len(values))})")
+        params.extend(values)
+
+    closed_shown = include_closed or preset in ("closed", "all")
+    if status:
+        for s in [status] if isinstance(status, str) else status:
+            led.validate_status(s)
+        _in("status", status)
+    elif preset == "closed":
+        where.append("status = 'closed'")
+    elif not closed_shown:
+        where.append("status NOT IN ('closed', 'tombstone')")
+    else:
+        where.append("status != 'tombstone'")
+    if preset == "ready":
+        where.append(f"({READY_PREDICATE})")
+    elif preset == "blocked":
+        where.append("(is_blocked = 1 OR status = 'blocked')")
+    elif preset == "in_progress":
+        where.append("status IN ('in_progress', 'hooked')")
+    elif preset == "mine":
+        if not actor:
+            raise InvalidInput("preset 'mine' needs an actor (initialize with one)")
+        where.append("assignee = ?")
+        params.append(actor)
+    if issue_type:
+        for t in [issue_type] if isinstance(issue_type, str) else issue_type:
+            led.validate_type(t)
+        _in("issue_type", issue_type)
+    elif work_only:
+        # The ledger's plumbing (mail, agents, molecules, gates) is not work to browse.
+        where.append(f"issue_type NOT IN ({','.join('?' * len(NON_WORK_TYPES))}) AND ephemeral = 0")
+        params.extend(NON_WORK_TYPES)
+    if assignee is not None:
+        where.append("assignee = ?")
+        params.append(assignee)
+    if label:
+        where.append("id IN (SELECT issue_id FROM labels WHERE label = ?)")
+        params.append(label)
+    if parent:
+        where.append("parent = ?")
+        params.append(parent)
+    if prefix:
+        where.append("id >= ? AND id < ?")
+        params.extend([prefix + "-", prefix + "."])  # '.' sorts right after '-'
+    if query and query.strip():
+        pattern = _escape_like(query.strip())
+        where.append(
+            "(title LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\' "
+            "OR assignee LIKE ? ESCAPE '\\')"
+        )
+        params.extend([pattern] * 4)
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    order = SORTS[sort].format(d="DESC" if descending else "ASC")
+    with led.snapshot():
+        total = led.conn.execute(f"SELECT COUNT(*) FROM issues{clause}", params).fetchone()[0]
+        sql = f"{_SELECT}{clause} ORDER BY {order}"
+        page_params = list(params)
+        if limit:
+            sql += " LIMIT ? OFFSET ?"
+            page_params += [limit, offset]
+        elif offset:
+            sql += " LIMIT -1 OFFSET ?"
+            page_params.append(offset)
+        beads = [_row_to_bead(r) for r in led.conn.execute(sql, page_params)]
+        fill_labels(led, beads)
+    return Page(beads, total)
+
+
+def fill_labels(led: Ledger, beads: Sequence[Bead]) -> None:
+    """Set the labels of ``beads`` with one query per 500."""
+    by_id = {b.id: b for b in beads}
+    keys = list(by_id)
+    for b in beads:
+        b.labels = []
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for issue_id, lab in led.conn.execute(
+            f"SELECT issue_id, label FROM labels WHERE issue_id IN ({marks}) ORDER BY issue_id, label", chunk
+        ):
+            by_id[issue_id].labels.append(lab)
