@@ -149,13 +149,33 @@ def dispatch(town, plugin: P.Plugin, *, actor: str, force: bool = False) -> Disp
             continue  # another dispatcher took it (or it was removed) since we picked it: pick again
     else:
         raise Conflict(f"no idle dog stayed idle for plugin {plugin.name} ({PICK_ATTEMPTS} tries): try again")
-    return DispatchResult(plugin.name, run, ident.address, _wake(town, ident, run, alive=alive, actor=actor))
+    return DispatchResult(plugin.name, run, ident.address, _wake(town, ident, run, alive=alive, actor=actor, plugin=plugin))
 
 
-def _wake(town, ident, run: str, *, alive: bool, actor: str) -> str:
+def _sandbox_lacks(town, session: str, plugin: P.Plugin) -> list[str]:
+    """The plugin's declared writes that ``session``'s recorded sandbox does not bind (it predates them)."""
+    if not plugin.writes:
+        return []
+    from ..sandbox.launch import recorded
+    from .plugin_writes import uncovered
+
+    info = recorded(Path(town.root), session)
+    if info is None or not info.enabled:
+        return []
+    return uncovered(town, plugin, info.rw)
+
+
+def _wake(town, ident, run: str, *, alive: bool, actor: str, plugin: P.Plugin | None = None) -> str:
     from ..errors import GastownError
     from ..town.lifecycle import start_agent
 
+    if alive and plugin is not None and _sandbox_lacks(town, ident.session, plugin):
+        # Its sandbox was made before the plugin declared what it writes: a fresh session binds it
+        # (the run is on its hook: the restarted dog works it, GUPP).
+        try:
+            return "restarted (sandbox) " + start_agent(town, ident, actor=actor, replace=True).status
+        except (GastownError, OSError) as exc:
+            return f"not restarted ({getattr(exc, 'message', exc)})"
     if not alive:
         try:
             return start_agent(town, ident, actor=actor).status
@@ -340,6 +360,12 @@ def execute(town, run_id: str, *, actor: str, cwd: str | None = None) -> RunResu
     if not plugin.run:
         return record(town, run_id, "skipped", "", actor=actor, detail="no run command, nothing mechanical to do "
                       "(an LLM dog follows the instructions and records the result with gt plugin record)")  # fmt: skip
+    session = os.environ.get("GT_SESSION", "")
+    lacks = _sandbox_lacks(town, session, plugin) if os.environ.get("GT_SANDBOX") and session else []
+    if lacks:
+        why = (f"this dog's sandbox does not bind {', '.join(lacks)} (declared in [sandbox] writes after the dog "
+               f"started, or refused: a rig, a symlink): restart the dog (gt dog stop/start)")  # fmt: skip
+        return record(town, run_id, "failure", why, actor=actor, exit_code=-1, detail="sandbox lacks declared writes")
     workdir = Path(cwd or _workdir(town, bead.assignee))
     workdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, GT_TOWN=str(town.root), GT_PLUGIN=plugin.name, GT_PLUGIN_DIR=str(plugin.dir),

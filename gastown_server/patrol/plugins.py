@@ -16,6 +16,9 @@ for an agent::
 
     [execution]
     timeout = "5m"
+
+    [sandbox]
+    writes = ["reports/"]              # under the town root: see plugin_writes.py
     +++
     Instructions an LLM dog follows ...
 
@@ -67,6 +70,11 @@ class Execution(msgspec.Struct, forbid_unknown_fields=True):
     timeout: str = DEFAULT_TIMEOUT
 
 
+class SandboxDecl(msgspec.Struct, forbid_unknown_fields=True):
+    #: Paths under the town root the plugin writes (:mod:`.plugin_writes`).
+    writes: list[str] = msgspec.field(default_factory=list)
+
+
 class FrontMatter(msgspec.Struct):
     """``plugin.md``'s TOML front matter (unknown top-level keys are ignored)."""
 
@@ -76,6 +84,7 @@ class FrontMatter(msgspec.Struct):
     run: str = ""
     gate: Gate = msgspec.field(default_factory=Gate)
     execution: Execution = msgspec.field(default_factory=Execution)
+    sandbox: SandboxDecl = msgspec.field(default_factory=SandboxDecl)
 
 
 class Plugin(msgspec.Struct, omit_defaults=False):
@@ -91,6 +100,8 @@ class Plugin(msgspec.Struct, omit_defaults=False):
     instructions: str
     #: Cron expression (cron gates; "" otherwise).
     schedule: str = ""
+    #: ``[sandbox] writes``: paths under the town root its dog's sandbox binds read-write.
+    writes: list[str] = msgspec.field(default_factory=list)
 
     @property
     def dir(self) -> Path:
@@ -226,10 +237,23 @@ def parse(path: Path, dir_name: str | None = None) -> Plugin:
         raise bad("execution.timeout", str(exc)) from None
     if timeout <= 0:
         raise bad("execution.timeout", "must be more than 0")
+    from .plugin_writes import check as check_write
+    from .plugin_writes import refused_at_start
+
+    writes = []
+    for entry in meta.sandbox.writes:
+        try:
+            writes.append(check_write(entry))
+        except ValueError as exc:
+            raise bad("sandbox.writes", str(exc)) from None
+        town_root = Path(path).resolve().parent.parent.parent  # <town>/plugins/<name>/plugin.md
+        why = refused_at_start(town_root, writes[-1], set())
+        if why:
+            raise bad("sandbox.writes", f"{entry!r}: {why}")
     return Plugin(
         name=name, path=str(path), description=meta.description, version=str(meta.version),
         gate=meta.gate.type, cooldown_s=cooldown, timeout_s=timeout, run=meta.run.strip(), instructions=body.strip(),
-        schedule=schedule,
+        schedule=schedule, writes=writes,
     )  # fmt: skip
 
 

@@ -235,6 +235,12 @@ def view_for(town, ident, preset, *, env: dict[str, str], argv0: str) -> View:
     else:  # dogs (and any future town-level helper): their own directory, plugins read-only
         mounts += [Mount("ro", str(p)) for p in (*ro_town, layout.plugins_dir(root)) if p.exists()]
         mounts.append(Mount("rw", str(cwd)))
+        if role == "dog":  # what the town's plugins declare they write (never secrets, rigs, settings)
+            from ..patrol.plugin_writes import dog_mounts
+
+            binds, dirs, _refused = dog_mounts(town)
+            make += dirs
+            mounts += [Mount("rw", p) for p in binds]
     # The town's state: the ledger (SQLite WAL needs its directory: see
     # docs/security.md), nudge queues, locks.  Then what nobody may see.
     mounts.append(Mount("rw", str(state)))

@@ -21,12 +21,3 @@ def write_plugin(town_root):
 
     return write
 
-
-@pytest.fixture(autouse=True)
-def _unsandboxed(town_root):
-    """These tests' plugins write into the town root, which a dog's sandbox does not show it.
-    Known gap (session of 2026-12-03): plugins run inside their dog's sandbox; a plugin that
-    maintains the town needs the town bound. Until the policy says so, dog tests run unsandboxed."""
-    from gastown_server.town.config import set_sandbox
-
-    set_sandbox(town_root, enabled=False)

@@ -16,7 +16,8 @@ from gastown_server.patrol import plugin_runs, plugins
 
 
 def test_a_stopped_dog_leaves_no_plugin_command_behind(gt, town, town_root, write_plugin, unique_sleep):
-    write_plugin("slow", f'run = "echo start >> $GT_TOWN/log.txt; {unique_sleep}"\n[gate]\ntype = "manual"')
+    write_plugin("slow", f'run = "echo start >> $GT_TOWN/log.txt; {unique_sleep}"\n[gate]\ntype = "manual"\n'
+                 '[sandbox]\nwrites = ["log.txt"]')
     assert "(started)" in gt("plugin", "run", "slow").stdout
     wait_for(lambda: pids_running(unique_sleep), timeout=30, step=0.1, what="the plugin command running")
     gt("dog", "stop", "alpha")
@@ -27,7 +28,7 @@ def test_two_execs_of_one_run_run_the_command_once(town, town_root, write_plugin
     from gastown_server.town import dogs
 
     dogs.add(town, "alpha", actor="overseer")
-    write_plugin("once", 'run = "echo ran >> $GT_TOWN/once.txt; sleep 1"')
+    write_plugin("once", 'run = "echo ran >> $GT_TOWN/once.txt; sleep 1"\n[sandbox]\nwrites = ["once.txt"]')
     run = plugin_runs.create_run(town, plugins.load(town_root, "once"), "deacon/dogs/alpha", actor="deacon")
     env = dict(os.environ, BD_ACTOR="deacon/dogs/alpha")
     procs = [subprocess.Popen([*GT, "plugin", "exec", run], cwd=town_root, env=env, text=True,
@@ -47,7 +48,7 @@ def test_a_stopped_dogs_run_is_picked_up_again_by_the_plugins_step(gt, town, tow
 
     log = town_root / "log.txt"
     write_plugin("slow", f'run = "echo start >> $GT_TOWN/log.txt; [ $(wc -l < $GT_TOWN/log.txt) -gt 1 ] || '
-                         f'{unique_sleep}; echo end"\n[gate]\ntype = "manual"')  # fmt: skip
+                         f'{unique_sleep}; echo end"\n[gate]\ntype = "manual"\n[sandbox]\nwrites = ["log.txt"]')  # fmt: skip
     gt("plugin", "run", "slow")
     wait_for(lambda: pids_running(unique_sleep), timeout=30, step=0.1, what="the plugin command running")
     gt("dog", "stop", "alpha")

@@ -37,6 +37,8 @@ type = "cooldown"
 duration = "{COOLDOWN_S:g}s"
 [execution]
 timeout = "30s"
+[sandbox]
+writes = ["out.txt"]  # the town root is outside a dog's sandbox: the plugin declares what it writes
 ''')
     first = gt("deacon", "plugins").stdout
     assert "plugin hello: run hq-wisp-" in first and "deacon/dogs/alpha's hook (started)" in first
@@ -112,13 +114,14 @@ def test_an_open_run_is_never_dispatched_twice_and_its_dog_cannot_be_removed(gt,
 
 def test_malformed_plugin_files_do_not_stop_the_others(gt, town, town_root, write_plugin):
     bad = write_plugin("broken", '[gate]\ntype = "cooldown"\nduration = 5')
-    write_plugin("fine", 'run = "touch $GT_TOWN/fine.txt"\n[gate]\ntype = "cooldown"\nduration = "1h"')
+    write_plugin("fine", 'run = "echo ok > $GT_TOWN/fine.txt"\n[gate]\ntype = "cooldown"\nduration = "1h"\n'
+                 '[sandbox]\nwrites = ["fine.txt"]')
     step = gt("deacon", "plugins")
     lines = step.stdout.splitlines()
     assert f"{bad}: gate.duration: expected `str`, got `int`" in lines
     assert any(line.startswith("plugin fine: run hq-wisp-") for line in lines)
     _closed_runs(town, "fine", 1)
-    assert (town_root / "fine.txt").exists()
+    assert (town_root / "fine.txt").read_text() == "ok\n"
     listed = gt("plugin", "list").stdout
     assert f"BROKEN: {bad}: gate.duration" in listed and "fine" in listed
     shown = gt("plugin", "show", "broken", check=False)
@@ -156,7 +159,8 @@ def test_the_patrolling_deacon_dispatches_plugins_by_itself(gt, town, town_root,
     cfg.patrol.interval_s, cfg.patrol.max_backoff_s = 0.5, 1.0
     town_config.save(town_root, cfg)
     town.reload_config()
-    write_plugin("stamp", 'run = "date +%s%N >> $GT_TOWN/stamps.txt"\n[gate]\ntype = "cooldown"\nduration = "1s"')
+    write_plugin("stamp", 'run = "date +%s%N >> $GT_TOWN/stamps.txt"\n[gate]\ntype = "cooldown"\nduration = "1s"\n'
+                 '[sandbox]\nwrites = ["stamps.txt"]')
     start_agent(town, "deacon", actor="overseer")
     stamps = town_root / "stamps.txt"
     wait_for(lambda: stamps.exists() and len(stamps.read_text().split()) >= 2, timeout=40, step=0.2,
