@@ -365,12 +365,25 @@ wisp (an ephemeral patrol molecule and its steps)."
 (defvar-local gastown-feed--rig-prefix nil
   "Bead id prefix of `gastown-feed-rig'.")
 
+(defvar-local gastown-feed-kind nil
+  "When non-nil, the one event kind this feed buffer shows.")
+
+(defvar-local gastown-feed--history nil
+  "Events from before this session (feed/recent), oldest first.")
+
+(defcustom gastown-feed-history 200
+  "Events of the ledger's recent past a feed buffer opens with.
+Zero: only what happens while the buffer is open."
+  :type 'integer
+  :group 'gastown)
+
 (defvar gastown-feed-mode-map
   (let ((map (make-sparse-keymap)))
     (set-keymap-parent map special-mode-map)
     (define-key map (kbd "RET") #'gastown-bead-follow)
     (define-key map (kbd "t") #'gastown-feed-toggle-noise)
     (define-key map (kbd "r") #'gastown-feed-filter-rig)
+    (define-key map (kbd "k") #'gastown-feed-filter-kind)
     (define-key map (kbd "g") #'gastown-feed-redraw)
     map)
   "Keymap of `gastown-feed-mode'.")
@@ -378,7 +391,8 @@ wisp (an ephemeral patrol molecule and its steps)."
 (define-derived-mode gastown-feed-mode special-mode "Gastown-Feed"
   "Major mode showing a town's activity as it happens.
 Patrol noise is hidden (\\[gastown-feed-toggle-noise] shows it), \\[gastown-feed-filter-rig]
-shows one rig only, and the buffer keeps `gastown-feed-max-lines' lines.
+shows one rig only, \\[gastown-feed-filter-kind] one kind of event, and the buffer keeps
+`gastown-feed-max-lines' lines.
 
 \\{gastown-feed-mode-map}"
   (setq-local header-line-format '(:eval (gastown-feed--header)))
@@ -388,7 +402,8 @@ shows one rig only, and the buffer keeps `gastown-feed-max-lines' lines.
   "Return the feed's header line: the town and the filters in force."
   (concat (gastown-header-line)
           (if gastown-feed-show-noise "  [patrol noise shown]" "  [patrol noise hidden: t]")
-          (if gastown-feed-rig (format "  [rig %s: r]" gastown-feed-rig) "")))
+          (if gastown-feed-rig (format "  [rig %s: r]" gastown-feed-rig) "")
+          (if gastown-feed-kind (format "  [kind %s: k]" gastown-feed-kind) "")))
 
 (defun gastown-feed-noise-p (event)
   "Return non-nil if EVENT is patrol bookkeeping rather than news."
@@ -402,6 +417,8 @@ shows one rig only, and the buffer keeps `gastown-feed-max-lines' lines.
 (defun gastown-feed--shown-p (event)
   "Return non-nil if EVENT passes the current buffer's filters."
   (and (or gastown-feed-show-noise (not (gastown-feed-noise-p event)))
+       (or (null gastown-feed-kind)
+           (equal gastown-feed-kind (gastown-str (gastown-get event :kind :type))))
        (or (null gastown-feed-rig)
            (let ((actor (gastown-str (plist-get event :actor)))
                  (bead (gastown-str (gastown-get event :bead_id :issue_id))))
@@ -455,9 +472,44 @@ stream does not pay a deletion per event."
   (interactive)
   (let ((inhibit-read-only t))
     (erase-buffer)
-    (gastown-feed--append (mapcar (lambda (e) (or (plist-get e :event) e))
-                                  (gastown-recent-events gastown-buffer-town)))
+    (gastown-feed--append (gastown-feed--events))
     (goto-char (point-max))))
+
+(defun gastown-feed--events ()
+  "Return the events this buffer draws: its history, then the session's."
+  (let* ((live (mapcar (lambda (e) (or (plist-get e :event) e))
+                       (gastown-recent-events gastown-buffer-town)))
+         (first (and live (gastown-event-id (car live)))))
+    (append (if (integerp first)
+                (seq-filter (lambda (e) (let ((id (gastown-event-id e)))
+                                          (and (integerp id) (< id first))))
+                            gastown-feed--history)
+              gastown-feed--history)
+            live)))
+
+(defun gastown-feed--load-history (town)
+  "Fetch TOWN's recent events (noise too: the filters are this buffer's)."
+  (when (> gastown-feed-history 0)
+    (condition-case err
+        (setq gastown-feed--history
+              (append (gastown-result-items
+                       (gastown-request 'feed/recent
+                                        (list :limit (min 5000 gastown-feed-history) :noise t)
+                                        town)
+                       :events)
+                      nil))
+      (user-error
+       ;; An older server without feed/recent: only live events, said once in the log.
+       (gastown--log town "!!" "feed/recent: %s" (error-message-string err))))))
+
+(defun gastown-feed-filter-kind (kind)
+  "Show only events of KIND in this feed buffer; with an empty KIND, every kind."
+  (interactive
+   (list (completing-read "Event kind (empty: all): "
+                          (delete-dups (mapcar (lambda (e) (gastown-str (gastown-get e :kind :type)))
+                                               (gastown-feed--events))))))
+  (setq gastown-feed-kind (if (or (null kind) (string-empty-p kind)) nil kind))
+  (gastown-feed-redraw))
 
 (defun gastown-feed-toggle-noise ()
   "Show or hide patrol noise (wisps, burns, heartbeats) in this feed buffer."
@@ -503,7 +555,8 @@ stream does not pay a deletion per event."
       (unless (derived-mode-p 'gastown-feed-mode)
         (gastown-feed-mode)
         (setq gastown-buffer-town town)
-        (gastown-feed--append (gastown-recent-events town))))
+        (gastown-feed--load-history town)
+        (gastown-feed-redraw)))
     (when (called-interactively-p 'any)
       (pop-to-buffer buf))
     buf))

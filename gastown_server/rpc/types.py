@@ -358,6 +358,23 @@ class FeedSubscribeResult(msgspec.Struct):
     cursor: int
 
 
+class FeedRecentParams(Params):
+    """The newest events, as a feed view opens: patrol noise (wisps, burns, heartbeats) left out
+    unless ``noise``; only one ``kind`` or one ``rig`` (its agents' and its beads' events) if given."""
+
+    limit: Annotated[int, msgspec.Meta(ge=1, le=5000)] = 100
+    kind: str = ""
+    rig: str = ""
+    noise: bool = False
+
+
+class FeedRecentResult(msgspec.Struct):
+    #: Oldest first, so a client appends them as it appends pushed events.
+    events: list[Event]
+    #: The newest event id now: ``feed/subscribe`` from it misses nothing after these.
+    cursor: int
+
+
 class UnsubscribeParams(Params):
     subscription: SubscriptionId
 

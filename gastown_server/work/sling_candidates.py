@@ -6,6 +6,7 @@ A step is walked by the agent whose molecule it belongs to, and a patrol
 formula is the Deacon's, Witness's or Refinery's loop: slinging either
 elsewhere is almost never what the user means, so they are hidden unless
 ``include_internal`` (and then listed after the real work, marked why).
+So is a convoy bead: it tracks work (sling its beads), it is not work itself.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Literal
 import msgspec
 
 from ..beads.store import Ledger
+from .convoys import CONVOY_TYPE
 
 #: Formula ``mol_type`` values that are a role's own loop, not work to hand out.
 INTERNAL_MOL_TYPES = frozenset({"patrol"})
@@ -32,7 +34,7 @@ class SlingCandidate(msgspec.Struct, omit_defaults=True):
     issue_type: str = ""
     #: A molecule step or a patrol formula (only listed with ``include_internal``).
     internal: bool = False
-    #: Why it is internal: ``molecule step of <root>``, ``patrol formula``.
+    #: Why it is internal: ``molecule step of <root>``, ``patrol formula``, ``convoy``.
     why: str = ""
 
 
@@ -60,6 +62,9 @@ def candidates(ledger: Ledger, town_root: Path | None, *, include_internal: bool
         c = SlingCandidate("bead", b.id, b.title, b.status, b.priority, b.issue_type)
         if b.id in steps:
             c.internal, c.why = True, f"molecule step of {steps[b.id]}"
+            internal.append(c)
+        elif b.issue_type == CONVOY_TYPE:
+            c.internal, c.why = True, "convoy (sling its beads)"
             internal.append(c)
         else:
             work.append(c)

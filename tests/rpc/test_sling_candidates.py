@@ -20,6 +20,8 @@ def test_sling_candidates_hide_molecule_steps_and_patrol_formulas(connect, town)
                             capture_output=True, text=True, cwd=town, env=clean_env(GT_TOWN=str(town)), timeout=60)
     assert poured.returncode == 0, poured.stderr
     ready_ids = [b["id"] for b in c.call("bead/ready", {"limit": 100})["beads"]]
+    # A convoy is ready too (open, unblocked) but tracks work rather than being it.
+    convoy = c.call("convoy/create", {"title": "Parser convoy", "tracked": [work["id"]]})["id"]
     steps = [i for i in ready_ids if "." in i]
     assert steps, "the poured molecule has a ready step (what the pickers used to offer)"
 
@@ -36,8 +38,9 @@ def test_sling_candidates_hide_molecule_steps_and_patrol_formulas(connect, town)
     everything = c.call("sling/candidates", {"include_internal": True})["candidates"]
     internal = [x for x in everything if x.get("internal")]
     assert everything[: len(offered)] == offered, "real work still comes first"
-    assert {x["id"] for x in internal if x["kind"] == "bead"} == set(steps)
-    assert all(x["why"].startswith("molecule step of ") for x in internal if x["kind"] == "bead")
+    assert {x["id"] for x in internal if x["kind"] == "bead"} == set(steps) | {convoy}
+    assert all(x["why"].startswith("molecule step of ") for x in internal if x["kind"] == "bead" and x["id"] != convoy)
+    assert [x["why"] for x in internal if x["id"] == convoy] == ["convoy (sling its beads)"]
     assert {x["id"] for x in internal if x["kind"] == "formula"} >= {"mol-witness-patrol", "mol-deacon-patrol"}
     assert all(x["why"] == "patrol formula" for x in internal if x["kind"] == "formula")
 

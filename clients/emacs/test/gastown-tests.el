@@ -311,6 +311,36 @@ became empty: magit-section still held the old sections' detached markers."
             (should-not (string-match-p "gt-5 " (buffer-string)))))
       (kill-buffer buf))))
 
+;; Issue 15: a feed buffer opened after the demo was empty until something
+;; happened, and patrol wisps buried the rest.  Against the real server: it opens
+;; with the ledger's recent news (feed/recent), the Deacon's patrol wisp hidden,
+;; pushed events follow, and `k' shows one kind.
+(ert-deftest gastown-server-feed-opens-with-news-and-filters-by-kind ()
+  (gastown-test-with-town town
+    (let* ((work (gastown-test-bead town "Fix the parser"))
+           (wisp (plist-get (json-parse-string
+                             (gastown-test-sh town "bd" "mol" "wisp" "mol-deacon-patrol" "--json")
+                             :object-type 'plist)
+                            :id))
+           (buf (gastown-feed town)))
+      (should (gastown-test-buffer-matches buf (concat "created +" (regexp-quote work))))
+      (should-not (gastown-test-buffer-matches buf (regexp-quote wisp)))
+      (should (string-match-p "patrol noise hidden"
+                              (with-current-buffer buf (gastown-feed--header))))
+      (gastown-test-sh town "bd" "close" work "--reason" "done")
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches buf (concat "closed +" (regexp-quote work))))
+       10 "the pushed close in the feed")
+      (with-current-buffer buf
+        (gastown-feed-filter-kind "closed")
+        (should (string-match-p "kind closed" (gastown-feed--header)))
+        (should (gastown-test-buffer-matches buf (concat "closed +" (regexp-quote work))))
+        (should-not (gastown-test-buffer-matches buf "created "))
+        (gastown-feed-filter-kind "")
+        (gastown-feed-toggle-noise)
+        (should (gastown-test-buffer-matches buf (concat "wisp_poured +" (regexp-quote wisp))))
+        (should (gastown-test-buffer-matches buf (concat "created +" (regexp-quote work))))))))
+
 (ert-deftest gastown-mail-unread-first ()
   (let ((sorted (gastown-mail--sort
                  (list (list :id "m1" :read t :created_at "2026-11-22T10:00:00Z")

@@ -22,3 +22,19 @@ def subscribe(call, p: t.FeedSubscribeParams) -> t.FeedSubscribeResult:
 def unsubscribe(call, p: t.UnsubscribeParams) -> t.UnsubscribeResult:
     """Stop a feed subscription of this connection."""
     return t.UnsubscribeResult(call.app.feed.unsubscribe(call.conn, p.subscription))
+
+
+@method("feed/recent", t.FeedRecentParams, t.FeedRecentResult)
+def recent(call, p: t.FeedRecentParams) -> t.FeedRecentResult:
+    """The newest events (``limit``, oldest first), patrol noise left out unless ``noise``.
+
+    What a feed view shows when it opens, before pushed events follow; ``rig``
+    keeps one rig's (its agents' and its beads'), ``kind`` one kind.  The same
+    filter as the dashboard's feed (work.activity.news).
+    """
+    from ...work import activity
+
+    cursor = call.app.feed.current_cursor()
+    rig = call.app.town_for(call.ledger).rig(p.rig) if p.rig else None
+    events = activity.news(call.ledger, limit=p.limit, kind=p.kind, rig=rig, noise=p.noise)
+    return t.FeedRecentResult([e for e in reversed(events) if e.id <= cursor], cursor)

@@ -3,3 +3,4 @@ export * from "./protocol";
 export * from "./connection";
 export * from "./store";
 export * from "./transcript";
+export * from "./feed";

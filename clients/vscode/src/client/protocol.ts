@@ -37,6 +37,7 @@ export const Methods = {
   formulaShow: "formula/show",
   slingCandidates: "sling/candidates",
   feedSubscribe: "feed/subscribe",
+  feedRecent: "feed/recent",
   feedUnsubscribe: "feed/unsubscribe",
   transcriptSubscribe: "transcript/subscribe",
   transcriptUnsubscribe: "transcript/unsubscribe",

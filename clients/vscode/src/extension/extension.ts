@@ -8,6 +8,7 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import { ConnectionError, GastownConnection, TownStore, type ConnectionOptions, type ConnectionState } from "../client";
 import { registerCommands } from "./commands";
+import { registerFeed } from "./feedView";
 import { Metrics } from "./metrics";
 import { AgentsTree, ConvoysTree, MailTree } from "./trees";
 
@@ -108,7 +109,11 @@ export function activate(context: vscode.ExtensionContext): void {
     status,
     conn.onDidChangeState((s: ConnectionState) => {
       void vscode.commands.executeCommand("setContext", "gastown.state", s === "stopped" ? "disconnected" : s === "idle" ? "connecting" : s);
-      if (s === "connected") notifiedError = false;
+      if (s === "connected") {
+        // After an outage the user was told about: say it is over (the views refill by themselves).
+        if (notifiedError) void vscode.window.showInformationMessage(`Gas Town: reconnected to gastown-server (${conn?.server?.town.name || conn?.server?.town.root || "town"}).`);
+        notifiedError = false;
+      }
       convoys.refresh();
       agents.refresh();
       mail.refresh();
@@ -148,6 +153,7 @@ export function activate(context: vscode.ExtensionContext): void {
       if (e.affectsConfiguration("gastown")) void vscode.commands.executeCommand("gastown.reconnect");
     }),
     ...registerCommands({ conn, store, log }),
+    ...registerFeed(conn, store, metrics, log),
   );
 
   void vscode.commands.executeCommand("setContext", "gastown.state", "connecting");

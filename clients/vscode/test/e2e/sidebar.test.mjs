@@ -398,6 +398,8 @@ step("the server crashes: the user is told, it reconnects, and a change made mea
   await row(page, `bead ${beads[1]} Paint the delorean, closed`).first().waitFor({ timeout: 20_000 });
   await row(page, `convoy ${convoyId} Time machine, 2 of 2 closed`).first().waitFor({ timeout: 5_000 });
   await row(page, "agent mayor, running").first().waitFor({ timeout: 5_000 });
+  // Issue 15: the end of the outage is said too, not only its start.
+  await page.locator(".notification-toast").filter({ hasText: "reconnected to gastown-server" }).first().waitFor({ timeout: 10_000 });
   await screenshot(page, "after-reconnect");
 });
 
