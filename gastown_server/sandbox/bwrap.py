@@ -79,5 +79,7 @@ def argv(view: View, command: list[str], *, bwrap: str, chdir: str) -> list[str]
             args += ["--symlink", m.src, m.path]
         elif m.kind == "null":
             args += ["--ro-bind", "/dev/null", m.path]
+        elif m.kind == "dir-ro":
+            args += ["--perms", "0555", "--dir", m.path]
     args += ["--chdir", chdir, "--", *command]
     return ["/bin/sh", "-c", _MAKE_DIRS, "gt-sandbox", *view.make_dirs, "--", *args]

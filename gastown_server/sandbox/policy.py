@@ -37,7 +37,8 @@ _ETC_MASKS = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/
 
 
 class Mount(msgspec.Struct, array_like=True):
-    #: ``ro``, ``rw``, ``rw-try`` (skipped when missing), ``tmpfs``, ``symlink``, ``null`` (an empty file over ``path``).
+    #: ``ro``, ``rw``, ``rw-try`` (skipped when missing), ``tmpfs``, ``symlink``, ``null`` (an empty file over ``path``),
+    #: ``dir-ro`` (an empty directory nobody inside can write: a write there fails instead of vanishing).
     kind: str
     path: str
     #: Source for binds when it differs from ``path``; the target of a symlink.
@@ -233,6 +234,9 @@ def view_for(town, ident, preset, *, env: dict[str, str], argv0: str) -> View:
         mounts += _git_write_mounts(repo, None, "", make)
         mounts.append(Mount("rw", str(cwd)))
     else:  # dogs (and any future town-level helper): their own directory, plugins read-only
+        # The town root inside is bwrap's scratch directory: unwritable, so an undeclared write
+        # of a plugin to $GT_TOWN/x fails loudly (it used to land in the scratch and vanish).
+        mounts.append(Mount("dir-ro", str(root)))
         mounts += [Mount("ro", str(p)) for p in (*ro_town, layout.plugins_dir(root)) if p.exists()]
         mounts.append(Mount("rw", str(cwd)))
         if role == "dog":  # what the town's plugins declare they write (never secrets, rigs, settings)

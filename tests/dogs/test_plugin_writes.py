@@ -59,9 +59,9 @@ def test_a_sandboxed_dog_writes_what_its_plugins_declare_and_nothing_else(gt, to
     box = (town_root / ".gastown" / "sandbox" / "hq-dog-alpha.json").read_text()
     assert '"enabled":true' in box and str(town_root / "reports") in box
 
-    # Undeclared: nothing reaches the town root (inside, bwrap's own scratch directory stands for it:
-    # the write lands there and is gone with the sandbox); the rig and the secrets are not there at all.
-    write_plugin("snoop", 'run = "echo x > $GT_TOWN/undeclared.txt; ls $GT_TOWN/gastown/repo 2>/dev/null | wc -l; '
+    # Undeclared: the town root refuses the write (it does not vanish into the sandbox's scratch);
+    # the rig and the secrets are not there at all.
+    write_plugin("snoop", 'run = "echo x > $GT_TOWN/undeclared.txt || echo refused; ls $GT_TOWN/gastown/repo 2>/dev/null | wc -l; '
                           'ls -A $GT_TOWN/.gastown/secrets 2>/dev/null | wc -l"')  # fmt: skip
     (town_root / ".gastown" / "secrets").mkdir(exist_ok=True)
     (town_root / ".gastown" / "secrets" / "probe").write_text("x")
@@ -69,7 +69,7 @@ def test_a_sandboxed_dog_writes_what_its_plugins_declare_and_nothing_else(gt, to
     run = _done(town, "snoop")
     notes = town.ledger.get(run.id).notes.split()
     assert not (town_root / "undeclared.txt").exists()
-    assert notes[-2:] == ["0", "0"], notes
+    assert "refused" in notes and "denied" in notes and notes[-2:] == ["0", "0"], notes
 
     # Declared after the dog started: dispatching it restarts the (live) dog with the new bind.
     write_plugin("late", 'run = "echo l >> $GT_TOWN/late.txt"\n[sandbox]\nwrites = ["late.txt"]')
