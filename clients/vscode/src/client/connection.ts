@@ -53,6 +53,8 @@ export class ConnectionError extends Error {
     message: string,
     readonly action: "openSettings" | "retry" | "showLog",
     readonly code?: number,
+    /** The server's error data (e.g. `missing` variables of formula/pour). */
+    readonly data?: unknown,
   ) {
     super(message);
     this.name = "ConnectionError";
@@ -171,7 +173,7 @@ export class GastownConnection {
       return (await conn.sendRequest(method, params ?? {}, token ?? CancellationToken.None)) as R;
     } catch (e) {
       if (e instanceof ResponseError) {
-        throw new ConnectionError(e.message, e.code === -32601 ? "showLog" : "retry", e.code);
+        throw new ConnectionError(e.message, e.code === -32601 ? "showLog" : "retry", e.code, e.data);
       }
       throw new ConnectionError(describeError(e), "retry");
     }

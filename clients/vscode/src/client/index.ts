@@ -4,3 +4,4 @@ export * from "./connection";
 export * from "./store";
 export * from "./transcript";
 export * from "./feed";
+export * from "./ops";

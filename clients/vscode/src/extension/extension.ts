@@ -10,6 +10,7 @@ import { ConnectionError, GastownConnection, TownStore, type ConnectionOptions, 
 import { registerCommands } from "./commands";
 import { registerFeed } from "./feedView";
 import { Metrics } from "./metrics";
+import { activateOps } from "./ops";
 import { AgentsTree, ConvoysTree, MailTree } from "./trees";
 
 let conn: GastownConnection | undefined;
@@ -154,6 +155,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     ...registerCommands({ conn, store, log }),
     ...registerFeed(conn, store, metrics, log),
+    ...activateOps(conn, store, log, metrics),
   );
 
   void vscode.commands.executeCommand("setContext", "gastown.state", "connecting");
