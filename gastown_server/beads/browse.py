@@ -140,6 +140,7 @@ def browse(
             page_params.append(offset)
         beads = [_row_to_bead(r) for r in led.conn.execute(sql, page_params)]
         fill_labels(led, beads)
+        fill_link_counts(led, beads)
     return Page(beads, total)
 
 
@@ -156,3 +157,21 @@ def fill_labels(led: Ledger, beads: Sequence[Bead]) -> None:
             f"SELECT issue_id, label FROM labels WHERE issue_id IN ({marks}) ORDER BY issue_id, label", chunk
         ):
             by_id[issue_id].labels.append(lab)
+
+
+def fill_link_counts(led: Ledger, beads: Sequence[Bead]) -> None:
+    """Set ``dependency_count`` / ``dependent_count`` (a list shows which beads expand into a tree)."""
+    by_id = {b.id: b for b in beads}
+    keys = list(by_id)
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for bid, cnt in led.conn.execute(
+            f"SELECT issue_id, COUNT(*) FROM dependencies WHERE issue_id IN ({marks}) GROUP BY issue_id", chunk
+        ):
+            by_id[bid].dependency_count = cnt
+        for bid, cnt in led.conn.execute(
+            f"SELECT depends_on_id, COUNT(*) FROM dependencies WHERE depends_on_id IN ({marks}) GROUP BY depends_on_id",
+            chunk,
+        ):
+            by_id[bid].dependent_count = cnt

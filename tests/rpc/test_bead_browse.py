@@ -47,6 +47,8 @@ def test_list_search_presets_sort_and_pages(connect):
     assert _ids(c.call("bead/list", {"preset": "all", "work_only": True})) == [a, b, blocked, done]
     assert _ids(c.call("bead/list", {"label": "ui"})) == [a]
     assert c.call("bead/list", {"label": "ui"})["beads"][0]["labels"] == ["ui"]
+    counts = {b["id"]: (b["dependency_count"], b["dependent_count"]) for b in c.call("bead/list")["beads"]}
+    assert counts[a] == (0, 1) and counts[blocked] == (1, 0) and counts[b] == (0, 0)
 
     # Sorts.
     assert _ids(c.call("bead/list", {"sort": "priority", "work_only": True})) == [a, blocked, b]

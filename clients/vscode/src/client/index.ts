@@ -5,3 +5,4 @@ export * from "./store";
 export * from "./transcript";
 export * from "./feed";
 export * from "./ops";
+export * from "./beads";

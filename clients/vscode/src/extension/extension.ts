@@ -12,6 +12,7 @@ import { registerFeed } from "./feedView";
 import { Metrics } from "./metrics";
 import { activateOps } from "./ops";
 import { AgentsTree, ConvoysTree, MailTree } from "./trees";
+import { registerBeads } from "./beadsView";
 
 let conn: GastownConnection | undefined;
 
@@ -156,6 +157,7 @@ export function activate(context: vscode.ExtensionContext): void {
     ...registerCommands({ conn, store, log }),
     ...registerFeed(conn, store, metrics, log),
     ...activateOps(conn, store, log, metrics),
+    ...registerBeads({ conn, store, log, metrics, connected }),
   );
 
   void vscode.commands.executeCommand("setContext", "gastown.state", "connecting");
