@@ -5,9 +5,11 @@ process has no child (it runs no command).  Two things stood in the way once
 agents ran in bubblewrap:
 
 * The pane's process is not the agent: it is ``bwrap``, whose child is a
-  second ``bwrap`` (PID 1 of the sandbox), whose child is the agent (the
-  Refinery has its git broker in front as well).  :func:`agent_pid` walks
-  down through these wrappers, each with exactly one child, to the agent.
+  second ``bwrap`` (PID 1 of the sandbox), whose child is the agent (a
+  session's helper outside the sandbox, the Refinery's git broker or a tmux
+  gate, runs in front of bwrap or beside it as bwrap's other child).
+  :func:`agent_pid` walks down through these wrappers, each with exactly one
+  child besides such a helper, to the agent.
 * The Witness that asks is itself sandboxed, in its own PID namespace: the
   panes' host pids mean nothing to its ``/proc``.  So the daemon (outside
   every sandbox) publishes what it sees each beat in ``.gastown/panes.json``
@@ -28,9 +30,11 @@ import time
 from pathlib import Path
 
 FILE = "panes.json"
-#: Wrappers between a pane and its agent: the sandbox (bwrap, twice) and the Refinery's git broker.
+#: Wrappers between a pane and its agent: the sandbox (bwrap, twice) and a session's helper
+#: outside the sandbox (the Refinery's git broker, a tmux gate), in front of bwrap or beside it.
 _WRAPPER_COMMS = frozenset({"bwrap"})
-_WRAPPER_SCRIPTS = ("/sandbox/broker.py", "gastown_server.sandbox.broker")
+_HELPER_SCRIPTS = ("/sandbox/broker.py", "/sandbox/tmux_gate.py", "gastown_server.sandbox.broker",
+                   "gastown_server.sandbox.tmux_gate")  # fmt: skip
 
 
 def _children(pid: int) -> list[int] | None:
@@ -45,16 +49,23 @@ def _children(pid: int) -> list[int] | None:
         return None
 
 
+def _is_helper(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    return any(a.decode(errors="replace").endswith(_HELPER_SCRIPTS) for a in argv[1:6])
+
+
 def _is_wrapper(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/comm") as f:
             if f.read().strip() in _WRAPPER_COMMS:
                 return True
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            argv = f.read().split(b"\0")
     except OSError:
         return False
-    return any(a.decode(errors="replace").endswith(_WRAPPER_SCRIPTS) for a in argv[1:6])
+    return _is_helper(pid)
 
 
 def agent_pid(pane_pid: int) -> int | None:
@@ -66,6 +77,8 @@ def agent_pid(pane_pid: int) -> int | None:
         if not _is_wrapper(pid):
             return pid if os.path.isdir(f"/proc/{pid}") else None
         kids = _children(pid)
+        if kids and len(kids) > 1:  # a helper started beside bwrap (the shell forked it, then exec'd bwrap)
+            kids = [k for k in kids if not _is_helper(k)]
         if not kids or len(kids) != 1:
             return None
         pid = kids[0]

@@ -18,10 +18,13 @@ from gastown_server.sandbox import bwrap
 from gastown_server.sandbox.policy import View, system_mounts
 
 
-def _sandboxed_pane(town, name: str, script: str) -> int:
+def _sandboxed_pane(town, name: str, script: str, helper: bool = False) -> int:
     view = View(role="dog", town=str(town.root), network="host", tmux=False, home="/tmp",
                 mounts=list(system_mounts()), make_dirs=[])  # fmt: skip
     argv = bwrap.argv(view, ["/bin/sh", "-c", script], bwrap=bwrap.binary(), chdir="/")
+    if helper:  # a session helper (git broker, tmux gate) forked by the pane's shell before it execs bwrap
+        fake = f"{sys.executable} -c 'import time; time.sleep(300)' gastown_server.sandbox.tmux_gate"
+        argv = ["/bin/sh", "-c", f"{fake} & exec \"$@\"", "gt-sandbox", *argv]
     subprocess.run(["tmux", "-L", town.socket, "new-session", "-d", "-s", name, "--", *argv], check=True)
     # Marked as the session's gastown pane, as lifecycle.start_agent does.
     subprocess.run(["tmux", "-L", town.socket, "set-option", "-t", f"={name}:", "-F", "@gt_pane", "#{pane_id}"], check=True)
@@ -42,6 +45,10 @@ def test_idle_at_its_prompt_is_seen_through_bwrap_and_from_a_sandboxed_witness(t
     assert open(f"/proc/{panes.agent_pid(idle_pid)}/comm").read().strip() == "sh"
     wait_for(lambda: panes.idle_here(busy_pid) is False, 10, what="the busy agent's child")
     assert panes.idle_here(idle_pid) is True
+    # A helper beside bwrap (its other child) is not the agent's work.
+    helped_pid = _sandboxed_pane(town, "helped", "read line", helper=True)
+    wait_for(lambda: len(panes._children(helped_pid) or []) == 2, 10, what="bwrap and the helper under the pane")
+    wait_for(lambda: panes.idle_here(helped_pid) is True, 10, what="the helped agent seen idle")
     # The daemon publishes it; a sandboxed caller reads that, only for the same pane and only fresh.
     panes.publish(town.root, sessions_snapshot(town.socket))
     monkeypatch.setenv("GT_SANDBOX", "bwrap")
