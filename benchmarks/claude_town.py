@@ -11,8 +11,16 @@
    not load the machine): `n` nudges to the idle claude Mayor through the
    real `runtime.nudge.nudge` (idle + busy-screen + empty-input checks,
    send-keys, echo and submit confirmation); each waits until the Mayor has
-   answered and is idle again.  p50/p95/max of the call (target p50 < 500 ms).
-3. `--demo`: `scripts/demo --runtime claude --down` once, the land time
+   answered and is idle again.  p50/p95/max of the call (target p50 < 500 ms);
+   then the same through the CLI (`gt nudge mayor ...`, a process per call).
+3. Where a Claude round trip's time goes, in the same town: the hooks the
+   town's settings run (each a process: the PreToolUse guard before every
+   Bash call, `gt mail check --inject` on every prompt, `gt prime --hook` at
+   session start, `gt costs record` at every turn's end), timed alone; and
+   `run \`true\`` nudged to the Mayor: from the stub's reply carrying the
+   Bash call to Claude Code's next request (hook + shell + Claude Code's
+   own handling: the per-tool-call cost the demo pays ~13 times a polecat).
+4. `--demo`: `scripts/demo --runtime claude --down` once, the land time
    (target < 120 s).
 
 Temporary HOME; nothing of the user's is touched.
@@ -42,6 +50,25 @@ PROMPT = re.compile(r"^\s*❯", re.M)
 def pct(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def profile_hooks(demo, n: int = 10) -> None:
+    """Each hook command of the town's Claude settings, run as Claude Code runs it (a shell, the Mayor's cwd)."""
+    from gastown_server.runtime import claude_code
+
+    settings = json.loads((demo.town / ".gastown" / "agent-config" / "claude" / "hq-mayor" / "settings.json").read_text())
+    cmds = {ev: h[0]["hooks"][0]["command"] for ev, h in settings["hooks"].items()}
+    cmds["PreToolUse (as `gt tap guard`)"] = "gt tap guard"
+    env = {**demo.env, "GT_ROLE": "mayor", "BD_ACTOR": "mayor", "GT_TOWN": str(demo.town)}
+    event = json.dumps({"tool_name": "Bash", "tool_input": {"command": "bd mol current x --json"}})
+    assert claude_code.HOOKS  # (the events timed are the settings' own)
+    for ev, cmd in cmds.items():
+        times = []
+        for _ in range(n):
+            t = time.monotonic()
+            subprocess.run(["sh", "-c", cmd], input=event, text=True, capture_output=True, cwd=demo.town / "mayor", env=env)
+            times.append((time.monotonic() - t) * 1000)
+        print(f"  hook {ev}: p50 {pct(times, 50):.0f} ms  ({cmd[:60]})")
 
 
 def main() -> int:
@@ -116,6 +143,40 @@ def main() -> int:
             time.sleep(1.2)  # the answer's repaint is client activity to nobody; idle_s is for attached clients
         print(f"nudge to an idle claude Mayor, n={args.n}: p50 {pct(times, 50):.0f} ms, p95 {pct(times, 95):.0f} ms, "
               f"max {max(times):.0f} ms, mean {statistics.mean(times):.0f} ms; {statuses}")  # fmt: skip
+
+        def settle(q):
+            end = time.monotonic() + 60
+            while not (answered(q) and idle() and q[-12:] in screen("hq-mayor")) and time.monotonic() < end:
+                time.sleep(0.1)
+            time.sleep(1.2)
+
+        cli = []
+        for i in range(max(5, args.n // 2)):
+            q = f"cli question {i:03d} about the town?"
+            t = time.monotonic()
+            demo.run("gt", "nudge", "mayor", q, show=False)
+            cli.append((time.monotonic() - t) * 1000)
+            settle(q)
+        print(f"`gt nudge mayor ...` (CLI process, same checks), n={len(cli)}: p50 {pct(cli, 50):.0f} ms, "
+              f"p95 {pct(cli, 95):.0f} ms")  # fmt: skip
+
+        profile_hooks(demo)
+        gaps, lead = [], []
+        for i in range(max(5, args.n // 2)):
+            q = f"run `true` {i:03d}"
+            res = nudge(tmux, "hq-mayor", q, state_dir=demo.town / ".gastown", idle_s=1.0, timeout_s=60)
+            sent = time.time()
+            settle(q)
+            entries = [json.loads(x) for x in log.read_text().splitlines()]
+            k = next(j for j, e in enumerate(entries) if e.get("user") == q)
+            ran = next(e for e in entries[k + 1:] if e.get("who") == "mayor" and e.get("kind") == "ran")
+            if res.status == "delivered":
+                lead.append((entries[k]["at"] - sent) * 1000)
+            gaps.append((ran["at"] - entries[k]["at"]) * 1000)
+        print(f"one Bash tool round trip in Claude Code (reply with the call -> next request; guard hook, "
+              f"`true`, Claude Code), n={len(gaps)}: p50 {pct(gaps, 50):.0f} ms, p95 {pct(gaps, 95):.0f} ms")  # fmt: skip
+        print(f"nudge confirmed -> the prompt at the model (UserPromptSubmit hook + Claude Code): "
+              f"p50 {pct(lead, 50):.0f} ms")  # fmt: skip
         demo.run("gt", "down", show=False)
     finally:
         subprocess.run([*GT, "down"], cwd=demo.town, env=demo.env, capture_output=True)

@@ -29,6 +29,7 @@ import os
 from pathlib import Path
 
 from ..modelstub.server import PLACEHOLDER_KEY
+from . import guards
 
 #: The hooks every town Claude session gets (Gas Town's templates).
 HOOKS = {
@@ -37,13 +38,13 @@ HOOKS = {
     "UserPromptSubmit": "gt mail check --inject",
     "Stop": "gt costs record",
 }
-GUARD = "gt tap guard"
 
 
 def settings_for(role: str) -> dict:
     """The settings.json the town writes for a session of ``role``."""
     hooks = {event: [{"hooks": [{"type": "command", "command": cmd}]}] for event, cmd in HOOKS.items()}
-    hooks["PreToolUse"] = [{"matcher": "Bash", "hooks": [{"type": "command", "command": GUARD}]}]
+    # Not `gt tap guard` (the same check): this hook runs before every Bash call, so it is the lean entry.
+    hooks["PreToolUse"] = [{"matcher": "Bash", "hooks": [{"type": "command", "command": guards.hook_command()}]}]
     return {
         "skipDangerousModePermissionPrompt": True,
         "hooks": hooks,

@@ -5,11 +5,21 @@ agent must never do on its own: become root (``sudo``/``doas``/``su``),
 install packages (system, language or global installs change the machine
 for every agent), and rewrite shared history (force-pushes).  The reason is
 what the agent reads back, so it says what to do instead.
+
+The town's Claude settings run this file itself (``python -I -S
+.../guards.py``, :func:`hook_command`), not ``gt tap guard``: the hook runs
+before every Bash call an agent makes, and a bare interpreter without
+site-packages starts in a fraction of the time the full CLI needs (measured
+in docs/benchmarks.md), so it imports nothing but ``re``, ``json`` and
+``sys``.  Same verdicts, messages and exit codes as ``gt tap guard``.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
+import sys
 
 _SEP = r"(?:^|[;&|(`]\s*|\$\(\s*|\bthen\s+|\bdo\s+|\bxargs\s+(?:-\S+\s+)*|\benv\s+(?:\S+=\S*\s+)*)"
 RULES: list[tuple[re.Pattern, str]] = [
@@ -40,3 +50,28 @@ def refusal(command: str) -> str:
         if pattern.search(text):
             return reason
     return ""
+
+
+def hook_command() -> str:
+    """The PreToolUse hook's shell command: this file under this interpreter, isolated and without site."""
+    return f"{shlex.quote(sys.executable)} -I -S {shlex.quote(__file__)}"
+
+
+def main() -> int:
+    """The hook: Claude Code's PreToolUse JSON on stdin; exit 2 with the reason on stderr to refuse."""
+    raw = sys.stdin.read() if not sys.stdin.isatty() else ""
+    try:
+        event = json.loads(raw or "{}")
+    except ValueError:
+        print("gt: error: gt tap guard: stdin is not the hook's JSON (or pass --command)", file=sys.stderr)
+        return 1
+    tool_input = event.get("tool_input") if isinstance(event, dict) else None
+    reason = refusal(str(tool_input.get("command", "")) if isinstance(tool_input, dict) else "")
+    if reason:
+        print(f"gt tap guard: refused: {reason}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

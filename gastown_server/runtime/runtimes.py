@@ -113,6 +113,9 @@ PRESETS: dict[str, RuntimePreset] = {
             description="OpenAI Codex CLI",
             # Codex 0.171's idle input row (tmux capture-pane): "› " and its placeholder.
             empty_input=r"^\s*›\s*(?:Ask Codex to do anything)?\s*$",
+            # While it generates, Codex 0.171 keeps that empty input row (Enter would queue the text
+            # into the running turn) and adds a status row "• Working (5s • esc to interrupt)".
+            busy=r"Working \(.*esc to interrupt",
         ),
         RuntimePreset(
             name="gemini",

@@ -246,6 +246,53 @@ def _descendants(pid):
     return kids + [g for k in kids for g in _descendants(k)]
 
 
+def test_a_session_stuck_on_a_dialog_is_reported_and_the_town_keeps_running(town):
+    """A claude crew member given a config dir the town did not prepare stops on a first-run screen:
+    `gt status` (text and --json) says DIALOG with the line, not alive; the rest of the town runs on.
+
+    The dir holds onboarding done and nothing else, so Claude Code 2.1.332 stops on the folder trust
+    screen.  It must lie inside the session's sandbox view (here: the crew's own clone).  The first
+    version of this test kept it under pytest's tmp, which no sandbox mounts: inside, the dir was
+    empty, Claude Code ran its first-run welcome, whose check of api.anthropic.com fails offline
+    ("Unable to connect to Anthropic services") and exits 1 -- a dead pane, not a dialog, which is
+    why the trust prompt "vanished" when sandboxes landed (reproduced by hand with the binary).
+    """
+    from gastown_server.town import layout
+
+    name = "bob"
+    screen_says = r"Yes, I trust this folder|one you trust\?"
+    gt(town, "crew", "add", name, "--rig", "textkit")
+    raw = layout.crew_dir(town.town, "textkit", name) / ".raw-claude-config"
+    raw.mkdir()
+    (raw / ".claude.json").write_text('{"hasCompletedOnboarding": true}')
+    agent = f"raw{name}"
+    gt(town, "config", "agent", "set", agent, "claude --dangerously-skip-permissions", "--preset", "claude",
+       "--env", f"CLAUDE_CONFIG_DIR={raw}")
+    gt(town, "config", "agent", "default", agent, "--role", "crew")
+    gt(town, "crew", "start", name, "--rig", "textkit")
+    address = f"textkit/crew/{name}"
+
+    def stuck():
+        st = json.loads(gt(town, "status", "--json").stdout)
+        return next((a for a in st["agents"] if a["address"] == address and a["dialog"]), None)
+
+    try:
+        try:
+            row = wait_for(stuck, 90, "gt status to report the dialog")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the pane shows:\n{screen(town, f'tk-crew-{name}')}") from None
+        assert re.search(screen_says, row["dialog"]), row["dialog"]
+        assert re.search(screen_says, screen(town, row["session"])), "the line gt status names is on the pane"
+        line = next(ln for ln in gt(town, "status").stdout.splitlines() if address in ln)
+        assert " DIALOG " in line and " alive " not in line and "stuck on a dialog" in line, line
+        st = json.loads(gt(town, "status", "--json").stdout)
+        assert next(a for a in st["agents"] if a["address"] == "mayor")["alive"]
+        assert not next(a for a in st["agents"] if a["address"] == "mayor")["dialog"]
+    finally:
+        gt(town, "crew", "stop", name, "--rig", "textkit", check=False)
+        gt(town, "config", "agent", "default", "script", "--role", "crew")  # (after the stop: a respawn reads it)
+
+
 def test_claude_missing_from_path_is_one_clear_line(tmp_path):
     from gastown_server.town.install import install
 

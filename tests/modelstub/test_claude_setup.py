@@ -33,7 +33,7 @@ def test_prepare_writes_only_town_files_and_keeps_claudes_keys(tmp_path, monkeyp
     cmds = {ev: h[0]["hooks"][0]["command"] for ev, h in settings["hooks"].items()}
     assert cmds == {"SessionStart": "gt prime --hook && gt mail check --inject", "PreCompact": "gt prime --hook",
                     "UserPromptSubmit": "gt mail check --inject", "Stop": "gt costs record",
-                    "PreToolUse": "gt tap guard"}
+                    "PreToolUse": guards.hook_command()}
     assert settings["hooks"]["PreToolUse"][0]["matcher"] == "Bash" and settings["skipDangerousModePermissionPrompt"]
     data = json.loads((cfg / ".claude.json").read_text())
     data["numStartups"] = 7  # what Claude Code itself writes must survive the next start
@@ -59,12 +59,19 @@ def test_guard_rules(command, refused):
     assert bool(guards.refusal(command)) is refused
 
 
-def test_gt_tap_guard_exit_codes_and_reason():
-    event = json.dumps({"tool_name": "Bash", "tool_input": {"command": "sudo rm -rf /tmp/x"}})
-    proc = subprocess.run([*GT, "tap", "guard"], input=event, capture_output=True, text=True, timeout=30)
+@pytest.mark.parametrize("entry", ["gt tap guard", "the settings' hook command"])
+def test_gt_tap_guard_exit_codes_and_reason(entry, tmp_path):
+    # The hook command Claude Code runs (a shell string, from an unrelated directory) and `gt tap guard`
+    # give the same verdicts, messages and exit codes.
+    argv = [*GT, "tap", "guard"] if entry == "gt tap guard" else ["sh", "-c", guards.hook_command()]
+
+    def run(stdin):
+        return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=30, cwd=tmp_path)
+
+    proc = run(json.dumps({"tool_name": "Bash", "tool_input": {"command": "sudo rm -rf /tmp/x"}}))
     assert proc.returncode == 2 and proc.stderr.startswith("gt tap guard: refused: root is not for agents")
-    ok = subprocess.run([*GT, "tap", "guard"], input=json.dumps({"tool_input": {"command": "gt done"}}),
-                        capture_output=True, text=True, timeout=30)
+    ok = run(json.dumps({"tool_input": {"command": "gt done"}}))
     assert ok.returncode == 0 and ok.stderr == ""
-    bad = subprocess.run([*GT, "tap", "guard"], input="not json", capture_output=True, text=True, timeout=30)
+    bad = run("not json")
     assert bad.returncode == 1 and bad.stderr.strip().startswith("gt: error: gt tap guard: stdin is not the hook's JSON")
+    assert len(bad.stderr.strip().splitlines()) == 1
