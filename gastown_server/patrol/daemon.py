@@ -229,7 +229,7 @@ def start(town, *, interval_s: float | None = None, wait_s: float = 10.0) -> Dae
     root = town.root
     if _locked_by_other(root):
         raise Conflict(f"the daemon of town {town.name} is already running (pid {_read_pid(root)})")
-    argv = [sys.executable, "-m", "gastown_server.patrol.daemon", str(root)]
+    argv = [sys.executable, "-P", "-m", "gastown_server.patrol.daemon", str(root)]  # -P: see revive.spawn
     if interval_s is not None:
         argv += ["--interval", str(interval_s)]
     log = open(layout.daemon_log_path(root), "a")

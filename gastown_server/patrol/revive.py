@@ -149,7 +149,9 @@ def spawn(root: Path) -> int:
     import sys
 
     root = Path(root)
-    argv = [sys.executable, "-m", "gastown_server.patrol.daemon", str(root), "--revive"]
+    # -P: python -m would put its working directory, the town root, first on sys.path, and the
+    # Mayor and Deacon may write there (a planted gastown_server/ would run outside every sandbox).
+    argv = [sys.executable, "-P", "-m", "gastown_server.patrol.daemon", str(root), "--revive"]
     interval = wanted_interval(root)
     if interval is not None:
         argv += ["--interval", f"{interval:g}"]

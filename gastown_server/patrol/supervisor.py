@@ -50,7 +50,7 @@ def unit_text(root: Path, *, python: str | None = None, path: str | None = None)
     python = python or sys.executable
     bindir = str(Path(python).parent)
     path = path if path is not None else bindir + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin")
-    argv = [python, "-m", "gastown_server.patrol.daemon", str(root), "--standby"]
+    argv = [python, "-P", "-m", "gastown_server.patrol.daemon", str(root), "--standby"]  # -P: see revive.spawn
     return "\n".join([
         "[Unit]",
         f"Description=Gas Town daemon for {root}",

@@ -69,7 +69,7 @@ def spawn(root: Path) -> int:
     root = Path(root)
     with open(root / revive.STATE_DIR / "daemon.log", "a") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gastown_server.patrol.watchdog", str(root)], cwd=root, env=daemon_env(),
+            [sys.executable, "-P", "-m", "gastown_server.patrol.watchdog", str(root)], cwd=root, env=daemon_env(),
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
         )  # fmt: skip
     return proc.pid

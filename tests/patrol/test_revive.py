@@ -248,7 +248,7 @@ def test_supervisor_unit_file_and_refusal_without_systemd(town, tmp_path):
     text = supervisor.unit_text(town.root, python="/opt/gt venv/bin/python", path="/opt/gt venv/bin:/usr/bin")
     lines = text.splitlines()
     assert lines[0] == "[Unit]" and "[Service]" in lines and "[Install]" in lines
-    assert f'ExecStart="/opt/gt venv/bin/python" -m gastown_server.patrol.daemon {town.root} --standby' in lines
+    assert f'ExecStart="/opt/gt venv/bin/python" -P -m gastown_server.patrol.daemon {town.root} --standby' in lines
     assert 'Environment="PATH=/opt/gt venv/bin:/usr/bin"' in lines
     assert "Restart=always" in lines and "WantedBy=default.target" in lines and "KillMode=process" in lines
     assert f"WorkingDirectory={town.root}" in lines
