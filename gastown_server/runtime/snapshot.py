@@ -17,6 +17,11 @@ from .tmux import PANE_FIELDS, SessionInfo, parse_sessions
 
 def sessions_snapshot(socket: str, *, timeout_s: float = 5.0) -> list[SessionInfo] | None:
     """Every session on ``socket`` (``None``: tmux missing or no server running)."""
+    from .tmux import _gate, _gated
+
+    if _gated():  # a Mayor/Deacon/Witness sandbox: through its tmux gate
+        reply = _gate({"op": "run", "args": ["list-panes", "-a", "-F", PANE_FIELDS]})
+        return parse_sessions(reply["stdout"]) if reply["rc"] == 0 else None
     binary = shutil.which("tmux")
     if binary is None:
         return None
@@ -41,11 +46,16 @@ def blocking_dialogs(socket: str, *, timeout_s: float = 5.0) -> dict[str, str]:
     """
     import re
 
+    from .tmux import _gate, _gated
+
     binary = shutil.which("tmux")
     if binary is None:
         return {}
 
     def run(*args: str) -> str | None:
+        if _gated():
+            reply = _gate({"op": "run", "args": list(args)})
+            return "\n".join(reply["stdout"]) if reply["rc"] == 0 else None
         try:
             proc = subprocess.run([binary, "-L", socket, *args], capture_output=True, text=True, timeout=timeout_s,
                                   stdin=subprocess.DEVNULL)  # fmt: skip

@@ -239,6 +239,9 @@ class TownTmux:
 
         if not sandbox_has_tmux():
             return 1, [], ["no server running (this agent sandbox has no access to the town's tmux server)"]
+        if _gated():
+            reply = _gate({"op": "run", "args": _tmux_args(args)})
+            return reply["rc"], reply["stdout"], reply["stderr"]
 
         try:
             res = self.server.cmd(*_tmux_args(args))
@@ -386,6 +389,9 @@ class TownTmux:
         _validate_name(name)
         if not sandbox_has_tmux():
             raise Unavailable(f"cannot start {name}: this agent sandbox has no access to the town's tmux server")
+        if _gated():
+            return _gate_lifecycle("start", name, command, cwd=cwd, env=env, transcript=transcript, max_bytes=max_bytes,
+                                   keep=keep, empty_input=empty_input, busy=busy, dialogs=dialogs)  # fmt: skip
         cwd = Path(cwd)
         if not cwd.is_dir():
             raise InvalidInput(f"session directory {cwd} does not exist")
@@ -447,6 +453,9 @@ class TownTmux:
         may change on respawn: pass the new preset's).
         """
         _validate_name(name)
+        if _gated():
+            return _gate_lifecycle("respawn", name, command, cwd=cwd, env=env, transcript=transcript, max_bytes=max_bytes,
+                                   keep=keep, empty_input=empty_input, busy=busy, dialogs=dialogs)  # fmt: skip
         if not Path(cwd).is_dir():
             raise InvalidInput(f"session directory {cwd} does not exist")
         argv = _launch_argv(command, env)
@@ -516,6 +525,29 @@ class TownTmux:
 
     def kill_server(self) -> None:
         self._run("kill-server")
+
+
+def _gated() -> str:
+    """Inside a Mayor/Deacon/Witness sandbox: the tmux gate's socket (``sandbox/tmux_gate.py``)."""
+    if not os.environ.get("GT_SANDBOX"):
+        return ""
+    return os.environ.get("GT_TMUX_GATE", "")
+
+
+def _gate(req: dict) -> dict:
+    from ..sandbox import tmux_gate
+
+    return tmux_gate.request(req)
+
+
+def _gate_lifecycle(op: str, name: str, command: list[str], **kw) -> None:
+    """start/respawn through the gate: it wraps ``command`` in the session's sandbox, outside."""
+    req = {"op": op, "name": name, "command": [str(c) for c in command], "cwd": str(kw.pop("cwd")),
+           "env": dict(kw.pop("env")), **{k: (str(v) if isinstance(v, Path) else v) for k, v in kw.items()}}  # fmt: skip
+    reply = _gate(req)
+    if reply["rc"] != 0:
+        msg = " ".join(reply["stderr"]) or f"tmux gate: {op} {name} failed"
+        raise {"Conflict": Conflict, "NotFound": NotFound, "InvalidInput": InvalidInput}.get(reply.get("error", ""), Unavailable)(msg)
 
 
 def _int(text: str) -> int:

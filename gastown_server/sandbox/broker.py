@@ -1,11 +1,12 @@
 """The Refinery's git broker: ``fetch``/``push`` run outside its sandbox, with the rig's secrets.
 
-A sandboxed Refinery's pane runs ``python -I -S .../sandbox/broker.py
---socket S --repo R --town T --rig N -- bwrap ...`` (stdlib only, so it
-starts in a few ms without ``site``): this small process
-stays outside the sandbox, starts bwrap as its child (same process group, so
-``TownTmux.stop``'s SIGTERM reaches the agent), and serves one unix socket
-that only the Refinery's sandbox mounts.  The Refinery's git calls to its
+A sandboxed Refinery's pane shell starts ``python -I -S .../sandbox/broker.py
+--socket S --repo R --town T --rig N`` in the background (stdlib only), then
+execs bwrap (``bwrap.py``): the agent's start does not wait for this
+interpreter; :func:`connect` waits for the socket instead.  The broker stays
+outside the sandbox, in the pane's process group (``TownTmux.stop``'s SIGTERM
+ends it with the agent; it also exits when its parent, the session's bwrap,
+is gone), and serves one unix socket that only the Refinery's sandbox mounts.  The Refinery's git calls to its
 remote (:func:`remote_git`) go through it; the credential never enters the
 sandbox: git here asks the town's credential helper
 (``secrets.credential_main``), which reads the 0600 store.
@@ -40,6 +41,8 @@ _FLAGS = frozenset({"-q", "--quiet", "--prune", "--no-tags", "--tags", "--atomic
 _REFSPEC = re.compile(r"^\+?[A-Za-z0-9_./@{}^~-]*(:[A-Za-z0-9_./-]*)?$")
 _REMOTE = re.compile(r"^[A-Za-z0-9_.-]+$")
 MAX_REQUEST = 64 * 1024
+#: The git binary (``--git``; "git" when this module is imported by a Refinery run without a sandbox).
+GIT = "git"
 
 
 class BrokerError(Exception):
@@ -84,7 +87,7 @@ def git_argv(args: list[str], *, url: str, configured_url: str, town: str, rig: 
     extra = []
     rname = positional[0]
     extra += ["-c", f"remote.{rname}.uploadpack=git-upload-pack", "-c", f"remote.{rname}.receivepack=git-receive-pack"]
-    return ["git", *_safe_config(town, rig), *extra, op, *flags, url, *positional[1:]]
+    return [GIT, *_safe_config(town, rig), *extra, op, *flags, url, *positional[1:]]
 
 
 def _same_url(a: str, b: str) -> bool:
@@ -95,7 +98,7 @@ def _same_url(a: str, b: str) -> bool:
 
 
 def _configured_url(repo: str, remote: str) -> str:
-    p = subprocess.run(["git", "-C", repo, "config", "--get", f"remote.{remote}.url"], capture_output=True, text=True)
+    p = subprocess.run([GIT, "-C", repo, "config", "--get", f"remote.{remote}.url"], capture_output=True, text=True)
     return p.stdout.strip() if p.returncode == 0 else ""
 
 
@@ -141,8 +144,14 @@ def serve_one(conn: socket.socket, *, repo: str, url: str, town: str, rig: str, 
             pass
 
 
+#: Variables the broker's own environment (the session's) may not pass to git: git's own
+#: (``GIT_SSH_COMMAND``, ``GIT_EXEC_PATH``, ``GIT_ASKPASS``... run programs) and the loader's.
+_UNSAFE_ENV = re.compile(r"^(GIT_|LD_|SSH_|GCONV_PATH$|BASH_ENV$|ENV$|PYTHON|PATH$)")
+
+
 def _git_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_CONFIG") and k != BROKER_ENV}
+    env = {k: v for k, v in os.environ.items() if not _UNSAFE_ENV.match(k)}
+    env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["HOME"] = "/nonexistent"  # not the agent's HOME: its .gitconfig is the agent's to write
     env["GIT_CONFIG_NOSYSTEM"] = "1"
@@ -152,32 +161,20 @@ def _git_env() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="gastown-git-broker", description="Run a sandboxed Refinery; serve its git remote calls.")
+    p = argparse.ArgumentParser(prog="gastown-git-broker", description="Serve a sandboxed Refinery's git remote calls.")
     p.add_argument("--socket", required=True)
     p.add_argument("--repo", required=True)
     p.add_argument("--town", required=True)
     p.add_argument("--rig", required=True)
     p.add_argument("--url", default=None, help="the rig's remote URL (default: the clone's origin at start)")
-    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.add_argument("--git", default="git", help="the git binary (resolved by the starter: PATH here is the system's)")
+    p.add_argument("--parent", type=int, default=0, help="the session's pid (bwrap's): end when it is gone")
     args = p.parse_args(argv)
-    cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
+    done = _on_session_end()
+    global GIT
+    GIT = args.git
     url = args.url if args.url is not None else _configured_url(args.repo, "origin")
-    os.makedirs(os.path.dirname(args.socket), mode=0o700, exist_ok=True)
-    try:
-        os.unlink(args.socket)
-    except FileNotFoundError:
-        pass
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old, here = os.umask(0o077), os.getcwd()
-    try:
-        # Relative: a town's path can make the socket's longer than AF_UNIX's 107 bytes
-        # (the sandbox mounts the directory at a short path, INSIDE_DIR).
-        os.chdir(os.path.dirname(args.socket))
-        srv.bind(os.path.basename(args.socket))
-    finally:
-        os.chdir(here)
-        os.umask(old)
-    srv.listen(8)
+    srv, ident = bind(args.socket)
     env = _git_env()
 
     def loop() -> None:
@@ -190,23 +187,80 @@ def main(argv: list[str] | None = None) -> int:
                              kwargs=dict(repo=args.repo, url=url, town=args.town, rig=args.rig, env=env)).start()  # fmt: skip
 
     threading.Thread(target=loop, daemon=True).start()
-    child = subprocess.Popen(cmd)
+    serve_until_session_ends(srv, args.socket, ident, done, parent=args.parent)
+    return 0
+
+
+def bind(path: str) -> tuple[socket.socket, tuple[int, int]]:
+    """Listen on ``path`` (mode 0600 in a 0700 directory); returns the socket and its (dev, ino)."""
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old, here = os.umask(0o077), os.getcwd()
+    try:
+        # Relative: a town's path can make the socket's longer than AF_UNIX's 107 bytes
+        # (the sandbox mounts the directory at a short path, INSIDE_DIR).
+        os.chdir(os.path.dirname(path))
+        srv.bind(os.path.basename(path))
+    finally:
+        os.chdir(here)
+        os.umask(old)
+    srv.listen(16)
+    st = os.stat(path)
+    return srv, (st.st_dev, st.st_ino)
+
+
+def _on_session_end() -> threading.Event:
+    """Set by SIGTERM/SIGHUP/SIGINT (installed first thing: a stop right after the start must
+    still clean up)."""
+    done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda s, _f: _forward(child, s))
-    rc = child.wait()
+        signal.signal(sig, lambda _s, _f: done.set())
+    return done
+
+
+def serve_until_session_ends(srv: socket.socket, path: str, ident: tuple[int, int], done: threading.Event, *,
+                             parent: int = 0) -> None:
+    """Block until the session ends: a signal (the pane's group is sent SIGTERM or SIGHUP) or
+    ``parent`` (the session's bwrap, which the pane's shell became: ``$$``) gone, even by SIGKILL.
+    It may be gone before this started (then we are already the init's child)."""
+    parent = parent or os.getppid()
+    while os.getppid() == parent and not done.wait(0.5):
+        pass
     srv.close()
     try:
-        os.unlink(args.socket)
+        st = os.stat(path)
+        # A respawned session's broker may already listen at the same path: not ours to remove.
+        if (st.st_dev, st.st_ino) == ident:
+            os.unlink(path)
     except OSError:
         pass
-    return rc if rc >= 0 else 128 - rc
 
 
-def _forward(child: subprocess.Popen, sig: int) -> None:
-    try:
-        child.send_signal(sig)
-    except ProcessLookupError:
-        pass
+def connect(path: str, *, wait_s: float = 30.0) -> socket.socket:
+    """Connect to a session helper's socket, waiting while it starts (it is started beside the
+    agent, not before it: see ``bwrap.py``)."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    delay = 0.005
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            return s
+        except (FileNotFoundError, ConnectionRefusedError):
+            s.close()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        except OSError:
+            s.close()
+            raise
 
 
 def remote_git(repo, args: list[str], *, town: str, rig: str):
@@ -218,8 +272,7 @@ def remote_git(repo, args: list[str], *, town: str, rig: str):
     if not sock:
         return repo.run(*_safe_config(town, rig), *args, check=False)
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.connect(sock)
+        with connect(sock) as s:
             s.sendall(json.dumps({"args": args}).encode() + b"\n")
             data = b""
             while not data.endswith(b"\n"):

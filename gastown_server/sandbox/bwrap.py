@@ -1,16 +1,24 @@
 """bubblewrap: the binary, a one-time probe, and the argv of a :class:`~.policy.View`.
 
-The launch is ``/bin/sh -c '<make dirs>; exec "$@"' bwrap ARGS -- cmd...``:
+The launch is ``/bin/sh -c '<make dirs>; [helper &] exec "$@"' bwrap ARGS -- cmd...``:
 the directories a view binds are created *outside* the sandbox, by the pane's
 own shell (the code that started the session may be a sandboxed Witness that
 cannot see them).  bwrap runs in the pane's process group, so the SIGTERM
 ``TownTmux.stop`` sends to the group reaches the agent itself as well.
+
+A session's *helper* (the Refinery's git broker, ``broker.py``) is started in
+the background by that same shell, just before it execs bwrap: the agent does
+not wait for the helper's interpreter to start (that cost 111 ms p50 per
+Refinery start when the broker was the pane's launcher); the helper's clients
+wait for its socket instead.  The helper is bwrap's child and in the pane's
+process group: it ends with the session (SIGTERM/SIGHUP, or its parent gone).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import shlex
 import shutil
 import subprocess
 
@@ -18,8 +26,9 @@ from ..errors import Unavailable
 from .policy import View
 
 INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap)"
-#: ``$@`` = dirs, ``--``, then the bwrap argv.
-_MAKE_DIRS = 'for d; do shift; [ "$d" = -- ] && break; mkdir -p -m 700 -- "$d" || exit 126; done; exec "$@"'
+#: ``$@`` = dirs, ``--``, then the bwrap argv.  mkdir by its path: this runs outside
+#: the sandbox, with the environment the session was given.
+_MAKE_DIRS = 'for d; do shift; [ "$d" = -- ] && break; {mkdir} -p -m 700 -- "$d" || exit 126; done; '
 
 
 class SandboxUnavailable(Unavailable):
@@ -60,8 +69,9 @@ def probe(bwrap: str) -> None:
         )
 
 
-def argv(view: View, command: list[str], *, bwrap: str, chdir: str) -> list[str]:
-    """The full pane command for ``command`` inside ``view``."""
+def argv(view: View, command: list[str], *, bwrap: str, chdir: str, helper: list[str] | None = None,
+         helper_log: str = "") -> list[str]:
+    """The full pane command for ``command`` inside ``view`` (``helper``: started beside it, outside)."""
     args = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--cap-drop", "ALL"]
     if view.network == "none":
         args.append("--unshare-net")
@@ -82,4 +92,14 @@ def argv(view: View, command: list[str], *, bwrap: str, chdir: str) -> list[str]
         elif m.kind == "dir-ro":
             args += ["--perms", "0555", "--dir", m.path]
     args += ["--chdir", chdir, "--", *command]
-    return ["/bin/sh", "-c", _MAKE_DIRS, "gt-sandbox", *view.make_dirs, "--", *args]
+    script = _MAKE_DIRS.format(mkdir=_mkdir())
+    if helper:
+        log = shlex.quote(helper_log or "/dev/null")
+        # $$: this shell's pid, which the exec makes bwrap's: the helper ends when it is gone.
+        script += f"{shlex.join(helper)} --parent $$ </dev/null >>{log} 2>&1 & "
+    return ["/bin/sh", "-c", script + 'exec "$@"', "gt-sandbox", *view.make_dirs, "--", *args]
+
+
+@functools.lru_cache(maxsize=1)
+def _mkdir() -> str:
+    return shutil.which("mkdir", path="/usr/bin:/bin") or "/bin/mkdir"

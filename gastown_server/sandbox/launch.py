@@ -10,6 +10,7 @@ caller starts nothing).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -57,21 +58,42 @@ def session_env(town, ident, env: dict[str, str]) -> dict[str, str]:
 def apply(town, ident, preset, argv: list[str], env: dict[str, str], cwd: Path) -> tuple[list[str], dict[str, str], SandboxInfo]:
     if not town.config.sandbox.enabled:
         return argv, env, SandboxInfo(enabled=False)
+    from . import tmux_gate
+
+    if tmux_gate.gated():
+        # A sandboxed Mayor/Deacon/Witness starting a session: its tmux gate (outside) wraps the
+        # command in the session's sandbox itself; what a sandbox would build here is not trusted.
+        env = session_env(town, ident, env)
+        return argv, env, view_for(town, ident, preset, env=env, argv0=argv[0]).info()
     exe = bwrap.binary()
     bwrap.probe(exe)
     env = session_env(town, ident, env)
     view = view_for(town, ident, preset, env=env, argv0=argv[0])
-    inner = bwrap.argv(view, argv, bwrap=exe, chdir=str(cwd))
-    if view.broker_dir:
+    helper, log = None, ""
+    if view.broker_dir and view.tmux:
+        from .broker import INSIDE_DIR
+
+        env[tmux_gate.GATE_ENV] = f"{INSIDE_DIR}/{tmux_gate.SOCKET_NAME}"
+        helper = [
+            sys.executable, "-I", "-m", "gastown_server.sandbox.tmux_gate",
+            "--socket", os.path.join(view.broker_dir, tmux_gate.SOCKET_NAME), "--town", str(town.root),
+            "--session", ident.session, "--tmux-socket", town.socket, "--tmux", shutil.which("tmux") or "tmux",
+            "--home", os.environ.get("HOME") or str(Path.home()),
+        ]  # fmt: skip
+        log = os.path.join(view.broker_dir, "gate.log")
+    elif view.broker_dir:
         from .broker import INSIDE_DIR
 
         sock = os.path.join(view.broker_dir, "git.sock")
         env[BROKER_ENV] = f"{INSIDE_DIR}/git.sock"
         repo = str(layout.rig_repo(Path(town.root), ident.rig))
-        inner = [
+        helper = [
             sys.executable, "-I", "-S", str(Path(__file__).with_name("broker.py")), "--socket", sock, "--repo", repo,
-            "--town", str(town.root), "--rig", ident.rig, "--url", town.rig(ident.rig).url, "--", *inner,
+            "--town", str(town.root), "--rig", ident.rig, "--url", town.rig(ident.rig).url,
+            "--git", shutil.which("git") or "git",
         ]  # fmt: skip
+        log = os.path.join(view.broker_dir, "broker.log")
+    inner = bwrap.argv(view, argv, bwrap=exe, chdir=str(cwd), helper=helper, helper_log=log)
     return inner, env, view.info()
 
 

@@ -26,10 +26,10 @@ import msgspec
 from ..errors import InvalidInput
 from ..town import layout
 
-#: Roles that drive other sessions (start, stop, nudge): they get the town's
-#: tmux socket.  A tmux client can make the tmux server (outside every
-#: sandbox) run a command (``run-shell``, ``new-window``), so for these roles
-#: the sandbox limits accidents, not a hostile agent (docs/security.md).
+#: Roles that drive other sessions (start, stop, nudge, peek).  Not through the
+#: town's tmux socket (a tmux client can make the server, outside every
+#: sandbox, run any command): through their own tmux gate (``tmux_gate.py``),
+#: which performs only gastown's named operations.
 TMUX_ROLES = frozenset({"mayor", "deacon", "witness"})
 NETWORKS = ("host", "none")
 #: Files under /etc that a root agent could read and must not.
@@ -54,7 +54,8 @@ class SandboxInfo(msgspec.Struct, omit_defaults=False):
     tool: str = ""
     #: ``host`` or ``none``.
     network: str = "host"
-    #: The town's tmux socket is reachable (roles that start and nudge sessions).
+    #: Town sessions can be driven through the session's tmux gate (roles that start and nudge
+    #: sessions; the town's tmux socket itself is in no sandbox).
     tmux: bool = False
     #: ``git fetch``/``push`` to the rig's remotes run outside, with its secrets (the Refinery).
     git_broker: bool = False
@@ -89,7 +90,7 @@ class View(msgspec.Struct):
     mounts: list[Mount]
     #: Directories to create (outside) before the sandbox starts.
     make_dirs: list[str]
-    #: The Refinery's broker socket directory ("" for other roles).
+    #: The session helper's socket directory: the Refinery's git broker, a tmux role's gate ("" for others).
     broker_dir: str = ""
 
     def info(self) -> SandboxInfo:
@@ -103,7 +104,7 @@ class View(msgspec.Struct):
             return out
 
         return SandboxInfo(
-            enabled=True, tool="bwrap", network=self.network, tmux=self.tmux, git_broker=bool(self.broker_dir),
+            enabled=True, tool="bwrap", network=self.network, tmux=self.tmux, git_broker=self.role == "refinery",
             home=self.home, rw=of(("rw", "rw-try")), ro=of(("ro",)), hidden=of(("tmpfs",)),
         )  # fmt: skip
 
@@ -264,14 +265,13 @@ def view_for(town, ident, preset, *, env: dict[str, str], argv0: str) -> View:
             if (runtime_dir / ident.session).is_dir():
                 mounts.append(Mount("rw", str(runtime_dir / ident.session)))
     bdir = ""
-    if role == "refinery":
+    if role == "refinery" or tmux:
+        # The session's helper outside (git broker or tmux gate) listens in this directory.
         from .broker import INSIDE_DIR
 
         bdir = str(broker_dir(root, ident.session))
         make.append(bdir)
         mounts.append(Mount("rw", INSIDE_DIR, src=bdir))
-    if tmux:
-        mounts.append(Mount("rw-try", tmux_socket_path(town.socket)))
     for p in preset.sandbox_ro:
         mounts.append(Mount("ro", os.path.expanduser(p)))
     for p in preset.sandbox_rw:

@@ -145,7 +145,8 @@ def test_refinery_pushes_to_a_credential_protected_origin(town, tmp_path):
             return p.stdout.strip() == "nux: the feature"
 
         wait_for(origin_subject, timeout=60, what="the merge pushed to the protected origin")
-        assert ("ok", "/alpha.git/git-receive-pack") in server.log  # an authenticated push
+        # An authenticated push (the server logs it once git http-backend returns: just after the ref moved).
+        wait_for(lambda: ("ok", "/alpha.git/git-receive-pack") in server.log, timeout=10, what="the push logged")
         # The credential reached no process of the session, nor its transcript.
         pane_pid = next(s.pane_pid for s in town.tmux.sessions() if s.name == "al-refinery")
         tree = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pane_pid)], capture_output=True, text=True).stdout.split()

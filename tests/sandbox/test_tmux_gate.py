@@ -1,0 +1,124 @@
+"""The tmux escape is closed: a sandboxed Mayor (a real session, script runtime, real bwrap and
+tmux) cannot make the town's tmux server run a command outside, while its ``gt nudge``,
+``gt peek`` and ``gt status`` still work through its tmux gate.
+
+The probe is the Mayor's own hooked bead: the script agent runs it in its sandboxed session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import textwrap
+
+import pytest
+from town_helpers import make_repo, transcript, wait_for
+
+from gastown_server.sandbox import tmux_gate
+from gastown_server.town import rigs
+from gastown_server.town.lifecycle import start_agent, stop_agent
+from gastown_server.work import hooks
+
+pytestmark = pytest.mark.slow
+
+
+def _gate_request(req: dict) -> str:
+    """Python one-liner the agent runs: send ``req`` to its gate, print the reply."""
+    code = (
+        "import json,socket,os;s=socket.socket(socket.AF_UNIX);s.connect(os.environ['GT_TMUX_GATE']);"
+        f"s.sendall(json.dumps({req!r}).encode()+b'\\n');print(s.makefile().readline().strip())"
+    )
+    return f"python -c {json.dumps(code)}"
+
+
+def test_sandboxed_mayor_cannot_escape_through_tmux_but_nudges_and_peeks(town, tmp_path):
+    rigs.add(town, "alpha", str(make_repo(tmp_path / "src")), prefix="al")
+    assert start_agent(town, "alpha/polecats/nux").status == "started"
+    wait_for(lambda: "ready for input" in transcript(town.root, "al-nux"), timeout=60, what="the polecat up")
+    # A human's window in the polecat's session: a shell outside every sandbox.
+    human = subprocess.run(["tmux", "-L", town.socket, "new-window", "-d", "-t", "=al-nux:", "-P", "-F", "#{pane_id}", "sh"],
+                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    escaped = tmp_path / "escaped"  # outside the town: no sandbox sees it; the tmux server would
+    sock = f"/tmp/tmux-{os.getuid()}/{town.socket}"
+    touch = f"touch {escaped}"
+    probes = [
+        f"tmux -S {sock} run-shell '{touch}'",
+        f"tmux -L {town.socket} run-shell '{touch}'",
+        f"tmux -L {town.socket} new-window '{touch}'",
+        _gate_request({"op": "run", "args": ["run-shell", touch]}),
+        _gate_request({"op": "run", "args": ["new-window", "-d", "-t", "=al-nux:", "--", "sh", "-c", touch]}),
+        _gate_request({"op": "run", "args": ["display-message", "-p", "-t", "%0", f"#({touch})"]}),
+        _gate_request({"op": "run", "args": ["list-sessions", "-F", f"#({touch})"]}),
+        _gate_request({"op": "run", "args": ["has-session", "-t", "al-nux;", "run-shell", touch]}),
+        _gate_request({"op": "run", "args": ["send-keys", "-t", human, "-l", "--", touch, ";", "send-keys", "-t", human, "Enter"]}),
+        _gate_request({"op": "run", "args": ["set-hook", "-g", "session-created", f"run-shell '{touch}'"]}),
+        _gate_request({"op": "start", "name": "hq-x", "command": ["/bin/sh", "-c", touch], "cwd": "/",
+                       "env": {"GT_ROLE": "mayor", "LD_PRELOAD": "/nonexistent.so"}}),
+    ]
+    lines = "\n".join(f"echo '== probe {i}'; {p} 2>&1" for i, p in enumerate(probes))
+    command = textwrap.dedent(f"""\
+        ( {lines}
+          echo '== nudge'; gt nudge alpha/polecats/nux "hello from the sandboxed mayor" 2>&1
+          echo '== peek'; gt peek alpha/polecats/nux -n 5 2>&1
+          echo '== status'; gt status 2>&1 | grep -E 'al-nux|alpha/polecats/nux'
+          echo '== end'
+        ) > gate-probe.out 2>&1""")
+    bead = town.ledger.create("probe the tmux gate", actor="overseer", metadata=json.dumps({"run": command}))
+    hooks.hook(town.ledger, bead.id, "mayor", actor="overseer")
+    assert start_agent(town, "mayor").status == "started"
+    out_file = town.root / "mayor" / "gate-probe.out"
+    out = wait_for(lambda: out_file.exists() and "== end" in out_file.read_text() and out_file.read_text(),
+                   timeout=90, what="the mayor's probe report")  # fmt: skip
+    assert not escaped.exists(), out
+    sections = {s.split("\n", 1)[0]: s for s in out.split("== ")[1:]}
+    # No tmux socket in the sandbox: the tmux client finds no server.
+    for i in range(3):
+        assert "no server running" in sections[f"probe {i}"] or "error connecting" in sections[f"probe {i}"], out
+    # The gate's refusals are one line each, naming what was refused.
+    for i in range(3, len(probes)):
+        assert '"rc": 1' in sections[f"probe {i}"] and "refused by the tmux gate" in sections[f"probe {i}"], out
+    assert "tmux run-shell is not allowed from a sandbox" in sections["probe 3"]
+    assert "'#(' is not allowed" in sections["probe 5"] and "'#(' is not allowed" in sections["probe 6"]
+    assert "ends in an unescaped ';'" in sections["probe 7"]
+    assert f"{human} is not an agent's pane" in sections["probe 8"]
+    assert "tmux set-hook is not allowed" in sections["probe 9"]
+    assert "may not" in sections["probe 10"] or "is not" in sections["probe 10"], out
+    # What the Mayor is for still works.
+    assert "delivered to alpha/polecats/nux" in sections["nudge"], out
+    wait_for(lambda: "got: hello from the sandboxed mayor" in transcript(town.root, "al-nux"), timeout=30,
+             what="the nudge typed into the polecat")  # fmt: skip
+    assert "ready for input" in sections["peek"] or "al-nux" in sections["peek"] or "nux" in sections["peek"], out
+    assert "al-nux" in sections["status"] or "alpha/polecats/nux" in sections["status"], out
+    info = json.loads((town.root / ".gastown" / "sandbox" / "hq-mayor.json").read_text())
+    assert info["tmux"] is True and info["enabled"] is True
+    stop_agent(town, "mayor", grace_s=2)
+    stop_agent(town, "alpha/polecats/nux", grace_s=2)
+
+
+def test_gate_check_refuses_what_runs_commands():
+    panes = {"%3"}
+    ok = [
+        ["list-panes", "-a", "-F", "#{session_name}\t#{pane_id}"],
+        ["send-keys", "-t", "%3", "-l", "--", "text with #(not a format) in it"],
+        ["send-keys", "-t", "%3", "Enter"],
+        ["send-keys", "-t", "%3", "-N", "4", "BSpace"],
+        ["capture-pane", "-p", "-J", "-t", "%3", "-S", "-50"],
+        ["set-option", "-t", "=al-nux:", "@gt_pane", "%3"],
+        ["show-options", "-v", "-q", "-t", "=al-nux:", "@gt_transcript"],
+    ]
+    for cmd in ok:
+        tmux_gate.check(cmd, panes)
+    bad = [
+        ["run-shell", "true"], ["if-shell", "true", "x"], ["pipe-pane", "-t", "%3", "cat"],
+        ["send-keys", "-t", "%4", "-l", "x"],  # not a gastown pane (a human's)
+        ["send-keys", "-t", "%3", "C-c"], ["capture-pane", "-t", "%3"],
+        ["set-option", "-g", "default-command", "sh"], ["set-option", "-t", "=x:", "status-left", "#(id)"],
+        ["new-window", "-d", "--", "sh"], ["kill-server"], ["source-file", "/tmp/x"],
+        ["display-message", "-p", "-t", "%3", "#(id)"],
+    ]
+    for cmd in bad:
+        with pytest.raises(tmux_gate.GateError):
+            tmux_gate.check(cmd, panes)
+    with pytest.raises(tmux_gate.GateError):
+        tmux_gate.split(["has-session", "-t", "x;", "run-shell", "id"])
