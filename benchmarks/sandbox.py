@@ -5,7 +5,8 @@ command ``start_agent`` would run (``sandbox.launch.apply``: the polecat's
 view, the mkdir prologue, bwrap with every mount) around a trivial program,
 and times N runs of it against the bare program; the same for the Refinery,
 whose sandbox adds the git broker (a Python helper outside the sandbox,
-started in the background beside bwrap).  Also times ``apply`` itself (the
+started in the background beside bwrap), and for the Witness, whose helper is
+its tmux gate.  Also times ``apply`` itself (the
 view computed in the starting process) and, for the Refinery, how long after
 the start its broker's socket answers (off the agent's critical path: its
 first git call waits for it).
@@ -43,21 +44,22 @@ def timed(argv: list[str], env: dict[str, str], n: int, gone: Path | None = None
     return out
 
 
-def wait_gone(path: Path, timeout: float = 5.0) -> None:
+def wait_gone(path: Path, timeout: float = 10.0) -> None:
+    """Until no process of that helper is left (its delayed start included: the pane's subshell)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and (path.exists() or not path.parent.exists()):
-        time.sleep(0.01)
+    while time.monotonic() < deadline:
+        if subprocess.run(["pgrep", "-f", f"--socket {path}"], stdout=subprocess.DEVNULL).returncode != 0:
+            return
+        time.sleep(0.02)
 
 
-def broker_ready(town, ident, preset, env, cwd, n: int) -> list[float]:
-    """ms from the pane command's start until the broker's socket accepts a connection."""
+def broker_ready(town, ident, preset, env, cwd, path: Path, n: int) -> list[float]:
+    """ms from the pane command's start until the session helper's socket accepts a connection."""
     import signal
     import socket
 
     from gastown_server.sandbox import launch
-    from gastown_server.sandbox.policy import broker_dir
 
-    path = broker_dir(town.root, ident.session) / "git.sock"
     out = []
     for _ in range(n):
         argv, env2, _info = launch.apply(town, ident, preset, ["/bin/sleep", "30"], env, cwd)
@@ -97,8 +99,8 @@ def main() -> int:
         from gastown_server.sandbox import launch
 
         rows = []
-        ready: list[float] = []
-        for address in ("alpha/polecats/nux", "alpha/refinery"):
+        ready: dict[str, list[float]] = {}
+        for address in ("alpha/polecats/nux", "alpha/refinery", "alpha/witness"):
             ident = town.identity(address)
             from gastown_server.town.lifecycle import ensure_workdir
 
@@ -112,18 +114,19 @@ def main() -> int:
             apply_ms = (time.perf_counter() - t) * 1000 / args.n
             from gastown_server.sandbox.policy import broker_dir
 
-            sock = broker_dir(town.root, ident.session) / "git.sock" if env2.get(launch.BROKER_ENV) else None
+            helper = "git.sock" if env2.get(launch.BROKER_ENV) else "tmux.sock" if env2.get("GT_TMUX_GATE") else ""
+            sock = broker_dir(town.root, ident.session) / helper if helper else None
             base = timed(bare, env, args.n)
             boxed = timed(argv, env2, args.n, gone=sock)
             rows.append((address, apply_ms, statistics.median(base), statistics.median(boxed), pct(boxed, 95)))
             if sock:
-                ready.extend(broker_ready(town, ident, preset, env, cwd, max(4, args.n // 4)))
+                ready[address] = broker_ready(town, ident, preset, env, cwd, sock, max(4, args.n // 4))
         for address, apply_ms, b, s, s95 in rows:
             print(f"{address:<22} view+argv {apply_ms:5.1f} ms | /bin/true bare p50 {b:5.1f} ms | "
                   f"sandboxed p50 {s:5.1f} ms p95 {s95:5.1f} ms | overhead p50 {s - b + apply_ms:5.1f} ms")  # fmt: skip
-        if ready:
-            print(f"refinery git broker answering after start: p50 {statistics.median(ready):5.1f} ms "
-                  f"p95 {pct(ready, 95):5.1f} ms (in the background: the agent does not wait for it)")
+        for address, ms in ready.items():
+            print(f"{address:<22} helper (git broker / tmux gate) answering after start: p50 {statistics.median(ms):5.1f} ms "
+                  f"p95 {pct(ms, 95):5.1f} ms (in the background: the agent does not wait for it)")
         worst = max(s - b + a for _, a, b, s, _ in rows)
         print(f"worst overhead per session start: {worst:.1f} ms (target < 50 ms)")
         town.close()

@@ -171,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parent", type=int, default=0, help="the session's pid (bwrap's): end when it is gone")
     args = p.parse_args(argv)
     done = _on_session_end()
+    if args.parent and os.getppid() != args.parent:
+        return 0  # the session ended before this started (it starts after the agent: bwrap.py)
     global GIT
     GIT = args.git
     url = args.url if args.url is not None else _configured_url(args.repo, "origin")

@@ -31,6 +31,10 @@ INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; F
 _MAKE_DIRS = 'for d; do shift; [ "$d" = -- ] && break; {mkdir} -p -m 700 -- "$d" || exit 126; done; '
 
 
+#: Seconds the session helper (git broker, tmux gate) starts after the pane (see :func:`argv`).
+HELPER_DELAY_S = 0.05
+
+
 class SandboxUnavailable(Unavailable):
     """bwrap is missing or cannot make a sandbox here: the agent is not started (never unsandboxed)."""
 
@@ -96,8 +100,22 @@ def argv(view: View, command: list[str], *, bwrap: str, chdir: str, helper: list
     if helper:
         log = shlex.quote(helper_log or "/dev/null")
         # $$: this shell's pid, which the exec makes bwrap's: the helper ends when it is gone.
-        script += f"{shlex.join(helper)} --parent $$ </dev/null >>{log} 2>&1 & "
+        # After bwrap has made the sandbox, and at a lower priority: on a busy 2-core machine the
+        # helper's interpreter start took the CPU bwrap needed (Refinery starts 35-105 ms instead
+        # of ~17); its clients wait for its socket (broker.connect), the agent waits for nothing.
+        script += (f"{{ {_sleep()} {HELPER_DELAY_S}; exec {_nice()} -n 10 {shlex.join(helper)} --parent $$; }}"
+                   f" </dev/null >>{log} 2>&1 & ")  # fmt: skip
     return ["/bin/sh", "-c", script + 'exec "$@"', "gt-sandbox", *view.make_dirs, "--", *args]
+
+
+@functools.lru_cache(maxsize=1)
+def _sleep() -> str:
+    return shutil.which("sleep", path="/usr/bin:/bin") or "/bin/sleep"
+
+
+@functools.lru_cache(maxsize=1)
+def _nice() -> str:
+    return shutil.which("nice", path="/usr/bin:/bin") or "/usr/bin/nice"
 
 
 @functools.lru_cache(maxsize=1)

@@ -287,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--home", default="", help="the user's HOME (this process inherits the agent's)")
     args = p.parse_args(argv)
     done = broker._on_session_end()
+    if args.parent and os.getppid() != args.parent:
+        return 0  # the session ended before this started (it starts after the agent: bwrap.py)
     # What this process was started with is the sandboxed session's environment: none of it applies here.
     for k in [k for k in os.environ if k.startswith(("GT_", "BD_", "GIT_"))]:
         del os.environ[k]

@@ -75,15 +75,23 @@ def test_polecat_reads_none_of_what_it_must_not(town, tmp_path, fake_home):
           bd create "pasting $T into a bead" 2>&1 | tail -1
           echo mine > mine.txt && git add mine.txt && git commit -qm "work from inside" && echo "COMMIT OK"
           echo x > {root}/alpha/repo/README.md 2>/dev/null && echo "WROTE CANONICAL" || echo "canonical clone read-only"
+          AGENT_PY=$(tr '\\0' '\\n' </proc/$PPID/cmdline | head -1)  # the script agent running this step
+          "$AGENT_PY" -c 'import sys, gastown_server; print("AGENT-PY", sys.prefix, gastown_server.__file__)'
         ) > probe.out 2>&1""")
     _hook_command(town, "alpha/polecats/nux", command)
     res = start_agent(town, "alpha/polecats/nux")
     assert res.status == "started"
     worktree = root / "alpha" / "polecats" / "nux"
-    out = wait_for(lambda: (worktree / "probe.out").exists() and "canonical clone" in (worktree / "probe.out").read_text()
+    out = wait_for(lambda: (worktree / "probe.out").exists() and "AGENT-PY" in (worktree / "probe.out").read_text()
                    and (worktree / "probe.out").read_text(), timeout=60, what="the probe's report")  # fmt: skip
     for name in forbidden:
         assert f"DENIED {name}" in out, out
+    # The agent inside runs this venv's Python, with gastown importable from it (not the base interpreter).
+    import sys
+
+    import gastown_server
+
+    assert f"AGENT-PY {sys.prefix} {gastown_server.__file__}" in out, out
     assert "READ " not in out and "no token in any environ" in out
     assert "BD OK" in out and "COMMIT OK" in out and "canonical clone read-only" in out
     assert "refused: the text contains the value of secret alpha/git-password" in out

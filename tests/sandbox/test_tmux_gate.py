@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import textwrap
 
@@ -25,11 +26,13 @@ pytestmark = pytest.mark.slow
 
 def _gate_request(req: dict) -> str:
     """Python one-liner the agent runs: send ``req`` to its gate, print the reply."""
-    code = (
-        "import json,socket,os;s=socket.socket(socket.AF_UNIX);s.connect(os.environ['GT_TMUX_GATE']);"
+    code = (  # the gate starts just after the session: a raw client waits for its socket too
+        "import json,socket,os,time\nfor _ in range(300):\n try:\n"
+        "  s=socket.socket(socket.AF_UNIX);s.connect(os.environ['GT_TMUX_GATE']);break\n"
+        " except OSError: time.sleep(0.1)\n"
         f"s.sendall(json.dumps({req!r}).encode()+b'\\n');print(s.makefile().readline().strip())"
     )
-    return f"python -c {json.dumps(code)}"
+    return f"python -c {shlex.quote(code)}"
 
 
 def test_sandboxed_mayor_cannot_escape_through_tmux_but_nudges_and_peeks(town, tmp_path):
