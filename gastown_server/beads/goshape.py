@@ -133,6 +133,10 @@ COMMENT_FIELDS: tuple[GoField, ...] = (
     _f("created_at", "time.Time", omitempty=False),
 )
 
+#: Where Go's encoder puts a key of a dependency / comment object.
+DEPENDENCY_ORDER = {f.key: i for i, f in enumerate(DEPENDENCY_FIELDS)}
+COMMENT_ORDER = {f.key: i for i, f in enumerate(COMMENT_FIELDS)}
+
 
 def is_go_empty(key: str, raw: bytes) -> bool:
     """Whether Go's omitempty drops this value (a backup row writes every column).
@@ -159,3 +163,32 @@ def backup_value(key: str, raw: bytes) -> bytes:
             return raw
         return text.encode()
     return raw
+
+
+#: What Go's encoding/json escapes beyond what msgspec does (its default
+#: ``SetEscapeHTML(true)``, which Beads' encoder keeps): ``<``, ``>``, ``&``
+#: as ``\u003c``, ``\u003e``, ``\u0026``, and U+2028/U+2029 (line and
+#: paragraph separators, which break JavaScript) as ``\u2028``/``\u2029``.
+#: Control characters are escaped the same way by both (``\b \f \n \r \t``,
+#: else ``\u00XX`` in lower-case hex: Go >= 1.22, what Beads is built with).
+_GO_ESCAPES = (
+    (b"&", b"\\u0026"),
+    (b"<", b"\\u003c"),
+    (b">", b"\\u003e"),
+    ("\u2028".encode(), b"\\u2028"),
+    ("\u2029".encode(), b"\\u2029"),
+)
+
+
+def go_escape(data: bytes) -> bytes:
+    """JSON text as Go's encoder writes it: msgspec's output with Go's extra escapes.
+
+    A plain byte replacement is exact: in JSON these characters can only
+    occur inside strings (keys or values), and no escape sequence contains
+    them.  Each is looked for first (a scan in C), so text without them,
+    nearly every file, is returned as it is.
+    """
+    for char, escaped in _GO_ESCAPES:
+        if char in data:
+            data = data.replace(char, escaped)
+    return data

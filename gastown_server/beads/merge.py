@@ -30,6 +30,7 @@ from typing import Any
 import msgspec
 
 from ..errors import InvalidInput, Unavailable
+from . import goshape
 from .jsonl import timestamp_key
 from .models import Bead
 
@@ -206,7 +207,7 @@ def merge_sides(base: Side, ours: Side, theirs: Side) -> tuple[list[bytes], Merg
             report.from_theirs += 1
         else:
             decoded = [None if x is None else _decode_record(x, side.source, bead_id) for x, side in ((o, base), (a, ours), (b, theirs))]
-            line = _ENCODER.encode(ordered(combine(*decoded)))
+            line = goshape.go_escape(_ENCODER.encode(ordered(combine(*decoded))))
             report.combined += 1
         out.append(line)
     report.beads = len(out)

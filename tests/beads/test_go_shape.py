@@ -128,6 +128,112 @@ def test_dependency_type_and_created_at_are_always_written(ledger):
     assert dep["type"] == "blocks"
 
 
+# -- Go's string escaping ---------------------------------------------------------------------
+#
+# encoding/json (HTML escaping on, its default, which Beads keeps) writes
+# <, >, & as \u003c, \u003e, \u0026 and U+2028/U+2029 as \u2028/\u2029 in
+# every string, keys included; msgspec writes them as they are.
+
+_TRICKY = "a<b>&c\u2028d\u2029e"
+_TRICKY_GO = b'"a\\u003cb\\u003e\\u0026c\\u2028d\\u2029e"'
+_TIMES = {"created_at", "updated_at", "closed_at", "due_at", "defer_until", "deleted_at", "last_activity"}
+_STRING_KEYS = [r[0] for r in FIELD_TABLE if isinstance(r[3], str) and r[0] not in _TIMES | {"id", "metadata"}]
+
+
+@pytest.mark.parametrize("key", _STRING_KEYS)
+def test_export_escapes_strings_as_go_does(key):
+    line = jsonl.encode_classic([Bead(**{"id": "x-1", "title": "t", key: _TRICKY})])
+    assert b'"%s":%s' % (key.encode(), _TRICKY_GO) in line, line
+    assert b"<" not in line and b">" not in line and b"&" not in line and "\u2028".encode() not in line
+    assert json.loads(line)[key] == _TRICKY
+
+
+def test_export_escapes_collections_and_metadata_as_go_does():
+    bead = Bead(
+        id="x-1", title="t", metadata=msgspec.json.encode({"k": _TRICKY}).decode(), labels=[_TRICKY],
+        dependencies=[jsonl.Dependency("x-1", "x-2", "blocks", "2026-01-01T00:00:00Z", _TRICKY, _TRICKY)],
+        comments=[jsonl.Comment(1, "x-1", _TRICKY, _TRICKY, "2026-01-01T00:00:00Z")],
+    )
+    line = jsonl.encode_classic([bead])
+    assert line.count(_TRICKY_GO) == 5, line  # the label, the dependency's two, the comment's two
+    assert b'"labels":[%s]' % _TRICKY_GO in line and b'"author":%s,"text":%s' % (_TRICKY_GO, _TRICKY_GO) in line
+    assert b'"metadata":"{\\"k\\":\\"a\\u003cb\\u003e\\u0026c\\u2028d\\u2029e\\"}"' in line
+    assert json.loads(line)["metadata"] == bead.metadata
+    # Nothing to escape: the bytes are msgspec's own.
+    plain = Bead(id="x-1", title="caf\u00e9 \u2027 plain")
+    assert jsonl.encode_classic([plain]) == jsonl._ENCODER.encode(plain) + b"\n"
+
+
+def _go_line(**extra) -> bytes:
+    # Written by hand the way Go's encoder writes IssueWithCounts (escapes included).
+    return (
+        b'{"id":"gx-1","title":"Fix \\u003cdiv\\u003e \\u0026 co","description":"line\\u2028sep\\u2029para",'
+        b'"status":"open","priority":2,"issue_type":"bug","created_at":"2026-11-01T09:00:00Z",'
+        b'"updated_at":"2026-11-01T09:00:00Z","labels":["a\\u0026b"],'
+        b'"dependencies":[{"issue_id":"gx-1","depends_on_id":"gx-0","type":"blocks",'
+        b'"created_at":"2026-11-01T09:00:00Z","created_by":"x\\u003ey"' + extra.get("dep", b"") + b"}],"
+        b'"comments":[{"id":1,"issue_id":"gx-1","author":"mayor","text":"see \\u003chttp://x\\u003e",'
+        b'"created_at":"2026-11-01T09:01:00Z"' + extra.get("comment", b"") + b"}],"
+        b'"waiters":["a\\u003eb"],"dependency_count":1,"dependent_count":0,"comment_count":1}\n'
+    )
+
+
+def test_a_go_line_with_escapes_round_trips_byte_for_byte(tmp_path):
+    src = tmp_path / "go.jsonl"
+    src.write_bytes(_go_line())
+    led = fresh(tmp_path, "a")
+    jsonl.import_path(led, src, actor="t")
+    got = led.get("gx-1", full=True)
+    assert got.title == "Fix <div> & co" and got.description == "line\u2028sep\u2029para" and got.labels == ["a&b"]
+    assert jsonl.export_bytes(led) == src.read_bytes()
+
+
+# -- unknown keys inside nested objects -------------------------------------------------------
+
+
+def test_unknown_keys_of_dependencies_and_comments_are_kept_in_place(tmp_path):
+    """Beads' Dependency.ThreadID (no column here) and a key of a future Comment come back where they were."""
+    src = tmp_path / "go.jsonl"
+    src.write_bytes(_go_line(dep=b',"thread_id":"th-\\u003c1","weight":{"w":[1,2]}', comment=b',"edited_at":"2026-11-02T00:00:00Z"'))
+    led = fresh(tmp_path, "a")
+    jsonl.import_path(led, src, actor="t")
+    assert jsonl.export_bytes(led) == src.read_bytes()
+    # Through a second ledger (the kept keys travel in the file, not only in issues.extra).
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(jsonl.export_bytes(led))
+    again = fresh(tmp_path, "b")
+    jsonl.import_path(again, out, actor="t")
+    assert jsonl.export_bytes(again) == src.read_bytes()
+    # A dependency removed since takes its kept keys with it; the comment keeps its own.
+    led.remove_dependency("gx-1", "gx-0", actor="t")
+    rec = records(jsonl.export_bytes(led))["gx-1"]
+    assert "dependencies" not in rec and rec["comments"][0]["edited_at"] == "2026-11-02T00:00:00Z"
+
+
+def test_backup_rows_keep_unknown_dependency_and_comment_columns(tmp_path):
+    """Backup rows write every column; a non-empty one we hold no column for is kept, an empty one dropped (omitempty)."""
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    (backup / "issues.jsonl").write_text(
+        '{"id":"bx-1","title":"one","status":"open","priority":1,"issue_type":"task","created_at":"2026-11-01T09:00:00Z","updated_at":"2026-11-01T09:00:00Z"}\n'
+        '{"id":"bx-2","title":"two","status":"open","priority":1,"issue_type":"task","created_at":"2026-11-01T09:00:00Z","updated_at":"2026-11-01T09:00:00Z"}\n'
+    )
+    (backup / "dependencies.jsonl").write_text(
+        '{"issue_id":"bx-2","depends_on_id":"bx-1","type":"blocks","created_at":"2026-11-01T09:00:00Z","created_by":"m","metadata":"","thread_id":"th-9"}\n'
+        '{"issue_id":"bx-1","depends_on_id":"bx-0","type":"related","created_at":"2026-11-01T09:00:00Z","created_by":"m","metadata":"","thread_id":""}\n'
+    )
+    (backup / "comments.jsonl").write_text(
+        '{"id":4,"issue_id":"bx-1","author":"m","text":"hi","created_at":"2026-11-01T09:00:00Z","edited_by":"w"}\n'
+    )
+    led = fresh(tmp_path, "a")
+    jsonl.import_path(led, backup, actor="t")
+    recs = records(jsonl.export_bytes(led))
+    assert list(recs["bx-2"]["dependencies"][0]) == ["issue_id", "depends_on_id", "type", "created_at", "created_by", "thread_id"]
+    assert recs["bx-2"]["dependencies"][0]["thread_id"] == "th-9"
+    assert "thread_id" not in recs["bx-1"]["dependencies"][0]
+    assert recs["bx-1"]["comments"][0]["edited_by"] == "w"
+
+
 # -- the classic corpus --------------------------------------------------------------------
 
 

@@ -239,6 +239,64 @@ def test_bulk_import_keeps_the_search_index_exact(ledger, tmp_path, monkeypatch)
     assert [b.id for b in ledger.search("quasar")] == [later.id]
 
 
+def _schema_objects(led: Ledger) -> list[tuple]:
+    return led.conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+
+
+def test_bulk_import_rebuilds_every_index_and_keeps_comment_ids(ledger, tmp_path, monkeypatch):
+    """The bulk path drops the secondary indexes and the search trigger, then puts them back as they were.
+
+    Comment ids are assigned as one-by-one AUTOINCREMENT inserts would: an
+    incoming id when free, else one more than any id used so far.
+    """
+    before = _schema_objects(ledger)
+    first = ledger.create("Already here", actor="t")
+    ledger.add_comment(first.id, "one", actor="t")
+    ledger.add_comment(first.id, "two", actor="t")  # ids 1 and 2 are taken
+    monkeypatch.setattr(jsonl, "BULK_INDEX_MIN", 0)
+    at = "2026-11-20T10:00:0{}Z"
+    rows = [
+        {"id": "bd-ca", "title": "A", "comments": [
+            {"id": 7, "author": "x", "text": "a3", "created_at": at.format(3)},
+            {"id": 2, "author": "x", "text": "a1", "created_at": at.format(1)},
+            {"author": "x", "text": "a2", "created_at": at.format(2)},
+        ]},
+        {"id": "bd-cb", "title": "B", "dependencies": [{"depends_on_id": "bd-ca"}], "comments": [
+            {"id": 7, "author": "x", "text": "b1", "created_at": at.format(4)},
+            {"id": 3, "author": "x", "text": "b2", "created_at": at.format(5)},
+        ]},
+    ]
+    jsonl.import_path(ledger, write_lines(tmp_path / "c.jsonl", rows), actor="t")
+    assert [(c.text, c.id) for c in ledger.comments("bd-ca")] == [("a1", 3), ("a2", 4), ("a3", 7)]
+    assert [(c.text, c.id) for c in ledger.comments("bd-cb")] == [("b1", 8), ("b2", 9)]
+    assert _schema_objects(ledger) == before  # every index and trigger back, same definitions
+    assert ledger.integrity_check() == "ok"
+    assert ledger.is_blocked("bd-cb") and [b.id for b in ledger.search("Already")] == [first.id]
+    assert ledger.add_comment(first.id, "three", actor="t").id == 10
+    # The search index's write buffer is back to FTS5's default.
+    assert dict(ledger.conn.execute("SELECT k, v FROM issues_fts_config").fetchall()).get("hashsize") in (None, 1024 * 1024)
+
+
+def test_bulk_import_that_fails_midway_leaves_schema_and_data_untouched(ledger, tmp_path, monkeypatch):
+    """A failure after the indexes were dropped rolls back to the ledger as it was (DDL is transactional)."""
+    ledger.create("Already here", actor="t")
+    monkeypatch.setattr(jsonl, "BULK_INDEX_MIN", 0)
+    # A real SQLite failure in the middle of the load: an insert the database refuses.
+    ledger.conn.execute(
+        "CREATE TRIGGER refuse_boom BEFORE INSERT ON comments WHEN new.text = 'boom' "
+        "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
+    )
+    before, events = _schema_objects(ledger), event_count(ledger)
+    rows = [{"id": f"bd-f{i}", "title": f"t {i}", "labels": ["x"]} for i in range(50)]
+    rows[30]["comments"] = [{"author": "x", "text": "boom", "created_at": "2026-11-20T10:00:00Z"}]
+    with pytest.raises(Exception, match="refused by test trigger"):
+        jsonl.import_path(ledger, write_lines(tmp_path / "f.jsonl", rows), actor="t")
+    assert _schema_objects(ledger) == before
+    assert bead_count(ledger) == 1 and event_count(ledger) == events
+    assert ledger.integrity_check() == "ok"
+    assert ledger.conn.execute("SELECT COUNT(*) FROM issues_fts").fetchone()[0] == 1
+
+
 def test_write_atomic_leaves_identical_files_alone(tmp_path):
     target = tmp_path / "deep" / ".beads" / "issues.jsonl"
     assert jsonl.write_atomic(target, b"a\n") is True
