@@ -65,6 +65,7 @@ def test_sandboxed_mayor_cannot_escape_through_tmux_but_nudges_and_peeks(town, t
           echo '== nudge'; gt nudge alpha/polecats/nux "hello from the sandboxed mayor" 2>&1
           echo '== peek'; gt peek alpha/polecats/nux -n 5 2>&1
           echo '== status'; gt status 2>&1 | grep -E 'al-nux|alpha/polecats/nux'
+          echo '== start'; gt polecat start furiosa --rig alpha 2>&1
           echo '== end'
         ) > gate-probe.out 2>&1""")
     bead = town.ledger.create("probe the tmux gate", actor="overseer", metadata=json.dumps({"run": command}))
@@ -95,6 +96,12 @@ def test_sandboxed_mayor_cannot_escape_through_tmux_but_nudges_and_peeks(town, t
     assert "al-nux" in sections["status"] or "alpha/polecats/nux" in sections["status"], out
     info = json.loads((town.root / ".gastown" / "sandbox" / "hq-mayor.json").read_text())
     assert info["tmux"] is True and info["enabled"] is True
+    # A session started from inside: the gate built its sandbox (a polecat's: no tmux, its worktree).
+    wait_for(lambda: "ready for input" in transcript(town.root, "al-furiosa"), timeout=60, what="furiosa started by the mayor")
+    box = json.loads((town.root / ".gastown" / "sandbox" / "al-furiosa.json").read_text())
+    assert box["enabled"] is True and box["tmux"] is False
+    assert str(town.root / "alpha" / "polecats" / "furiosa") in box["rw"]
+    stop_agent(town, "alpha/polecats/furiosa", grace_s=2)
     stop_agent(town, "mayor", grace_s=2)
     stop_agent(town, "alpha/polecats/nux", grace_s=2)
 
