@@ -11,6 +11,7 @@ import json
 import os
 import shlex
 import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -132,3 +133,27 @@ def test_gate_check_refuses_what_runs_commands():
             tmux_gate.check(cmd, panes)
     with pytest.raises(tmux_gate.GateError):
         tmux_gate.split(["has-session", "-t", "x;", "run-shell", "id"])
+
+
+def test_gate_starts_only_what_its_session_may(town, tmp_path):
+    from gastown_server.town import config as town_config
+
+    rigs.add(town, "alpha", str(make_repo(tmp_path / "a")), prefix="al")
+    rigs.add(town, "beta", str(make_repo(tmp_path / "b")), prefix="be")
+    gate = tmux_gate.Gate(town=str(town.root), session="al-witness", tmux_socket=town.socket, tmux="tmux")
+
+    def start(address, name, command=None):
+        ident = town.identity(address)
+        req = {"op": "start", "name": name, "command": command or [sys.executable, "-m", "x"],
+               "cwd": str(tmp_path), "env": {"GT_ROLE": ident.address}}  # fmt: skip
+        with pytest.raises(tmux_gate.GateError) as err:
+            gate.lifecycle(req)
+        return str(err.value)
+
+    assert "may start only its rig's" in start("beta/polecats/nux", "be-nux")  # another rig's polecat
+    assert "may start only its rig's" in start("mayor", "hq-mayor")
+    assert "is not 'alpha/polecats/nux''s" in start("alpha/polecats/nux", "be-nux")  # name and address disagree
+    assert "not its runtime's" in start("alpha/polecats/nux", "al-nux", ["/bin/sh", "-c", "id"])
+    town_config.set_sandbox(town.root, enabled=False)
+    assert "sandboxes are off" in start("alpha/polecats/nux", "al-nux")
+    assert not town.tmux.has("al-nux") and not town.tmux.has("be-nux")
