@@ -118,11 +118,83 @@ median %s, p90 %s, max %s\n"
                      (gastown-bench--ms (gastown-bench--percentile latencies 0.5))
                      (gastown-bench--ms (gastown-bench--percentile latencies 0.9))
                      (gastown-bench--ms (apply #'max latencies)))))
+    (gastown-bench-feed town)
     (when (getenv "GASTOWN_BENCH_EVENTS")
       (with-current-buffer (gastown--events-buffer)
         (write-region (point-min) (point-max) (getenv "GASTOWN_BENCH_EVENTS"))))
     (gastown-disconnect town)
     (kill-emacs 0)))
+
+;; The feed buffer (issue 15): a change in the ledger -> its line in an open
+;; `gastown-feed' buffer, and the buffer's size while 10,000 events arrive.
+(defun gastown-bench--run (command)
+  "Run COMMAND (a string); return a process whose lines \"closed ID TIME\" fill a table.
+Return (PROCESS . TABLE)."
+  (let* ((committed (make-hash-table :test #'equal))
+         (proc (make-process
+                :name "writer" :connection-type 'pipe
+                :command (split-string command)
+                :filter (let ((acc ""))
+                          (lambda (_p s)
+                            (setq acc (concat acc s))
+                            (while (string-match "\\`\\(?:closed\\|burst\\) \\(\\S-+\\) \\([0-9.]+\\)\n" acc)
+                              (puthash (match-string 1 acc)
+                                       (string-to-number (match-string 2 acc)) committed)
+                              (setq acc (substring acc (match-end 0)))))))))
+    (cons proc committed)))
+
+(defun gastown-bench-feed (town)
+  "Measure the feed buffer of TOWN: push-to-line latency, then its cap under 10,000 events."
+  (let* ((feed (gastown-feed town))
+         (seen (make-hash-table :test #'equal))
+         (watch (lambda (tw method _params)
+                  (when (and (equal tw town) (eq method '$/gastown/event))
+                    (with-current-buffer feed
+                      (save-excursion
+                        (goto-char (point-max))
+                        (forward-line -3)
+                        (while (re-search-forward " closed +\\(\\S-+\\)" nil t)
+                          (unless (gethash (match-string 1) seen)
+                            (puthash (match-string 1) (float-time) seen))))))))
+         (run (gastown-bench--run (getenv "GASTOWN_BENCH_FEED_CLOSER")))
+         (latencies nil))
+    ;; After the feed's own hook, so the line is there when we look.
+    (add-hook 'gastown-notification-functions watch t)
+    (process-send-string (car run) "go\n")
+    (let ((deadline (+ (float-time) 120)))
+      (while (and (process-live-p (car run)) (< (float-time) deadline))
+        (accept-process-output nil 0.005))
+      (accept-process-output nil 0.5))
+    (remove-hook 'gastown-notification-functions watch)
+    (maphash (lambda (id at) (when (gethash id seen) (push (- (gethash id seen) at) latencies)))
+             (cdr run))
+    (unless latencies (error "No close reached the feed buffer"))
+    (princ (format "bead closed by another process -> its line in an open feed buffer (%d of %d closes): \
+median %s, p90 %s, max %s\n"
+                   (length latencies) (hash-table-count (cdr run))
+                   (gastown-bench--ms (gastown-bench--percentile latencies 0.5))
+                   (gastown-bench--ms (gastown-bench--percentile latencies 0.9))
+                   (gastown-bench--ms (apply #'max latencies))))
+    ;; 10,000 events written by another process (100 commits of 100); the
+    ;; buffer's line count after each pushed event.
+    (let* ((most 0) (events 0)
+           (count (lambda (tw method _params)
+                    (when (and (equal tw town) (eq method '$/gastown/event))
+                      (cl-incf events)
+                      (setq most (max most (with-current-buffer feed
+                                             (count-lines (point-min) (point-max))))))))
+           (burst (gastown-bench--run (getenv "GASTOWN_BENCH_BURST")))
+           (t0 (float-time)))
+      (add-hook 'gastown-notification-functions count t)
+      (let ((deadline (+ (float-time) 300)))
+        (while (and (or (process-live-p (car burst)) (< events 10000))
+                    (< (float-time) deadline))
+          (accept-process-output nil 0.01)))
+      (remove-hook 'gastown-notification-functions count)
+      (princ (format "feed buffer under 10,000 pushed events (cap gastown-feed-max-lines %d): \
+%d events received in %.1f s, at most %d lines, %d at the end\n"
+                     gastown-feed-max-lines events (- (float-time) t0) most
+                     (with-current-buffer feed (count-lines (point-min) (point-max))))))))
 
 (provide 'emacs_convoys)
 

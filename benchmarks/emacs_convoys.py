@@ -1,10 +1,12 @@
-"""Emacs convoy buffer: first render of 50 convoys / 2,000 tracked beads, and push-to-render latency.
+"""Emacs convoy and feed buffers: first render of 50 convoys / 2,000 beads, push-to-render latency, feed cap.
 
 Makes a town in a temporary directory (real ledger), then runs real
 `emacs --batch` with `benchmarks/emacs_convoys.el`, which connects to the real
 `gastown-server --stdio`, opens `gastown-convoys`, and meanwhile a separate
 Python process closes tracked beads one by one (as an agent's `bd close`
 would), printing the wall-clock time of each commit.  Emacs prints figures.
+Then the same for an open `gastown-feed` buffer (commit -> its line), and
+10,000 events from another process while the feed buffer's size is sampled.
 
     python benchmarks/emacs_convoys.py [--convoys 50] [--beads 2000] [--closes 20]
 """
@@ -56,6 +58,19 @@ def closer(db: str, ids: list[str], delay: float) -> None:
     ledger.disconnect()
 
 
+def burst(db: str, n: int) -> None:
+    """Write N events (bead creates, 100 per commit) as a busy town would, then report."""
+    from gastown_server.beads.store import Ledger
+
+    ledger = Ledger(db)
+    for start in range(0, n, 100):
+        with ledger.atomic():
+            for i in range(start, min(n, start + 100)):
+                ledger.create(f"Burst {i}", actor=f"gastown/polecats/p{i % 7}")
+    print(f"burst {n} {time.time():.6f}", flush=True)
+    ledger.disconnect()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--convoys", type=int, default=50)
@@ -63,7 +78,11 @@ def main() -> int:
     ap.add_argument("--closes", type=int, default=20)
     ap.add_argument("--delay", type=float, default=0.5)
     ap.add_argument("--closer", nargs="*", help=argparse.SUPPRESS)
+    ap.add_argument("--burst", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.burst:
+        burst(args.burst[0], int(args.burst[1]))
+        return 0
     if args.closer is not None:
         closer(args.closer[0], args.closer[1:], args.delay)
         return 0
@@ -85,6 +104,12 @@ def main() -> int:
                    GASTOWN_BENCH_CLOSER=" ".join([sys.executable, str(Path(__file__).resolve()),
                                                   "--delay", str(args.delay), "--closer",
                                                   str(town / ".gastown" / "ledger.db"), *victims]),
+                   GASTOWN_BENCH_FEED_CLOSER=" ".join([sys.executable, str(Path(__file__).resolve()),
+                                                       "--delay", str(args.delay), "--closer",
+                                                       str(town / ".gastown" / "ledger.db"),
+                                                       *ids[1::step][: args.closes]]),
+                   GASTOWN_BENCH_BURST=" ".join([sys.executable, str(Path(__file__).resolve()), "--burst",
+                                                 str(town / ".gastown" / "ledger.db"), "10000"]),
                    GASTOWN_BENCH_EXPECT=str(len(ids)),
                    PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
         proc = subprocess.run(

@@ -63,10 +63,20 @@
   "Return AGENT's address."
   (gastown-str (gastown-get agent :address :id :name)))
 
+(defconst gastown-agents--live-states
+  '("running" "working" "active" "busy" "spawning" "started" "up")
+  "Agent states that claim a live session.")
+
 (defun gastown-agents--state (agent)
-  "Return AGENT's state for display (its agent state, else alive or not)."
+  "Return AGENT's state for display (its agent state, else alive or not).
+A state claiming a live session while the session does not exist
+yet (just after a sling: the ledger is written before tmux starts
+it) is \"starting\", not a contradictory \"running\" with no session."
   (let ((state (gastown-str (gastown-get agent :agent_state :state))))
-    (cond ((not (string-empty-p state)) state)
+    (cond ((and (member (downcase state) gastown-agents--live-states)
+                (eq (plist-get agent :running) :json-false))
+           "starting")
+          ((not (string-empty-p state)) state)
           ((gastown-true-p (plist-get agent :alive)) "running")
           ((gastown-true-p (plist-get agent :running)) "dead")
           (t "stopped"))))

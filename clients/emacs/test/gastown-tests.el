@@ -341,6 +341,15 @@ became empty: magit-section still held the old sections' detached markers."
         (should (gastown-test-buffer-matches buf (concat "wisp_poured +" (regexp-quote wisp))))
         (should (gastown-test-buffer-matches buf (concat "created +" (regexp-quote work))))))))
 
+(ert-deftest gastown-agents-state-is-starting-before-the-session-exists ()
+  "Seen after a sling: the ledger said running while tmux had no session yet."
+  (should (equal "starting" (gastown-agents--state
+                             '(:agent_state "running" :running :json-false :alive :json-false))))
+  (should (equal "running" (gastown-agents--state
+                            '(:agent_state "running" :running t :alive t))))
+  (should (equal "idle" (gastown-agents--state
+                         '(:agent_state "idle" :running :json-false :alive :json-false)))))
+
 (ert-deftest gastown-mail-unread-first ()
   (let ((sorted (gastown-mail--sort
                  (list (list :id "m1" :read t :created_at "2026-11-22T10:00:00Z")

@@ -173,7 +173,8 @@ export class GastownConnection {
       return (await conn.sendRequest(method, params ?? {}, token ?? CancellationToken.None)) as R;
     } catch (e) {
       if (e instanceof ResponseError) {
-        throw new ConnectionError(e.message, e.code === -32601 ? "showLog" : "retry", e.code, e.data);
+        // The server answered: the connection is fine, so no "Retry Connection" for a refusal.
+        throw new ConnectionError(e.message, "showLog", e.code, e.data);
       }
       throw new ConnectionError(describeError(e), "retry");
     }

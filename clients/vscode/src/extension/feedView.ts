@@ -24,9 +24,36 @@ export class FeedTree implements vscode.TreeDataProvider<FeedNode> {
   ) {
     this.sub = log.onDidChange((c) => {
       if (c.pushedAt !== undefined && this.pendingPush === undefined) this.pendingPush = c.pushedAt;
-      this.emitter.fire(undefined);
+      this.schedule();
     });
   }
+
+  private throttle: NodeJS.Timeout | undefined;
+  private again = false;
+
+  /**
+   * Re-render now, then at most once per THROTTLE_MS while events keep coming: a busy town's
+   * burst (thousands of pushes) was one tree refresh and one description update, each a
+   * message to the workbench, per event.  A single change still renders at once.
+   */
+  private schedule(): void {
+    if (this.throttle) {
+      this.again = true;
+      return;
+    }
+    this.emitter.fire(undefined);
+    this.onRender?.();
+    this.throttle = setTimeout(() => {
+      this.throttle = undefined;
+      if (this.again) {
+        this.again = false;
+        this.schedule();
+      }
+    }, THROTTLE_MS);
+  }
+
+  /** Called with each (throttled) re-render: the view's description follows the same pace. */
+  onRender: (() => void) | undefined;
 
   refresh(): void {
     this.emitter.fire(undefined);
@@ -67,10 +94,13 @@ export class FeedTree implements vscode.TreeDataProvider<FeedNode> {
   }
 
   dispose(): void {
+    if (this.throttle) clearTimeout(this.throttle);
     this.sub.dispose();
     this.emitter.dispose();
   }
 }
+
+const THROTTLE_MS = 50;
 
 function kindIcon(kind: string): string {
   if (kind === "closed") return "pass";
@@ -90,10 +120,12 @@ export function registerFeed(conn: GastownConnection, store: TownStore, metrics:
   const tree = new FeedTree(feed, () => conn.state === "connected", metrics);
   const view = vscode.window.createTreeView("gastown.feed", { treeDataProvider: tree });
   const describe = () => {
-    view.description = feed.describeFilter();
+    // How many events are kept (at most gastown.feed.maxEvents, plus a tenth before a trim).
+    view.description = `${feed.size} events · ${feed.describeFilter()}`;
     void vscode.commands.executeCommand("setContext", "gastown.feed.noise", feed.filter.noise);
   };
   describe();
+  tree.onRender = describe;
 
   let town: string | undefined;
   const loadRecent = async () => {
@@ -130,7 +162,6 @@ export function registerFeed(conn: GastownConnection, store: TownStore, metrics:
     feed,
     tree,
     view,
-    feed.onDidChange(() => describe()),
     conn.onDidConnect(() => void loadRecent()),
     conn.onDidChangeState(() => tree.refresh()),
     vscode.workspace.onDidChangeConfiguration((e) => {

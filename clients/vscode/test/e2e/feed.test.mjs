@@ -72,3 +72,27 @@ step("a kind filter from the palette: only that kind, said in the description", 
   await runCommand(page, "Gas Town: Show the Whole Feed");
   await row(page, `event created ${work}`).first().waitFor({ timeout: 5_000 });
 });
+
+step("an action the server refuses: its one-line reason in a notification, nothing written", async () => {
+  const { page } = wb;
+  const before = execFileSync("bd", ["list", "--all", "--json"], { cwd: town, env: { ...process.env, GT_TOWN: town }, encoding: "utf8" });
+  await runCommand(page, "Gas Town: Nudge Agent");
+  // This ledger-only town lists no agents: the command asks for an address.
+  for (const text of ["nosuchrig/witness", "are you there?"]) {
+    const input = page.locator(".quick-input-widget input:visible").first();
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(text);
+    await page.keyboard.press("Enter");
+    await page.waitForTimeout(300);
+  }
+  // (A ledger-only town: the server refuses before it looks for the agent, and says why.)
+  const toast = page.locator(".notification-toast").filter({ hasText: "Nudge failed" }).first();
+  await toast.waitFor({ timeout: 15_000 });
+  const text = (await toast.locator(".notification-list-item-message").first().textContent()) ?? "";
+  if (!/^Gas Town: Nudge failed: .*gt install/.test(text) || /Traceback|\n/.test(text)) throw new Error(`not one line: ${JSON.stringify(text)}`);
+  // The server answered: the connection is fine, so the toast offers no "Retry Connection".
+  if ((await toast.locator(".monaco-button").filter({ hasText: "Retry Connection" }).count()) !== 0) throw new Error("a refusal offered Retry Connection");
+  await screenshot(page, "refused-action");
+  const after = execFileSync("bd", ["list", "--all", "--json"], { cwd: town, env: { ...process.env, GT_TOWN: town }, encoding: "utf8" });
+  if (after !== before) throw new Error("the refused nudge changed the ledger");
+});

@@ -99,3 +99,8 @@ print(led.last_event_id())
     log.dispose();
   }
 });
+
+test("a refusal by the server is its one line with its code, offering no connection retry", async () => {
+  // The connection is fine when the server answers; "Retry Connection" was offered for any refusal.
+  await assert.rejects(conn.request("bead/show", { id: "gt-nosuch" }), (e) => e instanceof client.ConnectionError && e.action === "showLog" && typeof e.code === "number" && /gt-nosuch/.test(e.message) && !e.message.includes("\n"));
+});
