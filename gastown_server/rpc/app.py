@@ -114,6 +114,8 @@ class Connection(JsonRPCProtocol):
         self.actor = "overseer"
         self.initialized = False
         self.authenticated = app.token is None
+        #: Set by the transport for a client it will not serve (a peer inside an agent sandbox): every call gets it.
+        self.refused = ""
         self.closed = False
         self._pending_write: asyncio.Future | None = None
         self._cancellable: set[Any] = set()
@@ -263,6 +265,8 @@ class Connection(JsonRPCProtocol):
         app = self.app
 
         def prepare() -> tuple[Call, Any]:
+            if self.refused:
+                raise E.RpcError(E.UNAUTHORIZED, self.refused)
             if not self.authenticated and m.name != "initialize":
                 raise E.RpcError(E.UNAUTHORIZED, "unauthorized: call initialize with the server's token first")
             try:

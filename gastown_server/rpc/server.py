@@ -117,6 +117,35 @@ async def _serve(args, root: Path | None, token: str | None) -> None:
         app.shutdown()
 
 
+SANDBOX_REFUSED = ("refused: this client runs inside an agent sandbox (another PID namespace); "
+                   "agents use gt and bd, the RPC server is the operator's")
+
+
+def _sandboxed_peer(sock) -> str:
+    """:data:`SANDBOX_REFUSED` if the unix-socket peer is in another PID namespace than ours, else "".
+
+    Why: ``.gastown/`` is bound read-write into every agent sandbox (the
+    ledger), so its ``rpc.sock`` is reachable from any polecat or dog, and
+    through it agent/nuke, nudge, agent/transcript, rig/add... would run
+    outside the sandbox, with whatever ``initialize`` actor the agent claims.
+    Every sandbox has its own PID namespace (bwrap --unshare-pid), which the
+    agent cannot leave; the kernel gives the peer's pid (SO_PEERCRED) as we see it.
+    """
+    import struct
+
+    try:
+        own = os.readlink("/proc/self/ns/pid")
+        pid, _uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    except (OSError, AttributeError):
+        return ""  # no /proc, not a unix socket: nothing to tell
+    if pid <= 0:  # a peer in a namespace above ours: not a sandbox of this town's
+        return ""
+    try:
+        return SANDBOX_REFUSED if os.readlink(f"/proc/{pid}/ns/pid") != own else ""
+    except OSError:  # the connecting process is gone (its socket handed on?): do not serve blind
+        return SANDBOX_REFUSED
+
+
 async def _serve_network(args, app, stop: asyncio.Event) -> None:
     handlers: set[asyncio.Task] = set()
 
@@ -125,6 +154,8 @@ async def _serve_network(args, app, stop: asyncio.Event) -> None:
         handlers.add(task)
         try:
             conn = app.attach(writer, name=f"client-{id(writer):x}")
+            if not args.tcp:
+                conn.refused = _sandboxed_peer(writer.get_extra_info("socket"))
             await conn.serve(reader)
         except asyncio.CancelledError:
             pass  # the server is stopping (asyncio 3.11 logs a handler that ends cancelled)
