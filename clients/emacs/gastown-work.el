@@ -56,17 +56,18 @@
     (magit-insert-section (gastown-work-root)
       (magit-insert-section (gastown-work-ready)
         (magit-insert-heading (format "Ready (%d)" (length ready)))
+        ;; Beads are lines carrying their id, not sections: hundreds of
+        ;; sections take seconds to insert (magit-section's per-section cost).
         (dolist (b ready)
-          (magit-insert-section (gastown-bead (plist-get b :id))
-            (insert (gastown-work--bead-line b))))
+          (insert (propertize (gastown-work--bead-line b) 'gastown-bead (plist-get b :id))))
         (insert "\n"))
       (magit-insert-section (gastown-work-blocked)
         (magit-insert-heading (format "Blocked (%d)" (length blocked)))
         (dolist (item blocked)
           (let ((b (plist-get item :bead)))
-            (magit-insert-section (gastown-bead (plist-get b :id))
-              (insert (gastown-work--bead-line b (mapcar #'gastown-str
-                                                         (gastown-seq (plist-get item :blockers))))))))))))
+            (insert (propertize (gastown-work--bead-line b (mapcar #'gastown-str
+                                                                   (gastown-seq (plist-get item :blockers))))
+                                'gastown-bead (plist-get b :id)))))))))
 
 (defun gastown-work--show (board)
   "Show BOARD, keeping point's line."
@@ -99,9 +100,9 @@
 (defun gastown-work-visit ()
   "Open the bead at point."
   (interactive)
-  (let ((s (magit-current-section)))
-    (if (and s (eq (oref s type) 'gastown-bead))
-        (pop-to-buffer (gastown-bead (oref s value) gastown-buffer-town))
+  (let ((id (get-text-property (line-beginning-position) 'gastown-bead)))
+    (if id
+        (pop-to-buffer (gastown-bead id gastown-buffer-town))
       (user-error "No bead on this line"))))
 
 (defvar gastown-work--timers (make-hash-table :test #'equal)

@@ -138,6 +138,10 @@
       (should (gastown-test-buffer-matches buf (concat "^  " (regexp-quote first) " .*Lay the track")))
       (should (gastown-test-buffer-matches buf (concat "^  " (regexp-quote second) " .*Run the train  blocked by "
                                                        (regexp-quote first))))
+      (with-current-buffer buf
+        (goto-char (point-min))
+        (re-search-forward (concat "^  " (regexp-quote second)))
+        (should (equal (buffer-name (gastown-work-visit)) (buffer-name (gastown-bead second town)))))
       (gastown-test-sh town "bd" "close" first)
       (gastown-test-wait-for
        (lambda () (gastown-test-buffer-matches buf "^Blocked (0)"))
