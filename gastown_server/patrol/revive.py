@@ -81,12 +81,24 @@ def is_wanted(root: Path) -> bool:
     return wanted_path(root).exists()
 
 
+#: Heartbeats a revived daemon takes from ``daemon.wanted``; outside them, the town's own.
+WANTED_INTERVAL_RANGE = (0.05, 86400.0)
+
+
 def wanted_interval(root: Path) -> float | None:
+    """The heartbeat override kept in ``daemon.wanted``, None if none or not a sane one.
+
+    Every sandbox binds ``.gastown/`` read-write, so any agent can write this
+    file: ``-inf`` made every revival fail (argparse took it for an option),
+    ``nan`` or ``1e-9`` a daemon beating without pause.
+    """
     try:
         text = wanted_path(root).read_text().strip()
-        return float(text) if text else None
+        value = float(text) if text else None
     except (OSError, ValueError):
         return None
+    lo, hi = WANTED_INTERVAL_RANGE
+    return value if value is not None and lo <= value <= hi else None  # (nan compares False)
 
 
 def daemon_alive(root: Path) -> bool:

@@ -50,3 +50,22 @@ def test_neither_daemon_nor_watchdog_runs_a_gastown_server_package_planted_in_th
     exec_start = next(ln for ln in supervisor.unit_text(town.root, python=sys.executable).splitlines()
                       if ln.startswith("ExecStart="))  # fmt: skip
     assert exec_start.split()[1] == "-P", exec_start
+
+
+def test_a_bad_heartbeat_an_agent_writes_into_daemon_wanted_does_not_stop_or_spin_the_revived_daemon(town):
+    """.gastown/ is writable from every sandbox: daemon.wanted's override must not break revivals."""
+    cfg = town_config.load(town.root)
+    cfg.daemon.heartbeat_s = 1.0
+    cfg.patrol.enabled = False
+    town_config.save(town.root, cfg)
+    town.reload_config()
+    wanted = town.root / ".gastown" / "daemon.wanted"
+    pid = daemon.start(town).pid
+    wait_for(lambda: holder(town.root / ".gastown" / "watchdog.lock"), 10, what="the watchdog")
+    for bad in ("-inf", "nan", "1e-9"):
+        wanted.write_text(bad + "\n")  # as a sandboxed agent can
+        kill9(pid)
+        pid = wait_for(lambda: daemon_pid(town.root) not in (0, pid) and daemon_pid(town.root), 20,
+                       what=f"the daemon revived despite daemon.wanted={bad}")  # fmt: skip
+        assert daemon.status_of(town.root).interval_s == 1.0, bad
+    assert daemon.stop(town)
