@@ -492,6 +492,14 @@ class TownTmux:
         The session ends with its last pane; panes a human added stay unless
         ``kill_user_panes``.  Stopping a session that does not exist is a no-op.
         """
+        if _gated():
+            # The pane's pid is a host pid: inside a sandbox (its own PID namespace) it names nothing,
+            # or another process; the tmux gate signals it from outside.
+            _validate_name(name)
+            reply = _gate({"op": "stop", "name": name, "grace_s": grace_s, "kill_user_panes": kill_user_panes})
+            if reply["rc"] != 0:
+                raise Unavailable(" ".join(reply["stderr"]) or f"tmux gate: stop {name} failed")
+            return
         if not self.has(name):
             return
         pane = self.gastown_pane(name)

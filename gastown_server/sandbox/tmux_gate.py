@@ -19,7 +19,9 @@ asks, checked command by command (:func:`check`):
   to a session's gastown pane (``@gt_pane``: an agent in its own sandbox,
   never a pane a human opened);
 * ``set-option`` of ``@gt_*`` options, ``kill-pane`` of a gastown pane,
-  ``kill-session``, the placeholder window of a respawn (``cat``);
+  ``kill-session``, the placeholder window of a respawn (``cat``), and
+  ``stop`` of a session (its agent is signalled from here: a pane's pid means
+  nothing inside a sandbox's PID namespace);
 * ``start``/``respawn`` of a town session: the gate (outside) wraps the
   requested agent command in the *target session's* sandbox itself
   (``launch.apply``), with the runtime preset the town's settings name, the
@@ -229,6 +231,18 @@ class Gate:
                 town.tmux.respawn(name, argv, cwd=cwd, env=env2, transcript=transcript, **kw)
         return {"rc": 0, "stdout": [], "stderr": []}
 
+    def stop(self, req: dict) -> dict:
+        """SIGTERM a town session's agent, then its pane (``TownTmux.stop``): signalled from here,
+        outside, where the pane's pid means that process."""
+        from ..runtime.tmux import TownTmux
+
+        name = str(req["name"])
+        if not _SESSION_T.match(name) or name.startswith("="):
+            raise GateError(f"bad session name {name!r}")
+        grace = min(max(float(req.get("grace_s") or 0), 0.0), 60.0)
+        TownTmux(self.socket).stop(name, grace_s=grace, kill_user_panes=bool(req.get("kill_user_panes")))
+        return {"rc": 0, "stdout": [], "stderr": []}
+
     def _my_address(self) -> str:
         for ident in self.town.agents():
             if ident.session == self.session:
@@ -252,6 +266,8 @@ class Gate:
                     reply = self.run(list(req["args"]))
                 elif op in ("start", "respawn"):
                     reply = self.lifecycle(req)
+                elif op == "stop":
+                    reply = self.stop(req)
                 else:
                     raise GateError(f"unknown gate operation {op!r}")
             except GateError as exc:

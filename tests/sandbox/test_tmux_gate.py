@@ -67,6 +67,7 @@ def test_sandboxed_mayor_cannot_escape_through_tmux_but_nudges_and_peeks(town, t
           echo '== peek'; gt peek alpha/polecats/nux -n 5 2>&1
           echo '== status'; gt status 2>&1 | grep -E 'al-nux|alpha/polecats/nux'
           echo '== start'; gt polecat start furiosa --rig alpha 2>&1
+          echo '== stop'; T0=$(date +%s%N); gt session stop alpha/polecats/nux --grace 20 2>&1; echo "took $(( ($(date +%s%N) - T0) / 1000000 )) ms"
           echo '== end'
         ) > gate-probe.out 2>&1""")
     bead = town.ledger.create("probe the tmux gate", actor="overseer", metadata=json.dumps({"run": command}))
@@ -103,8 +104,13 @@ def test_sandboxed_mayor_cannot_escape_through_tmux_but_nudges_and_peeks(town, t
     assert box["enabled"] is True and box["tmux"] is False
     assert str(town.root / "alpha" / "polecats" / "furiosa") in box["rw"]
     stop_agent(town, "alpha/polecats/furiosa", grace_s=2)
+    # The stop from inside reached the polecat's agent as a SIGTERM (signalled by the gate, outside,
+    # where the pane's pid means that process): it ended well before the 20 s grace and its kill-pane.
+    assert "stopped alpha/polecats/nux" in sections["stop"], out
+    took = int(sections["stop"].split("took ")[1].split()[0])
+    assert took < 10000, out
+    assert town.tmux.gastown_pane("al-nux") is None  # the agent's pane is gone (the human's window stays)
     stop_agent(town, "mayor", grace_s=2)
-    stop_agent(town, "alpha/polecats/nux", grace_s=2)
 
 
 def test_gate_check_refuses_what_runs_commands():
