@@ -17,7 +17,7 @@ Each beat:
    quarter of its limit (``Ledger.maintain_wal``), so a town whose writers
    all stopped does not keep a large WAL either.
 5. **Publish** which panes' agents are idle at their prompts
-   (``.gastown/panes.json``, :mod:`.panes`): a sandboxed Witness cannot see
+   (``.gastown/published/panes.json``, :mod:`.panes`): a sandboxed Witness cannot see
    other sandboxes' processes, the daemon can.
 """
 

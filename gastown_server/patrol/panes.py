@@ -12,7 +12,7 @@ agents ran in bubblewrap:
   child besides such a helper, to the agent.
 * The Witness that asks is itself sandboxed, in its own PID namespace: the
   panes' host pids mean nothing to its ``/proc``.  So the daemon (outside
-  every sandbox) publishes what it sees each beat in ``.gastown/panes.json``
+  every sandbox) publishes what it sees each beat in ``.gastown/published/panes.json``
   (:func:`publish`: per session, the pane pid and whether the agent is idle;
   no command lines, nothing else), and a sandboxed caller reads that
   (:func:`prompt_idle`), only when it is fresh (a few beats) and about the
@@ -94,8 +94,15 @@ def idle_here(pane_pid: int) -> bool | None:
     return None if kids is None else not kids
 
 
+#: The daemon's words for sandboxed readers: bound read-only into every sandbox
+#: (sandbox/policy.py), since ``.gastown/`` itself is read-write there and a
+#: polecat could otherwise forge "idle" for a busy neighbour, whose Witness
+#: would then nudge and restart it.
+DIR = "published"
+
+
 def path(root: Path) -> Path:
-    return Path(root) / ".gastown" / FILE
+    return Path(root) / ".gastown" / DIR / FILE
 
 
 def publish(root: Path, sessions) -> None:
@@ -108,6 +115,7 @@ def publish(root: Path, sessions) -> None:
     p = path(root)
     tmp = p.with_name(f".{FILE}.{os.getpid()}.tmp")
     try:
+        p.parent.mkdir(exist_ok=True)
         tmp.write_text(json.dumps({"at": time.time(), "panes": panes}))
         os.replace(tmp, p)
     except OSError:

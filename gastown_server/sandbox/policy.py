@@ -249,6 +249,10 @@ def view_for(town, ident, preset, *, env: dict[str, str], argv0: str) -> View:
     # The town's state: the ledger (SQLite WAL needs its directory: see
     # docs/security.md), nudge queues, locks.  Then what nobody may see.
     mounts.append(Mount("rw", str(state)))
+    # What the daemon publishes for sandboxed readers (patrol/panes.py): read, never forged.
+    published = state / "published"
+    make.append(str(published))
+    mounts.append(Mount("ro", str(published)))
     events = root / ".events.jsonl"
     if events.exists() and role not in ("mayor", "deacon"):
         mounts.append(Mount("rw", str(events)))
