@@ -71,6 +71,25 @@ def profile_hooks(demo, n: int = 10) -> None:
         print(f"  hook {ev}: p50 {pct(times, 50):.0f} ms  ({cmd[:60]})")
 
 
+def demo_breakdown(town: Path) -> None:
+    """From the stub's log: model round trips per role and their spacing (one Bash call + its command each)."""
+    log = town / ".gastown" / "model-stub.jsonl"
+    if not log.exists():
+        return
+    rows = [json.loads(x) for x in log.read_text().splitlines()]
+    by_agent: dict[str, list[float]] = {}
+    for r in rows:
+        by_agent.setdefault(r.get("who") or "?", []).append(r["at"])
+    by_role: dict[str, tuple[int, list[float]]] = {}
+    for who, ats in by_agent.items():
+        role = "polecat" if "/polecats/" in who else who.split("/")[-1]
+        n, gaps = by_role.get(role, (0, []))
+        # Spacing of one agent's consecutive requests (a polecat idle between beads is not a step).
+        by_role[role] = (n + len(ats), gaps + [b - a for a, b in zip(ats, ats[1:]) if b - a < 30])
+    for role, (n, gaps) in sorted(by_role.items()):
+        print(f"  {role}: {n} model requests, one agent's spacing p50 {pct(gaps, 50) if gaps else 0:.1f} s")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=20, help="nudges (default 20)")
@@ -146,7 +165,8 @@ def main() -> int:
 
         def settle(q):
             end = time.monotonic() + 60
-            while not (answered(q) and idle() and q[-12:] in screen("hq-mayor")) and time.monotonic() < end:
+            shown = q.replace("`", "")[-12:]  # (Claude Code renders the prompt's markdown: no backticks)
+            while not (answered(q) and idle() and shown in screen("hq-mayor")) and time.monotonic() < end:
                 time.sleep(0.1)
             time.sleep(1.2)
 
@@ -194,6 +214,7 @@ def main() -> int:
             t = result["timings"]
             print(f"demo convoy on claude (3 beads, one rework): land {t['land']:.1f} s, gt up {t['up']:.1f} s, "
                   f"total {t['total']:.1f} s")  # fmt: skip
+            demo_breakdown(Path(result["town"]))
         finally:
             if old_home:
                 os.environ["HOME"] = old_home

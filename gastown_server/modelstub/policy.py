@@ -7,8 +7,8 @@ CLI runs (and its hooks and guards see):
 1. a role prompt ("Run `gt prime` ...") or a work nudge ("check hook",
    "do your job", ...) -> ``gt prime``;
 2. after ``gt prime``: ``gt hook --json`` when something is hooked, a patrol
-   wisp (``bd mol wisp mol-<role>-patrol``) for an idle Deacon/Witness/
-   Refinery, else end the turn ("hook empty");
+   wisp (``bd mol wisp mol-<role>-patrol``, and its first step in the same
+   call) for an idle Deacon/Witness/Refinery, else end the turn ("hook empty");
 3. the hooked bead's molecule is walked: ``bd mol current <mol> --json``,
    then for the first step its ``run`` command (a conditional gate's ``run``
    decides close or ``bd mol skip``), ``bd close <step>``, and the next
@@ -265,7 +265,10 @@ def _after(conv: Conversation, call: ToolCall, result: ToolResult) -> Reply:
         data = _json_after(out, "id")
         if data is None:
             return _failed(conv, role, address, "", out)
-        return _current(conv, data["id"], "")
+        cur = _json_after(out, "molecule")
+        if cur is not None and cur.get("molecule") == data["id"]:
+            return _next_step(conv, cur, "", role, address)  # the pour call already asked for its first step
+        return _current(conv, data["id"], "")  # (the actor had another molecule: ask by id)
     if kind == "rework":
         data = _json_after(out, "molecule")
         if data is None:
@@ -302,7 +305,10 @@ def _current(conv: Conversation, mol: str, issue: str) -> Reply:
 def _pour_patrol(conv: Conversation, role: str, address: str, prefix_cmd: str) -> Reply:
     rig = address.split("/")[0] if role != "deacon" else ""
     var = f" --var rig={rig}" if rig else ""
-    cmd = f"bd mol wisp mol-{role}-patrol{var} -a {address} --json"
+    # Then its first step in the same call (`bd mol current` without an id: the actor's only
+    # unfinished molecule, which is this wisp once the last one is burned): one model round trip
+    # less per patrol cycle; a Claude round trip costs seconds on a loaded machine (docs/benchmarks.md).
+    cmd = f"bd mol wisp mol-{role}-patrol{var} -a {address} --json && bd mol current --json"
     return Reply(calls=[_call(conv, prefix_cmd + cmd, "pour")], text=f"Starting a {role} patrol cycle.", kind="pour")
 
 

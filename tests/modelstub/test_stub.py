@@ -95,6 +95,29 @@ def test_policy_walks_a_molecule_step_by_step():
     assert not r.calls and "boom" in r.text
 
 
+def test_a_patrol_pours_its_wisp_and_gets_the_first_step_in_one_call():
+    conv = policy.Conversation(shell_tool="Bash", tools=["Bash"], turns=[
+        policy.Turn(role="user", text="You are gt/refinery (refinery) in Gas Town t. Run `gt prime`"),
+        policy.Turn(role="assistant", calls=[policy.ToolCall(id="a", command="gt prime", description="[gastown:prime]")]),
+        policy.Turn(role="user", results=[policy.ToolResult("a", "# You are gt/refinery (refinery) in Gas Town t\n")]),
+    ])  # fmt: skip
+    r = policy.decide(conv)
+    assert r.kind == "pour" and r.calls[0].command == "bd mol wisp mol-refinery-patrol --var rig=gt -a gt/refinery --json && bd mol current --json"
+    wisp = json.dumps({"id": "gt-wisp-1", "title": "patrol"}, indent=2)
+    first = json.dumps({"molecule": "gt-wisp-1", "complete": False,
+                        "steps": [{"id": "gt-wisp-1.1", "title": "Inbox", "run": "gt patrol refinery inbox --rig gt"}]}, indent=2)
+    conv.turns += [policy.Turn(role="assistant", calls=r.calls),
+                   policy.Turn(role="user", results=[policy.ToolResult(r.calls[0].id, wisp + "\n" + first)])]
+    r = policy.decide(conv)
+    assert r.kind == "step" and r.calls[0].command.startswith("gt patrol refinery inbox --rig gt && bd close gt-wisp-1.1 ")
+    # The actor had another molecule (bd mol current refused to guess, or named another one): ask by id.
+    other = json.dumps({"molecule": "gt-wisp-0", "complete": False, "steps": []}, indent=2)
+    for out in (wisp + "\nbd: error: gt/refinery has 2 molecules: name one", wisp + "\n" + other):
+        conv.turns[-1] = policy.Turn(role="user", results=[policy.ToolResult(conv.turns[-2].calls[0].id, out)])
+        r = policy.decide(conv)
+        assert r.kind == "current" and r.calls[0].command == "bd mol current gt-wisp-1 --json"
+
+
 def test_count_tokens_and_bad_requests(stub):
     status, _, body = post(stub.url + "/v1/messages/count_tokens", {"model": "m", "messages": [{"role": "user", "content": "x" * 400}]})
     assert status == 200 and json.loads(body)["input_tokens"] >= 100
