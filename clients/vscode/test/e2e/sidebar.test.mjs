@@ -349,6 +349,10 @@ step("Sling: a bead slung to a rig gets a polecat, which shows in Agents by push
   // Issue 15: never the contradictory "running, no session" while the session starts.
   assert.equal(await page.locator('.monaco-list-row[aria-label*="running, no session"]').count(), 0);
   // Slinging loose work puts it in a convoy, which the Convoys view shows by push.
+  // (It is the last convoy: with more views in the sidebar it can be below the Convoys pane's
+  // fold, and the list renders only visible rows, so scroll the pane down first.)
+  await row(page, "convoy ").first().hover();
+  await page.mouse.wheel(0, 800);
   await row(page, `bead ${work} Calibrate the flux`).first().waitFor({ timeout: 10_000 });
   await screenshot(page, "sling");
 });
