@@ -241,7 +241,8 @@
 
 (defun gastown-beadlist--render ()
   "Draw the page held, keeping point on the same bead when it is still shown."
-  (let ((inhibit-read-only t)
+  (let ((gc-cons-threshold (max gc-cons-threshold gastown-convoys-render-gc-cons-threshold))
+        (inhibit-read-only t)
         (here (get-text-property (line-beginning-position) 'gastown-bead))
         (line (line-number-at-pos))
         (col (current-column))

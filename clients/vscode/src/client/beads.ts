@@ -171,6 +171,8 @@ export class BeadList {
   total = 0;
   error: string | undefined;
   loaded = false;
+  /** How long the last bead/list round trip took (ms), for the metrics. */
+  lastFetchMs = 0;
   private shown: number;
   private readonly _onDidChange = new Emitter<BeadListChange>();
   readonly onDidChange: Event<BeadListChange> = this._onDidChange.event;
@@ -225,8 +227,10 @@ export class BeadList {
   }
 
   private async fetch(pushedAt: number | undefined): Promise<void> {
+    const start = performance.now();
     try {
       const r = await this.conn.request(BeadMethods.list, listParams(this.query, 0, this.shown));
+      this.lastFetchMs = performance.now() - start;
       this.beads = listOf(r, "beads").map(toListBead);
       this.total = isObject(r) && typeof r.total === "number" ? r.total : this.beads.length;
       this.error = undefined;

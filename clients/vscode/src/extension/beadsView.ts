@@ -57,7 +57,6 @@ export class BeadsTree implements vscode.TreeDataProvider<BeadNode> {
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly deps = new Map<string, Promise<BeadNode[]>>();
   private pendingPush: number | undefined;
-  private firstRender: number | undefined = performance.now();
   private readonly sub: vscode.Disposable;
 
   constructor(
@@ -68,6 +67,7 @@ export class BeadsTree implements vscode.TreeDataProvider<BeadNode> {
   ) {
     this.sub = list.onDidChange((c) => {
       if (c.pushedAt !== undefined && this.pendingPush === undefined) this.pendingPush = c.pushedAt;
+      this.metrics.record("load.beads", list.lastFetchMs);
       this.deps.clear();
       this.emitter.fire(undefined);
     });
@@ -86,13 +86,8 @@ export class BeadsTree implements vscode.TreeDataProvider<BeadNode> {
       if (this.list.error) nodes.unshift({ kind: "message", text: `Could not load beads: ${this.list.error}`, icon: "warning" });
       else if (nodes.length === 0) nodes.push({ kind: "message", text: this.list.query.q ? `No bead matches "${this.list.query.q}"` : "No beads match this filter", icon: "filter" });
       if (this.list.hasMore) nodes.push({ kind: "more", shown: this.list.beads.length, total: this.list.total });
-      const now = performance.now();
-      if (this.firstRender !== undefined && this.list.beads.length) {
-        this.metrics.record("render.beads.first", now - this.firstRender);
-        this.firstRender = undefined;
-      }
       if (this.pendingPush !== undefined) {
-        this.metrics.record("refresh.beads", now - this.pendingPush);
+        this.metrics.record("refresh.beads", performance.now() - this.pendingPush);
         this.pendingPush = undefined;
       }
       return nodes;
