@@ -18,7 +18,8 @@ asks, checked command by command (:func:`check`):
 * nudges: ``send-keys`` of literal text, Enter, BSpace or ``-X cancel``, only
   to a session's gastown pane (``@gt_pane``: an agent in its own sandbox,
   never a pane a human opened);
-* ``set-option`` of ``@gt_*`` options, ``kill-pane`` of a gastown pane,
+* ``set-option`` of ``@gt_*`` options but ``@gt_pane``/``@gt_transcript`` (set only
+  outside, at start/respawn), ``kill-pane`` of a gastown pane,
   ``kill-session``, the placeholder window of a respawn (``cat``), and
   ``stop`` of a session (its agent is signalled from here: a pane's pid means
   nothing inside a sandbox's PID namespace);
@@ -69,6 +70,9 @@ _SCHEMA: dict[str, tuple[frozenset[str], frozenset[str], tuple[int, int]]] = {
     "kill-pane": (frozenset({"-t"}), frozenset(), (0, 0)),
     "kill-session": (frozenset({"-t"}), frozenset(), (0, 0)),
 }
+#: Session options only a session's start/respawn (outside, in the gate) sets: which pane is the
+#: agent's (:data:`_PANE_TARGET` trusts it) and where its output is written.
+_OUTSIDE_OPTIONS = frozenset({"@gt_pane", "@gt_transcript"})
 #: Commands whose target must be a gastown pane (an agent, in its own sandbox).
 _PANE_TARGET = frozenset({"send-keys", "kill-pane", "capture-pane", "display-message"})
 
@@ -131,6 +135,10 @@ def check(cmd: list[str], gastown_panes: set[str]) -> None:
     if name in ("show-options", "set-option"):
         if not _OPTION.match(pos[0]) or not target:
             raise GateError(f"tmux {name}: only a session's @gt_* options")
+    if name == "set-option" and pos[0] in _OUTSIDE_OPTIONS:
+        # @gt_pane is what makes a pane "an agent's" for send-keys above: set on a human's
+        # session it would let a sandbox type into that human's shell, outside every sandbox.
+        raise GateError(f"tmux set-option: {pos[0]} is set only by gastown outside the sandbox")
     if name == "new-window" and pos != ["cat"]:
         raise GateError("tmux new-window: only gastown's placeholder (cat)")
 

@@ -121,7 +121,7 @@ def test_gate_check_refuses_what_runs_commands():
         ["send-keys", "-t", "%3", "Enter"],
         ["send-keys", "-t", "%3", "-N", "4", "BSpace"],
         ["capture-pane", "-p", "-J", "-t", "%3", "-S", "-50"],
-        ["set-option", "-t", "=al-nux:", "@gt_pane", "%3"],
+        ["set-option", "-t", "=al-nux:", "@gt_busy", "Working"],
         ["show-options", "-v", "-q", "-t", "=al-nux:", "@gt_transcript"],
     ]
     for cmd in ok:
@@ -133,6 +133,8 @@ def test_gate_check_refuses_what_runs_commands():
         ["set-option", "-g", "default-command", "sh"], ["set-option", "-t", "=x:", "status-left", "#(id)"],
         ["new-window", "-d", "--", "sh"], ["kill-server"], ["source-file", "/tmp/x"],
         ["display-message", "-p", "-t", "%3", "#(id)"],
+        # which pane is an agent's, and where its output goes: set only outside
+        ["set-option", "-t", "=al-nux:", "@gt_pane", "%4"], ["set-option", "-t", "=al-nux:", "@gt_transcript", "/x"],
     ]
     for cmd in bad:
         with pytest.raises(tmux_gate.GateError):
@@ -163,3 +165,24 @@ def test_gate_starts_only_what_its_session_may(town, tmp_path):
     town_config.set_sandbox(town.root, enabled=False)
     assert "sandboxes are off" in start("alpha/polecats/nux", "al-nux")
     assert not town.tmux.has("al-nux") and not town.tmux.has("be-nux")
+
+
+def test_a_sandbox_cannot_mark_a_humans_pane_as_an_agents_and_type_into_it(town, tmp_path):
+    """Real tmux, the real gate: set-option @gt_pane on a human's session, then send-keys into its shell."""
+    human = subprocess.run(["tmux", "-L", town.socket, "new-session", "-d", "-s", "human", "-P", "-F", "#{pane_id}", "sh"],
+                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    gate = tmux_gate.Gate(town=str(town.root), session="hq-mayor", tmux_socket=town.socket, tmux="tmux")
+    escaped = tmp_path / "escaped"
+    refused = []
+    for args in (["set-option", "-t", "=human:", "@gt_pane", human],
+                 ["send-keys", "-t", human, "-l", f"touch {escaped}"], ["send-keys", "-t", human, "Enter"]):  # fmt: skip
+        try:
+            gate.run(args)
+        except tmux_gate.GateError as exc:
+            refused.append(str(exc))
+    import time
+
+    time.sleep(1.0)  # (the human's shell would have run it by now)
+    assert not escaped.exists(), refused
+    assert refused[0] == "tmux set-option: @gt_pane is set only by gastown outside the sandbox"
+    assert len(refused) == 3 and all(f"{human} is not an agent's pane" in r for r in refused[1:]), refused
