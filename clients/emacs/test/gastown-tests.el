@@ -534,6 +534,9 @@ Fail the test if it exits non-zero."
                                                "server exited"))
           (should (gastown-test-buffer-matches (get-buffer "*Messages*")
                                                "server for .* exited.*reconnecting"))
+          ;; Issue 15: the end of the outage is said too.
+          (should (gastown-test-buffer-matches (get-buffer "*Messages*")
+                                               "Gastown: reconnected to "))
           ;; The convoy buffer still works and still updates by push.
           (gastown-test-sh town "bd" "close" tracked)
           (gastown-test-wait-for
