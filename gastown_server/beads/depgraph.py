@@ -126,6 +126,7 @@ def _walk(led: Ledger, root: str, depth: int, *, up: bool, budget: list[int], ed
                 if row is None:
                     continue  # a dangling dependency (its bead was purged)
                 if budget[0] <= 0:
+                    budget[1] = 1  # a bead left out: the picture is cut short (not merely full)
                     break
                 repeated = other in seen
                 if not repeated:
@@ -158,14 +159,14 @@ def tree(led: Ledger, bead_id: str, *, depth: int = 3, max_nodes: int = MAX_NODE
     """``bead_id``'s blockers and dependents to ``depth`` levels, and their graph laid out."""
     with led.snapshot():
         root = led.get(bead_id)
-        budget = [max_nodes]
+        budget = [max_nodes, 0]  # beads still allowed, and whether one was left out
         edges: set[tuple[str, str, str, bool]] = set()
         blockers = _walk(led, bead_id, depth, up=True, budget=budget, edges=edges)
         dependents = _walk(led, bead_id, depth, up=False, budget=budget, edges=edges)
         ids = {bead_id} | {e[0] for e in edges} | {e[1] for e in edges}
         info = _info(led, ids)
     graph = layout(root.id, info, sorted(edges))
-    graph.truncated = budget[0] <= 0
+    graph.truncated = budget[1] == 1
     return DepTree(root.id, root.title, root.status, blockers, dependents, graph)
 
 
