@@ -286,9 +286,10 @@
 
 ;;;; Live update
 
-(defun gastown-beadlist--on-notification (town method _params)
-  "Reload TOWN's bead lists when a feed event (METHOD) touches a bead."
-  (when (eq method '$/gastown/event)
+(defun gastown-beadlist--on-notification (town method params)
+  "Reload TOWN's bead lists when a feed event (METHOD, PARAMS) touches a bead."
+  (when (and (eq method '$/gastown/event)
+             (gastown-get (or (plist-get params :event) params) :bead_id :issue_id))
     (dolist (buf (gastown-buffers-of 'gastown-beadlist-mode town))
       (with-current-buffer buf (gastown-beadlist--schedule)))
     (dolist (buf (append (gastown-buffers-of 'gastown-bead-deps-mode town)

@@ -186,7 +186,28 @@ export class BeadList {
     onEvent?: Event<FeedEvent>,
   ) {
     this.shown = pageSize;
-    if (onEvent) this.subs.push(onEvent((ev) => ev.beadId && void this.reload(performance.now())));
+    if (onEvent) this.subs.push(onEvent((ev) => ev.beadId && this.onBeadEvent()));
+  }
+
+  /**
+   * While paused (the view is hidden), bead events only mark the list stale:
+   * a busy town must not cost a bead/list per burst for nobody to see.
+   */
+  get paused(): boolean {
+    return this._paused;
+  }
+
+  set paused(value: boolean) {
+    this._paused = value;
+    if (!value && this.stale) void this.reload(undefined);
+  }
+
+  private _paused = false;
+  private stale = false;
+
+  private onBeadEvent(): void {
+    if (this._paused) this.stale = true;
+    else void this.reload(performance.now());
   }
 
   get hasMore(): boolean {
@@ -227,6 +248,7 @@ export class BeadList {
   }
 
   private async fetch(pushedAt: number | undefined): Promise<void> {
+    this.stale = false;
     const start = performance.now();
     try {
       const r = await this.conn.request(BeadMethods.list, listParams(this.query, 0, this.shown));

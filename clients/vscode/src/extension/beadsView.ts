@@ -193,6 +193,8 @@ export function registerBeads(ctx: BeadsContext): vscode.Disposable[] {
     view.message = list.loaded && list.total > 0 ? `${list.beads.length} of ${list.total} beads` : undefined;
   };
   describe();
+  // Collapsed or hidden: reload only when shown again (see BeadList.paused).
+  list.paused = !view.visible;
 
   /** The beads a command acts on: the multi-selection when the clicked bead is in it, else the clicked one. */
   const targets = (arg?: unknown, args?: unknown): string[] => {
@@ -235,6 +237,9 @@ export function registerBeads(ctx: BeadsContext): vscode.Disposable[] {
     tree,
     view,
     list.onDidChange(describe),
+    view.onDidChangeVisibility((e) => {
+      list.paused = !e.visible;
+    }),
     conn.onDidConnect(() => void list.reload(undefined)),
     conn.onDidChangeState((s) => {
       if (s !== "connected") list.reset();

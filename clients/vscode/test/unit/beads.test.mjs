@@ -88,3 +88,20 @@ test("the dependency tree and its SVG picture", async () => {
   const evil = graphSvg({ ...t, graph: { ...t.graph, nodes: t.graph.nodes.map((n) => ({ ...n, title: "<script>x</script>" })) } });
   assert.ok(!evil.includes("<script>"));
 });
+
+test("a paused list (its view hidden) reloads only when shown again", async () => {
+  await list.setQuery({ preset: "open" });
+  let changes = 0;
+  const before = list.total;
+  const sub = list.onDidChange(() => changes++);
+  list.paused = true;
+  const extra = bdJson(town, "create", "Made while hidden", "-p", "0").id;
+  await new Promise((r) => setTimeout(r, 800));
+  assert.equal(changes, 0, "no reload while paused");
+  assert.equal(list.total, before);
+  const shown = waitFor(list.onDidChange, () => list.total === before + 1, 5000, "the reload when shown");
+  list.paused = false;
+  await shown;
+  sub.dispose();
+  assert.ok(extra);
+});
