@@ -181,6 +181,8 @@ class Gate:
         panes = self.gastown_panes() if any(c[0] in _PANE_TARGET for c in cmds if c) else set()
         for c in cmds:
             check(c, panes)
+            if c[0] == "kill-session":
+                self._may_stop(_parse(c)[0].get("-t", "").lstrip("=").rstrip(":"))
         return self.tmux_run(list(args))
 
     # -- sessions -----------------------------------------------------------------
@@ -247,9 +249,22 @@ class Gate:
         name = str(req["name"])
         if not _SESSION_T.match(name) or name.startswith("="):
             raise GateError(f"bad session name {name!r}")
+        if req.get("kill_user_panes"):  # (gastown never asks it from inside)
+            raise GateError(f"{name}: a human's panes are not a sandbox's to kill")
+        self._may_stop(name)
         grace = min(max(float(req.get("grace_s") or 0), 0.0), 60.0)
-        TownTmux(self.socket).stop(name, grace_s=grace, kill_user_panes=bool(req.get("kill_user_panes")))
+        TownTmux(self.socket).stop(name, grace_s=grace)
         return {"rc": 0, "stdout": [], "stderr": []}
+
+    def _may_stop(self, name: str) -> None:
+        """A Witness stops only its own rig's sessions (as it starts only those); Mayor and Deacon any."""
+        with self._lock:
+            me = self.town.identity(self._my_address())
+            if me.role != "witness":
+                return
+            prefix = self.town.rig(me.rig).prefix
+        if not name.startswith(f"{prefix}-"):
+            raise GateError(f"{me.address} may stop only its rig's sessions, not {name or 'no target'}")
 
     def _my_address(self) -> str:
         for ident in self.town.agents():

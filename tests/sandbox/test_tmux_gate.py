@@ -186,3 +186,25 @@ def test_a_sandbox_cannot_mark_a_humans_pane_as_an_agents_and_type_into_it(town,
     assert not escaped.exists(), refused
     assert refused[0] == "tmux set-option: @gt_pane is set only by gastown outside the sandbox"
     assert len(refused) == 3 and all(f"{human} is not an agent's pane" in r for r in refused[1:]), refused
+
+
+def test_a_witness_gate_stops_only_its_rigs_sessions_and_never_a_humans_panes(town, tmp_path):
+    """Real tmux, the real gate of alpha's Witness: beta's polecat and the Mayor are not its to stop."""
+    rigs.add(town, "alpha", str(make_repo(tmp_path / "a")), prefix="al")
+    rigs.add(town, "beta", str(make_repo(tmp_path / "b")), prefix="be")
+    for name in ("be-nux", "hq-mayor", "al-nux"):
+        subprocess.run(["tmux", "-L", town.socket, "new-session", "-d", "-s", name, "sleep 300"], check=True)
+    gate = tmux_gate.Gate(town=str(town.root), session="al-witness", tmux_socket=town.socket, tmux="tmux")
+    refused = []
+    for attempt in (lambda: gate.stop({"op": "stop", "name": "be-nux", "grace_s": 0}),
+                    lambda: gate.run(["kill-session", "-t", "=hq-mayor"]),
+                    lambda: gate.stop({"op": "stop", "name": "al-nux", "kill_user_panes": True})):  # fmt: skip
+        try:
+            attempt()
+        except tmux_gate.GateError as exc:
+            refused.append(str(exc))
+    assert town.tmux.has("be-nux") and town.tmux.has("hq-mayor") and town.tmux.has("al-nux"), refused
+    assert refused == ["alpha/witness may stop only its rig's sessions, not be-nux",
+                       "alpha/witness may stop only its rig's sessions, not hq-mayor",
+                       "al-nux: a human's panes are not a sandbox's to kill"]  # fmt: skip
+    assert gate.run(["kill-session", "-t", "=al-nux"])["rc"] == 0 and not town.tmux.has("al-nux")
