@@ -57,6 +57,8 @@ export class BeadsTree implements vscode.TreeDataProvider<BeadNode> {
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly deps = new Map<string, Promise<BeadNode[]>>();
   private pendingPush: number | undefined;
+  /** performance.now() when the view was shown, until its root children are returned (a metric). */
+  shownAt: number | undefined;
   private readonly sub: vscode.Disposable;
 
   constructor(
@@ -86,6 +88,10 @@ export class BeadsTree implements vscode.TreeDataProvider<BeadNode> {
       if (this.list.error) nodes.unshift({ kind: "message", text: `Could not load beads: ${this.list.error}`, icon: "warning" });
       else if (nodes.length === 0) nodes.push({ kind: "message", text: this.list.query.q ? `No bead matches "${this.list.query.q}"` : "No beads match this filter", icon: "filter" });
       if (this.list.hasMore) nodes.push({ kind: "more", shown: this.list.beads.length, total: this.list.total });
+      if (this.shownAt !== undefined && this.list.beads.length) {
+        this.metrics.record("render.beads.shown", performance.now() - this.shownAt);
+        this.shownAt = undefined;
+      }
       if (this.pendingPush !== undefined) {
         this.metrics.record("refresh.beads", performance.now() - this.pendingPush);
         this.pendingPush = undefined;
@@ -238,6 +244,7 @@ export function registerBeads(ctx: BeadsContext): vscode.Disposable[] {
     view,
     list.onDidChange(describe),
     view.onDidChangeVisibility((e) => {
+      if (e.visible) tree.shownAt = performance.now();
       list.paused = !e.visible;
     }),
     conn.onDidConnect(() => void list.reload(undefined)),
