@@ -179,6 +179,12 @@ class Gate:
         if not cmds:
             raise GateError("empty tmux command")
         panes = self.gastown_panes() if any(c[0] in _PANE_TARGET for c in cmds if c) else set()
+        rig_prefix = self._witness_prefix() if panes else None
+        if rig_prefix is not None:
+            # A Witness sees and drives its own rig's panes and the town's agents' (hq-*: it nudges
+            # the Mayor), never another rig's: what another rig's agents show is that rig's.
+            owners = self.pane_sessions()
+            panes = {p for p in panes if owners.get(p, "").startswith((f"{rig_prefix}-", "hq-"))}
         for c in cmds:
             check(c, panes)
             if c[0] == "kill-session":
@@ -255,6 +261,16 @@ class Gate:
         grace = min(max(float(req.get("grace_s") or 0), 0.0), 60.0)
         TownTmux(self.socket).stop(name, grace_s=grace)
         return {"rc": 0, "stdout": [], "stderr": []}
+
+    def pane_sessions(self) -> dict[str, str]:
+        got = self.tmux_run(["list-panes", "-a", "-F", "#{pane_id}\t#{session_name}"])
+        return {a: b for a, _, b in (row.partition("\t") for row in got["stdout"]) if a}
+
+    def _witness_prefix(self) -> str | None:
+        """The bead prefix of this gate's Witness's rig; None for the Mayor and the Deacon."""
+        with self._lock:
+            me = self.town.identity(self._my_address())
+            return self.town.rig(me.rig).prefix if me.role == "witness" else None
 
     def _may_stop(self, name: str) -> None:
         """A Witness stops only its own rig's sessions (as it starts only those); Mayor and Deacon any."""

@@ -208,3 +208,26 @@ def test_a_witness_gate_stops_only_its_rigs_sessions_and_never_a_humans_panes(to
                        "alpha/witness may stop only its rig's sessions, not hq-mayor",
                        "al-nux: a human's panes are not a sandbox's to kill"]  # fmt: skip
     assert gate.run(["kill-session", "-t", "=al-nux"])["rc"] == 0 and not town.tmux.has("al-nux")
+
+
+def test_a_witness_gate_reads_and_types_into_no_other_rigs_pane(town, tmp_path):
+    """Real tmux, the real gate of alpha's Witness: beta's polecat's pane is beta's (its code on screen)."""
+    rigs.add(town, "alpha", str(make_repo(tmp_path / "a")), prefix="al")
+    rigs.add(town, "beta", str(make_repo(tmp_path / "b")), prefix="be")
+    pane = {}
+    for name in ("be-nux", "hq-mayor", "al-nux"):
+        pane[name] = subprocess.run(["tmux", "-L", town.socket, "new-session", "-d", "-s", name, "-P", "-F", "#{pane_id}",
+                                     "echo secret-of-" + name + "; sleep 300"], capture_output=True, text=True,
+                                    check=True).stdout.strip()  # fmt: skip
+        subprocess.run(["tmux", "-L", town.socket, "set-option", "-t", f"={name}:", "@gt_pane", pane[name]], check=True)
+    gate = tmux_gate.Gate(town=str(town.root), session="al-witness", tmux_socket=town.socket, tmux="tmux")
+    with pytest.raises(tmux_gate.GateError) as err:
+        gate.run(["capture-pane", "-p", "-t", pane["be-nux"]])
+    assert str(err.value) == f"tmux capture-pane: {pane['be-nux']} is not an agent's pane"
+    with pytest.raises(tmux_gate.GateError):
+        gate.run(["send-keys", "-t", pane["be-nux"], "-l", "x"])
+    wait_for(lambda: "secret-of-al-nux" in "\n".join(gate.run(["capture-pane", "-p", "-t", pane["al-nux"]])["stdout"]),
+             10, what="its own rig's pane")  # fmt: skip
+    assert gate.run(["capture-pane", "-p", "-t", pane["hq-mayor"]])["rc"] == 0  # (it nudges the Mayor)
+    mayor_gate = tmux_gate.Gate(town=str(town.root), session="hq-mayor", tmux_socket=town.socket, tmux="tmux")
+    assert mayor_gate.run(["capture-pane", "-p", "-t", pane["be-nux"]])["rc"] == 0
