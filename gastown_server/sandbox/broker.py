@@ -49,8 +49,12 @@ class BrokerError(Exception):
     pass
 
 
-def _safe_config(town: str, rig: str) -> list[str]:
+def _safe_config(town: str, rig: str, url: str = "") -> list[str]:
+    # --url: the helper answers only for the rig's recorded origin; the clone's config (the
+    # Refinery's to write) may rewrite the URL (url.<x>.insteadOf) to a host of its choice.
     helper = f"!{sys.executable} -I -m gastown_server.sandbox.secrets --town {_sh(town)} --rig {_sh(rig)}"
+    if url:
+        helper += f" --url {_sh(url)}"
     return [
         "-c", "credential.helper=", "-c", f"credential.helper={helper}",
         "-c", "core.hooksPath=/dev/null", "-c", "core.sshCommand=ssh", "-c", "core.gitProxy=",
@@ -87,7 +91,7 @@ def git_argv(args: list[str], *, url: str, configured_url: str, town: str, rig: 
     extra = []
     rname = positional[0]
     extra += ["-c", f"remote.{rname}.uploadpack=git-upload-pack", "-c", f"remote.{rname}.receivepack=git-receive-pack"]
-    return [GIT, *_safe_config(town, rig), *extra, op, *flags, url, *positional[1:]]
+    return [GIT, *_safe_config(town, rig, url), *extra, op, *flags, url, *positional[1:]]
 
 
 def _same_url(a: str, b: str) -> bool:

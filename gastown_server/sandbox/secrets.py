@@ -225,12 +225,24 @@ def credential_main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="gastown-credential-helper", description=credential_main.__doc__)
     p.add_argument("--town", required=True)
     p.add_argument("--rig", required=True)
+    p.add_argument("--url", default="", help="answer only for this URL's protocol and host")
     p.add_argument("op")
     args = p.parse_args(argv)
     if args.op != "get":
         sys.stdin.read()
         return 0
-    sys.stdin.read()
+    asked = dict(line.split("=", 1) for line in sys.stdin.read().splitlines() if "=" in line)
+    if args.url:
+        from urllib.parse import urlsplit
+
+        want = urlsplit(args.url)
+        host = want.hostname or ""
+        host += f":{want.port}" if want.port else ""
+        if (asked.get("protocol", ""), asked.get("host", "").lower()) != (want.scheme, host.lower()):
+            # Not the rig's origin (a rewritten URL): no credential; git then fails to authenticate.
+            print(f"gastown credential helper: refused: {asked.get('protocol', '?')}://{asked.get('host', '?')} "
+                  f"is not rig {args.rig}'s origin", file=sys.stderr)  # fmt: skip
+            return 0
     root = Path(args.town)
     try:
         password = next((v for n in GIT_PASSWORDS if (v := get_secret(root, args.rig, n))), None)
