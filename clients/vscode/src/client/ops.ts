@@ -4,7 +4,9 @@
 // Like TownStore it loads snapshots on (re)connect and after that refreshes
 // only on server pushes ($/gastown/event, $/gastown/agentChanged), coalesced
 // so that a burst of events costs one request per part; nothing polls.
-// Doctor runs on demand only (its checks touch the disk and tmux).
+// Doctor runs on demand only (its checks touch the disk and tmux).  The feed
+// subscription whose $/gastown/event pushes it follows is TownStore's (one
+// per connection); OpsStore only listens.
 
 import { Emitter, type Disposable, type Event } from "vscode-jsonrpc/node";
 import { describeError, type GastownConnection } from "./connection";
