@@ -94,6 +94,32 @@ def git_argv(args: list[str], *, url: str, configured_url: str, town: str, rig: 
     return [GIT, *_safe_config(town, rig, url), *extra, op, *flags, url, *positional[1:]]
 
 
+#: What the clone's own config (the Refinery's to write) may set for the broker to run git in it.
+#: Anything else could choose a program git runs outside (core.askPass, gpg.program with
+#: push.gpgSign, submodule fetches) or where it connects and whom it trusts (url.*.insteadOf,
+#: http.proxy, http.sslVerify, include.path...); -c cannot reset URL-specific http.* entries.
+_CLONE_CONFIG_OK = re.compile(
+    r"^(core\.(repositoryformatversion|filemode|bare|logallrefupdates|ignorecase|precomposeunicode|symlinks"
+    r"|autocrlf|eol|safecrlf|quotepath|abbrev)"
+    r"|remote\.[^=]+\.(url|fetch|tagopt|prune|mirror|skipdefaultupdate)"
+    r"|branch\.[^=]+\.(remote|merge|rebase|description)"
+    r"|(user|merge|gc|extensions|init|pull|rerere|advice|color|log|status|index|commit|rebase|diff|format|checkout"
+    r"|feature|i18n|column|help)\.[^=]+)=",
+    re.I,
+)
+
+
+def _clone_config_refusal(repo: str) -> str:
+    """The first key of the clone's local/worktree config the broker will not run git with ("" if none)."""
+    p = subprocess.run([GIT, "-C", repo, "config", "--list", "--show-scope", "--includes"], capture_output=True,
+                       text=True, env=_git_env())  # fmt: skip
+    for line in p.stdout.splitlines():
+        scope, _, entry = line.partition("\t")
+        if scope in ("local", "worktree") and not _CLONE_CONFIG_OK.match(entry):
+            return entry.split("=", 1)[0]
+    return ""
+
+
 def _same_url(a: str, b: str) -> bool:
     if a == b:
         return bool(a)
@@ -134,6 +160,10 @@ def serve_one(conn: socket.socket, *, repo: str, url: str, town: str, rig: str, 
             args = [str(a) for a in req["args"]]
             remote = next((a for a in args[1:] if not a.startswith("-")), "")
             argv = git_argv(args, url=url, configured_url=_configured_url(repo, remote), town=town, rig=rig)
+            key = _clone_config_refusal(repo)
+            if key:
+                raise BrokerError(f"the clone's config sets {key}, which the broker does not run git with "
+                                  f"(remove it: git -C {repo} config --unset-all {key})")
             proc = subprocess.run(argv, cwd=repo, capture_output=True, text=True, env=env, timeout=float(req.get("timeout") or 600))
             reply = {"rc": proc.returncode, "stdout": _redact(proc.stdout, town), "stderr": _redact(proc.stderr, town)}
         except BrokerError as exc:
