@@ -48,7 +48,7 @@ def wait_gone(path: Path, timeout: float = 10.0) -> None:
     """Until no process of that helper is left (its delayed start included: the pane's subshell)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if subprocess.run(["pgrep", "-f", f"--socket {path}"], stdout=subprocess.DEVNULL).returncode != 0:
+        if subprocess.run(["pgrep", "-f", "--", f"--socket {path}"], stdout=subprocess.DEVNULL).returncode != 0:
             return
         time.sleep(0.02)
 
