@@ -249,23 +249,39 @@ def bind(path: str) -> tuple[socket.socket, tuple[int, int]]:
     return srv, (st.st_dev, st.st_ino)
 
 
-def _on_session_end() -> threading.Event:
-    """Set by SIGTERM/SIGHUP/SIGINT (installed first thing: a stop right after the start must
-    still clean up)."""
-    done = threading.Event()
+class _Ended:
+    """Set by SIGTERM/SIGHUP/SIGINT.  A plain flag: a handler that called ``Event.set`` while the
+    main thread waited on that Event deadlocked on its lock (a helper outlived its session)."""
+
+    def __init__(self) -> None:
+        self.flag = False
+
+    def is_set(self) -> bool:
+        return self.flag
+
+
+def _on_session_end() -> _Ended:
+    """Installed first thing: a stop right after the start must still clean up."""
+    done = _Ended()
+
+    def handler(_s, _f) -> None:
+        done.flag = True
+
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda _s, _f: done.set())
+        signal.signal(sig, handler)
     return done
 
 
-def serve_until_session_ends(srv: socket.socket, path: str, ident: tuple[int, int], done: threading.Event, *,
+def serve_until_session_ends(srv: socket.socket, path: str, ident: tuple[int, int], done: _Ended, *,
                              parent: int = 0) -> None:
     """Block until the session ends: a signal (the pane's group is sent SIGTERM or SIGHUP) or
     ``parent`` (the session's bwrap, which the pane's shell became: ``$$``) gone, even by SIGKILL.
     It may be gone before this started (then we are already the init's child)."""
+    import time
+
     parent = parent or os.getppid()
-    while os.getppid() == parent and not done.wait(0.5):
-        pass
+    while os.getppid() == parent and not done.is_set():
+        time.sleep(0.2)
     srv.close()
     try:
         st = os.stat(path)

@@ -88,3 +88,17 @@ def test_broker_ignores_the_session_environments_git_variables(town, tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait()
     wait_for(lambda: not sock.exists(), timeout=10, what="the broker's socket removed on SIGTERM")
+
+
+def test_broker_ends_on_sigterm_every_time(town, tmp_path):
+    """The pane's group gets SIGTERM (TownTmux.stop): the broker must end each time.  Its handler
+    once set a threading.Event the main thread was waiting on and deadlocked on the Event's lock."""
+    rigs.add(town, "alpha", str(make_repo(tmp_path / "src")), prefix="al")
+    for _ in range(6):
+        argv, env, sock = _pane_command(town, ["/bin/sleep", "60"])
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
+        wait_for(sock.exists, timeout=20, what="the broker's socket")
+        time.sleep(0.3)  # mid-wait in its loop
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
+        wait_for(lambda: not _broker_pids(sock), timeout=5, what="the broker gone after SIGTERM")
