@@ -175,10 +175,10 @@ def cache_drift(ledger) -> list[str]:
     is safe while writers run (``bd doctor``, ``gt doctor``).
     """
     with ledger.atomic():
-        cached = {b.id for b, _ in ledger.blocked()}
+        cached = {b.id for b, _ in ledger.blocked(include_ephemeral=True)}
         ledger.conn.execute("SAVEPOINT doctor")
         rebuild(ledger.conn)
-        exact = {b.id for b, _ in ledger.blocked()}
+        exact = {b.id for b, _ in ledger.blocked(include_ephemeral=True)}
         ledger.conn.execute("ROLLBACK TO doctor")
         ledger.conn.execute("RELEASE doctor")
     return sorted(cached ^ exact)

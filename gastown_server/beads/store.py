@@ -657,9 +657,15 @@ class Ledger:
             take(sql, [cutoff, *([] if priority is None else [priority]), *params])
         return out
 
-    def blocked(self, *, limit: int | None = None) -> list[tuple[Bead, list[str]]]:
-        """Blocked beads with the ids that block each (directly or via parent)."""
-        sql = _SELECT + " WHERE is_blocked = 1 ORDER BY priority, created_at, id"
+    def blocked(self, *, limit: int | None = None, include_ephemeral: bool = False) -> list[tuple[Bead, list[str]]]:
+        """Blocked beads with the ids that block each (directly or via parent).
+
+        Wisps (a patrol cycle's later steps wait on its earlier ones) are left
+        out unless asked for, as :meth:`ready` leaves them out: they are
+        workflow plumbing, not work a person unblocks.
+        """
+        wisps = "" if include_ephemeral else " AND ephemeral = 0"
+        sql = _SELECT + f" WHERE is_blocked = 1{wisps} ORDER BY priority, created_at, id"
         if limit:
             sql += f" LIMIT {int(limit)}"
         result = []

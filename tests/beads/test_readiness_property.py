@@ -154,10 +154,10 @@ def test_incremental_blocked_set_matches_reference(creates, actions):
                 except GastownError:
                     pass  # refused operations (cycles, duplicates, closing twice) change nothing
             expected = reference_blocked(led)
-            assert {b.id for b, _ in led.blocked()} == expected
+            assert {b.id for b, _ in led.blocked(include_ephemeral=True)} == expected
             assert {b.id for b in led.ready(limit=None)} == reference_ready(led, expected)
-            for bead, blockers in led.blocked():
+            for bead, blockers in led.blocked(include_ephemeral=True):
                 assert blockers, f"{bead.id} is blocked but no blocker is reported"
             # A rebuild from scratch agrees with the incremental cache.
             led.rebuild_blocked(actor="prop")
-            assert {b.id for b, _ in led.blocked()} == expected
+            assert {b.id for b, _ in led.blocked(include_ephemeral=True)} == expected

@@ -193,6 +193,17 @@ def test_pinned_ephemeral_and_infrastructure_never_ready(ledger):
     assert {b.title for b in ledger.ready(include_ephemeral=True)} == {"work", "wisp"}
 
 
+def test_blocked_leaves_out_wisps_unless_asked(ledger):
+    # A patrol cycle's later steps wait on its earlier ones: plumbing, not blocked work.
+    first = ledger.create("first", actor="t")
+    ledger.create("second", actor="t", deps=[("blocks", first.id)])
+    step1 = ledger.create("patrol step 1", actor="t", ephemeral=True)
+    step2 = ledger.create("patrol step 2", actor="t", ephemeral=True, deps=[("blocks", step1.id)])
+    assert [(b.title, why) for b, why in ledger.blocked()] == [("second", [first.id])]
+    assert {b.title for b, _ in ledger.blocked(include_ephemeral=True)} == {"second", "patrol step 2"}
+    assert ledger.is_blocked(step2.id)
+
+
 def test_ready_respects_defer_and_deferred_parent(ledger):
     later = ledger.create("later", actor="t", defer_until="2999-01-01T00:00:00Z")
     parked = ledger.create("parked epic", actor="t", issue_type="epic", status="deferred")

@@ -235,7 +235,7 @@ def formula_pour(call, p: FormulaPourParams) -> FormulaPourResult:
 
 @method("work/board", WorkBoardParams, WorkBoardResult)
 def work_board(call, p: WorkBoardParams) -> WorkBoardResult:
-    """The ready and the blocked work at once (``bd ready`` and ``bd blocked``), each blocked bead with its blockers."""
+    """The ready and the blocked work at once (``bd ready`` and ``bd blocked``; wisps left out), each blocked bead with its blockers."""
     led = call.ledger
     ready = led.ready(limit=p.limit or None)
     return WorkBoardResult(ready, [BlockedItem(b, ids) for b, ids in led.blocked(limit=p.limit or None)])
