@@ -99,9 +99,13 @@ def check(request: web.Request, dash) -> web.StreamResponse | None:
         return resp
     auth = request.headers.get("Authorization", "")
     sent = request.headers.get(HEADER) or (auth[7:] if auth.startswith("Bearer ") else None) or request.cookies.get(COOKIE)
-    if not _same(sent, dash.token):
+    if sent is None:
         return _page(dash, 401, "Unauthorized", "this dashboard needs its token: open the URL gt dashboard printed "
                      "(…/?token=…), or send the X-Gastown-Token header")  # fmt: skip
+    if not _same(sent, dash.token):
+        # Say so: a stale cookie or header (the token file was deleted and remade) is not a missing one.
+        return _page(dash, 401, "Unauthorized", "wrong token: use the URL gt dashboard printed, or the token in "
+                     ".gastown/dashboard.token")  # fmt: skip
     return None
 
 

@@ -8,9 +8,11 @@ input is one clear line (a port in use: exit 1) and the server keeps serving.
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 import subprocess
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -95,6 +97,12 @@ def test_other_binds_need_the_token_on_every_request(town_root):
             assert status == 401 and "needs its token" in body, path
         status, _, body = get(base + "/?token=wrong")
         assert status == 401 and "wrong token" in body
+        # A wrong token in the header or a stale cookie is called wrong too (not "missing").
+        for headers in ({"X-Gastown-Token": "wrong"}, {"Authorization": "Bearer wrong"},
+                        {"Cookie": "gt_dashboard_token=stale"}):  # fmt: skip
+            status, _, body = get(base + "/convoys", headers=headers)
+            assert status == 401 and body.count('class="error"') == 1 and "wrong token" in body, headers
+        assert srv.proc.poll() is None
         status, _, body = get(base + "/", headers={"X-Gastown-Token": token})
         assert status == 200 and "Agents" in body
         status, _, _ = get(base + "/mq", headers={"Authorization": f"Bearer {token}"})
@@ -148,6 +156,36 @@ def test_actions_need_allow_actions_the_token_and_the_csrf_value(town_root):
         assert status == 404 and body.count('class="error"') == 1
     finally:
         led.disconnect()
+        srv.stop()
+
+
+def test_open_hands_the_page_to_the_browser(town_root, tmp_path):
+    """--open: Python's webbrowser, which honours $BROWSER; here a script that writes down what it was given."""
+    seen = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$@" >> {seen}\n')
+    browser.chmod(0o755)
+    env = {**os.environ, "BROWSER": str(browser)}
+    srv = DashServer(town_root, "--open", env=env)
+    try:
+        deadline = time.monotonic() + 10
+        while not seen.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert seen.read_text().split() == [srv.url + "/"]
+    finally:
+        srv.stop()
+    seen.unlink()
+    srv = DashServer(town_root, "--open", "--allow-actions", env=env)  # a new token: the page opens with it
+    try:
+        deadline = time.monotonic() + 10
+        while not seen.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        token = (town_root / ".gastown" / "dashboard.token").read_text().strip()
+        [opened] = seen.read_text().split()
+        assert opened == srv.url + "/?" + urllib.parse.urlencode({"token": token})
+        status, headers, _ = get(opened, follow=False)  # the browser's first visit: the cookie, and the token leaves the URL
+        assert status == 303 and headers["Location"] == "/" and "gt_dashboard_token=" in headers["Set-Cookie"]
+    finally:
         srv.stop()
 
 
@@ -254,5 +292,16 @@ def test_merge_queue_shows_a_failed_gates_output_and_retry_requeues_it(town_root
         status, _, body = get(srv.url + "/action/merge-retry", headers=auth,
                               data=urllib.parse.urlencode({"mr": mr.id, "csrf": csrf}).encode())  # fmt: skip
         assert status == 409 and "only a failed merge request can be retried" in body
+        # The Refinery takes it again: while its gate runs the page shows it under "Running gate", with the gate.
+        led = Ledger(town_root / ".gastown" / "ledger.db")
+        try:
+            claimed = mrs.claim_next(led, "alpha", actor="alpha/refinery")
+        finally:
+            led.disconnect()
+        assert claimed is not None and claimed.id == mr.id
+        status, _, page = get(srv.url + "/mq", headers=auth)
+        running = page.split("Running gate (1)", 1)[1].split("Pending", 1)[0]
+        assert mr.id in running and "echo gate-said-no-4711; exit 3" in running and "attempt 2" in running, running
+        assert "Pending (0)" in page
     finally:
         srv.stop()
