@@ -92,3 +92,12 @@ def png_pixels_vary(png: bytes) -> int:
             idat += png[pos + 8 : pos + 8 + length]
         pos += 12 + length
     return len(set(zlib.decompress(idat)))
+
+
+def claude_reply(day: str, msg_id: str, inp: int, out: int) -> str:
+    """One assistant line as Claude Code writes it in its session JSONL (the fields gastown.costs reads)."""
+    import json
+
+    return json.dumps({"type": "assistant", "timestamp": f"{day}T10:00:00.000Z", "requestId": f"req-{msg_id}",
+                       "message": {"id": msg_id, "model": "claude-sonnet-4-5",
+                                   "usage": {"input_tokens": inp, "output_tokens": out}}})  # fmt: skip

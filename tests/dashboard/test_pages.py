@@ -26,6 +26,7 @@ from gastown_server.runtime.tmux import socket_name
 from gastown_server.work import merge_requests as mrs
 
 pytestmark = pytest.mark.slow
+COMMENT = "Reviewed: word_count splits on whitespace"
 
 
 class Town:
@@ -43,6 +44,7 @@ class Town:
                for t in ("Write the changelog", "Tag the release")]  # fmt: skip
         self.open_ids = out
         self.open_convoy = _json_id(self.demo.run("gt", "convoy", "create", "Release 0.2", *out, "--json", show=False))
+        self.bd("comment", self.ids[0], COMMENT)
 
     def bd(self, *argv: str) -> str:
         return self.demo.run("bd", *argv, show=False)
@@ -121,7 +123,7 @@ def _pages(town) -> list[tuple[str, str, list[str]]]:
                        "bwrap,git-broker"]),  # the Refinery's sandbox, worded as gt status words it
         ("convoys", "/convoys", ["Release 0.2", "Recent", "Demo: textkit improvements", town.open_ids[0]]),
         ("convoy", f"/convoy/{town.convoy}", ["Burndown", town.ids[0], town.ids[2], "landed"]),
-        ("bead", f"/bead/{town.ids[0]}", ["History", "Depends on", "Dependents", "closed"]),
+        ("bead", f"/bead/{town.ids[0]}", ["History", "Depends on", "Dependents", "closed", "Comments (1)", COMMENT]),
         ("merge-queue", "/mq", ["Running gate", "Pending", "Failed", "Merged (newest 3)", "rework_requested"]),
         ("mail", "/mail?address=overseer", ["Inbox of overseer", "CONVOY_LANDED"]),
         ("mail-thread", f"/mail/thread/{mail_id}", ["Thread of"]),
@@ -149,9 +151,24 @@ def test_each_page_renders_in_chromium(town, server, browser, shots):
                 beads = " ".join(page.locator("table.events a.id").all_inner_texts())
                 assert kinds and not kinds & {"molecule_burned", "wisp_poured", "molecule_squashed"}, kinds
                 assert "-wisp-" not in beads, beads
+            if name == "town":  # the throughput picture: the demo's closes and merges, as bars
+                assert _drawn_bars(page, "Throughput") >= 2
+            if name == "convoy":  # the burndown: open and tracked as step lines, one dot per change, down to 0 of 3
+                chart = "section:has(h2:has-text('Burndown')) svg"
+                assert page.locator(f"{chart} path").count() == 2
+                dots = page.eval_on_selector_all(f"{chart} circle title", "ts => ts.map(t => t.textContent)")
+                assert len(dots) >= 2 and dots[-1].endswith("0 open of 3"), dots
             _shoot(page, shots, name)
     finally:
         ctx.close()
+
+
+def _drawn_bars(page, section: str) -> int:
+    """How many bars of a section's bar chart have a height (the legend's swatches carry no <title>)."""
+    return page.eval_on_selector_all(
+        f"section:has(h2:has-text('{section}')) svg rect:has(title)",
+        "rs => rs.filter(r => parseFloat(r.getAttribute('height')) > 0).length",
+    )
 
 
 def test_pages_show_current_data_without_javascript(town, server, browser, shots):
@@ -162,6 +179,14 @@ def test_pages_show_current_data_without_javascript(town, server, browser, shots
         assert "Release 0.2" in text and town.open_ids[1] in text
         assert page.inner_text("#live") .strip().endswith("static")  # no script ran
         _shoot(page, shots, "convoys-no-js")
+        # Current, not cached: a change from a shell is there on the next load.
+        bead = town.open_ids[1]
+        page.goto(server.url + f"/bead/{bead}")
+        assert "no comments" in page.inner_text("main")
+        town.bd("comment", bead, "said from a shell, seen without JavaScript")
+        page.reload()
+        assert "said from a shell, seen without JavaScript" in page.inner_text("main")
+        assert page.inner_text("#live").strip().endswith("static")
     finally:
         ctx.close()
 
@@ -246,3 +271,104 @@ def test_town_page_follows_agent_activity_that_writes_no_event(town, server, bro
         assert page.evaluate("window.__sameDocument") == "yes"
     finally:
         ctx.close()
+
+
+def test_costs_page_in_chromium_shows_what_gt_costs_reports(town, server, browser, shots, tmp_path):
+    """Three agents' Claude Code session files (as the runtime writes them) behind session_started
+    events: the costs page's picture and table, gt costs --json being the reference.  (The demo's
+    script runtime reports no usage: this is the only way its town gets cost data.)"""
+    import json
+
+    from dash_helpers import claude_reply
+
+    from gastown_server.costs.report import format_usd
+    from gastown_server.town.core import Town as RealTown
+
+    usage = {  # agent: [(day, input tokens, output tokens)]
+        f"{RIG}/polecats/nux": [("2026-11-29", 700_000, 60_000), ("2026-11-30", 1_100_000, 80_000)],
+        "mayor": [("2026-11-30", 400_000, 20_000), ("2026-12-02", 900_000, 40_000)],
+        f"{RIG}/refinery": [("2026-12-01", 500_000, 25_000)],
+    }
+    t = RealTown(town.root)
+    try:
+        for address, replies in usage.items():
+            ident = t.resolve(address)
+            logs = tmp_path / f"{ident.session}.jsonl"
+            logs.write_text("".join(claude_reply(day, f"{ident.session}-{i}", inp, out) + "\n"
+                                    for i, (day, inp, out) in enumerate(replies)))  # fmt: skip
+            with t.ledger.mutation("session_started", "overseer", ident.bead_id, {
+                "address": ident.address, "session": ident.session, "session_id": f"3f0c2a9e-0000-4000-8000-{len(address):012d}",
+                "runtime": "claude", "logs": str(logs), "mode": "start",
+            }):  # fmt: skip
+                pass
+    finally:
+        t.close()
+    reference = json.loads(town.demo.run("gt", "costs", "--json", show=False))
+    assert {r["key"] for r in reference["rows"]} == set(usage)
+    ctx, page, _ = _open(browser, server.url + "/costs")
+    try:
+        deadline = time.monotonic() + 15
+        while "no cost data" in page.inner_text("main") and time.monotonic() < deadline:
+            time.sleep(0.5)  # the dashboard recomputes costs at most every 5 s (session files grow without an event)
+            page.reload()
+        page.wait_for_selector("#live.on", timeout=10_000)
+        text = page.inner_text("main")
+        assert f"total {format_usd(reference['total']['cost_usd'])}" in text, text
+        rows = page.locator("section:has(h2:has-text('Per agent')) tbody tr").all_inner_texts()
+        shown = {r.split("\t")[0]: r.split("\t")[-1] for r in rows}
+        assert shown == {r["key"]: format_usd(r["cost_usd"]) for r in reference["rows"]}, rows
+        assert _drawn_bars(page, "Per rig and day") == 5  # textkit on 3 days, the town (the Mayor) on 2
+        for day in ("2026-11-29", "2026-11-30", "2026-12-01", "2026-12-02"):
+            assert day in text
+        _shoot(page, shots, "costs")
+    finally:
+        ctx.close()
+
+
+def test_actions_with_allow_actions_work_from_the_browsers_forms(town, browser, shots):
+    """--allow-actions: the token URL sets the cookie; sling from the town page's form hooks a new bead
+    (the open town tab shows it without a reload), nudge from the agent page reaches the Witness (its
+    reply appears in the transcript a second tab follows).  Last in the module: the sling sets a polecat working."""
+    srv = DashServer(town.root, "--allow-actions", env=town.demo.env)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        token = (town.root / ".gastown" / "dashboard.token").read_text().strip()
+        watch = ctx.new_page()
+        watch.goto(f"{srv.url}/?token={token}")
+        assert watch.url == srv.url + "/"  # the token left the address bar; the cookie carries it
+        watch.wait_for_selector("#live.on", timeout=10_000)
+        act = ctx.new_page()
+        bead = town.bd("create", "Sling me from the dashboard", "-t", "task", "--prefix", PREFIX, "--silent").strip()
+        act.goto(srv.url + "/")
+        act.wait_for_selector("#live.on", timeout=10_000)
+        form = "form[action='/action/sling']"
+        act.fill(f"{form} [name=bead]", bead)
+        act.fill(f"{form} [name=target]", RIG)
+        # A live update while typing (here: another bead, so the town's counts change) keeps what was typed.
+        before = act.evaluate("document.body.getAttribute('data-updated') || '0'")
+        town.bd("create", "Another bead, so the town page changes", "-t", "task", "--prefix", PREFIX, "--silent")
+        act.wait_for_function("b => (document.body.getAttribute('data-updated') || '0') !== b", arg=before, timeout=5_000)
+        assert (act.input_value(f"{form} [name=bead]"), act.input_value(f"{form} [name=target]")) == (bead, RIG)
+        assert act.evaluate("document.activeElement.name") == "target"
+        with act.expect_navigation():
+            act.click(f"{form} button")
+        done = act.inner_text("main")
+        assert re.search(rf"slung {bead} to {RIG}/polecats/\w+", done), done
+        watch.wait_for_selector(f"table.agents a[href='/bead/{bead}']", timeout=5_000)  # on a polecat's hook, live
+        _shoot(watch, shots, "town-actions")
+
+        page = f"/agent/{RIG}/witness"
+        watch.goto(srv.url + page)
+        watch.wait_for_selector("#live.on", timeout=10_000)
+        marker = f"nudged-from-the-dashboard-{time.time_ns()}"
+        act.goto(srv.url + page)
+        form = "form[action='/action/nudge']"
+        act.fill(f"{form} [name=message]", marker)
+        with act.expect_navigation():
+            act.click(f"{form} button")
+        assert f"nudge to {RIG}/witness: delivered" in act.inner_text("main")
+        watch.wait_for_function("m => document.getElementById('transcript').textContent.includes('got: ' + m)",
+                                arg=marker, timeout=15_000)  # fmt: skip
+    finally:
+        ctx.close()
+        srv.stop()

@@ -17,7 +17,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from dash_helpers import GT, DashServer, get
+from dash_helpers import GT, DashServer, claude_reply, get
 
 from gastown_server.beads.store import Ledger
 
@@ -198,15 +198,6 @@ def test_port_option_is_checked_before_anything_starts(town_root):
     ]
 
 
-def _claude_reply(day: str, msg_id: str, inp: int, out: int) -> str:
-    """One assistant line as Claude Code writes it in its session JSONL (the fields gastown.costs reads)."""
-    import json
-
-    return json.dumps({"type": "assistant", "timestamp": f"{day}T10:00:00.000Z", "requestId": f"req-{msg_id}",
-                       "message": {"id": msg_id, "model": "claude-sonnet-4-5",
-                                   "usage": {"input_tokens": inp, "output_tokens": out}}})  # fmt: skip
-
-
 def test_costs_page_and_cost_column_show_what_gastown_costs_reports(town_root, tmp_path):
     """A Claude Code session file (as the runtime writes it) behind a session_started event: the dashboard
     shows the costs domain's numbers (gt costs --json is the reference), per agent and as the rig/day picture."""
@@ -217,8 +208,8 @@ def test_costs_page_and_cost_column_show_what_gastown_costs_reports(town_root, t
     from gastown_server.town.roles import ensure_agent_bead
 
     logs = tmp_path / "claude-session.jsonl"
-    logs.write_text("\n".join([_claude_reply("2026-12-01", "m1", 1_000_000, 10_000),
-                               _claude_reply("2026-12-02", "m2", 500_000, 20_000)]) + "\n")  # fmt: skip
+    logs.write_text("\n".join([claude_reply("2026-12-01", "m1", 1_000_000, 10_000),
+                               claude_reply("2026-12-02", "m2", 500_000, 20_000)]) + "\n")  # fmt: skip
     town = Town(town_root)
     try:
         ident = rig_identity(town_root, "alpha", "al", "polecat", "p1")
