@@ -20,7 +20,9 @@ the real ``gt dashboard`` as a process and measures:
 * ``--clients`` open event streams (plain SSE clients, what each tab
   holds) on an idle town: the server process's CPU (utime+stime from
   /proc) over 10 s, as % of one core: target < 5 %; on the convoys page,
-  then on the town page (whose agents are also watched once a second).
+  then on the town page (whose agents are also watched once a second);
+  then the same with ``--clients`` real Chromium tabs (one browser
+  context each, so that each gets its own connection for its stream).
 """
 
 from __future__ import annotations
@@ -171,6 +173,31 @@ def idle_cpu(srv: Server, n: int, seconds: float = 10.0, view: str = "/convoys")
     return used
 
 
+def idle_cpu_tabs(srv: Server, n: int, seconds: float = 10.0, view: str = "/convoys") -> float:
+    """``n`` real headless Chromium tabs on ``view``, each in its own browser context (a browser opens at
+    most 6 connections per host and context, and each tab's event stream holds one); all of them live
+    (``#live.on``: the stream's hello arrived) before the server's CPU is sampled."""
+    from playwright.sync_api import sync_playwright
+
+    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"]  # fmt: skip
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        pages = []
+        for _ in range(n):
+            page = browser.new_context().new_page()
+            page.goto(srv.url + view)
+            pages.append(page)
+        for page in pages:
+            page.wait_for_selector("#live.on", timeout=30_000)
+        time.sleep(1.0)
+        c0, t0 = srv.cpu_s(), time.monotonic()
+        time.sleep(seconds)
+        used = (srv.cpu_s() - c0) / (time.monotonic() - t0) * 100
+        browser.close()
+    return used
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--convoys", type=int, default=50)
@@ -204,6 +231,10 @@ def main() -> int:
         print(f"idle server, {args.clients} open event streams (convoys page): {cpu:.2f} % of one core (target < 5 %) {mark}")
         cpu = idle_cpu(srv, args.clients, view="/")
         print(f"idle server, {args.clients} open event streams (town page: agents watched every second): {cpu:.2f} % of one core")
+        for view in ("/convoys", "/"):
+            cpu = idle_cpu_tabs(srv, args.clients, view=view)
+            mark = "✔" if cpu < 5 else "✘"
+            print(f"idle server, {args.clients} open Chromium tabs on {view}: {cpu:.2f} % of one core (target < 5 %) {mark}")
         # Open beads of the first convoy (its last one is hooked: left alone).
         lat = latency(srv.url + f"/convoy/{convoy_ids[0]}", root, members[0][len(members[0]) // 2 : -1][: args.runs])
         mark = "✔" if statistics.median(lat) < 100 else "✘"

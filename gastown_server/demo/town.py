@@ -256,6 +256,7 @@ class Demo:
             f"  from Emacs:        M-x gastown-mayor   (town {self.town})",
             f"  editor server:     gastown-server --town {self.town} --socket",
             f"  look around:       cd {self.town} && gt status && gt convoy list --all && gt mq list --all",
+            f"  in a browser:      cd {self.town} && gt dashboard --open   (http://127.0.0.1:8077/)",
             f"  stop it:           cd {self.town} && gt down",
             *emacs_snippet(self.town),
         ])  # fmt: skip
