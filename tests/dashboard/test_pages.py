@@ -246,6 +246,42 @@ def test_unknown_bead_and_agent_get_a_404_that_says_what_is_there(town, server, 
         ctx.close()
 
 
+def test_in_chromium_a_token_bind_refuses_without_the_token_and_actions_are_off(town, server, browser, shots):
+    """The safety rules as a browser meets them, on the demo's town: a non-loopback bind answers 401
+    until the token URL is visited; the read-only dashboard draws no form and refuses a POST made from
+    its own page (same origin) with 403, sending nothing."""
+    guarded = DashServer(town.root, "--host", "0.0.0.0", env=town.demo.env)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = ctx.new_page()
+        base = f"http://127.0.0.1:{guarded.port}"
+        resp = page.goto(base + "/convoys")
+        assert resp.status == 401 and "needs its token" in page.inner_text("main")
+        assert "Release 0.2" not in page.content()
+        _shoot(page, shots, "token-refused")
+        resp = page.goto(base + "/convoys?token=not-the-token")
+        assert resp.status == 401 and "wrong token" in page.inner_text("main")
+        token = (town.root / ".gastown" / "dashboard.token").read_text().strip()
+        resp = page.goto(f"{base}/convoys?token={token}")
+        assert resp.status == 200 and page.url == base + "/convoys" and "Release 0.2" in page.inner_text("main")
+    finally:
+        ctx.close()
+        guarded.stop()
+    ctx, page, _ = _open(browser, server.url + "/mail?address=mayor")
+    try:
+        assert page.locator("main form.action").count() == 0
+        status, text = page.evaluate("""async () => {
+            const r = await fetch('/action/mail', {method: 'POST', body: new URLSearchParams(
+                {to: 'mayor', subject: 'should not be sent', csrf: 'x'})});
+            return [r.status, await r.text()];
+        }""")  # fmt: skip
+        assert status == 403 and "--allow-actions" in text
+        page.reload()
+        assert "should not be sent" not in page.inner_text("main")
+    finally:
+        ctx.close()
+
+
 def test_town_page_follows_agent_activity_that_writes_no_event(town, server, browser):
     """A polecat's pane output (its transcript growing) is activity without a ledger event: the town
     page's "last activity" still follows it (the hub watches agents while a tab shows them)."""
