@@ -725,7 +725,8 @@ class Ledger:
             ).fetchall()
         )
         ready = self.conn.execute(f"SELECT COUNT(*) FROM issues WHERE {READY_PREDICATE}").fetchone()[0]
-        blocked = self.conn.execute("SELECT COUNT(*) FROM issues WHERE is_blocked = 1").fetchone()[0]
+        # As blocked() and ready() count: a wisp's waiting steps are plumbing, not blocked work.
+        blocked = self.conn.execute("SELECT COUNT(*) FROM issues WHERE is_blocked = 1 AND ephemeral = 0").fetchone()[0]
         total = sum(v for k, v in by_status.items() if k != "tombstone")
         return {
             "total": total,

@@ -202,6 +202,7 @@ def test_blocked_leaves_out_wisps_unless_asked(ledger):
     assert [(b.title, why) for b, why in ledger.blocked()] == [("second", [first.id])]
     assert {b.title for b, _ in ledger.blocked(include_ephemeral=True)} == {"second", "patrol step 2"}
     assert ledger.is_blocked(step2.id)
+    assert ledger.stats()["blocked"] == 1  # bd stats, gt dashboard's card, the RPC's ledger status: the same count
 
 
 def test_ready_respects_defer_and_deferred_parent(ledger):
