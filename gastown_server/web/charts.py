@@ -82,8 +82,11 @@ def bars(labels: list[str], series: dict[str, list[float]], *, title: str, unit:
     return _frame(width, height, title, body)
 
 
-def steps(points: list[tuple[str, float, float]], *, title: str) -> str:
-    """A burndown: ``(time label, open, total)`` per change, drawn as step lines (total dashed)."""
+def steps(points: list[tuple[str, float, float]], *, title: str, times: list[float] | None = None) -> str:
+    """A burndown: ``(time label, open, total)`` per change, drawn as step lines (total dashed).
+
+    ``times`` (seconds, one per point) places each change at its moment, so a convoy that sat for a
+    day and then closed in an hour looks like it; without them the changes are evenly spaced."""
     width, height = 720, 240
     x0, y0, w, h = 48, 28, width - 60, height - 70
     top = _nice_max(max((p[2] for p in points), default=0))
@@ -93,8 +96,13 @@ def steps(points: list[tuple[str, float, float]], *, title: str) -> str:
         return _frame(width, height, title, body)
     n = len(points)
 
+    span = (times[-1] - times[0]) if times and len(times) == n else 0.0
+
     def xy(i: int, v: float) -> tuple[float, float]:
-        x = x0 + (w * i / (n - 1) if n > 1 else w / 2)
+        if span > 0:
+            x = x0 + w * (times[i] - times[0]) / span
+        else:
+            x = x0 + (w * i / (n - 1) if n > 1 else w / 2)
         return x, y0 + h - h * v / top
 
     for idx, color, dash in ((2, COLORS[1], ' stroke-dasharray="5 4"'), (1, COLORS[0], "")):

@@ -208,8 +208,9 @@ async def convoy(d, q: Mapping, convoy_id: str) -> Page:
         tree = convoys.tree(led, convoy_id)
     except NotFound:
         raise d.not_found_convoy(convoy_id) from None
-    points = [(p.at[5:16].replace("T", " "), p.open, p.total) for p in metrics.burndown(led, convoy_id)]
-    chart = charts.steps(points, title=f"burndown of {convoy_id}")
+    burn = metrics.burndown(led, convoy_id)
+    points = [(p.at[5:16].replace("T", " "), p.open, p.total) for p in burn]
+    chart = charts.steps(points, title=f"burndown of {convoy_id}", times=[_epoch(p.at) for p in burn])
     html = (
         f'<h1>Convoy {esc(convoy_id)}</h1>'
         + _convoy_block(tree)
@@ -217,6 +218,12 @@ async def convoy(d, q: Mapping, convoy_id: str) -> Page:
         + section("Convoy bead", f'<p>{bead_link(convoy_id, "fields, comments and history")}</p>')
     )
     return Page(f"Convoy {convoy_id}", html)
+
+
+def _epoch(at: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
 
 
 # -- a bead --------------------------------------------------------------------------

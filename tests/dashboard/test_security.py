@@ -296,3 +296,31 @@ def test_merge_queue_shows_a_failed_gates_output_and_retry_requeues_it(town_root
         assert "Pending (0)" in page
     finally:
         srv.stop()
+
+
+def test_convoy_burndown_places_each_change_at_its_time(town_root):
+    """Three changes, the second 0.1 s after the first and the third 2 s later: the middle dot sits near
+    the start of the axis (evenly spaced, it would be in the middle)."""
+    from gastown_server.work import convoys
+
+    led = Ledger(town_root / ".gastown" / "ledger.db")
+    try:
+        a, b = (led.create(t, actor="overseer", issue_type="task").id for t in ("first", "second"))
+        convoy = convoys.create(led, "Timed", [a, b], actor="overseer").id
+        time.sleep(0.1)
+        led.close(a, actor="overseer", reason="done")
+        time.sleep(2.0)
+        led.close(b, actor="overseer", reason="done")
+    finally:
+        led.disconnect()
+    srv = DashServer(town_root)
+    try:
+        status, _, page = get(srv.url + f"/convoy/{convoy}")
+        assert status == 200
+        chart = page.split("Burndown", 1)[1]
+        dots = [float(x) for x in re.findall(r'<circle cx="([0-9.]+)"', chart)]
+        assert len(dots) == 3, chart[:2000]
+        first, middle, last = dots
+        assert (middle - first) / (last - first) < 0.15, dots
+    finally:
+        srv.stop()
