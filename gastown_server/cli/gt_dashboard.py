@@ -68,7 +68,8 @@ def dashboard(ctx, args):
         if args.open:
             import webbrowser
 
-            webbrowser.open(url(dash, with_token=created))
+            # A single-use link, not the token: a browser's command line is visible to every local user.
+            webbrowser.open(url(dash, login=auth.issue_login(dash) if token else None))
 
     try:
         asyncio.run(serve(dash, ready=ready))

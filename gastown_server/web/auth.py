@@ -7,6 +7,9 @@
   ``X-Gastown-Token`` header, ``Authorization: Bearer``, or the cookie that
   a first ``?token=`` visit sets (HttpOnly, SameSite=Strict; the visit is
   redirected to the same URL without the token, so it leaves the address bar).
+* ``--open`` never puts the token on a command line (other local users
+  read those in ``ps``): it opens a single-use login link (``?login=``) that
+  expires after a minute and sets the same cookie.
 * A loopback dashboard without a token answers only requests whose ``Host``
   is a loopback name: a web page elsewhere cannot rebind a DNS name to
   127.0.0.1 and read the town.
@@ -28,6 +31,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 COOKIE = "gt_dashboard_token"
+#: How long a login link from ``--open`` stays good (seconds); it is good once.
+LOGIN_TTL_S = 60.0
 HEADER = "X-Gastown-Token"
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
 
@@ -54,6 +59,32 @@ def load_or_create(town_root: Path) -> tuple[str, bool]:
         fh.write(token + "\n")
     os.replace(tmp, path)
     return token, True
+
+
+def issue_login(dash) -> str:
+    """A single-use login nonce for ``?login=`` (it expires after :data:`LOGIN_TTL_S`)."""
+    import time
+
+    nonce = secrets.token_urlsafe(24)
+    dash.logins[nonce] = time.monotonic() + LOGIN_TTL_S
+    return nonce
+
+
+def _take_login(dash, nonce: str) -> bool:
+    import time
+
+    now = time.monotonic()
+    for stale in [n for n, until in dash.logins.items() if until < now]:
+        del dash.logins[stale]
+    return dash.logins.pop(nonce, None) is not None
+
+
+def _with_cookie(dash, request: web.Request, drop: str) -> web.Response:
+    """Redirect to the same URL without ``drop`` (it leaves the address bar), setting the token cookie."""
+    rest = [(k, v) for k, v in request.query.items() if k != drop]
+    resp = web.Response(status=303, headers={"Location": request.path + ("?" + urlencode(rest) if rest else "")})
+    resp.set_cookie(COOKIE, dash.token, httponly=True, samesite="Strict", path="/")
+    return resp
 
 
 def is_loopback(host: str) -> bool:
@@ -93,10 +124,13 @@ def check(request: web.Request, dash) -> web.StreamResponse | None:
         if not _same(given, dash.token):
             return _page(dash, 401, "Unauthorized", "wrong token: use the URL gt dashboard printed, or the token in "
                          ".gastown/dashboard.token")  # fmt: skip
-        rest = [(k, v) for k, v in request.query.items() if k != "token"]
-        resp = web.Response(status=303, headers={"Location": request.path + ("?" + urlencode(rest) if rest else "")})
-        resp.set_cookie(COOKIE, dash.token, httponly=True, samesite="Strict", path="/")
-        return resp
+        return _with_cookie(dash, request, "token")
+    login = request.query.get("login")
+    if login is not None:
+        if not _take_login(dash, login):
+            return _page(dash, 401, "Unauthorized", "this login link was used already or has expired: run "
+                         "gt dashboard --open again, or open the URL with ?token=")  # fmt: skip
+        return _with_cookie(dash, request, "login")
     auth = request.headers.get("Authorization", "")
     sent = request.headers.get(HEADER) or (auth[7:] if auth.startswith("Bearer ") else None) or request.cookies.get(COOKIE)
     if sent is None:

@@ -48,6 +48,8 @@ class Dashboard:
         self.root = town_root
         self.host, self.port = host, port
         self.token = token
+        #: Single-use login nonces for --open (auth.issue_login), with their expiry (monotonic seconds).
+        self.logins: dict[str, float] = {}
         self.allow_actions = allow_actions
         self.csrf = auth.csrf_value(token) if token else ""
         self.rpc = None  # the App, made on the server's loop
@@ -307,9 +309,11 @@ def make_app(dash: Dashboard) -> web.Application:
     return app
 
 
-def url(dash: Dashboard, *, with_token: bool = False) -> str:
+def url(dash: Dashboard, *, with_token: bool = False, login: str | None = None) -> str:
     host = f"[{dash.host}]" if ":" in dash.host else dash.host
     base = f"http://{host}:{dash.port}/"
+    if login:
+        return base + "?" + urlencode({"login": login})
     return base + ("?" + urlencode({"token": dash.token}) if with_token and dash.token else "")
 
 

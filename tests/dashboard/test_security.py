@@ -175,18 +175,26 @@ def test_open_hands_the_page_to_the_browser(town_root, tmp_path):
     finally:
         srv.stop()
     seen.unlink()
-    srv = DashServer(town_root, "--open", "--allow-actions", env=env)  # a new token: the page opens with it
-    try:
-        deadline = time.monotonic() + 10
-        while not seen.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        token = (town_root / ".gastown" / "dashboard.token").read_text().strip()
-        [opened] = seen.read_text().split()
-        assert opened == srv.url + "/?" + urllib.parse.urlencode({"token": token})
-        status, headers, _ = get(opened, follow=False)  # the browser's first visit: the cookie, and the token leaves the URL
-        assert status == 303 and headers["Location"] == "/" and "gt_dashboard_token=" in headers["Set-Cookie"]
-    finally:
-        srv.stop()
+    # With a token (new, then stored), the browser gets a single-use login link, never the token:
+    # its command line is visible to every local user.
+    for run in ("new token", "stored token"):
+        srv = DashServer(town_root, "--open", "--allow-actions", env=env)
+        try:
+            deadline = time.monotonic() + 10
+            while not seen.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            token = (town_root / ".gastown" / "dashboard.token").read_text().strip()
+            [opened] = seen.read_text().split()
+            assert token not in opened, run
+            assert opened.startswith(srv.url + "/?login="), (run, opened)
+            status, headers, _ = get(opened, follow=False)  # the browser's visit: the cookie, and the link leaves the URL
+            assert status == 303 and headers["Location"] == "/", run
+            assert f"gt_dashboard_token={token}" in headers["Set-Cookie"], run
+            status, _, body = get(opened, follow=False)  # good once
+            assert status == 401 and "used already or has expired" in body, run
+        finally:
+            srv.stop()
+        seen.unlink()
 
 
 def test_port_option_is_checked_before_anything_starts(town_root):
