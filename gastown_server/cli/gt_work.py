@@ -121,14 +121,22 @@ def _print_outcome(ctx, o) -> None:
 
 @COMMANDS.command(
     "refinery process-next", "Merge (or bounce) the next merge request, one at a time",
-    _RIG, _REPO, arg("--all", action="store_true", help="keep going until the queue is empty"),
+    _RIG, _REPO, arg("--all", action="store_true", help="keep going until the queue is empty (still one at a time)"),
+    arg("--budget", type=float, metavar="S",
+        help="with --all: start no further merge once S seconds would be passed (the next run takes the rest)"),
 )  # fmt: skip
 def process_next_cmd(ctx, args):
+    from ..errors import InvalidInput
     from ..work.refinery import drain, process_next, refinery_address
 
+    if args.budget is not None and (not args.all or args.budget <= 0):
+        raise InvalidInput("--budget needs --all and a positive number of seconds")
     rig = _rig(ctx, args.rig, repo=args.repo)
     actor = ctx.actor if getattr(args, "actor", None) or os.environ.get("BD_ACTOR") else refinery_address(rig)
-    outcomes = drain(ctx.ledger, rig, actor=actor) if args.all else [process_next(ctx.ledger, rig, actor=actor)]
+    if args.all:
+        outcomes = drain(ctx.ledger, rig, actor=actor, budget_s=args.budget)
+    else:
+        outcomes = [process_next(ctx.ledger, rig, actor=actor)]
     if ctx.json:
         ctx.emit_json(outcomes if args.all else outcomes[0])
         return 0

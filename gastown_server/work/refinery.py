@@ -126,14 +126,30 @@ def process_next(ledger: Ledger, rig: mrs.RigRef, *, actor: str = "", lock_wait_
     return outcome
 
 
-def drain(ledger: Ledger, rig: mrs.RigRef, *, actor: str = "", limit: int = 1000) -> list[Outcome]:
-    """Process until the queue is empty (or ``limit`` MRs); the idle outcome is not included."""
+def drain(
+    ledger: Ledger, rig: mrs.RigRef, *, actor: str = "", limit: int = 1000, budget_s: float | None = None
+) -> list[Outcome]:
+    """Process until the queue is empty (or ``limit`` MRs); the idle outcome is not included.
+
+    Still one MR at a time: each is a whole :func:`process_next` (the rig
+    lock, recovery, catching up with the remote, its own rebase and gates),
+    in queue order.  ``budget_s``: start no further MR once the time spent
+    plus the slowest MR so far would pass it.  A patrol step runs this as
+    an agent's tool call, and agent CLIs end a call that runs too long (a
+    killed merge is recovered, but costs its gate run again); what is left
+    waits for the next cycle, which starts at once (``patrol.backoff``).
+    """
+    started = time.monotonic()
+    slowest = 0.0
     out = []
     for _ in range(limit):
+        if budget_s is not None and out and time.monotonic() - started + slowest > budget_s:
+            break
         outcome = process_next(ledger, rig, actor=actor)
         if outcome.result == "idle":
             break
         out.append(outcome)
+        slowest = max(slowest, outcome.seconds)
     return out
 
 

@@ -38,6 +38,21 @@ def test_gt_done_then_refinery_round_trip(rig, gt):
     assert gt("refinery", "process-next", "--rig", "gastown", cwd=rig.repo).stdout.strip() == "merge queue is empty"
 
 
+def test_process_next_all_with_a_budget_prints_each_merge(rig, gt):
+    ids = []
+    for name in ("alpha", "bravo"):
+        p = rig.polecat(name)
+        p.commit(f"{name}.txt", f"{name}\n", f"{name}: work")
+        ids.append(msgspec.json.decode(gt("--json", "done", cwd=p.path, actor=p.address).stdout)["mr"]["id"])
+    refused = gt("refinery", "process-next", "--rig", "gastown", "--budget", "60", cwd=rig.repo, check=False)
+    assert refused.returncode == 1 and "--budget needs --all" in refused.stderr
+    out = gt("refinery", "process-next", "--rig", "gastown", "--all", "--budget", "60", cwd=rig.repo).stdout
+    assert [line.split(":")[0] for line in out.splitlines() if not line.startswith(" ")] == ids
+    assert all(mrs.get(rig.ledger, i).merged for i in ids)
+    assert gt("refinery", "process-next", "--rig", "gastown", "--all", "--budget", "60",
+              cwd=rig.repo).stdout.strip() == "merge queue is empty"  # fmt: skip
+
+
 def _one_error_line(proc, prog="gt"):
     assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()

@@ -331,3 +331,24 @@ def test_done_while_the_refinery_holds_the_mr_is_refused(rig):
     assert process_next(rig.ledger, rig.rig).result == "requeued"
     assert process_next(rig.ledger, rig.rig).result == "merged"
     assert "quebec: more" not in rig.main_subjects() and "quebec: work" in rig.main_subjects()
+
+
+def test_drain_with_a_budget_merges_in_order_one_at_a_time_and_leaves_the_rest_queued(rig):
+    gates.save(rig.ledger, rig.rig.name, actor="overseer", gates=[{"run": "sleep 0.2", "kind": "tests"}])
+    a, b, c = rig.polecat("alpha"), rig.polecat("bravo"), rig.polecat("charlie")
+    a.commit("alpha.txt", "alpha\n", "alpha: add alpha.txt")
+    b.commit("shared.txt", "line 1\nline 2 by bravo\nline 3\n", "bravo: edit line 2")
+    c.commit("shared.txt", "line 1\nline 2 by charlie\nline 3\n", "charlie: edit line 2")
+    ids = [done(rig.ledger, rig.rig, worktree=p.path, polecat=p.address).mr.id for p in (a, b, c)]
+
+    # A budget smaller than one merge: the first MR still goes through (gate and all), then it stops.
+    first = drain(rig.ledger, rig.rig, budget_s=0.01)
+    assert [(o.mr_id, o.result) for o in first] == [(ids[0], "merged")]
+    assert [m.id for m in mrs.queue(rig.ledger, rig.rig.name) if m.status == "open"] == ids[1:]
+    # Room for the rest: each in queue order, each through its own pass (the conflict bounced as always).
+    rest = drain(rig.ledger, rig.rig, budget_s=120)
+    assert [(o.mr_id, o.result) for o in rest] == [(ids[1], "merged"), (ids[2], "rework")]
+    assert all(o.seconds >= 0.2 for o in [*first, rest[0]])  # the gate ran for each merge
+    assert rig.main_subjects().count("alpha: add alpha.txt") == rig.main_subjects().count("bravo: edit line 2") == 1
+    assert [m.subject for m in c.inbox("REWORK_REQUEST")] == ["REWORK_REQUEST charlie"]
+    assert drain(rig.ledger, rig.rig, budget_s=120) == []
