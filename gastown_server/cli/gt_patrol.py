@@ -123,16 +123,19 @@ def patrol_backoff(ctx, args):
     with _town() as town:
         rig = _rig_name(town, args.rig) if args.role != "deacon" else ""
         decision = backoff.compute(town, args.role, rig, max_s=args.max)
-    if ctx.json:
-        ctx.emit_json(decision)
-    else:
-        why = "acted" if decision.acted else f"idle x{decision.idle_cycles}"
-        ctx.out(f"{args.role}{' ' + rig if rig else ''}: next cycle in {decision.delay_s:g}s ({why})")
-    if not args.no_sleep and decision.delay_s > 0:
-        import sys
+        if ctx.json:
+            ctx.emit_json(decision)
+        else:
+            why = "acted" if decision.acted else f"idle x{decision.idle_cycles}"
+            ctx.out(f"{args.role}{' ' + rig if rig else ''}: next cycle in {decision.delay_s:g}s ({why})")
+        if not args.no_sleep and decision.delay_s > 0:
+            import sys
 
-        sys.stdout.flush()
-        time.sleep(decision.delay_s)
+            sys.stdout.flush()
+            started = time.monotonic()
+            woke = backoff.wait(town, decision)
+            if woke and not ctx.json:
+                ctx.out(f"woke after {time.monotonic() - started:.1f}s: {woke}")
     return 0
 
 

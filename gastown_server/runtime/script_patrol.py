@@ -282,9 +282,12 @@ class PatrolLoop:
                 max_s = None
         with open_town(self.agent.env.get("GT_TOWN") or None) as town:
             decision = backoff.compute(town, role, self.rig if role != "deacon" else "", max_s=max_s)
-        self.acted = decision.acted
-        if decision.delay_s > 0 and self.pump(timeout=decision.delay_s):
+            self.acted = decision.acted
+            woke = backoff.wait(town, decision, pause=lambda s: self.pump(timeout=s)) if decision.delay_s > 0 else ""
+        if woke == "input":
             self.agent.say("patrol: woken by input")
+        elif woke:
+            self.agent.say(f"patrol: woken: {woke}")
 
     # -- running commands -------------------------------------------------------------------
 
