@@ -131,7 +131,10 @@ class Demo:
         town_config.save(self.town, cfg)
 
     def gate_command(self) -> str:
-        return f"{_quote(sys.executable)} -m pytest -q -p no:cacheprovider"
+        # The sample rig's suite needs no pytest plugin. The ones installed next to gastown
+        # (hypothesis, pytest-benchmark, libtmux's) are ~2 s of imports per run on a loaded
+        # 2-core machine, and the suite runs in every polecat's test step and every merge.
+        return f"PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 {_quote(sys.executable)} -m pytest -q -p no:cacheprovider"
 
     def build(self, *, gate: str | None = None, start: bool = True) -> None:
         t0 = time.monotonic()
