@@ -137,6 +137,7 @@ def process_next_cmd(ctx, args):
         outcomes = drain(ctx.ledger, rig, actor=actor, budget_s=args.budget)
     else:
         outcomes = [process_next(ctx.ledger, rig, actor=actor)]
+    woke = _wake_bounced(outcomes, actor)
     if ctx.json:
         ctx.emit_json(outcomes if args.all else outcomes[0])
         return 0
@@ -144,7 +145,25 @@ def process_next_cmd(ctx, args):
         ctx.out("merge queue is empty")
     for o in outcomes:
         _print_outcome(ctx, o)
+    for line in woke:
+        ctx.out(line)
     return 0
+
+
+def _wake_bounced(outcomes, actor: str) -> list[str]:
+    """In a town, the polecats whose work came back get their nudge queued now (work/refinery_wake.py)."""
+    if not any(o.result in ("rework", "failed") for o in outcomes):
+        return []
+    from ..errors import NoTown
+    from ..town.core import open_town
+    from ..work.refinery_wake import wake_bounced
+
+    try:
+        town = open_town()
+    except NoTown:
+        return []
+    with town:
+        return wake_bounced(town, outcomes, sender=actor)
 
 
 def _queue_rows(ctx, args):

@@ -467,7 +467,7 @@ def _handle(town, rig_name: str, actor: str, msg) -> str:
     if word == "MERGED":
         return f"{name} merged: " + _cleanup_named(town, rig_name, name, actor)
     if word in ("MERGE_FAILED", "REWORK_REQUEST"):
-        return f"{name} {word}: " + _back_to_work(town, rig_name, name, actor, word)
+        return f"{name} {word}: " + _back_to_work(town, rig_name, name, actor, word, since=msg.created_at)
     if word == "HANDOFF":
         return "handoff note read"
     return ""
@@ -492,19 +492,40 @@ def _cleanup_named(town, rig_name: str, name: str, actor: str) -> str:
     return cleanup_polecat(town, ident, actor=actor)
 
 
-def _back_to_work(town, rig_name: str, name: str, actor: str, why: str) -> str:
+#: What a polecat whose work the Refinery bounced is nudged with, by the Refinery itself
+#: (queued: ``work/refinery_wake.py``) or else by the Witness (``_back_to_work``).
+BACK_TO_WORK = "hook -- {why} from the refinery: your issue is back on your hook; run it"
+
+
+def _back_to_work(town, rig_name: str, name: str, actor: str, why: str, *, since: str = "") -> str:
+    """The polecat runs and gets one nudge to its hook for this bounce (mail sent at ``since``).
+
+    The Refinery queues that nudge itself when it bounces the work (the daemon
+    delivers it); a second one reaching the polecat after it has submitted the
+    rework would start the rework over, so: already delivered -> nothing more;
+    still queued -> delivered now (or left to the daemon); a session started
+    here works its hook on its own, so the queued copy is dropped.
+    """
     from ..runtime import nudge
     from ..town.lifecycle import start_agent
 
     ident = _polecat_ident(town, rig_name, name)
     if ident is None:
         return f"no polecat {name!r}"
+    text = BACK_TO_WORK.format(why=why)
     res = start_agent(town, ident, actor=actor, mode="witness-rework")
-    if res.status == "running":
-        n = nudge.nudge(
-            town.tmux, ident.session, f"hook -- {why} from the refinery: your issue is back on your hook; run it",
-            state_dir=town.state_dir, idle_s=town.config.nudge.idle_s, timeout_s=5.0, sender=actor,
-            queue_if_missing=True,
-        )  # fmt: skip
-        return f"nudged {ident.address} ({n.status})"
-    return f"{res.status} {ident.address}"
+    if res.status != "running":
+        nudge.drop_queued(town.state_dir, ident.session, text)
+        return f"{res.status} {ident.address}"
+    sent = nudge.sent_since(town.state_dir, ident.session, text, since) if since else ""
+    if sent == "delivered":
+        return f"{ident.address} already nudged by the refinery"
+    if sent == "queued":
+        out = nudge.flush_queue(town.tmux, town.state_dir, ident.session, idle_s=town.config.nudge.idle_s)
+        status = next((r.status for r in out if r.message == nudge.clean_message(text)), "still queued")
+        return f"nudged {ident.address} (the refinery's queued nudge: {status})"
+    n = nudge.nudge(
+        town.tmux, ident.session, text, state_dir=town.state_dir, idle_s=town.config.nudge.idle_s, timeout_s=5.0,
+        sender=actor, queue_if_missing=True,
+    )  # fmt: skip
+    return f"nudged {ident.address} ({n.status})"

@@ -262,6 +262,45 @@ def _log(state_dir: Path, result: NudgeResult) -> None:
 # -- public reads --------------------------------------------------------------
 
 
+def enqueue(state_dir: Path, session: str, message: str, *, sender: str = "") -> NudgeResult:
+    """Queue ``message`` for ``session`` without trying to type it (for a sender with no tmux:
+    a sandboxed Refinery); it goes out like any queued nudge, on the daemon's next beat once
+    the session is idle, or before the next nudge to that session."""
+    text = clean_message(message)
+    item = QueuedNudge(id=uuid.uuid4().hex[:12], session=session, message=text, queued_at=clock.now(), sender=sender)
+    fresh = _enqueue(_dir(state_dir), item)
+    result = NudgeResult(status="queued", session=session, message=text, id=item.id, at=item.queued_at, sender=sender,
+                         reason="queued by a sender without tmux" if fresh else "the same text was already queued (kept once)")  # fmt: skip
+    _log(state_dir, result)
+    return result
+
+
+def sent_since(state_dir: Path, session: str, message: str, since: str) -> str:
+    """'queued' when the same text waits in ``session``'s queue, 'delivered' when it reached the
+    session at or after ``since`` (an ISO time, as ``clock.now()``), else ''."""
+    text = clean_message(message)
+    if any(q.message == text for q in pending_nudges(state_dir, session)):
+        return "queued"
+    floor = clock.parse(since)
+    for r in read_log(state_dir):
+        if r.session == session and r.message == text and r.status == "delivered" and r.at and clock.parse(r.at) >= floor:
+            return "delivered"
+    return ""
+
+
+def drop_queued(state_dir: Path, session: str, message: str) -> int:
+    """Take the queued copies of ``message`` for ``session`` out of its queue; how many."""
+    d = _dir(state_dir)
+    text = clean_message(message)
+    with _flock(d / f"{_safe(session)}.queue.lock", deadline=None):
+        path = _queue_path(d, session)
+        items = _read_queue(path)
+        keep = [i for i in items if i.message != text]
+        if len(keep) != len(items):
+            _write_queue(path, keep)
+    return len(items) - len(keep)
+
+
 def pending_nudges(state_dir: Path, session: str | None = None) -> list[QueuedNudge]:
     """Queued (not yet delivered) nudges, oldest first per session."""
     d = Path(state_dir) / "nudge"

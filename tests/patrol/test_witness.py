@@ -294,3 +294,38 @@ def test_a_failing_restart_still_counts_toward_escalation(town, src_repo):
         seen += witness.nudge_stuck(town, RIG).actions
     assert any("missing-runtime" in a for a in seen), seen
     assert any(a.startswith(f"escalated {ident.address}") for a in seen), seen
+
+
+def test_a_bounce_the_refinery_already_nudged_for_gets_no_second_nudge(town, src_repo):
+    """The Refinery queues the back-to-work nudge itself (no tmux: the daemon delivers it); the
+    Witness's inbox then delivers that queued one, or, once delivered, sends none: one nudge a bounce."""
+    from gastown_server.runtime import nudge
+
+    setup_rig(town, src_repo)
+    bead = town.ledger.create("Bounced work", actor="overseer")
+    ident = polecat_with_hook(town, "nux", bead.id)
+    wait_for(lambda: "nux" in transcript(town.root, ident.session), what="polecat up")
+    text = witness.BACK_TO_WORK.format(why="REWORK_REQUEST")
+    nudge.enqueue(town.state_dir, ident.session, text, sender=f"{RIG}/refinery")
+    assert nudge.sent_since(town.state_dir, ident.session, text, "2000-01-01T00:00:00Z") == "queued"
+    mail.send(town.ledger, f"{RIG}/witness", "REWORK_REQUEST nux", "MR: x", actor=f"{RIG}/refinery")
+    actions = witness.inbox(town, RIG).actions
+    assert len(actions) == 1 and "the refinery's queued nudge: delivered" in actions[0], actions
+    # The next bounce: the daemon delivers the refinery's nudge before the Witness reads the mail.
+    time.sleep(1.1)
+    nudge.enqueue(town.state_dir, ident.session, text, sender=f"{RIG}/refinery")
+    mail.send(town.ledger, f"{RIG}/witness", "REWORK_REQUEST nux", "MR: x", actor=f"{RIG}/refinery")
+    assert [r.status for r in nudge.flush_queue(town.tmux, town.state_dir, ident.session)] == ["delivered"]
+    actions = witness.inbox(town, RIG).actions
+    assert "already nudged by the refinery" in actions[0], actions
+    # A bounce the refinery did not nudge for (another runtime, an older refinery): the Witness nudges.
+    time.sleep(1.1)
+    mail.send(town.ledger, f"{RIG}/witness", "MERGE_FAILED nux", "MR: x", actor=f"{RIG}/refinery")
+    assert "nudged gastown/polecats/nux (delivered)" in witness.inbox(town, RIG).actions[0]
+    delivered = [r for r in nudge.read_log(town.state_dir) if r.session == ident.session and r.status == "delivered"]
+    assert [r.message for r in delivered] == [text, text, witness.BACK_TO_WORK.format(why="MERGE_FAILED")]
+    assert nudge.pending_nudges(town.state_dir, ident.session) == []
+    # A session the Witness has to start works its hook by itself: a queued copy is dropped.
+    nudge.enqueue(town.state_dir, "ga-gone", text, sender=f"{RIG}/refinery")
+    assert nudge.drop_queued(town.state_dir, "ga-gone", text) == 1
+    assert nudge.pending_nudges(town.state_dir, "ga-gone") == []
