@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ..errors import InvalidInput
+from .filters import Where
 from .models import NON_WORK_TYPES, Bead
 from .schema import READY_PREDICATE
 from .store import _SELECT, Ledger, _row_to_bead
@@ -69,64 +70,37 @@ def browse(
         raise InvalidInput(f"unknown sort {sort!r}: one of {', '.join(SORTS)}")
     if preset is not None and preset not in PRESETS:
         raise InvalidInput(f"unknown preset {preset!r}: one of {', '.join(PRESETS)}")
-    where: list[str] = []
-    params: list[object] = []
-
-    def _in(col: str, value: str | Sequence[str]) -> None:
-        values = [value] if isinstance(value, str) else list(value)
-        where.append(f"{col} IN ({','.join('?' * len(values))})")
-        params.extend(values)
-
+    where = Where()
     closed_shown = include_closed or preset in ("closed", "all")
-    if status:
-        for s in [status] if isinstance(status, str) else status:
-            led.validate_status(s)
-        _in("status", status)
-    elif preset == "closed":
-        where.append("status = 'closed'")
-    elif not closed_shown:
-        where.append("status NOT IN ('closed', 'tombstone')")
+    if preset == "closed" and not status:
+        where.add("status = 'closed'")
     else:
-        where.append("status != 'tombstone'")
+        where.status(led, status, include_closed=closed_shown)
     if preset == "ready":
-        where.append(f"({READY_PREDICATE})")
+        where.add(f"({READY_PREDICATE})")
     elif preset == "blocked":
-        where.append("(is_blocked = 1 OR status = 'blocked')")
+        where.add("(is_blocked = 1 OR status = 'blocked')")
     elif preset == "in_progress":
-        where.append("status IN ('in_progress', 'hooked')")
+        where.add("status IN ('in_progress', 'hooked')")
     elif preset == "mine":
         if not actor:
             raise InvalidInput("preset 'mine' needs an actor (initialize with one)")
-        where.append("assignee = ?")
-        params.append(actor)
-    if issue_type:
-        for t in [issue_type] if isinstance(issue_type, str) else issue_type:
-            led.validate_type(t)
-        _in("issue_type", issue_type)
-    elif work_only:
+        where.add("assignee = ?", actor)
+    where.issue_type(led, issue_type)
+    if work_only and not issue_type:
         # The ledger's plumbing (mail, agents, molecules, gates) is not work to browse.
-        where.append(f"issue_type NOT IN ({','.join('?' * len(NON_WORK_TYPES))}) AND ephemeral = 0")
-        params.extend(NON_WORK_TYPES)
-    if assignee is not None:
-        where.append("assignee = ?")
-        params.append(assignee)
-    if label:
-        where.append("id IN (SELECT issue_id FROM labels WHERE label = ?)")
-        params.append(label)
-    if parent:
-        where.append("parent = ?")
-        params.append(parent)
-    if prefix:
-        where.append("id >= ? AND id < ?")
-        params.extend([prefix + "-", prefix + "."])  # '.' sorts right after '-'
+        where.add(
+            f"issue_type NOT IN ({','.join('?' * len(NON_WORK_TYPES))}) AND ephemeral = 0", *NON_WORK_TYPES
+        )
+    where.fields(assignee=assignee, label=label, parent=parent, prefix=prefix)
     if query and query.strip():
         pattern = _escape_like(query.strip())
-        where.append(
+        where.add(
             "(title LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\' "
-            "OR assignee LIKE ? ESCAPE '\\')"
+            "OR assignee LIKE ? ESCAPE '\\')",
+            *[pattern] * 4,
         )
-        params.extend([pattern] * 4)
-    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    clause, params = where.clause, where.params
     order = SORTS[sort].format(d="DESC" if descending else "ASC")
     with led.snapshot():
         total = led.conn.execute(f"SELECT COUNT(*) FROM issues{clause}", params).fetchone()[0]

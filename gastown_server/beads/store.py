@@ -23,6 +23,7 @@ import msgspec
 from ..errors import Conflict, GastownError, InvalidInput, NotFound, SecretRefused
 from ..paths import STATE_DIR
 from . import clock, feedlog, ids, limits, readiness
+from .filters import Where
 from .models import (
     BEAD_COLUMNS,
     BEAD_SELECT,
@@ -554,40 +555,14 @@ class Ledger:
         limit: int | None = None,
         order: str = "created_at, id",
     ) -> list[Bead]:
-        where, params = [], []
-
-        def _in(col: str, value: str | Sequence[str]) -> None:
-            values = [value] if isinstance(value, str) else list(value)
-            where.append(f"{col} IN ({','.join('?' * len(values))})")
-            params.extend(values)
-
-        if status:
-            for s in [status] if isinstance(status, str) else status:
-                self.validate_status(s)
-            _in("status", status)
-        elif not include_closed:
-            where.append("status NOT IN ('closed', 'tombstone')")
-        else:
-            where.append("status != 'tombstone'")
-        if issue_type:
-            for t in [issue_type] if isinstance(issue_type, str) else issue_type:
-                self.validate_type(t)
-            _in("issue_type", issue_type)
-        if assignee is not None:
-            where.append("assignee = ?")
-            params.append(assignee)
-        if label:
-            where.append("id IN (SELECT issue_id FROM labels WHERE label = ?)")
-            params.append(label)
-        if parent:
-            where.append("parent = ?")
-            params.append(parent)
-        if prefix:
-            where.append("id >= ? AND id < ?")
-            params.extend([prefix + "-", prefix + "."])  # '.' sorts right after '-'
+        where = Where()
+        where.status(self, status, include_closed=include_closed)
+        where.issue_type(self, issue_type)
+        where.fields(assignee=assignee, label=label, parent=parent, prefix=prefix)
         if not include_ephemeral:
-            where.append("ephemeral = 0")
-        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order}"
+            where.add("ephemeral = 0")
+        sql = f"{_SELECT}{where.clause} ORDER BY {order}"
+        params = where.params
         if limit:
             sql += " LIMIT ?"
             params.append(limit)
