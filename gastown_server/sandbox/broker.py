@@ -32,6 +32,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 
 BROKER_ENV = "GT_GIT_BROKER"
 #: Where a Refinery's sandbox sees its broker directory (short: AF_UNIX paths are limited).
@@ -149,14 +150,8 @@ def _redact(text: str, town: str) -> str:
 
 def serve_one(conn: socket.socket, *, repo: str, url: str, town: str, rig: str, env: dict[str, str]) -> None:
     with conn:
-        data = b""
-        while not data.endswith(b"\n") and len(data) < MAX_REQUEST:
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            data += chunk
         try:
-            req = json.loads(data)
+            req = json.loads(recv_line(conn, MAX_REQUEST))
             args = [str(a) for a in req["args"]]
             remote = next((a for a in args[1:] if not a.startswith("-")), "")
             argv = git_argv(args, url=url, configured_url=_configured_url(repo, remote), town=town, rig=rig)
@@ -172,10 +167,7 @@ def serve_one(conn: socket.socket, *, repo: str, url: str, town: str, rig: str, 
             reply = {"rc": 128, "stdout": "", "stderr": "fatal: git timed out in the broker\n"}
         except (ValueError, KeyError, TypeError) as exc:
             reply = {"rc": 128, "stdout": "", "stderr": f"fatal: bad broker request: {exc}\n"}
-        try:
-            conn.sendall(json.dumps(reply).encode() + b"\n")
-        except OSError:
-            pass
+        send_reply(conn, reply)
 
 
 #: Variables the broker's own environment (the session's) may not pass to git: git's own
@@ -204,27 +196,77 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--git", default="git", help="the git binary (resolved by the starter: PATH here is the system's)")
     p.add_argument("--parent", type=int, default=0, help="the session's pid (bwrap's): end when it is gone")
     args = p.parse_args(argv)
-    done = _on_session_end()
-    if args.parent and os.getppid() != args.parent:
-        return 0  # the session ended before this started (it starts after the agent: bwrap.py)
+    done = start_session_helper(args.parent)
+    if done is None:
+        return 0
     global GIT
     GIT = args.git
     url = args.url if args.url is not None else _configured_url(args.repo, "origin")
-    srv, ident = bind(args.socket)
     env = _git_env()
 
-    def loop() -> None:
+    def handle(conn: socket.socket) -> None:
+        serve_one(conn, repo=args.repo, url=url, town=args.town, rig=args.rig, env=env)
+
+    serve_session(args.socket, handle, done, parent=args.parent)
+    return 0
+
+
+# -- what the session helpers (this broker, the tmux gate) share --------------------------
+
+
+def start_session_helper(parent: int) -> _Ended | None:
+    """A helper's first step: the end-of-session handlers (:func:`_on_session_end`); ``None``
+    when the session, ``parent``, ended before this started (it starts after the agent:
+    bwrap.py), and the helper should exit at once."""
+    done = _on_session_end()
+    if parent and os.getppid() != parent:
+        return None
+    return done
+
+
+def serve_session(path: str, handle: Callable[[socket.socket], None], done: _Ended, *, parent: int = 0) -> None:
+    """Listen at ``path`` and hand each connection to ``handle`` in a thread of its own, until
+    the session ends (:func:`serve_until_session_ends`)."""
+    srv, ident = bind(path)
+
+    def accept() -> None:
         while True:
             try:
                 conn, _ = srv.accept()
             except OSError:
                 return
-            threading.Thread(target=serve_one, args=(conn,), daemon=True,
-                             kwargs=dict(repo=args.repo, url=url, town=args.town, rig=args.rig, env=env)).start()  # fmt: skip
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
 
-    threading.Thread(target=loop, daemon=True).start()
-    serve_until_session_ends(srv, args.socket, ident, done, parent=args.parent)
-    return 0
+    threading.Thread(target=accept, daemon=True).start()
+    serve_until_session_ends(srv, path, ident, done, parent=parent)
+
+
+def recv_line(conn: socket.socket, limit: int | None = None) -> bytes:
+    """What the peer sends up to a newline (a request or a reply is one JSON line), its close,
+    or ``limit`` bytes, whichever comes first."""
+    data = b""
+    while not data.endswith(b"\n") and (limit is None or len(data) < limit):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def send_reply(conn: socket.socket, reply: dict) -> None:
+    try:
+        conn.sendall(json.dumps(reply).encode() + b"\n")
+    except OSError:
+        pass  # the client is gone: nobody to tell
+
+
+def ask(path: str, req: dict) -> dict:
+    """One request to the session helper at ``path``, and its reply; raises ``OSError`` or
+    ``ValueError`` when it does not answer (each caller words that failure its own way)."""
+    with connect(path) as s:
+        s.sendall(json.dumps(req).encode() + b"\n")
+        data = recv_line(s)
+    return json.loads(data)
 
 
 def bind(path: str) -> tuple[socket.socket, tuple[int, int]]:
@@ -324,15 +366,7 @@ def remote_git(repo, args: list[str], *, town: str, rig: str):
     if not sock:
         return repo.run(*_safe_config(town, rig), *args, check=False)
     try:
-        with connect(sock) as s:
-            s.sendall(json.dumps({"args": args}).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        reply = json.loads(data)
+        reply = ask(sock, {"args": args})
     except (OSError, ValueError) as exc:
         reply = {"rc": 128, "stdout": "", "stderr": f"fatal: the sandbox's git broker at {sock} did not answer: {exc}\n"}
     return subprocess.CompletedProcess(["git", *args], reply["rc"], reply["stdout"], reply["stderr"])

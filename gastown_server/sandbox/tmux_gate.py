@@ -291,15 +291,11 @@ class Gate:
     def serve_one(self, conn: socket.socket) -> None:
         from ..errors import GastownError
 
+        from . import broker
+
         with conn:
-            data = b""
-            while not data.endswith(b"\n") and len(data) < MAX_REQUEST:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
             try:
-                req = json.loads(data)
+                req = json.loads(broker.recv_line(conn, MAX_REQUEST))
                 op = req.get("op")
                 if op == "run":
                     reply = self.run(list(req["args"]))
@@ -315,10 +311,7 @@ class Gate:
                 reply = {"rc": 1, "stdout": [], "stderr": [str(exc)], "error": type(exc).__name__}
             except (ValueError, KeyError, TypeError, subprocess.TimeoutExpired) as exc:
                 reply = {"rc": 1, "stdout": [], "stderr": [f"bad tmux gate request: {exc}"]}
-            try:
-                conn.sendall(json.dumps(reply).encode() + b"\n")
-            except OSError:
-                pass
+            broker.send_reply(conn, reply)
 
 
 def _tmux_env() -> dict[str, str]:
@@ -341,9 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parent", type=int, default=0)
     p.add_argument("--home", default="", help="the user's HOME (this process inherits the agent's)")
     args = p.parse_args(argv)
-    done = broker._on_session_end()
-    if args.parent and os.getppid() != args.parent:
-        return 0  # the session ended before this started (it starts after the agent: bwrap.py)
+    done = broker.start_session_helper(args.parent)
+    if done is None:
+        return 0
     # What this process was started with is the sandboxed session's environment: none of it applies here.
     for k in [k for k in os.environ if k.startswith(("GT_", "BD_", "GIT_"))]:
         del os.environ[k]
@@ -351,18 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.home:
         os.environ["HOME"] = args.home
     gate = Gate(town=args.town, session=args.session, tmux_socket=args.tmux_socket, tmux=args.tmux)
-    srv, ident = broker.bind(args.socket)
-
-    def loop() -> None:
-        while True:
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                return
-            threading.Thread(target=gate.serve_one, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=loop, daemon=True).start()
-    broker.serve_until_session_ends(srv, args.socket, ident, done, parent=args.parent)
+    broker.serve_session(args.socket, gate.serve_one, done, parent=args.parent)
     return 0
 
 
@@ -379,15 +361,7 @@ def request(req: dict) -> dict:
 
     path = gated()
     try:
-        with broker.connect(path) as s:
-            s.sendall(json.dumps(req).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        return json.loads(data)
+        return broker.ask(path, req)
     except (OSError, ValueError) as exc:
         return {"rc": 1, "stdout": [], "stderr": [f"error connecting to the tmux gate at {path}: {exc}"]}
 
