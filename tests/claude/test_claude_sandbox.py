@@ -9,42 +9,26 @@ polecat's own worktree, the one place it may write.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+import town_helpers
+from town_helpers import GT, make_repo
 
 from gastown_server.runtime import agent_clis
 
 pytestmark = pytest.mark.slow
 
-GT = [sys.executable, "-m", "gastown_server.cli.gt"]
 TOKEN = "ghp_claude-polecat-must-not-see-this-77"
 
 
-def wait_for(pred, timeout, what, step=0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def _git_repo(path: Path, files: dict[str, str]) -> Path:
-    path.mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
-    for name, text in files.items():
-        (path / name).write_text(text)
-    git = ["git", "-C", str(path), "-c", "user.email=t@example.com", "-c", "user.name=t"]
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-qm", "init"], check=True)
-    return path
+#: These waits last minutes and mostly read a pane through tmux: poll a few times a second (the shared default: 20).
+wait_for = functools.partial(town_helpers.wait_for, step=0.25)
 
 
 def test_claude_polecat_reads_none_of_what_it_must_not(tmp_path):
@@ -68,7 +52,7 @@ def test_claude_polecat_reads_none_of_what_it_must_not(tmp_path):
     try:
         demo.build()
         root = demo.town
-        gt("rig", "add", "beta", str(_git_repo(tmp_path / "beta-src", {"beta-only.txt": "beta's code\n"})), "--prefix", "be")
+        gt("rig", "add", "beta", str(make_repo(tmp_path / "beta-src", {"beta-only.txt": "beta's code\n"})), "--prefix", "be")
         gt("secret", "set", RIG, "git-password", input_text=TOKEN + "\n")
         # Another polecat's worktree with work in progress, and the probing polecat's session.
         code = ("import sys; from gastown_server.town.core import Town; from gastown_server.town import rigs; "

@@ -10,6 +10,7 @@ tests check the key arrives upstream but is in no agent's environment, file
 or transcript.
 """
 
+import functools
 import json
 import os
 import re
@@ -20,26 +21,21 @@ import time
 from pathlib import Path
 
 import pytest
+import town_helpers
+from town_helpers import GT
 
 from gastown_server.modelstub import service
 from gastown_server.runtime import agent_clis
 
 pytestmark = pytest.mark.slow
 
-GT = [sys.executable, "-m", "gastown_server.cli.gt"]
 SECRET = "sk-ant-api03-TOWN-SECRET-do-not-leak-4711"
 DIALOGS = re.compile(r"Detected a custom API key|trust this folder|one you trust\?|Bypass Permissions mode|"
                      r"Select login method|Choose the text style")
 
 
-def wait_for(pred, timeout, what, step=0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+#: These waits last minutes and mostly read a pane through tmux: poll a few times a second (the shared default: 20).
+wait_for = functools.partial(town_helpers.wait_for, step=0.25)
 
 
 @pytest.fixture(scope="module")

@@ -8,31 +8,24 @@ what holds it.  The model is a loopback stub in this process that can be made sl
 `gt model-stub` answers at once); the Mayor's runtime points Codex at it (GT_MODEL_BASE_URL).
 """
 
+import functools
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
+import town_helpers
+from town_helpers import GT
 
 from gastown_server.modelstub import service
 from gastown_server.runtime import agent_clis
 
 pytestmark = pytest.mark.slow
 
-GT = [sys.executable, "-m", "gastown_server.cli.gt"]
-
-
-def wait_for(pred, timeout, what, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+#: These waits last minutes and mostly read a pane through tmux: poll a few times a second (the shared default: 20).
+wait_for = functools.partial(town_helpers.wait_for, step=0.2)
 
 
 @pytest.fixture

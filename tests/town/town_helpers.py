@@ -61,7 +61,8 @@ def stop_daemon(root: Path) -> None:
 
 
 
-def wait_for(pred, timeout=10.0, step=0.05, what="condition"):
+def wait_for(pred, timeout=10.0, what="condition", step=0.05):
+    """``pred()``'s first true value, polled every ``step`` s; AssertionError naming ``what`` after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = pred()
