@@ -90,17 +90,22 @@ def create(call, p: t.BeadCreateParams) -> Bead:
 _FIELDS = tuple(f for f in edits.EDITABLE if f != "issue_type")
 
 
+def _changes(p, fields: tuple[str, ...]) -> dict:
+    """The ``fields`` a call sets (UNSET ones are left alone); the wire's ``type`` is the ledger's ``issue_type``."""
+    changes = {f: getattr(p, f) for f in fields if getattr(p, f) is not UNSET}
+    if p.type is not UNSET:
+        changes["issue_type"] = p.type
+    return changes
+
+
 @method("bead/update", t.BeadUpdateParams, Bead, mode="write")
 def update(call, p: t.BeadUpdateParams) -> Bead:
     """Change the given fields, labels, or claim the bead; all in one transaction."""
-    changes = {f: getattr(p, f) for f in _FIELDS if getattr(p, f) is not UNSET}
-    if p.type is not UNSET:
-        changes["issue_type"] = p.type
     edits.edit(
         call.ledger,
         p.id,
         actor=call.actor,
-        changes=changes,
+        changes=_changes(p, _FIELDS),
         add_labels=p.add_labels,
         remove_labels=p.remove_labels,
         claim=p.claim,
@@ -111,14 +116,11 @@ def update(call, p: t.BeadUpdateParams) -> Bead:
 @method("bead/bulkUpdate", t.BeadBulkUpdateParams, t.BeadBulkUpdateResult, mode="write")
 def bulk_update(call, p: t.BeadBulkUpdateParams) -> t.BeadBulkUpdateResult:
     """The same status / priority / assignee / type / label change on many beads, all or nothing (one event per bead)."""
-    changes = {f: getattr(p, f) for f in ("status", "priority", "assignee") if getattr(p, f) is not UNSET}
-    if p.type is not UNSET:
-        changes["issue_type"] = p.type
     beads = edits.bulk_edit(
         call.ledger,
         p.ids,
         actor=call.actor,
-        changes=changes,
+        changes=_changes(p, ("status", "priority", "assignee")),
         add_labels=p.add_labels,
         remove_labels=p.remove_labels,
         reason=p.reason,
