@@ -32,6 +32,7 @@ import msgspec
 
 from ..errors import Conflict, Unavailable
 from ..town import layout
+from . import lifetime
 
 
 class DaemonStatus(msgspec.Struct, omit_defaults=False):
@@ -137,12 +138,9 @@ def run(root: Path, *, interval_s: float | None = None, beats: int | None = None
     root = Path(root).resolve()
     town = open_town(root)
     layout.state_dir(root).mkdir(exist_ok=True)
-    lock_fd = os.open(layout.daemon_lock_path(root), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(lock_fd)
-        raise Conflict(f"the daemon of town {town.name} is already running (pid {_read_pid(root)})") from None
+    lock_fd = lifetime.hold_lock(layout.daemon_lock_path(root))
+    if lock_fd is None:
+        raise Conflict(f"the daemon of town {town.name} is already running (pid {_read_pid(root)})")
     if revive and not reviving.is_wanted(root):
         fcntl.flock(lock_fd, fcntl.LOCK_UN)
         os.close(lock_fd)
@@ -150,15 +148,8 @@ def run(root: Path, *, interval_s: float | None = None, beats: int | None = None
         return 0
     if not revive:
         reviving.want(root, interval_s)
-    stopping = False
+    stopping = lifetime.StopSignal().install()
     finished = False
-
-    def stop_handler(signum, frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop_handler)
-    signal.signal(signal.SIGINT, stop_handler)
     pid_path = layout.daemon_pid_path(root)
     pid_path.write_text(f"{os.getpid()}\n")
     interval = interval_s if interval_s is not None else town.config.daemon.heartbeat_s
@@ -273,14 +264,7 @@ def standby(root: Path, *, poll_s: float = 1.0) -> int:
     from . import revive
 
     root = Path(root).resolve()
-    stopping = False
-
-    def stop_handler(signum, frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop_handler)
-    signal.signal(signal.SIGINT, stop_handler)
+    stopping = lifetime.StopSignal().install()
     while not stopping:
         if revive.is_wanted(root) and not revive.daemon_alive(root):
             try:
@@ -289,8 +273,7 @@ def standby(root: Path, *, poll_s: float = 1.0) -> int:
                 pass  # another starter won the lock
             if stopping:
                 break
-            signal.signal(signal.SIGTERM, stop_handler)  # run() installed its own
-            signal.signal(signal.SIGINT, stop_handler)
+            stopping.install()  # run() installed its own
         time.sleep(poll_s)
     return 0
 

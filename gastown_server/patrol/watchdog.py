@@ -27,15 +27,13 @@ costs a few MB and a ``/proc/locks`` read per second.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
 
-from . import revive
+from . import lifetime, revive
 
 LOCK = "watchdog.lock"
 #: Seconds between two looks at the daemon.
@@ -89,21 +87,12 @@ def run(root: Path, *, poll_s: float = POLL_S) -> int:
     root = Path(root).resolve()
     state = root / revive.STATE_DIR
     try:
-        fd = os.open(state / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = lifetime.hold_lock(state / LOCK)
     except OSError:
         return 0  # no town here (any more)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if fd is None:
         return 0  # one watchdog per town: the other one watches
-    stopping = False
-
-    def stop(_signum, _frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping = lifetime.StopSignal().install()
     revive._log(root, f"watchdog started (pid {os.getpid()})")
     why = "stopped"
     while not stopping:
