@@ -14,25 +14,18 @@ Then the same for an open `gastown-feed` buffer (commit -> its line), and
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from emacs_bench import bench_env, closer, closer_command, find_emacs, new_ledger, run_emacs
 
 
 def make_town(root: Path, convoys: int, beads: int) -> list[str]:
-    from gastown_server.beads.store import Ledger
     from gastown_server.work import convoys as cv
 
-    subprocess.run([shutil.which("bd") or "bd", "init", "--prefix", "gt", "--path", str(root)],
-                   check=True, capture_output=True)
-    ledger = Ledger(root / ".gastown" / "ledger.db")
+    ledger = new_ledger(root)
     per = beads // convoys
     tracked_all: list[str] = []
     with ledger.atomic():
@@ -43,19 +36,6 @@ def make_town(root: Path, convoys: int, beads: int) -> list[str]:
             tracked_all.extend(ids)
     ledger.disconnect()
     return tracked_all
-
-
-def closer(db: str, ids: list[str], delay: float) -> None:
-    """Close IDS one at a time (its own process), printing each commit time."""
-    from gastown_server.beads.store import Ledger
-
-    ledger = Ledger(db)
-    sys.stdin.readline()  # wait until Emacs has drawn the buffer
-    for bid in ids:
-        ledger.close(bid, actor="gastown/polecats/p0", reason="done")
-        print(f"closed {bid} {time.time():.6f}", flush=True)
-        time.sleep(delay)
-    ledger.disconnect()
 
 
 def burst(db: str, n: int) -> None:
@@ -87,9 +67,8 @@ def main() -> int:
         closer(args.closer[0], args.closer[1:], args.delay)
         return 0
 
-    emacs = os.environ.get("EMACS") or shutil.which("emacs")
+    emacs = find_emacs("emacs_convoys")
     if not emacs:
-        print("emacs_convoys: error: emacs not found", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="gt-emacs-bench-") as tmp:
         town = Path(tmp).resolve()
@@ -99,24 +78,14 @@ def main() -> int:
               f"(built in {time.perf_counter() - t0:.1f} s)")
         step = max(1, len(ids) // args.closes)
         victims = ids[::step][: args.closes]
-        env = dict(os.environ,
-                   GASTOWN_BENCH_TOWN=str(town),
-                   GASTOWN_BENCH_CLOSER=" ".join([sys.executable, str(Path(__file__).resolve()),
-                                                  "--delay", str(args.delay), "--closer",
-                                                  str(town / ".gastown" / "ledger.db"), *victims]),
-                   GASTOWN_BENCH_FEED_CLOSER=" ".join([sys.executable, str(Path(__file__).resolve()),
-                                                       "--delay", str(args.delay), "--closer",
-                                                       str(town / ".gastown" / "ledger.db"),
-                                                       *ids[1::step][: args.closes]]),
-                   GASTOWN_BENCH_BURST=" ".join([sys.executable, str(Path(__file__).resolve()), "--burst",
-                                                 str(town / ".gastown" / "ledger.db"), "10000"]),
-                   GASTOWN_BENCH_EXPECT=str(len(ids)),
-                   PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-        proc = subprocess.run(
-            [emacs, "--batch", "-Q", "-l", str(ROOT / "clients/emacs/test/gastown-batch.el"),
-             "-f", "gastown-batch-load-compiled",
-             "-l", str(ROOT / "benchmarks/emacs_convoys.el"), "-f", "gastown-bench-convoys"],
-            env=env, text=True, capture_output=True, timeout=600)
+        env = bench_env(town,
+                        GASTOWN_BENCH_CLOSER=closer_command(__file__, town, args.delay, victims),
+                        GASTOWN_BENCH_FEED_CLOSER=closer_command(__file__, town, args.delay,
+                                                                 ids[1::step][: args.closes]),
+                        GASTOWN_BENCH_BURST=" ".join([sys.executable, str(Path(__file__).resolve()), "--burst",
+                                                      str(town / ".gastown" / "ledger.db"), "10000"]),
+                        GASTOWN_BENCH_EXPECT=str(len(ids)))
+        proc = run_emacs(emacs, "emacs_convoys.el", "gastown-bench-convoys", env)
         sys.stdout.write(proc.stdout)
         if proc.returncode != 0:
             sys.stderr.write(proc.stderr[-3000:])
