@@ -10,9 +10,12 @@ one before), then:
   the buffer drawn) over several opens (benchmarks/emacs_ops.el);
 - VS Code: `node benchmarks/vscode_ops.mjs` opens a real workbench
   (code-server) with the built .vsix and times a click on the Town
-  Operations activity bar entry until the Town view's rows are in the DOM.
+  Operations activity bar entry until the Town view's rows are in the DOM;
+- `--editor first-render`: `node benchmarks/vscode_first_render.mjs`, every
+  VS Code view's first render in fresh windows against a trivial extension
+  tree view's (the workbench's floor) measured in the same run.
 
-    python benchmarks/ops_views.py [--editor emacs|vscode|both] [--runs 10]
+    python benchmarks/ops_views.py [--editor emacs|vscode|both|first-render] [--runs 10]
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ def build(base: Path, socket: str, convoys: int, per: int) -> Path:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--editor", choices=("emacs", "vscode", "both"), default="both")
+    ap.add_argument("--editor", choices=("emacs", "vscode", "both", "first-render"), default="both")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--convoys", type=int, default=50)
     ap.add_argument("--per", type=int, default=40)
@@ -94,6 +97,9 @@ def main() -> int:
                            env=env, check=True)  # fmt: skip
         if args.editor in ("vscode", "both"):
             subprocess.run(["node", str(ROOT / "benchmarks" / "vscode_ops.mjs")], env=env, check=True)
+        if args.editor == "first-render":
+            # Every view's first render against a trivial tree view's, in fresh windows.
+            subprocess.run(["node", str(ROOT / "benchmarks" / "vscode_first_render.mjs")], env=env, check=True)
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)

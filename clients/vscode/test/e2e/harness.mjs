@@ -29,7 +29,8 @@ export function chromiumPath() {
 }
 
 export function vsixPath() {
-  const p = path.join(extRoot, "gastown-vscode.vsix");
+  // GASTOWN_VSIX: another build (benchmarks compare an older one in the same run).
+  const p = process.env.GASTOWN_VSIX ?? path.join(extRoot, "gastown-vscode.vsix");
   if (!fs.existsSync(p)) throw new Error(`${p} missing: run "npm run package" first`);
   return p;
 }
@@ -64,7 +65,7 @@ async function waitForHttp(url, ms, proc, logFile) {
  * Start code-server on `folder` with the built .vsix installed in a fresh
  * extensions dir, and open it in Chromium.  Returns {page, close, ...}.
  */
-export async function openWorkbench({ folder, settings = {}, env = {}, tmp }) {
+export async function openWorkbench({ folder, settings = {}, env = {}, tmp, extraVsix = [] }) {
   const { chromium } = await import("playwright-core");
   const dataDir = path.join(tmp, "data");
   const extDir = path.join(tmp, "ext");
@@ -90,7 +91,10 @@ export async function openWorkbench({ folder, settings = {}, env = {}, tmp }) {
     ),
   );
   const cs = codeServerPath();
-  execFileSync(cs, ["--install-extension", vsixPath(), "--extensions-dir", extDir, "--user-data-dir", dataDir], { stdio: "pipe" });
+  // Benchmarks may add fixtures (benchmarks/vscode_baseline_tree) beside the Gas Town .vsix.
+  for (const vsix of [vsixPath(), ...extraVsix]) {
+    execFileSync(cs, ["--install-extension", vsix, "--extensions-dir", extDir, "--user-data-dir", dataDir], { stdio: "pipe" });
+  }
 
   const port = await freePort();
   const logFile = path.join(tmp, "code-server.log");
