@@ -129,11 +129,6 @@ export class BeadsTree implements vscode.TreeDataProvider<BeadNode> {
         item.description = [b.id, `P${b.priority}`, b.status, b.assignee, ...b.labels.map((l) => `#${l}`)].filter(Boolean).join(" · ");
         item.iconPath = statusIcon(b.status);
         item.contextValue = b.status === "closed" ? "bead-closed" : "bead";
-        item.tooltip = new vscode.MarkdownString(
-          `**${b.title}** (\`${b.id}\`)\n\n${b.issueType}, P${b.priority}, ${b.status}${b.assignee ? `, assigned to ${b.assignee}` : ""}` +
-            (b.labels.length ? `\n\nlabels: ${b.labels.join(", ")}` : "") +
-            (links ? `\n\n${b.dependencyCount} dependencies, ${b.dependentCount} dependents` : ""),
-        );
         item.command = { command: "gastown.bead.show", title: "Show Bead", arguments: [b.id] };
         item.accessibilityInformation = { label: `bead ${b.id} ${b.title}, P${b.priority} ${b.status}${b.assignee ? `, ${b.assignee}` : ""}${b.labels.length ? `, labels ${b.labels.join(" ")}` : ""}` };
         return item;
@@ -172,6 +167,24 @@ export class BeadsTree implements vscode.TreeDataProvider<BeadNode> {
         return item;
       }
     }
+  }
+
+  /**
+   * A bead's tooltip, built when the pointer rests on its row: left out of getTreeItem, the
+   * first page (200 items) crosses to the workbench without 200 Markdown tooltips, about a
+   * third of its bytes (docs/benchmarks.md, first render).
+   */
+  resolveTreeItem(item: vscode.TreeItem, node: BeadNode): vscode.TreeItem {
+    if (node.kind === "bead" && item.tooltip === undefined) {
+      const b = node.bead;
+      const links = b.dependencyCount + b.dependentCount;
+      item.tooltip = new vscode.MarkdownString(
+        `**${b.title}** (\`${b.id}\`)\n\n${b.issueType}, P${b.priority}, ${b.status}${b.assignee ? `, assigned to ${b.assignee}` : ""}` +
+          (b.labels.length ? `\n\nlabels: ${b.labels.join(", ")}` : "") +
+          (links ? `\n\n${b.dependencyCount} dependencies, ${b.dependentCount} dependents` : ""),
+      );
+    }
+    return item;
   }
 
   dispose(): void {
