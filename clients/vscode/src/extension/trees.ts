@@ -73,9 +73,28 @@ function statusIcon(status: string): vscode.ThemeIcon {
   return new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
 }
 
+/**
+ * Open convoys shown expanded when the view first draws them; the rest start collapsed (their
+ * progress is in the description). Every expanded convoy's beads cross from the extension host
+ * at first render: all 50 convoys of a 2,000-bead town expanded sent 2,000 items (about 1 MB)
+ * to draw the few rows on screen, and the Agents view's answer queued behind them
+ * (docs/benchmarks.md, first render). VS Code keeps a user's own expand/collapse per convoy.
+ */
+export const CONVOYS_EXPANDED_AT_FIRST = 3;
+
 export class ConvoysTree extends StoreTree<ConvoyNode> {
   constructor(store: TownStore, connected: () => boolean, metrics: Metrics) {
     super(store, connected, ["convoys", "landed"], "convoys", metrics);
+  }
+
+  private startsExpanded(id: string): boolean {
+    let i = 0;
+    for (const c of this.store.convoys) {
+      if (c.status === "closed") continue;
+      if (c.id === id) return true;
+      if (++i >= CONVOYS_EXPANDED_AT_FIRST) return false;
+    }
+    return false;
   }
 
   children(element?: ConvoyNode): ConvoyNode[] {
@@ -115,7 +134,7 @@ export class ConvoysTree extends StoreTree<ConvoyNode> {
       // "landed": the convoy bead is closed; "done": every tracked bead is, and it waits to be landed.
       const landed = c.status === "closed";
       const done = !landed && c.landed;
-      const item = new vscode.TreeItem(c.title || c.id, landed ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Expanded);
+      const item = new vscode.TreeItem(c.title || c.id, landed ? vscode.TreeItemCollapsibleState.None : this.startsExpanded(c.id) ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
       item.id = `convoy:${landed ? "landed:" : ""}${c.id}`;
       const when = landed && c.closedAt ? ` ${c.closedAt.slice(0, 16).replace("T", " ")}` : "";
       item.description = `${c.closed}/${c.total}${landed ? ` landed${when}` : done ? " done" : ""} · ${c.id}`;
