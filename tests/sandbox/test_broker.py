@@ -35,8 +35,22 @@ def _pane_command(town, inner: list[str], **extra_env):
 
 
 def _broker_pids(sock: Path) -> list[int]:
+    """The broker processes (nice, then the interpreter it execs) serving ``sock``.
+
+    pgrep -f also matches the pane's ``sh -c`` script, whose one argument holds the helper's
+    command line, until it execs bwrap (and its background subshell until that execs nice):
+    only a process with ``--socket`` and the path as separate arguments is the broker.
+    """
     out = subprocess.run(["pgrep", "-f", f"broker.py --socket {sock}"], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+    pids = []
+    for p in out.split():
+        try:
+            args = Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")
+        except FileNotFoundError:
+            continue
+        if b"--socket" in args and os.fsencode(sock) in args:
+            pids.append(int(p))
+    return pids
 
 
 def test_broker_starts_beside_the_agent_and_ends_with_it_even_on_sigkill(town, tmp_path):
