@@ -77,6 +77,18 @@ _OUTSIDE_OPTIONS = frozenset({"@gt_pane", "@gt_transcript"})
 _PANE_TARGET = frozenset({"send-keys", "kill-pane", "capture-pane", "display-message"})
 
 
+
+def _same_program(asked: str, expected: str) -> bool:
+    """``asked`` is ``expected``, or another name for it in the same directory.
+
+    python, python3 and python3.11 in one bin/ are one interpreter, and the gate's own name for
+    it and the asking ``gt``'s can differ (pip writes a script's shebang by the name pip ran as).
+    The directory must be the same: a link elsewhere (one an agent made) is not accepted.
+    """
+    if asked == expected:
+        return True
+    return os.path.dirname(asked) == os.path.dirname(expected) and os.path.realpath(asked) == os.path.realpath(expected)
+
 class GateError(Exception):
     pass
 
@@ -229,7 +241,7 @@ class Gate:
             from ..runtime import runtimes
 
             command = [str(c) for c in req["command"]]
-            if not command or command[0] != runtimes.base_command(preset)[0]:
+            if not command or not _same_program(command[0], runtimes.base_command(preset)[0]):
                 raise GateError(f"{name}: the command is not its runtime's ({preset.name})")
             transcript = transcripts.transcript_path(town.root, name)
             if req.get("transcript") not in (None, str(transcript)):

@@ -231,3 +231,21 @@ def test_a_witness_gate_reads_and_types_into_no_other_rigs_pane(town, tmp_path):
     assert gate.run(["capture-pane", "-p", "-t", pane["hq-mayor"]])["rc"] == 0  # (it nudges the Mayor)
     mayor_gate = tmux_gate.Gate(town=str(town.root), session="hq-mayor", tmux_socket=town.socket, tmux="tmux")
     assert mayor_gate.run(["capture-pane", "-p", "-t", pane["be-nux"]])["rc"] == 0
+
+
+def test_the_runtime_check_takes_another_name_of_the_interpreter_only_beside_it(tmp_path):
+    """python3 and python3.11 in one bin/ are one program (pip names shebangs as it ran); a link elsewhere is not."""
+    from gastown_server.sandbox.tmux_gate import _same_program
+
+    bindir, elsewhere = tmp_path / "bin", tmp_path / "agent"
+    bindir.mkdir()
+    elsewhere.mkdir()
+    real = bindir / "python3.11"
+    real.write_text("")
+    (bindir / "python3").symlink_to("python3.11")
+    (elsewhere / "python3").symlink_to(real)
+    (bindir / "other").write_text("")
+    assert _same_program(str(bindir / "python3"), str(real))
+    assert _same_program(str(real), str(bindir / "python3"))
+    assert not _same_program(str(elsewhere / "python3"), str(real))
+    assert not _same_program(str(bindir / "other"), str(real))
