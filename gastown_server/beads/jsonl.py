@@ -609,6 +609,7 @@ def parse_classic(data: bytes, source: str, *, shape: str = "classic") -> Batch:
     """Parse shape 1 (one bead per line, collections embedded)."""
     batch = Batch(source=source, shape=shape, beads={}, origin={})
     backup = shape == "backup"
+    beads, origin, kept_by_id = batch.beads, batch.origin, batch.kept
     with _no_gc():
         for number, line in _lines(data):
             where = f"{source}:{number}"
@@ -616,8 +617,10 @@ def parse_classic(data: bytes, source: str, *, shape: str = "classic") -> Batch:
             bead, kept = fast or _decode_bead_line(line, where, backup, batch.skipped)
             if bead is None:
                 batch.ignored += 1
-                continue
-            _keep_newer(batch, bead, kept, where)
+            elif bead.id not in beads:  # the common case, without a call
+                beads[bead.id], origin[bead.id], kept_by_id[bead.id] = bead, where, kept
+            else:
+                _keep_newer(batch, bead, kept, where)
     return batch
 
 
