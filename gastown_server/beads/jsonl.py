@@ -1055,7 +1055,11 @@ def _import_batch(ledger, batch: Batch, *, actor: str, dry_run: bool) -> ImportR
 
 def import_path(ledger, source: str | os.PathLike[str], *, actor: str, dry_run: bool = False) -> ImportResult:
     """Parse ``source`` (auto-detecting its shape) and import it atomically."""
-    return import_batch(ledger, read_source(source), actor=actor, dry_run=dry_run)
+    # One no-GC span over both steps: between them the collector would walk
+    # the whole parsed batch (~1M young objects) and find nothing to free
+    # (0.2-0.6 s at 100K beads); freed together afterwards, they need no walk.
+    with _no_gc():
+        return import_batch(ledger, read_source(source), actor=actor, dry_run=dry_run)
 
 
 # -- export ------------------------------------------------------------------------
