@@ -22,6 +22,7 @@ is almost every bead, so the export's fast path stays a plain Struct encode):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import msgspec
@@ -140,13 +141,21 @@ class Kept:
         if self.comments:
             present = {comment_key(c.created_at, c.author, c.text) for c in bead.comments}
             comments = {t: k for t, k in self.comments.items() if t in present}
-        if not (self.keys or self.times or self.typed or self.no_counts or no_parent or self.metadata_object or deps or comments):
-            return ""
+        if not (self.keys or self.times or deps or comments):  # flags at most: almost every bead
+            return _flags_text(self.typed, self.no_counts, no_parent, self.metadata_object)
         extra = Extra(
             x=self.keys, t=self.times, ty=self.typed, nc=self.no_counts, np=no_parent, mo=self.metadata_object,
             d=deps, c=comments,
         )
         return _ENCODE(extra).decode()
+
+
+@functools.cache
+def _flags_text(typed: bool, no_counts: bool, no_parent: bool, metadata_object: bool) -> str:
+    """``issues.extra`` of a bead that keeps only flags (16 possible values, made once each)."""
+    if not (typed or no_counts or no_parent or metadata_object):
+        return ""
+    return _ENCODE(Extra(ty=typed, nc=no_counts, np=no_parent, mo=metadata_object)).decode()
 
 
 def keys_of(extra: str) -> dict[str, bytes]:

@@ -743,3 +743,60 @@ def test_any_ledger_round_trips_through_export(tmp_path_factory, beads):
         assert readiness.compute_blocked(second.conn, bead_id, status) == bool(flag), bead_id
     first.disconnect()
     second.disconnect()
+
+
+def _edge_lines() -> list[str]:
+    """Lines the fast path must hand to the general path (or accept identically)."""
+    base = {"id": "fp-1", "title": "t", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
+    variants = [
+        {},
+        {"status": ""},
+        {"issue_type": ""},
+        {"title": "  ", "status": "tombstone"},
+        {"priority": None},
+        {"priority": 4, "ephemeral": 1, "pinned": True},
+        {"metadata": {"a": 1}},
+        {"metadata": "x"},
+        {"timeout": "1h"},
+        {"timeout": 0},
+        {"updated_at": "2026-01-01T00:00:00-08:00"},
+        {"closed_at": "2026-01-01T00:00:00.123456789Z", "status": "closed"},
+        {"parent": "fp-0", "dependencies": [{"depends_on_id": "fp-0", "type": "blocks"}]},
+        {"parent": "fp-0", "dependencies": [{"depends_on_id": "fp-0", "type": "parent-child"}]},
+        {"dependencies": [{"depends_on_id": "fp-0", "type": "parent-child"}]},
+        {"dependencies": [{"depends_on_id": "fp-1"}]},
+        {"dependencies": [{"depends_on_id": "external:proj:cap"}]},
+        {"dependencies": [{"depends_on_id": "fp-0", "type": ""}, {"depends_on_id": "fp-0", "type": "related"}]},
+        {"dependencies": [{"depends_on_id": "fp-0", "created_at": "2026-01-01T00:00:00+02:00"}]},
+        {"dependencies": [{"depends_on_id": "fp-0", "issue_id": "fp-1", "metadata": {"gate": "any-children"}}]},
+        {"dependencies": [{"depends_on_id": "fp-0", "thread_id": "x"}]},
+        {"labels": ["b", "a", "b", " "]},
+        {"labels": None},
+        {"comments": [{"id": "7", "author": "a", "text": "x", "created_at": "2026-01-01T00:00:00Z"}]},
+        {"comments": [{"id": 3, "issue_id": "fp-1", "text": "y"}]},
+        {"_type": "issue", "dependency_count": 0, "dependent_count": 0, "comment_count": 0},
+        {"estimated_minutes": 30},
+        {"description": None, "assignee": "me"},
+    ]
+    return [json.dumps({**base, **v}) for v in variants]
+
+
+@pytest.mark.parametrize("path", [CLASSIC, SAMPLE, FIXTURES / "go" / "issues.jsonl", FIXTURES / "go" / "issues-plain.jsonl", None])
+def test_the_fast_parse_path_builds_what_the_general_path_builds(path, monkeypatch):
+    data = path.read_bytes() if path else "\n".join(_edge_lines()).encode()
+    if path is None:  # each edge line alone: a bad one must fail the same way on both paths
+        lines = _edge_lines()
+    else:
+        lines = [data.decode()]
+
+    def parsed(text: str):
+        try:
+            batch = jsonl.parse_classic(text.encode(), "f.jsonl")
+        except InvalidInput as exc:
+            return ("error", str(exc))
+        kept = {k: v.encode(batch.beads[k]) for k, v in batch.kept.items()}
+        return (batch.beads, batch.origin, batch.skipped, batch.ignored, kept)
+
+    fast = [parsed(text) for text in lines]
+    monkeypatch.setattr(jsonl, "_fast_bead_line", lambda line: None)
+    assert [parsed(text) for text in lines] == fast
