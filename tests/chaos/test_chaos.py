@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_convoy_lands_through_kill_9_of_daemon_rpc_refinery_and_polecats(tmp_path):
-    res = chaos.run(tmp_path / "chaos", beads=5, kills=5, seed=7, timeout_s=300, min_gap_s=1.5, max_gap_s=3.0)
+    res = chaos.run(tmp_path / "chaos", beads=5, kills=5, seed=7, timeout_s=300, min_gap_s=0.4, max_gap_s=1.0)
     summary = {k: res[k] for k in ("landed", "land_s", "kills", "lost", "duplicated", "extra_commits",
                                    "merged_per_mr", "violations", "integrity", "rpc", "daemon_revivals")}  # fmt: skip
     assert res["landed"], summary
