@@ -130,7 +130,9 @@ function html(agent: string, cspSource: string): string {
     vscode.postMessage({ type: "send", text });
   });
   vscode.postMessage({ type: "ready" });
-  input.focus();
+  // Only when the panel has the focus: a webview that loads late must not take it from a quick
+  // pick opened meanwhile (the workbench closes a quick pick that loses focus).
+  if (document.hasFocus()) input.focus();
 </script>
 </body></html>`;
 }

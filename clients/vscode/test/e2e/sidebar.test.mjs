@@ -416,8 +416,15 @@ step("Land Convoy: the landed convoy's bead is closed", async () => {
   // (collapsed while another convoy is open): it does not just vanish.
   const group = row(page, "Recently landed, 1 convoy");
   await group.first().waitFor({ timeout: 10_000 });
-  await group.first().click();
-  await page.locator(`.monaco-list-row[aria-label^="convoy ${convoyId} Time machine, 2 of 2 closed, landed"]`).first().waitFor({ timeout: 10_000 });
+  // A click that lands while the tree re-renders (the landing's pushes) selects the row without
+  // expanding it: click again until it is expanded.
+  const landed = page.locator(`.monaco-list-row[aria-label^="convoy ${convoyId} Time machine, 2 of 2 closed, landed"]`);
+  await eventually(async () => {
+    if ((await landed.count()) > 0) return true;
+    if ((await group.first().getAttribute("aria-expanded")) !== "true") await group.first().click();
+    return false;
+  }, 10_000, "the landed convoy under Recently landed");
+  await landed.first().waitFor({ timeout: 5_000 });
   await screenshot(page, "recently-landed");
   // convoy/land mails CONVOY_LANDED to the Overseer: it arrives in the Mail view.
   await page.locator(`.monaco-list-row[aria-label*="CONVOY_LANDED ${convoyId}"]`).first().waitFor({ timeout: 10_000 });
