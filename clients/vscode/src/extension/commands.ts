@@ -82,9 +82,11 @@ async function pickAgent(store: TownStore, placeHolder: string, arg?: unknown): 
   if (given) return given;
   const items = store.agents.map((a: Agent) => ({ label: a.address, description: `${a.role} · ${a.state}`, detail: a.hook ? `hook ${a.hook}` : undefined }));
   if (items.length === 0) {
-    return vscode.window.showInputBox({ prompt: placeHolder, placeHolder: "mayor, <rig>/witness, <rig>/polecats/<name>" });
+    return vscode.window.showInputBox({ prompt: placeHolder, placeHolder: "mayor, <rig>/witness, <rig>/polecats/<name>", ignoreFocusOut: true });
   }
-  return (await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true }))?.label;
+  // ignoreFocusOut, as the other pickers: the focus going back to a webview (the Mayor's panel)
+  // after the command palette closed would otherwise close this pick at once.
+  return (await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true, ignoreFocusOut: true }))?.label;
 }
 
 async function openDocument(content: string): Promise<void> {
