@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .models import BEAD_COLUMNS, NON_WORK_TYPES
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _INT_COLUMNS = {"priority": 2, "ephemeral": 0, "pinned": 0, "timeout": 0}
 
@@ -95,18 +95,27 @@ CREATE TABLE IF NOT EXISTS config (
 ) WITHOUT ROWID;
 
 -- Full-text (trigram) index for `bd search`: substring matches without a
--- table scan.  Its rowid is the issue's rowid; wisps are not indexed.
-CREATE VIRTUAL TABLE IF NOT EXISTS issues_fts USING fts5(id, title, description, tokenize = 'trigram');
+-- table scan.  Its rowid is the issue's rowid; wisps are not indexed.  The
+-- text stays in issues only (external content) and no per-row token counts
+-- are kept (columnsize=0: search filters, it never ranks by bm25): a third
+-- less work to fill at import.  External content means a row leaves the
+-- index by the 'delete' command with the values it was indexed with, which
+-- the triggers pass from old.*; a plain DELETE would read the new ones.
+CREATE VIRTUAL TABLE IF NOT EXISTS issues_fts USING fts5(
+    id, title, description, tokenize = 'trigram', content = 'issues', content_rowid = 'seq', columnsize = 0
+);
 CREATE TRIGGER IF NOT EXISTS issues_fts_insert AFTER INSERT ON issues WHEN new.ephemeral = 0 BEGIN
     INSERT INTO issues_fts(rowid, id, title, description) VALUES (new.rowid, new.id, new.title, new.description);
 END;
-CREATE TRIGGER IF NOT EXISTS issues_fts_update AFTER UPDATE OF title, description, ephemeral ON issues BEGIN
-    DELETE FROM issues_fts WHERE rowid = old.rowid;
+CREATE TRIGGER IF NOT EXISTS issues_fts_update AFTER UPDATE OF id, title, description, ephemeral ON issues BEGIN
+    INSERT INTO issues_fts(issues_fts, rowid, id, title, description)
+        SELECT 'delete', old.rowid, old.id, old.title, old.description WHERE old.ephemeral = 0;
     INSERT INTO issues_fts(rowid, id, title, description)
         SELECT new.rowid, new.id, new.title, new.description WHERE new.ephemeral = 0;
 END;
-CREATE TRIGGER IF NOT EXISTS issues_fts_delete AFTER DELETE ON issues BEGIN
-    DELETE FROM issues_fts WHERE rowid = old.rowid;
+CREATE TRIGGER IF NOT EXISTS issues_fts_delete AFTER DELETE ON issues WHEN old.ephemeral = 0 BEGIN
+    INSERT INTO issues_fts(issues_fts, rowid, id, title, description)
+        VALUES ('delete', old.rowid, old.id, old.title, old.description);
 END;
 
 CREATE TABLE IF NOT EXISTS id_counters (
@@ -131,16 +140,20 @@ def statements() -> list[str]:
 #: Statements that bring an older ledger up to SCHEMA_VERSION.
 def migrations(from_version: int) -> list[str]:
     steps: list[str] = []
-    if from_version < 2:
-        steps += [s for s in statements() if "issues_fts" in s]
-        steps.append(
-            "INSERT INTO issues_fts(rowid, id, title, description) "
-            "SELECT rowid, id, title, description FROM issues WHERE ephemeral = 0"
-        )
     if from_version < 3:
         # timeout became integer nanoseconds (a Go time.Duration); the old TEXT
         # column keeps its affinity, so reads CAST it (models.BEAD_SELECT) and
         # store.py converts duration strings left by older versions.
         steps.append("ALTER TABLE issues ADD COLUMN extra TEXT NOT NULL DEFAULT ''")
         steps.append("UPDATE issues SET timeout = 0 WHERE timeout = ''")
+    if from_version < 4:
+        # Version 2 added the search index, 4 rebuilt it with external content:
+        # made anew either way (a ledger of version 1 has none to drop).
+        steps += [f"DROP TRIGGER IF EXISTS issues_fts_{event}" for event in ("insert", "update", "delete")]
+        steps.append("DROP TABLE IF EXISTS issues_fts")
+        steps += [s for s in statements() if "issues_fts" in s]
+        steps.append(
+            "INSERT INTO issues_fts(rowid, id, title, description) "
+            "SELECT rowid, id, title, description FROM issues WHERE ephemeral = 0"
+        )
     return steps

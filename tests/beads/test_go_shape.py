@@ -16,6 +16,7 @@ import msgspec
 import pytest
 
 from gastown_server.beads import clock, goshape, jsonl
+from gastown_server.beads.schema import SCHEMA_VERSION
 from gastown_server.beads.models import BEAD_COLUMNS, COLLECTION_FIELDS, ISSUE_TYPES, STATUSES, Bead
 from gastown_server.beads.store import Ledger
 from gastown_server.errors import InvalidInput
@@ -429,4 +430,4 @@ def test_a_schema_2_ledger_migrates_its_text_timeouts(tmp_path):
     led = Ledger(path)
     assert led.get(gate.id).timeout == 3_600_000_000_000
     assert records(jsonl.export_bytes(led))[gate.id]["timeout"] == 3_600_000_000_000
-    assert msgspec.json.decode(led.config_get("schema_version")) == 3
+    assert msgspec.json.decode(led.config_get("schema_version")) == SCHEMA_VERSION
