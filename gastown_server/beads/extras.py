@@ -131,6 +131,25 @@ class Kept:
                     self.keys.append((None, key, msgspec.Raw(goshape.backup_value(key, bytes(raw)))))
             prev = key
 
+    def wire(self) -> int | bytes:
+        """A compact form to hand to another process: the flags as bits when only flags are set (almost always)."""
+        if self.keys or self.times or self.deps or self.comments:
+            import pickle  # rare, and only in a parallel parse: not at start-up
+
+            return pickle.dumps(self)
+        return self.typed | self.no_counts << 1 | self.parent_absent << 2 | self.metadata_object << 3
+
+    @classmethod
+    def from_wire(cls, value: int | bytes) -> Kept:
+        if isinstance(value, bytes):
+            import pickle
+
+            return pickle.loads(value)
+        kept = cls()
+        kept.typed, kept.no_counts = bool(value & 1), bool(value & 2)
+        kept.parent_absent, kept.metadata_object = bool(value & 4), bool(value & 8)
+        return kept
+
     def encode(self, bead) -> str:
         """The ``issues.extra`` text for ``bead`` (its collections final): '' when nothing is kept."""
         no_parent = self.parent_absent and any(d.type == "parent-child" for d in bead.dependencies)

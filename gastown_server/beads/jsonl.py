@@ -38,7 +38,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from ..errors import InvalidInput
-from . import clock, extras, goshape, ids, readiness
+from . import beside, clock, extras, goshape, ids, readiness
 from .models import (
     BEAD_COLUMNS,
     BEAD_SELECT,
@@ -352,8 +352,8 @@ def _no_gc() -> Iterator[None]:
         gc.enable()
 
 
-def _lines(data: bytes) -> Iterator[tuple[int, bytes]]:
-    for number, line in enumerate(data.split(b"\n"), 1):
+def _lines(data: bytes, first: int = 1) -> Iterator[tuple[int, bytes]]:
+    for number, line in enumerate(data.split(b"\n"), first):
         if line.strip():
             yield number, line
 
@@ -605,23 +605,101 @@ def _keep_newer(batch: Batch, bead: Bead, kept: extras.Kept, where: str) -> None
         batch.kept[bead.id] = kept
 
 
+#: From this size on (bytes) a file is parsed on two cores (beside.py): the
+#: parent takes the first part, a forked child the rest.  The parent's part
+#: is the smaller because it also decodes what the child hands back.
+SPLIT_PARSE_MIN_BYTES = 4 * 1024 * 1024
+_PARENT_SHARE = 0.47
+
+
+class _Part(msgspec.Struct, array_like=True):
+    """What the child parsed, in file order of first appearance, for the parent to merge."""
+
+    beads: list[Bead]
+    origin: list[str]
+    kept: list[int | bytes]
+    ignored: int
+    skipped: list[str]
+    error: str = ""
+
+
+_PART_DECODER = msgspec.msgpack.Decoder(_Part)
+
+
 def parse_classic(data: bytes, source: str, *, shape: str = "classic") -> Batch:
     """Parse shape 1 (one bead per line, collections embedded)."""
     batch = Batch(source=source, shape=shape, beads={}, origin={})
-    backup = shape == "backup"
-    beads, origin, kept_by_id = batch.beads, batch.origin, batch.kept
     with _no_gc():
-        for number, line in _lines(data):
-            where = f"{source}:{number}"
-            fast = None if backup else _fast_bead_line(line)
-            bead, kept = fast or _decode_bead_line(line, where, backup, batch.skipped)
-            if bead is None:
-                batch.ignored += 1
-            elif bead.id not in beads:  # the common case, without a call
-                beads[bead.id], origin[bead.id], kept_by_id[bead.id] = bead, where, kept
-            else:
-                _keep_newer(batch, bead, kept, where)
+        if len(data) >= SPLIT_PARSE_MIN_BYTES and beside.available():
+            _parse_split(batch, data)
+        else:
+            _parse_lines(batch, data, 1)
     return batch
+
+
+def _parse_lines(batch: Batch, data: bytes, first_line: int) -> None:
+    source, backup = batch.source, batch.shape == "backup"
+    beads, origin, kept_by_id = batch.beads, batch.origin, batch.kept
+    for number, line in _lines(data, first_line):
+        where = f"{source}:{number}"
+        fast = None if backup else _fast_bead_line(line)
+        bead, kept = fast or _decode_bead_line(line, where, backup, batch.skipped)
+        if bead is None:
+            batch.ignored += 1
+        elif bead.id not in beads:  # the common case, without a call
+            beads[bead.id], origin[bead.id], kept_by_id[bead.id] = bead, where, kept
+        else:
+            _keep_newer(batch, bead, kept, where)
+
+
+def _parse_split(batch: Batch, data: bytes) -> None:
+    """The same result as one pass (same beads, origins, order, first error), on two cores.
+
+    Keeping the newer of two lines for one id is a maximum, so each part can
+    settle its own duplicates and the child's beads are then merged in as
+    later lines.  Errors: the parent's part comes first in the file, so its
+    error (raised here) is the one a single pass would report.
+    """
+    newline = data.find(b"\n", int(len(data) * _PARENT_SHARE))
+    if newline < 0:
+        _parse_lines(batch, data, 1)
+        return
+    cut = newline + 1
+    rest_first_line = data.count(b"\n", 0, cut) + 1
+
+    def child() -> bytes:
+        part = Batch(source=batch.source, shape=batch.shape, beads={}, origin={})
+        try:
+            _parse_lines(part, data[cut:], rest_first_line)
+        except InvalidInput as exc:
+            return msgspec.msgpack.encode(_Part([], [], [], 0, [], error=str(exc)))
+        origin, kept = part.origin, part.kept
+        return msgspec.msgpack.encode(
+            _Part(
+                list(part.beads.values()),
+                [origin[i] for i in part.beads],
+                [kept[i].wire() for i in part.beads],
+                part.ignored,
+                part.skipped,
+            )
+        )
+
+    _, raw = beside.run_beside(child, lambda: _parse_lines(batch, data[:cut], 1))
+    if raw is None:  # the child failed (not on the input): parse its part here
+        _parse_lines(batch, data[cut:], rest_first_line)
+        return
+    part = _PART_DECODER.decode(raw)
+    if part.error:
+        raise InvalidInput(part.error)
+    beads, origin, kept_by_id = batch.beads, batch.origin, batch.kept
+    for bead, where, wire in zip(part.beads, part.origin, part.kept):
+        kept = extras.Kept.from_wire(wire)
+        if bead.id not in beads:
+            beads[bead.id], origin[bead.id], kept_by_id[bead.id] = bead, where, kept
+        else:
+            _keep_newer(batch, bead, kept, where)
+    batch.ignored += part.ignored
+    batch.skipped += part.skipped
 
 
 def _read(path: Path) -> bytes:
@@ -906,8 +984,11 @@ def _comment_rows(conn: sqlite3.Connection, beads: list[Bead]) -> list[tuple]:
     how the rows are inserted.
     """
     ordered = [
-        c for b in beads for c in sorted(b.comments, key=lambda c: (timestamp_key(c.created_at), c.id))
-    ] if any(b.comments for b in beads) else []
+        c
+        for b in beads
+        if b.comments  # most beads have none: no sort call for them
+        for c in sorted(b.comments, key=lambda c: (timestamp_key(c.created_at), c.id))
+    ]
     if not ordered:
         return []
     wanted = sorted({c.id for c in ordered if c.id})
