@@ -1017,10 +1017,10 @@ def _apply(
     conn: sqlite3.Connection,
     creating: list[Bead],
     replacing: list[Bead],
-    kept: dict[str, str],
+    kept: dict[str, extras.Kept],
     then: Callable[[sqlite3.Connection], None],
 ) -> None:
-    """Write the beads; ``then`` runs once they are all in (see _bulk_load for when exactly)."""
+    """Write the beads (``kept``: what each line carried beyond columns); ``then`` runs once they are all in (see _bulk_load)."""
     for chunk in _chunks([b.id for b in replacing]):
         marks = ",".join("?" * len(chunk))
         for table, column in (("dependencies", "issue_id"), ("labels", "issue_id"), ("comments", "issue_id"), ("issues", "id")):
@@ -1028,7 +1028,7 @@ def _apply(
     writing = creating + replacing
     comments = _comment_rows(conn, writing)
     with _bulk_load(conn, len(writing), then):
-        conn.executemany(_INSERT_ISSUE, [_issue_row(b, kept.get(b.id, "")) for b in writing])
+        conn.executemany(_INSERT_ISSUE, [_issue_row(b, kept[b.id].encode(b) if b.id in kept else "") for b in writing])
         conn.executemany(
             "INSERT OR REPLACE INTO dependencies(issue_id, depends_on_id, type, created_at, created_by, metadata) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -1128,8 +1128,7 @@ def _import_batch(ledger, batch: Batch, *, actor: str, dry_run: bool) -> ImportR
         with ledger.mutation("imported", actor, payload={"source": batch.source, "shape": batch.shape, **counts}):
             creating = [_with_parent_edge(b) for b in creating]
             replacing = [_with_parent_edge(b) for b in replacing]
-            kept = {b.id: batch.kept[b.id].encode(b) for b in creating + replacing if b.id in batch.kept}
-            _apply(conn, creating, replacing, kept, then=readiness.rebuild)
+            _apply(conn, creating, replacing, batch.kept, then=readiness.rebuild)
             conn.executemany("INSERT INTO config(key, value) VALUES (?, ?)", config.items())
     return result
 
