@@ -1,6 +1,6 @@
 """The 100K-bead import, this checkout against a baseline commit, in alternating fresh processes.
 
-    python benchmarks/import_pairs.py --against 412045f [--rounds 7] [--beads 100000]
+    python benchmarks/import_pairs.py --against 412045f [--rounds 7] [--beads 100000] [--go]
 
 One classic-shape file (benchmarks/jsonl_interop.py's generator) is written
 once; each round runs ``bd import``'s own path (``jsonl.import_path``: parse
@@ -53,6 +53,7 @@ def main() -> None:
     ap.add_argument("--against", required=True, help="baseline commit")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--beads", type=int, default=100_000)
+    ap.add_argument("--go", action="store_true", help="the file as Beads' Go encoder writes it (jsonl_interop.go_shaped)")
     args = ap.parse_args()
     sys.path.insert(0, str(HERE))
     import jsonl_interop
@@ -60,13 +61,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         source = scratch / "issues.jsonl"
-        jsonl_interop.make_file(source, args.beads, random.Random(7))
+        jsonl_interop.make_file(source, args.beads, random.Random(7), go=args.go)
         base = scratch / "baseline"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(base), args.against], check=True)
         try:
             trees = {"baseline": base, "this": ROOT}
             results: dict[str, list[tuple[float, float, float]]] = {"baseline": [], "this": []}
-            print(f"{args.beads} beads, {source.stat().st_size / 1e6:.1f} MB; baseline {args.against}")
+            shape = "Beads (Go) shape" if args.go else "classic shape"
+            print(f"{args.beads} beads, {shape}, {source.stat().st_size / 1e6:.1f} MB; baseline {args.against}")
             for i in range(args.rounds):
                 order = ["baseline", "this"] if i % 2 == 0 else ["this", "baseline"]
                 for name in order:
