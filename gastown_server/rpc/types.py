@@ -499,6 +499,8 @@ class TownFullStatus(msgspec.Struct, omit_defaults=True):
     #: Every agent's cost together (US dollars; docs/costs.md), and why costs are missing if they are.
     cost_usd: float = 0.0
     costs_error: str = ""
+    #: The names of the parked rigs (``rig/park``).
+    parked_rigs: list[str] = []
 
 
 # -- rigs and agents -------------------------------------------------------------------

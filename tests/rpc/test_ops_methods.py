@@ -172,6 +172,7 @@ def test_rig_park_unpark_remove(c, town, tmp_path):
     parked = c.call("rig/park", {"name": "yard", "grace_s": 1}, timeout=60)
     assert parked["parked"] is True and "until gt rig unpark" in parked["note"]
     assert "yard" in c.call("rig/list")["parked"]
+    assert c.call("town/status")["status"]["parked_rigs"] == ["yard"]
     assert c.call("rig/park", {"name": "yard"}, timeout=60)["note"] == "yard was already parked"
 
     up = c.call("rig/unpark", {"name": "yard"}, timeout=60)
