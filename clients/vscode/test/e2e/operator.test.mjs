@@ -21,7 +21,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { client, serverPath } from "../unit/helpers.mjs";
-import { openWorkbench, outputDir, readMetrics, runCommand, screenshot, uiStep } from "./harness.mjs";
+import { contextMenu, openWorkbench, outputDir, readMetrics, runCommand, screenshot, uiStep } from "./harness.mjs";
 
 const socket = `gastown-vscode-ops-${process.pid}`;
 let tmp, town, wb, metricsFile, server, polecat, hooked, failedMr, first, second;
@@ -299,15 +299,6 @@ step("Broadcast and Escalate reach the agents' and the Overseer's inboxes", asyn
     assert.ok(o.messages.some((m) => m.subject.includes(`Refinery keeps failing ${subject}`)), "the escalation is in the Overseer's inbox");
   });
 });
-
-/** Right-click `target` and choose `label` in its context menu. */
-async function contextMenu(page, target, label) {
-  await target.click({ button: "right" });
-  // Anchored: "Park Rig" must not match "Unpark Rig".
-  const entry = page.locator(".monaco-menu .action-item").filter({ hasText: new RegExp(`^\\s*${label.replace(/[.]/g, "\\.")}`) }).first();
-  await entry.waitFor({ timeout: 10_000 });
-  await entry.click();
-}
 
 step("Add Dependency... and Remove Dependency...: Ready & Blocked follows by push; a cycle is refused in one line", async () => {
   const { page } = wb;
