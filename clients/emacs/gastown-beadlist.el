@@ -124,6 +124,8 @@
     (define-key map (kbd "G") #'gastown-beadlist-graph)
     (define-key map (kbd "n") #'next-line)
     (define-key map (kbd "p") #'previous-line)
+    (define-key map (kbd "b") #'gastown-bead-dep-add)
+    (define-key map (kbd "B") #'gastown-bead-dep-remove)
     (define-key map (kbd "?") #'gastown-bead-verbs)
     map)
   "Keymap of `gastown-beadlist-mode'.")
@@ -672,6 +674,8 @@ Return its id."
     (define-key map (kbd "RET") #'gastown-bead-deps-visit)
     (define-key map (kbd "d") #'gastown-bead-deps-here)
     (define-key map (kbd "G") #'gastown-beadlist-graph)
+    (define-key map (kbd "b") #'gastown-bead-dep-add)
+    (define-key map (kbd "B") #'gastown-bead-dep-remove)
     (define-key map (kbd "?") #'gastown-bead-verbs)
     map)
   "Keymap of `gastown-bead-deps-mode'.")
@@ -815,6 +819,8 @@ Otherwise, and on text terminals, the graph is drawn in text."
     (define-key map (kbd "g") #'gastown-bead-deps-refresh)
     (define-key map (kbd "RET") #'gastown-bead-deps-visit)
     (define-key map (kbd "d") #'gastown-bead-deps-here)
+    (define-key map (kbd "b") #'gastown-bead-dep-add)
+    (define-key map (kbd "B") #'gastown-bead-dep-remove)
     (define-key map (kbd "?") #'gastown-bead-verbs)
     map)
   "Keymap of `gastown-bead-graph-mode'.")
@@ -951,6 +957,82 @@ the boxes, each edge as \"blocker --type--> dependent\"."
     (when (called-interactively-p 'any) (pop-to-buffer buf))
     buf))
 
+;;;; Adding and removing dependencies
+
+(defconst gastown-dep-types
+  '("blocks" "parent-child" "conditional-blocks" "waits-for" "related" "relates-to"
+    "tracks" "discovered-from" "caused-by" "validates" "supersedes" "duplicates")
+  "Dependency types offered when adding one; the server has the final word.")
+
+(defun gastown-bead-dep--subject ()
+  "Return the bead a dependency verb is about.
+The bead of a bead or dependency buffer, the bead on a bead list's line,
+else one read."
+  (cond ((and (derived-mode-p 'gastown-bead-mode) gastown-bead-id) gastown-bead-id)
+        ((derived-mode-p 'gastown-bead-deps-mode 'gastown-bead-graph-mode) gastown-bead-deps--id)
+        ((derived-mode-p 'gastown-beadlist-mode)
+         (or (gastown-beadlist-bead-at-point) (user-error "No bead on this line")))
+        (t (gastown-read-bead "Bead: " (gastown-current-town) t))))
+
+;;;###autoload
+(defun gastown-bead-dep-add (issue depends-on &optional type town)
+  "Make bead ISSUE of TOWN depend on DEPENDS-ON, a TYPE dependency.
+TYPE defaults to \"blocks\": DEPENDS-ON must close before ISSUE is
+ready.  The server refuses an unknown bead, a self-dependency and a
+cycle, with its reason; open views update by push.  Return the message."
+  (interactive
+   (let* ((town (or gastown-buffer-town (gastown-current-town)))
+          (issue (gastown-bead-dep--subject)))
+     (list issue
+           (gastown-read-bead (format "%s depends on: " issue) town t)
+           (completing-read "Dependency type (default blocks): " gastown-dep-types nil nil nil nil "blocks")
+           town)))
+  (let* ((town (or town gastown-buffer-town (gastown-current-town)))
+         (dep (gastown-request 'bead/depAdd
+                               (list :issue issue :depends_on depends-on :type (or type "blocks"))
+                               town)))
+    (gastown-result "Gastown: %s now depends on %s (%s)" (gastown-str (plist-get dep :issue_id))
+                    (gastown-str (plist-get dep :depends_on_id)) (gastown-str (plist-get dep :type)))))
+
+(defun gastown-bead-dep--edges (id town)
+  "Return ID's direct dependencies in TOWN as (LABEL ISSUE DEPENDS-ON) lists.
+Both what ID depends on and what depends on ID."
+  (let ((res (gastown-request 'bead/deps (list :id id :depth 1) town))
+        (edges nil))
+    (dolist (n (gastown-seq (plist-get res :blockers)))
+      (let ((other (gastown-str (plist-get n :id))))
+        (push (list (format "%s depends on %s (%s)  %s" id other (gastown-str (plist-get n :type))
+                            (gastown-str (plist-get n :title)))
+                    id other)
+              edges)))
+    (dolist (n (gastown-seq (plist-get res :dependents)))
+      (let ((other (gastown-str (plist-get n :id))))
+        (push (list (format "%s depends on %s (%s)  %s" other id (gastown-str (plist-get n :type))
+                            (gastown-str (plist-get n :title)))
+                    other id)
+              edges)))
+    (nreverse edges)))
+
+;;;###autoload
+(defun gastown-bead-dep-remove (issue depends-on &optional town)
+  "Remove the dependency of bead ISSUE on DEPENDS-ON in TOWN.
+Interactively, pick one of the bead's dependencies or dependents (the
+one at point first, in a dependency buffer).  Return the message."
+  (interactive
+   (let* ((town (or gastown-buffer-town (gastown-current-town)))
+          (id (gastown-bead-dep--subject))
+          (edges (or (gastown-bead-dep--edges id town)
+                     (user-error "Gastown: %s has no dependencies to remove" id)))
+          (here (get-text-property (point) 'gastown-bead))
+          (default (car (seq-find (lambda (e) (and here (not (equal here id)) (member here (cdr e))))
+                                  edges)))
+          (label (completing-read "Remove dependency: " (mapcar #'car edges) nil t nil nil default)))
+     (append (cdr (assoc label edges)) (list town))))
+  (let* ((town (or town gastown-buffer-town (gastown-current-town)))
+         (res (gastown-request 'bead/depRemove (list :issue issue :depends_on depends-on) town)))
+    (gastown-result "Gastown: %s no longer depends on %s (%s removed)" issue depends-on
+                    (gastown-str (plist-get res :type)))))
+
 ;;;; The verbs transient
 
 ;;;###autoload (autoload 'gastown-bead-verbs "gastown-beadlist" nil t)
@@ -978,7 +1060,10 @@ the boxes, each edge as \"blocker --type--> dependent\"."
     ("c" "Create" gastown-beadlist-create)
     ("e" "Edit a field" gastown-beadlist-edit)
     ("d" "Dependency tree" gastown-beadlist-deps)
-    ("G" "Dependency graph" gastown-beadlist-graph)]])
+    ("G" "Dependency graph" gastown-beadlist-graph)]
+   ["Dependencies"
+    ("b" "Add a dependency" gastown-bead-dep-add)
+    ("B" "Remove a dependency" gastown-bead-dep-remove)]])
 
 ;; The bead view gets the same verbs.
 (define-key gastown-bead-mode-map (kbd "e") #'gastown-beadlist-edit)
@@ -988,6 +1073,8 @@ the boxes, each edge as \"blocker --type--> dependent\"."
 (define-key gastown-bead-mode-map (kbd "d") #'gastown-beadlist-deps)
 (define-key gastown-bead-mode-map (kbd "G") #'gastown-beadlist-graph)
 (define-key gastown-bead-mode-map (kbd "?") #'gastown-bead-verbs)
+(define-key gastown-bead-mode-map (kbd "b") #'gastown-bead-dep-add)
+(define-key gastown-bead-mode-map (kbd "B") #'gastown-bead-dep-remove)
 
 (provide 'gastown-beadlist)
 

@@ -35,6 +35,7 @@
 (declare-function gastown-formula-dispatch "gastown-formula" ())
 (declare-function gastown-ops-dispatch "gastown-work" ())
 (declare-function gastown-beadlist "gastown-beadlist" (&optional town))
+(declare-function gastown-bead-verbs "gastown-beadlist" ())
 
 ;;;###autoload (autoload 'gastown-dispatch "gastown-dispatch" nil t)
 (transient-define-prefix gastown-dispatch ()
@@ -65,6 +66,7 @@
    ["Operate"
     ("r" "Rigs..." gastown-rig-dispatch)
     ("P" "Crew and polecats..." gastown-agent-dispatch)
+    ("v" "Bead verbs, dependencies..." gastown-bead-verbs)
     ("F" "Formulas..." gastown-formula-dispatch)
     ("o" "Work, broadcast, escalate..." gastown-ops-dispatch)]
    ["Server"

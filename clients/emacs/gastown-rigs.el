@@ -11,7 +11,10 @@
 ;; On an agent line, `s' starts, `x' stops, `r' restarts and `k' nukes
 ;; it (see gastown-polecats.el), `m' shows its molecules; `a' adds a
 ;; rig (`rig/add': clone a git URL or path), `c' a crew member
-;; (`crew/add').  The buffer follows the server's pushes
+;; (`crew/add').  On a rig, `P' parks it (`rig/park': its agents stop
+;; and stay down), `U' unparks it and `D' removes it (`rig/remove',
+;; after a confirmation; with a prefix argument its running sessions
+;; are stopped first).  The buffer follows the server's pushes
 ;; (`$/gastown/agentChanged', `$/gastown/event'), coalesced.
 ;; `gastown-rig-dispatch' puts each rig verb two keys away.
 
@@ -33,6 +36,9 @@
     (define-key map (kbd "k") #'gastown-agent-nuke)
     (define-key map (kbd "K") #'gastown-agent-nuke-force)
     (define-key map (kbd "m") #'gastown-molecule)
+    (define-key map (kbd "P") #'gastown-rig-park)
+    (define-key map (kbd "U") #'gastown-rig-unpark)
+    (define-key map (kbd "D") #'gastown-rig-remove)
     (define-key map (kbd "g") #'gastown-rigs-refresh)
     map)
   "Keymap of `gastown-rigs-mode'.")
@@ -65,8 +71,9 @@
                                                 (_ 'default)))
                       (if (string-empty-p hook) "" (concat "  hook " hook)))))))
 
-(defun gastown-rigs--insert (rigs agents)
-  "Insert RIGS, each with its AGENTS, into the current buffer."
+(defun gastown-rigs--insert (rigs agents &optional parked)
+  "Insert RIGS, each with its AGENTS, into the current buffer.
+PARKED lists the names of the parked rigs."
   (let ((inhibit-read-only t))
     (erase-buffer)
     (magit-insert-section (gastown-rigs-root)
@@ -79,16 +86,18 @@
                (up (seq-count (lambda (a) (gastown-true-p (plist-get a :running))) mine)))
           (magit-insert-section (gastown-rig name)
             (magit-insert-heading
-              (format "  %s  %s  %d/%d running  %s" (propertize name 'face 'bold)
+              (format "  %s  %s  %d/%d running%s  %s" (propertize name 'face 'bold)
                       (gastown-str (plist-get rig :prefix)) up (length mine)
+                      (if (member name parked) (propertize "  parked" 'face 'warning) "")
                       (gastown-str (plist-get rig :url))))
             (dolist (a mine) (gastown-rigs--insert-agent a))
             (insert "\n")))))))
 
 (defun gastown-rigs--show (rigs agents)
-  "Show RIGS and AGENTS, keeping point's line."
+  "Show RIGS (a `rig/list' result) and AGENTS, keeping point's line."
   (let ((line (line-number-at-pos)))
-    (gastown-rigs--insert rigs agents)
+    (gastown-rigs--insert (gastown-result-items rigs :rigs) agents
+                          (mapcar #'gastown-str (gastown-seq (plist-get rigs :parked))))
     (goto-char (point-min))
     (forward-line (1- line))))
 
@@ -112,7 +121,7 @@
   "Fetch the rigs and agents again."
   (interactive)
   (let ((town gastown-buffer-town))
-    (gastown-rigs--show (gastown-result-items (gastown-request 'rig/list nil town) :rigs)
+    (gastown-rigs--show (gastown-request 'rig/list nil town)
                         (gastown-result-items (gastown-request 'agent/list nil town) :agents))))
 
 (defvar gastown-rigs--timers (make-hash-table :test #'equal)
@@ -137,8 +146,7 @@
                       (lambda (agents)
                         (dolist (buf (gastown-buffers-of 'gastown-rigs-mode town))
                           (with-current-buffer buf
-                            (gastown-rigs--show (gastown-result-items rigs :rigs)
-                                                (gastown-result-items agents :agents)))))
+                            (gastown-rigs--show rigs (gastown-result-items agents :agents)))))
                       :town town :on-error #'ignore))
                    :town town :on-error #'ignore))))
              gastown-rigs--timers)))
@@ -171,6 +179,63 @@
       (setq s (oref s parent)))
     (and s (oref s value))))
 
+(defun gastown-rigs--read-rig (prompt town)
+  "Read a rig name of TOWN with PROMPT; the rig at point is the default."
+  (let ((rigs (mapcar (lambda (r) (gastown-str (plist-get r :name)))
+                      (gastown-result-items (gastown-request 'rig/list nil town) :rigs))))
+    (unless rigs (user-error "Gastown: this town has no rigs"))
+    (completing-read prompt rigs nil t nil nil (gastown-rigs--rig-at-point))))
+
+(defun gastown-rigs--op-message (res verb)
+  "Return the one-line summary of rig operation RES (a `RigOp'), done as VERB."
+  (let ((stopped (gastown-seq (plist-get res :stopped)))
+        (started (gastown-seq (plist-get res :started)))
+        (note (gastown-str (plist-get res :note))))
+    (concat (format "Gastown: rig %s %s" (gastown-str (plist-get res :rig)) verb)
+            (if stopped (concat "; stopped " (mapconcat #'gastown-str stopped ", ")) "")
+            (if started (concat "; started " (mapconcat #'gastown-str started ", ")) "")
+            (if (string-empty-p note) "" (concat " (" note ")")))))
+
+;;;###autoload
+(defun gastown-rig-park (name &optional town)
+  "Park rig NAME of TOWN: stop its Witness, Refinery and polecats.
+Nothing restarts them (not `gt up', not the daemon) until
+`gastown-rig-unpark'.  Return the message."
+  (interactive (let ((town (or gastown-buffer-town (gastown-current-town))))
+                 (list (gastown-rigs--read-rig "Park rig: " town) town)))
+  (let ((res (gastown-request 'rig/park (list :name name) town)))
+    (gastown-rigs--refresh-here)
+    (gastown-result "%s" (gastown-rigs--op-message res "parked"))))
+
+;;;###autoload
+(defun gastown-rig-unpark (name &optional town)
+  "Unpark rig NAME of TOWN: start its Witness, Refinery and parked polecats.
+Return the message."
+  (interactive (let ((town (or gastown-buffer-town (gastown-current-town))))
+                 (list (gastown-rigs--read-rig "Unpark rig: " town) town)))
+  (let ((res (gastown-request 'rig/unpark (list :name name) town)))
+    (gastown-rigs--refresh-here)
+    (gastown-result "%s" (gastown-rigs--op-message res "unparked"))))
+
+;;;###autoload
+(defun gastown-rig-remove (name &optional force town)
+  "Remove rig NAME of TOWN: its directory, agents and route.
+The server refuses a rig with running sessions, saying which; FORCE
+\(interactively, a prefix argument) stops them first.  Interactively,
+asks for confirmation.  Return the message."
+  (interactive
+   (let* ((town (or gastown-buffer-town (gastown-current-town)))
+          (name (gastown-rigs--read-rig "Remove rig: " town))
+          (force current-prefix-arg))
+     (unless (yes-or-no-p (format "Remove rig %s (its directory, agents and route)%s? " name
+                                  (if force ", stopping its running sessions" "")))
+       (user-error "Gastown: rig %s kept" name))
+     (list name (and force t) town)))
+  (let ((rig (gastown-request 'rig/remove (append (list :name name) (and force (list :force t))) town)))
+    (gastown-rigs--refresh-here)
+    (gastown-result "Gastown: removed rig %s (prefix %s)" (gastown-str (plist-get rig :name))
+                    (gastown-str (plist-get rig :prefix)))))
+
 ;;;###autoload
 (defun gastown-crew-add (rig name &optional town)
   "Add crew member NAME to RIG of TOWN (a full clone).
@@ -188,10 +253,13 @@ Start it with `gastown-agent-start'."
 
 ;;;###autoload (autoload 'gastown-rig-dispatch "gastown-rigs" nil t)
 (transient-define-prefix gastown-rig-dispatch ()
-  "Rigs: list, add; crew."
+  "Rigs: list, add, park, unpark, remove; crew."
   [["Rig"
     ("l" "List rigs and agents" gastown-rigs)
-    ("a" "Add a rig" gastown-rig-add)]
+    ("a" "Add a rig" gastown-rig-add)
+    ("P" "Park a rig" gastown-rig-park)
+    ("U" "Unpark a rig" gastown-rig-unpark)
+    ("D" "Remove a rig" gastown-rig-remove)]
    ["Crew"
     ("c" "Add a crew member" gastown-crew-add)
     ("s" "Start an agent" gastown-agent-start)

@@ -1097,12 +1097,16 @@ class Ledger:
             frontier = nxt
         return None
 
-    def remove_dependency(self, issue_id: str, depends_on: str, *, actor: str) -> None:
+    def remove_dependency(self, issue_id: str, depends_on: str, *, actor: str) -> str:
+        """Remove the edge ``issue_id`` -> ``depends_on``; returns the type it had."""
         with self.mutation("dependency_removed", actor, issue_id, {"depends_on_id": depends_on}) as rec:
             row = self.conn.execute(
                 "SELECT type FROM dependencies WHERE issue_id = ? AND depends_on_id = ?", (issue_id, depends_on)
             ).fetchone()
             if row is None:
+                # An unknown id is said as such (a typo), not as a missing edge.
+                if not self.exists(issue_id):
+                    raise NotFound(f"no bead {issue_id!r}")
                 raise NotFound(f"{issue_id} does not depend on {depends_on}")
             rec.payload["type"] = row[0]
             self.conn.execute(
@@ -1122,6 +1126,7 @@ class Ledger:
                     }
                 readiness.refresh(self.conn, seeds)
             self.conn.execute("UPDATE issues SET updated_at = ? WHERE id = ?", (clock.now(), issue_id))
+        return row[0]
 
     # -- labels and comments -------------------------------------------------
 

@@ -170,6 +170,32 @@ class BeadDepsParams(Params):
     max_nodes: Annotated[int, msgspec.Meta(ge=1, le=2000)] = 300
 
 
+class BeadDepAddParams(Params):
+    """``issue`` depends on ``depends_on`` (``bd dep add ISSUE DEPENDS_ON``)."""
+
+    issue: str
+    depends_on: str
+    #: blocks, parent-child, conditional-blocks, waits-for, related, tracks, discovered-from, ...
+    type: str = "blocks"
+    #: JSON metadata, e.g. ``{"gate": "any-children"}`` for waits-for.
+    metadata: str = ""
+
+
+class BeadDepRemoveParams(Params):
+    """The edge ``issue`` -> ``depends_on`` to remove (``bd dep remove ISSUE DEPENDS_ON``)."""
+
+    issue: str
+    depends_on: str
+
+
+class BeadDepRemoveResult(msgspec.Struct):
+    issue_id: str
+    depends_on_id: str
+    #: The type the removed dependency had.
+    type: str
+    removed: bool = True
+
+
 class BeadReadyParams(Params):
     limit: Limit | None = 10
     assignee: str | None = None
@@ -473,6 +499,8 @@ class TownFullStatus(msgspec.Struct, omit_defaults=True):
     #: Every agent's cost together (US dollars; docs/costs.md), and why costs are missing if they are.
     cost_usd: float = 0.0
     costs_error: str = ""
+    #: The names of the parked rigs (``rig/park``).
+    parked_rigs: list[str] = []
 
 
 # -- rigs and agents -------------------------------------------------------------------
@@ -480,6 +508,23 @@ class TownFullStatus(msgspec.Struct, omit_defaults=True):
 
 class RigListResult(msgspec.Struct):
     rigs: list[Rig]
+    #: The names of the parked rigs (``rig/park``): nothing starts their agents until ``rig/unpark``.
+    parked: list[str] = []
+
+
+class RigNameParams(Params):
+    #: The rig's name (as in ``rig/list``).
+    name: str
+
+
+class RigParkParams(RigNameParams):
+    #: Seconds each agent gets to exit before it is killed.
+    grace_s: Annotated[float, msgspec.Meta(ge=0, le=120)] = 5.0
+
+
+class RigRemoveParams(RigNameParams):
+    #: Stop its running sessions first (without it, a rig with running sessions is refused).
+    force: bool = False
 
 
 class AgentListResult(msgspec.Struct):

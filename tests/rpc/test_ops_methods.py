@@ -160,3 +160,44 @@ def test_broadcast_and_escalate(c, town):
     assert any("Refinery keeps failing" in m["subject"] for m in over)
     _refused(c, "escalate", {"description": " "})
     _refused(c, "escalate", {"description": "x", "severity": "apocalyptic"})
+
+
+def test_rig_park_unpark_remove(c, town, tmp_path):
+    src = _repo(tmp_path / "yard")
+    c.call("rig/add", {"name": "yard", "url": str(src), "prefix": "yd"}, timeout=60)
+    assert "yard" not in c.call("rig/list")["parked"]
+
+    up = c.call("rig/unpark", {"name": "yard"}, timeout=60)
+    assert up == {"rig": "yard", "parked": False, "stopped": [], "started": [], "note": "yard was not parked"}
+    parked = c.call("rig/park", {"name": "yard", "grace_s": 1}, timeout=60)
+    assert parked["parked"] is True and "until gt rig unpark" in parked["note"]
+    assert "yard" in c.call("rig/list")["parked"]
+    assert c.call("town/status")["status"]["parked_rigs"] == ["yard"]
+    assert c.call("rig/park", {"name": "yard"}, timeout=60)["note"] == "yard was already parked"
+
+    up = c.call("rig/unpark", {"name": "yard"}, timeout=60)
+    assert up["parked"] is False and sorted(up["started"]) == ["yard/refinery", "yard/witness"]
+    assert "yard" not in c.call("rig/list")["parked"]
+    running = {a["address"] for a in c.call("agent/list")["agents"] if a["running"]}
+    assert {"yard/witness", "yard/refinery"} <= running
+
+    err = _refused(c, "rig/remove", {"name": "yard"}, "rig 'yard' has running sessions", code=-33003)
+    assert err.data["kind"] == "conflict"
+    assert (town / "yard").is_dir() and "yard" in [r["name"] for r in c.call("rig/list")["rigs"]]  # nothing removed
+
+    c.call("rig/park", {"name": "yard", "grace_s": 1}, timeout=60)
+    gone = c.call("rig/remove", {"name": "yard"}, timeout=60)
+    assert (gone["name"], gone["prefix"]) == ("yard", "yd")
+    assert not (town / "yard").exists() and "yard" not in [r["name"] for r in c.call("rig/list")["rigs"]]
+    for method in ("rig/park", "rig/unpark", "rig/remove"):
+        _refused(c, method, {"name": "yard"}, "no rig 'yard'", code=-33001)
+    _refused(c, "rig/park", {"name": "proj", "grace_s": 500}, "grace_s", code=-32602)
+
+
+def test_rig_remove_force_stops_running_sessions(c, town, tmp_path):
+    src = _repo(tmp_path / "shed")
+    c.call("rig/add", {"name": "shed", "url": str(src), "prefix": "sh"}, timeout=60)
+    c.call("agent/start", {"agent": "shed/witness"}, timeout=60)
+    gone = c.call("rig/remove", {"name": "shed", "force": True}, timeout=60)
+    assert gone["name"] == "shed" and not (town / "shed").exists()
+    assert not [a for a in c.call("agent/list")["agents"] if a["rig"] == "shed"]

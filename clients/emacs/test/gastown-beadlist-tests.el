@@ -228,6 +228,75 @@
                         graph (concat (regexp-quote base) " --blocks--> " (regexp-quote mid) "$"))))
        10 "the graph to show the closed blocker"))))
 
+(defun gastown-beadlist-test--refusal (fn)
+  "Call FN, which must signal a `user-error'; return its one-line message."
+  (let ((msg (cadr (should-error (funcall fn) :type 'user-error))))
+    (should-not (string-match-p "\n" msg))
+    msg))
+
+(ert-deftest gastown-server-bead-dep-add-and-remove-from-the-buffers ()
+  (gastown-test-with-town town
+    (let* ((track (gastown-test-bead town "Lay the track"))
+           (train (gastown-test-bead town "Run the train"))
+           (tree (gastown-bead-deps train town))
+           (list-buf (gastown-beadlist town))
+           (shown (gastown-bead train town)))
+      (should (gastown-test-buffer-matches tree "Blockers (0)"))
+      (with-current-buffer list-buf (gastown-beadlist-set-preset "ready"))
+      (gastown-test-wait-for
+       (lambda () (equal (sort (gastown-beadlist-test--ids list-buf) #'string<) (sort (list track train) #'string<)))
+       10 "the ready list to show both beads")
+      ;; Add from the dependency buffer: it, the bead view and the list follow by push.
+      (with-current-buffer tree
+        (should (equal (gastown-bead-dep--subject) train))
+        (should (string-match-p (concat (regexp-quote train) " now depends on " (regexp-quote track) " (blocks)")
+                                (gastown-bead-dep-add train track nil town))))
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches
+                   tree (concat "<- blocks +" (regexp-quote track) " +open +Lay the track  BLOCKING")))
+       10 "the tree to show the new blocker")
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches shown (concat "blocks " (regexp-quote track))))
+       10 "the bead view to list the dependency")
+      (gastown-test-wait-for
+       (lambda () (equal (gastown-beadlist-test--ids list-buf) (list track)))
+       10 "the ready list to drop the blocked bead")
+      ;; Refusals: the server's reason, one line; nothing written.
+      (should (string-match-p "cannot depend on itself"
+                              (gastown-beadlist-test--refusal (lambda () (gastown-bead-dep-add track track nil town)))))
+      (should (string-match-p (concat "would create a cycle: " (regexp-quote track) " -> " (regexp-quote train))
+                              (gastown-beadlist-test--refusal (lambda () (gastown-bead-dep-add track train nil town)))))
+      (should (string-match-p "no bead 'gt-nosuch'"
+                              (gastown-beadlist-test--refusal
+                               (lambda () (gastown-bead-dep-add train "gt-nosuch" "related" town)))))
+      (should (string-match-p "invalid dependency type 'sideways'"
+                              (gastown-beadlist-test--refusal
+                               (lambda () (gastown-bead-dep-add track train "sideways" town)))))
+      (should (string-match-p (concat (regexp-quote track) " does not depend on " (regexp-quote train))
+                              (gastown-beadlist-test--refusal
+                               (lambda () (gastown-bead-dep-remove track train town)))))
+      ;; Remove interactively from the tree, point on the blocker: it is the default pick.
+      (with-current-buffer tree
+        (goto-char (gastown-find-property 'gastown-bead track))
+        (cl-letf (((symbol-function 'completing-read)
+                   (lambda (_prompt coll &optional _pred _req _init _hist def &rest _)
+                     (should (member def coll))
+                     def)))
+          (call-interactively #'gastown-bead-dep-remove)))
+      (gastown-test-wait-for
+       (lambda () (gastown-test-buffer-matches tree "Nothing blocks this bead"))
+       10 "the tree to show the blocker gone")
+      (gastown-test-wait-for
+       (lambda () (not (gastown-test-buffer-matches shown "^Dependencies")))
+       10 "the bead view to drop the dependency")
+      (gastown-test-wait-for
+       (lambda () (member train (gastown-beadlist-test--ids list-buf)))
+       10 "the ready list to show the bead ready again")
+      (with-current-buffer shown
+        (should (string-match-p "has no dependencies to remove"
+                                (gastown-beadlist-test--refusal
+                                 (lambda () (call-interactively #'gastown-bead-dep-remove)))))))))
+
 (ert-deftest gastown-beadlist-reachable-from-dispatch-and-verbs ()
   (should (transient-get-suffix 'gastown-dispatch 'gastown-beadlist))
   (should (get 'gastown-bead-verbs 'transient--prefix))
@@ -235,9 +304,14 @@
                  gastown-beadlist-toggle-closed gastown-beadlist-mark gastown-beadlist-set-status
                  gastown-beadlist-add-label gastown-beadlist-remove-label gastown-beadlist-close
                  gastown-beadlist-edit gastown-beadlist-create gastown-beadlist-deps
-                 gastown-beadlist-graph))
+                 gastown-beadlist-graph gastown-bead-dep-add gastown-bead-dep-remove))
     (should (transient-get-suffix 'gastown-bead-verbs cmd))
-    (should (commandp cmd))))
+    (should (commandp cmd)))
+  (should (transient-get-suffix 'gastown-dispatch 'gastown-bead-verbs))
+  (dolist (map (list gastown-beadlist-mode-map gastown-bead-mode-map gastown-bead-deps-mode-map
+                     gastown-bead-graph-mode-map))
+    (should (eq (lookup-key map (kbd "b")) #'gastown-bead-dep-add))
+    (should (eq (lookup-key map (kbd "B")) #'gastown-bead-dep-remove))))
 
 (provide 'gastown-beadlist-tests)
 

@@ -97,6 +97,59 @@
                                                            town)))))
         (delete-directory src t)))))
 
+(ert-deftest gastown-server-rig-park-unpark-and-remove ()
+  (gastown-ops-test-with-town town
+    (let ((src (gastown-ops-test--git-repo)))
+      (unwind-protect
+          (let ((buf (gastown-rigs town)))
+            (with-current-buffer buf
+              (gastown-rig-add "yard" src "yd")
+              (goto-char (point-min))
+              (re-search-forward "^  yard ")
+              (should (equal (gastown-rigs--rig-at-point) "yard"))
+              (should (string-match-p "rig yard parked.*until gt rig unpark" (gastown-rig-park "yard" town)))
+              (should (gastown-test-buffer-matches buf "^  yard  yd  0/2 running  parked"))
+              (let ((msg (gastown-rig-unpark "yard" town)))
+                (should (string-match-p "rig yard unparked; started yard/\\(witness\\|refinery\\)" msg)))
+              (should-not (gastown-test-buffer-matches buf "parked")))
+            (gastown-test-wait-for
+             (lambda () (gastown-test-buffer-matches buf "^  yard  yd  2/2 running"))
+             15 "the rigs buffer to show the rig's agents running")
+            ;; Remove: asks first; a no keeps the rig.
+            (with-current-buffer buf
+              (goto-char (point-min))
+              (re-search-forward "^  yard ")
+              (cl-letf (((symbol-function 'completing-read)
+                         (lambda (_prompt _coll &optional _pred _req _init _hist def &rest _) def))
+                        ((symbol-function 'yes-or-no-p) (lambda (_prompt) nil)))
+                (should (string-match-p "rig yard kept"
+                                        (gastown-ops-test--refusal
+                                         (lambda () (call-interactively #'gastown-rig-remove))))))
+              (should (gastown-test-buffer-matches buf "^  yard "))
+              ;; A yes, but its agents run: the server's refusal, one line, and nothing removed.
+              (let ((asked nil))
+                (cl-letf (((symbol-function 'completing-read)
+                           (lambda (_prompt _coll &optional _pred _req _init _hist def &rest _) def))
+                          ((symbol-function 'yes-or-no-p) (lambda (prompt) (setq asked prompt) t)))
+                  (let ((msg (gastown-ops-test--refusal (lambda () (call-interactively #'gastown-rig-remove)))))
+                    (should (string-match-p "rig 'yard' has running sessions" msg))
+                    (should-not (string-match-p "\n" msg))))
+                (should (string-match-p "Remove rig yard (its directory, agents and route)\\? " asked)))
+              (should (file-directory-p (expand-file-name "yard" town)))
+              (gastown-rig-park "yard" town)
+              (cl-letf (((symbol-function 'completing-read)
+                         (lambda (_prompt _coll &optional _pred _req _init _hist def &rest _) def))
+                        ((symbol-function 'yes-or-no-p) (lambda (_prompt) t)))
+                (should (string-match-p "removed rig yard (prefix yd)"
+                                        (call-interactively #'gastown-rig-remove))))
+              (should (gastown-test-buffer-matches buf "^Rigs (0)"))
+              (should-not (file-exists-p (expand-file-name "yard" town))))
+            (should (string-match-p "no rig 'yard'"
+                                    (gastown-ops-test--refusal (lambda () (gastown-rig-park "yard" town)))))
+            (dolist (cmd '(gastown-rig-park gastown-rig-unpark gastown-rig-remove))
+              (should (transient-get-suffix 'gastown-rig-dispatch cmd))))
+        (delete-directory src t)))))
+
 (ert-deftest gastown-server-formula-form-refuses-missing-variable-then-pours ()
   (gastown-ops-test-with-town town
     (let ((buf (gastown-formula-run "release" town)))

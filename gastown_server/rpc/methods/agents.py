@@ -30,8 +30,11 @@ async def _agent_row(call, town, ident):
 
 @method("rig/list", t.NoParams, t.RigListResult)
 def rig_list(call, p: t.NoParams) -> t.RigListResult:
-    """The town's rigs (name, prefix, source, canonical clone)."""
-    return t.RigListResult(list(call.app.town_for(call.ledger).rigs()))
+    """The town's rigs (name, prefix, source, canonical clone) and which of them are parked."""
+    from ...town.rig_state import is_parked
+
+    rigs = list(call.app.town_for(call.ledger).rigs())
+    return t.RigListResult(rigs, [r.name for r in rigs if is_parked(call.ledger, r.name)])
 
 
 @method("agent/list", t.NoParams, t.AgentListResult, mode="async")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from msgspec import UNSET
 
 from ...beads import browse, depgraph, edits
-from ...beads.models import Bead
+from ...beads.models import Bead, Dependency
 from .. import types as t
 from ..registry import method
 
@@ -132,6 +132,25 @@ def bulk_update(call, p: t.BeadBulkUpdateParams) -> t.BeadBulkUpdateResult:
 def deps(call, p: t.BeadDepsParams) -> depgraph.DepTree:
     """A bead's blockers and dependents as trees (to ``depth``), and the graph of them laid out in layers."""
     return depgraph.tree(call.ledger, p.id, depth=p.depth, max_nodes=p.max_nodes)
+
+
+@method("bead/depAdd", t.BeadDepAddParams, Dependency, mode="write")
+def dep_add(call, p: t.BeadDepAddParams) -> Dependency:
+    """Add a dependency: ``issue`` depends on ``depends_on`` (``bd dep add``).
+
+    Refused, with nothing written, for an unknown bead (not found), a
+    self-dependency or an unknown type (invalid input), a dependency already
+    there or a blocking edge that would close a cycle (conflict: the message
+    shows the cycle).
+    """
+    return call.ledger.add_dependency(p.issue, p.depends_on, actor=call.actor, dep_type=p.type, metadata=p.metadata)
+
+
+@method("bead/depRemove", t.BeadDepRemoveParams, t.BeadDepRemoveResult, mode="write")
+def dep_remove(call, p: t.BeadDepRemoveParams) -> t.BeadDepRemoveResult:
+    """Remove the dependency ``issue`` -> ``depends_on`` (``bd dep remove``); not found if there is none."""
+    kind = call.ledger.remove_dependency(p.issue, p.depends_on, actor=call.actor)
+    return t.BeadDepRemoveResult(p.issue, p.depends_on, kind)
 
 
 @method("bead/close", t.BeadCloseParams, Bead, mode="write")

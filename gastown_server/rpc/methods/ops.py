@@ -1,4 +1,4 @@
-"""The operator's verbs: ``rig/add``, ``crew/add``, ``agent/start|stop|restart|nuke``,
+"""The operator's verbs: ``rig/add|park|unpark|remove``, ``crew/add``, ``agent/start|stop|restart|nuke``,
 ``formula/pour``, ``work/board``, ``mail/broadcast`` and ``escalate``.
 
 Each is a thin handler over the domain function the ``gt`` command of the
@@ -20,6 +20,7 @@ from ...errors import InvalidInput
 from ...town.core import Rig
 from ...town.identity import Identity
 from ...town.lifecycle import StartResult
+from ...town.rig_state import RigOp
 from ...work.escalation import Escalation
 from ...work.mail import Message
 from ...work.polecat_cleanup import Retired
@@ -126,6 +127,36 @@ async def rig_add(call, p: RigAddParams) -> Rig:
     from ...town import rigs
 
     return await call.app.in_town_thread(lambda town: rigs.add(town, p.name, p.url, prefix=p.prefix, actor=call.actor))
+
+
+@method("rig/park", t.RigParkParams, RigOp, mode="async")
+async def rig_park(call, p: t.RigParkParams) -> RigOp:
+    """Park a rig: stop its Witness, Refinery and polecats; nothing restarts them until ``rig/unpark`` (``gt rig park``)."""
+    from ...town import rig_state
+
+    return await call.app.in_town_thread(
+        lambda town: rig_state.park(town, p.name, actor=call.actor, grace_s=p.grace_s)
+    )
+
+
+@method("rig/unpark", t.RigNameParams, RigOp, mode="async")
+async def rig_unpark(call, p: t.RigNameParams) -> RigOp:
+    """Unpark a rig: start its Witness, Refinery and the polecats parking stopped (``gt rig unpark``)."""
+    from ...town import rig_state
+
+    return await call.app.in_town_thread(lambda town: rig_state.unpark(town, p.name, actor=call.actor))
+
+
+@method("rig/remove", t.RigRemoveParams, Rig, mode="async")
+async def rig_remove(call, p: t.RigRemoveParams) -> Rig:
+    """Remove a rig: its directory, agents and route (``gt rig remove``).
+
+    A rig with running sessions is refused (conflict, naming them) unless
+    ``force``, which stops them first.
+    """
+    from ...town import rigs
+
+    return await call.app.in_town_thread(lambda town: rigs.remove(town, p.name, actor=call.actor, force=p.force))
 
 
 @method("crew/add", CrewAddParams, Identity, mode="async")

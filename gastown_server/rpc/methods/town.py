@@ -39,6 +39,7 @@ async def _full_status(call) -> t.TownFullStatus | None:
         town = call.app.town_for(call.ledger)
     except NoTown:
         return None
+    from ...town.rig_state import is_parked
     from ...town.status import status_from
 
     app = call.app
@@ -46,7 +47,7 @@ async def _full_status(call) -> t.TownFullStatus | None:
     return t.TownFullStatus(
         rigs=st.rigs, agents=st.agents, tmux=st.tmux, daemon=st.daemon,
         nudge_failures=st.nudge_failures, other_sessions=st.other_sessions, cost_usd=st.cost_usd,
-        costs_error=st.costs_error,
+        costs_error=st.costs_error, parked_rigs=[r.name for r in st.rigs if is_parked(call.ledger, r.name)],
     )  # fmt: skip
 
 

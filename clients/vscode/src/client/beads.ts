@@ -16,7 +16,53 @@ export const BeadMethods = {
   update: "bead/update",
   bulkUpdate: "bead/bulkUpdate",
   deps: "bead/deps",
+  depAdd: "bead/depAdd",
+  depRemove: "bead/depRemove",
 } as const;
+
+/** Dependency types offered when adding one, "blocks" first (the server validates; SPEC.md has them all). */
+export const DEP_TYPES: { type: string; description: string }[] = [
+  { type: "blocks", description: "it waits until the other bead closes" },
+  { type: "parent-child", description: "the other bead is its parent" },
+  { type: "waits-for", description: "it waits for the other bead's children (a fan-out gate)" },
+  { type: "conditional-blocks", description: "it runs only if the other bead fails" },
+  { type: "related", description: "a link; blocks nothing" },
+  { type: "discovered-from", description: "found while working on the other bead; blocks nothing" },
+  { type: "tracks", description: "follows the other bead; blocks nothing" },
+  { type: "caused-by", description: "blocks nothing" },
+  { type: "duplicates", description: "blocks nothing" },
+  { type: "supersedes", description: "blocks nothing" },
+];
+
+/** One direct dependency edge: `issue` depends on `dependsOn`. */
+export interface DepEdge {
+  issue: string;
+  dependsOn: string;
+  type: string;
+  /** The title of the bead at the other end. */
+  title: string;
+}
+
+/** A bead's direct edges both ways (what it depends on, what depends on it), from bead/deps at depth 1. */
+export async function directEdges(conn: GastownConnection, id: string): Promise<DepEdge[]> {
+  const t = await fetchDeps(conn, id, 1);
+  return [
+    ...t.blockers.map((n) => ({ issue: id, dependsOn: n.id, type: n.type, title: n.title })),
+    ...t.dependents.map((n) => ({ issue: n.id, dependsOn: id, type: n.type, title: n.title })),
+  ];
+}
+
+/** Add a dependency (bead/depAdd); the server refuses unknown beads, self-dependencies and cycles with one line. */
+export async function addDependency(conn: GastownConnection, issue: string, dependsOn: string, type = "blocks"): Promise<string> {
+  const r = await conn.request(BeadMethods.depAdd, { issue, depends_on: dependsOn, type });
+  return isObject(r) && typeof r.type === "string" ? r.type : type;
+}
+
+/** Remove a dependency (bead/depRemove); returns the type it had. */
+export async function removeDependency(conn: GastownConnection, issue: string, dependsOn: string): Promise<string> {
+  const r = await conn.request(BeadMethods.depRemove, { issue, depends_on: dependsOn });
+  return isObject(r) && typeof r.type === "string" ? r.type : "";
+}
 
 export const PRESETS = ["open", "ready", "blocked", "in_progress", "mine", "closed", "all"] as const;
 export type Preset = (typeof PRESETS)[number];

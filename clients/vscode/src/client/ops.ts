@@ -20,6 +20,9 @@ export const OpsMethods = {
   mqReject: "mq/reject",
   doctorRun: "doctor/run",
   rigAdd: "rig/add",
+  rigPark: "rig/park",
+  rigUnpark: "rig/unpark",
+  rigRemove: "rig/remove",
   crewAdd: "crew/add",
   agentStart: "agent/start",
   agentStop: "agent/stop",
@@ -45,6 +48,8 @@ export interface RigInfo {
   name: string;
   prefix: string;
   url: string;
+  /** Parked (rig/park): its agents are down and nothing restarts them until rig/unpark. */
+  parked: boolean;
 }
 
 export interface FullStatus {
@@ -75,7 +80,7 @@ export function toFullStatus(r: unknown): FullStatus {
     town: s(town, "name"),
     root: s(town, "root"),
     ledgerOnly: st === undefined,
-    rigs: objs(st?.rigs).map((x) => ({ name: s(x, "name"), prefix: s(x, "prefix"), url: s(x, "url") })),
+    rigs: objs(st?.rigs).map((x) => ({ name: s(x, "name"), prefix: s(x, "prefix"), url: s(x, "url"), parked: Array.isArray(st?.parked_rigs) && st.parked_rigs.includes(s(x, "name")) })),
     agents: objs(st?.agents).map(toAgent),
     dead: new Set(objs(st?.agents).filter((a) => a.running === true && a.alive === false).map((a) => s(a, "address"))),
     daemon: { running: b(daemon, "running"), pid: n(daemon, "pid"), beats: n(daemon, "beats"), intervalS: n(daemon, "interval_s") },

@@ -8,15 +8,19 @@
 
 import * as vscode from "vscode";
 import {
+  addDependency,
   BeadList,
   BeadMethods,
   bulkUpdate,
+  DEP_TYPES,
+  directEdges,
   describeError,
   describeQuery,
   fetchDeps,
   listOf,
   Methods,
   PRESETS,
+  removeDependency,
   SORTS,
   STATUSES,
   type BulkChange,
@@ -249,6 +253,31 @@ export function registerBeads(ctx: BeadsContext): vscode.Disposable[] {
       await list.reload(undefined);
     });
 
+  /** Pick a bead among the town's open ones (any id may be typed too); `not` is left out. */
+  const pickBead = async (placeHolder: string, not?: string): Promise<string | undefined> => {
+    const beads = listOf(await conn.request(BeadMethods.list, { limit: 500, sort: "updated", desc: true }), "beads");
+    const items = beads
+      .filter((b) => b.id !== not)
+      .map((b) => ({ label: String(b.id), description: String(b.title ?? ""), detail: [b.status, b.issue_type, b.assignee].filter(Boolean).map(String).join(" · ") }));
+    const qp = vscode.window.createQuickPick<vscode.QuickPickItem>();
+    qp.items = items;
+    qp.placeholder = placeHolder;
+    qp.matchOnDescription = true;
+    qp.ignoreFocusOut = true;
+    return new Promise<string | undefined>((resolve) => {
+      qp.onDidAccept(() => {
+        // A typed id that is not in the list (a closed bead, another rig's) is taken as typed.
+        resolve(qp.selectedItems[0]?.label ?? (qp.value.trim() || undefined));
+        qp.hide();
+      });
+      qp.onDidHide(() => {
+        resolve(undefined);
+        qp.dispose();
+      });
+      qp.show();
+    });
+  };
+
   const reg = (id: string, fn: (...args: unknown[]) => unknown) => vscode.commands.registerCommand(id, fn);
 
   return [
@@ -391,6 +420,43 @@ export function registerBeads(ctx: BeadsContext): vscode.Disposable[] {
       const reason = await vscode.window.showInputBox({ prompt: `Close reason for ${ids.length === 1 ? ids[0] : `${ids.length} beads`} (optional)`, ignoreFocusOut: true });
       if (reason !== undefined) await bulk("close", { status: "closed", reason }, ids);
     }),
+    reg("gastown.beads.addDependency", (arg?: unknown) =>
+      guarded("add dependency", async () => {
+        const issue = targets(arg)[0] ?? (await pickBead("Add a dependency to which bead?"));
+        if (!issue) return;
+        const dependsOn = await pickBead(`${issue} depends on which bead?`, issue);
+        if (!dependsOn) return;
+        const type = await vscode.window.showQuickPick(
+          DEP_TYPES.map((t) => ({ label: t.type, description: t.description })),
+          { placeHolder: `How does ${issue} depend on ${dependsOn}? (blocks: it waits until ${dependsOn} closes)`, ignoreFocusOut: true },
+        );
+        if (!type) return;
+        const kind = await addDependency(conn, issue, dependsOn, type.label);
+        // Open views (this one, Ready & Blocked, the graph) follow by the server's push.
+        void vscode.window.showInformationMessage(`Gas Town: ${issue} now depends on ${dependsOn} (${kind})`);
+      }),
+    ),
+    reg("gastown.beads.removeDependency", (arg?: unknown) =>
+      guarded("remove dependency", async () => {
+        const id = targets(arg)[0] ?? (await pickBead("Remove a dependency of which bead?"));
+        if (!id) return;
+        const edges = await directEdges(conn, id);
+        if (!edges.length) {
+          void vscode.window.showInformationMessage(`Gas Town: ${id} has no dependencies to remove`);
+          return;
+        }
+        // From a dependency row, the edge to the bead it hangs under comes first.
+        const near = isDepNode(arg) ? arg.parent : undefined;
+        edges.sort((a, b) => Number([b.issue, b.dependsOn].includes(near ?? "")) - Number([a.issue, a.dependsOn].includes(near ?? "")));
+        const pick = await vscode.window.showQuickPick(
+          edges.map((e) => ({ label: `${e.issue} depends on ${e.dependsOn}`, description: `${e.type} · ${e.title}`, edge: e })),
+          { placeHolder: `Remove which dependency of ${id}?`, matchOnDescription: true, ignoreFocusOut: true },
+        );
+        if (!pick) return;
+        const kind = await removeDependency(conn, pick.edge.issue, pick.edge.dependsOn);
+        void vscode.window.showInformationMessage(`Gas Town: ${pick.edge.issue} no longer depends on ${pick.edge.dependsOn} (${kind} removed)`);
+      }),
+    ),
     reg("gastown.beads.showGraph", (arg?: unknown) =>
       guarded("dependency graph", async () => {
         const id = targets(arg)[0] ?? (await vscode.window.showInputBox({ prompt: "Bead id" }));

@@ -1,11 +1,11 @@
-// The operator's commands: rigs and crew, agent sessions (start, stop,
+// The operator's commands: rigs (add, park, unpark, remove) and crew, agent sessions (start, stop,
 // restart, nuke, with a confirmation for the ones that end a session),
 // the merge queue (retry, reject), doctor, formula run, molecule progress,
 // broadcast and escalate.  Each gathers input with native pickers and
 // calls one server method; a refusal is the server's one line.
 
 import * as vscode from "vscode";
-import { ConnectionError, describeError, isObject, listOf, OpsMethods, toMolStatus, type GastownConnection, type OpsStore, type TownStore } from "../client";
+import { ConnectionError, describeError, isObject, listOf, OpsMethods, toMolStatus, type GastownConnection, type OpsStore, type RigInfo, type TownStore } from "../client";
 import { FormulaPanel } from "./formulaPanel";
 import type { MqNode, TownNode } from "./opsViews";
 
@@ -50,12 +50,25 @@ async function confirm(message: string, detail: string, button: string): Promise
   return (await vscode.window.showWarningMessage(message, { modal: true, detail }, button)) === button;
 }
 
-async function pickRig(ctx: OpsCommandContext, placeHolder: string, arg: unknown): Promise<string | undefined> {
+async function pickRig(ctx: OpsCommandContext, placeHolder: string, arg: unknown, fits: (r: RigInfo) => boolean = () => true): Promise<string | undefined> {
+  if (typeof arg === "string" && arg) return arg;
   if (isObject(arg) && arg.kind === "rig") return (arg as TownNode & { kind: "rig" }).rig.name;
-  const rigs = ctx.ops.status?.rigs ?? [];
+  const all = ctx.ops.status?.rigs ?? [];
+  // Offer the rigs the verb fits (the parked ones to unpark...), else all: the server says why not.
+  const rigs = all.some(fits) ? all.filter(fits) : all;
   if (rigs.length === 1) return rigs[0]!.name;
   if (rigs.length === 0) return vscode.window.showInputBox({ prompt: placeHolder, ignoreFocusOut: true });
-  return (await vscode.window.showQuickPick(rigs.map((r) => ({ label: r.name, description: `${r.prefix} · ${r.url}` })), { placeHolder, ignoreFocusOut: true }))?.label;
+  return (await vscode.window.showQuickPick(rigs.map((r) => ({ label: r.name, description: `${r.prefix}${r.parked ? " · parked" : ""} · ${r.url}` })), { placeHolder, ignoreFocusOut: true }))?.label;
+}
+
+/** A rig operation's result (RigOp) in one line: what stopped or started, and the server's note. */
+function rigOpText(r: unknown, rig: string, verb: string): string {
+  const o = isObject(r) ? r : {};
+  const names = (k: string) => (Array.isArray(o[k]) ? (o[k] as unknown[]).map(String) : []);
+  const stopped = names("stopped");
+  const started = names("started");
+  const note = typeof o.note === "string" ? o.note : "";
+  return [`rig ${rig} ${verb}`, stopped.length ? `stopped ${stopped.join(", ")}` : "", started.length ? `started ${started.join(", ")}` : "", note].filter(Boolean).join("; ");
 }
 
 export function registerOpsCommands(ctx: OpsCommandContext): vscode.Disposable[] {
@@ -85,6 +98,26 @@ export function registerOpsCommands(ctx: OpsCommandContext): vscode.Disposable[]
       (e) => (!force && /refusing to nuke/.test(describeError(e)) ? { label: "Force Nuke...", action: () => void vscode.commands.executeCommand("gastown.agent.forceNuke", agentArg(arg) ?? describeError(e).match(/refusing to nuke (\S+?):/)?.[1]) } : undefined),
     );
 
+  const removeRig = (arg: unknown, force: boolean): Promise<void> => {
+    let rig: string | undefined;
+    return run(
+      force ? "Remove rig failed" : "Remove rig refused",
+      async () => {
+        rig = await pickRig(ctx, "Remove which rig?", arg);
+        if (!rig) return;
+        const ok = await confirm(
+          force ? `Stop ${rig}'s sessions and remove it?` : `Remove rig ${rig}?`,
+          `Its directory (clones, worktrees, crew) is deleted, its agents and its bead route go; its beads stay in the ledger.${force ? " Its running sessions are stopped first." : " The server refuses while its agents run."}`,
+          force ? "Stop and Remove" : "Remove",
+        );
+        if (!ok) return;
+        const r = await conn.request(OpsMethods.rigRemove, { name: rig, ...(force ? { force: true } : {}) });
+        info(`removed rig ${isObject(r) ? String(r.name) : rig} (prefix ${isObject(r) ? String(r.prefix) : "?"})`);
+      },
+      (e) => (!force && rig && /has running sessions/.test(describeError(e)) ? { label: "Stop Sessions and Remove...", action: () => void removeRig(rig, true) } : undefined),
+    );
+  };
+
   return [
     reg("gastown.ops.refresh", () => run("Refresh failed", () => ops.loadAll())),
     reg("gastown.doctor.run", () =>
@@ -111,6 +144,23 @@ export function registerOpsCommands(ctx: OpsCommandContext): vscode.Disposable[]
         await ops.load("status", undefined);
       }),
     ),
+    reg("gastown.rig.park", (arg) =>
+      run("Park rig failed", async () => {
+        const rig = await pickRig(ctx, "Park which rig? (its agents stop; nothing restarts them until unpark)", arg, (r) => !r.parked);
+        if (!rig) return;
+        const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Parking ${rig}` }, () => conn.request(OpsMethods.rigPark, { name: rig }));
+        info(rigOpText(r, rig, "parked"));
+      }),
+    ),
+    reg("gastown.rig.unpark", (arg) =>
+      run("Unpark rig failed", async () => {
+        const rig = await pickRig(ctx, "Unpark which rig? (its Witness, Refinery and parked polecats start)", arg, (r) => r.parked);
+        if (!rig) return;
+        const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Unparking ${rig}` }, () => conn.request(OpsMethods.rigUnpark, { name: rig }));
+        info(rigOpText(r, rig, "unparked"));
+      }),
+    ),
+    reg("gastown.rig.remove", (arg) => removeRig(arg, false)),
     reg("gastown.crew.add", (arg) =>
       run("Add crew member failed", async () => {
         const rig = await pickRig(ctx, "Add a crew member to which rig?", arg);

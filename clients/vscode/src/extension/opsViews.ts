@@ -228,7 +228,8 @@ export class TownStatusTree extends OpsTree<TownNode> {
       case "rig": {
         const mine = st?.agents.filter((a) => a.rig === node.rig.name) ?? [];
         const up = mine.filter((a) => a.running).length;
-        return item(node.rig.name, { id: `rig:${node.rig.name}`, description: `${node.rig.prefix} · ${up}/${mine.length} running`, icon: icon("repo"), tooltip: node.rig.url, context: "opsRig", collapsed: "expanded", aria: `rig ${node.rig.name}, ${up} of ${mine.length} running` });
+        const parked = node.rig.parked ? " · parked" : "";
+        return item(node.rig.name, { id: `rig:${node.rig.name}`, description: `${node.rig.prefix} · ${up}/${mine.length} running${parked}`, icon: icon("repo"), tooltip: node.rig.url, context: node.rig.parked ? "opsRig-parked" : "opsRig", collapsed: "expanded", aria: `rig ${node.rig.name}, ${up} of ${mine.length} running${node.rig.parked ? ", parked" : ""}` });
       }
       case "agent": {
         const a = node.agent;

@@ -6,7 +6,8 @@
 // its blockers; two beads selected together get a status in one confirmed
 // bulk change; a refused edit shows the server's one-line reason and
 // changes nothing; a bead closed by another process leaves the list with no
-// refresh; the dependency graph opens as an SVG webview.  Keeps screenshots
+// refresh; the dependency graph opens as an SVG webview; a dependency is
+// added from a bead's context menu and removed from its blocker's row.  Keeps screenshots
 // in test-output/vscode/.
 
 import assert from "node:assert/strict";
@@ -16,7 +17,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { serverPath } from "../unit/helpers.mjs";
-import { openGasTown, openWorkbench, runCommand, screenshot, uiStep } from "./harness.mjs";
+import { contextMenu, openGasTown, openWorkbench, runCommand, screenshot, uiStep } from "./harness.mjs";
 
 let tmp, town, wb, ids;
 
@@ -164,4 +165,29 @@ step("the dependency graph opens as an SVG drawn in a webview", async () => {
   // Live: the blocker closes elsewhere and the picture follows.
   bd("close", ids.a);
   await frame.locator(`g.node[data-bead="${ids.a}"] title`).filter({ hasText: `${ids.a} closed` }).waitFor({ state: "attached", timeout: 10_000 });
+});
+
+step("Add Dependency... from a bead's context menu, Remove Dependency... from its blocker's row; the tree and the graph follow by push", async () => {
+  const { page } = wb;
+  const e = bdJson("create", "Grease the wheels", "-p", "2").id;
+  await row(page, `bead ${e} Grease the wheels`).first().waitFor({ timeout: 10_000 });
+  const menu = (target, label) => contextMenu(page, target, label);
+  await menu(row(page, `bead ${ids.c} `).first(), "Add Dependency...");
+  await pick(page, e);
+  await pick(page, "blocks");
+  await page.locator(".notification-toast").filter({ hasText: `${ids.c} now depends on ${e} (blocks)` }).first().waitFor({ timeout: 10_000 });
+  // The graph still open from the step before follows by push too.
+  const edge = page.frameLocator("iframe.webview.ready").frameLocator("#active-frame").locator(`path.edge[data-source="${e}"][data-target="${ids.c}"]`);
+  await edge.waitFor({ state: "attached", timeout: 10_000 });
+  const c = row(page, `bead ${ids.c} `).first();
+  if ((await c.getAttribute("aria-expanded")) !== "true") await c.locator(".monaco-tl-twistie").click();
+  const blocker = row(page, `blocker ${e} Grease the wheels, open, blocks, blocking`).first();
+  await blocker.waitFor({ timeout: 10_000 });
+  await screenshot(page, "beads-dep-added");
+  await menu(blocker, "Remove Dependency...");
+  await pick(page, `${ids.c} depends on ${e}`);
+  await page.locator(".notification-toast").filter({ hasText: `${ids.c} no longer depends on ${e} (blocks removed)` }).first().waitFor({ timeout: 10_000 });
+  await row(page, `blocker ${e} `).first().waitFor({ state: "detached", timeout: 10_000 });
+  await edge.waitFor({ state: "detached", timeout: 10_000 });
+  assert.deepEqual((show(ids.c).dependencies ?? []).map((d) => d.depends_on_id), [ids.a]);
 });

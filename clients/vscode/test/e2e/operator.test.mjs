@@ -7,7 +7,11 @@
 // polecat with hooked work refused with the server's one line; the merge
 // queue with a failed MR's gate output and retry; doctor findings; the
 // ready/blocked view following a push; the formula form naming a missing
-// variable, then pouring; broadcast and escalate reaching inboxes.
+// variable, then pouring; broadcast and escalate reaching inboxes; Add and
+// Remove Dependency (palette and context menu) with Ready & Blocked following
+// by push and a cycle refused in one line; a rig parked (context menu),
+// unparked (palette), and removed after a confirmation once the server's
+// refusal (its agents run) is shown.
 // Screenshots go to test-output/vscode/operator-*.png.
 
 import assert from "node:assert/strict";
@@ -17,7 +21,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { client, serverPath } from "../unit/helpers.mjs";
-import { openWorkbench, outputDir, readMetrics, runCommand, screenshot, uiStep } from "./harness.mjs";
+import { contextMenu, openWorkbench, outputDir, readMetrics, runCommand, screenshot, uiStep } from "./harness.mjs";
 
 const socket = `gastown-vscode-ops-${process.pid}`;
 let tmp, town, wb, metricsFile, server, polecat, hooked, failedMr, first, second;
@@ -294,4 +298,74 @@ step("Broadcast and Escalate reach the agents' and the Overseer's inboxes", asyn
     const o = await c.request("mail/inbox", { address: "overseer" });
     assert.ok(o.messages.some((m) => m.subject.includes(`Refinery keeps failing ${subject}`)), "the escalation is in the Overseer's inbox");
   });
+});
+
+step("Add Dependency... and Remove Dependency...: Ready & Blocked follows by push; a cycle is refused in one line", async () => {
+  const { page } = wb;
+  const paint = bdJson("create", "Paint the station", "-t", "task").id;
+  const open = bdJson("create", "Open the station", "-t", "task").id;
+  await only(page, "Ready & Blocked");
+  await row(page, `bead ${open} Open the station, ready`).first().waitFor({ timeout: 15_000 });
+  await runCommand(page, "Gas Town: Add Dependency...");
+  await pick(page, open, "Add a dependency to which bead");
+  await pick(page, paint, `${open} depends on which bead`);
+  await pick(page, "blocks", `How does ${open} depend on ${paint}`);
+  await toast(page, new RegExp(`${open} now depends on ${paint} \\(blocks\\)`)).waitFor({ timeout: 15_000 });
+  await row(page, `bead ${open} Open the station, blocked by ${paint}`).first().waitFor({ timeout: 15_000 });
+  // The other way round closes a cycle: refused with the server's reason, nothing written.
+  await runCommand(page, "Gas Town: Add Dependency...");
+  await pick(page, paint, "Add a dependency to which bead");
+  await pick(page, open, `${paint} depends on which bead`);
+  await pick(page, "blocks", `How does ${paint} depend on ${open}`);
+  await toast(page, new RegExp(`add dependency failed: refused: blocks dependency would create a cycle: ${paint} -> ${open} -> ${paint}`)).waitFor({ timeout: 15_000 });
+  await page.waitForTimeout(400); // the toast slides in
+  await screenshot(page, "operator-dep-cycle-refused");
+  const shown = await withServer((c) => c.request("bead/show", { id: paint }));
+  assert.equal((shown.dependencies ?? []).length, 0, "the refused dependency was not written");
+  await page.keyboard.press("Escape");
+  // Remove it from the blocked bead's context menu.
+  await contextMenu(page, row(page, `bead ${open} Open the station, blocked by ${paint}`).first(), "Remove Dependency...");
+  await pick(page, paint, `Remove which dependency of ${open}`);
+  await toast(page, new RegExp(`${open} no longer depends on ${paint} \\(blocks removed\\)`)).waitFor({ timeout: 15_000 });
+  await row(page, `bead ${open} Open the station, ready`).first().waitFor({ timeout: 15_000 });
+  await screenshot(page, "operator-dep-removed");
+});
+
+step("Park, Unpark and Remove Rig: parked from the context menu, unparked from the palette, removal refused then forced", async () => {
+  const { page } = wb;
+  const src = path.join(tmp, "yard-src");
+  execFileSync("git", ["init", "-q", src]);
+  execFileSync("git", ["-C", src, "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid", "commit", "-q", "--allow-empty", "-m", "init"]);
+  sh("gt", ["rig", "add", "yard", src]);
+  await only(page, "Town");
+  const yard = () => row(page, "rig yard, ").first();
+  await yard().waitFor({ timeout: 15_000 });
+  await contextMenu(page, yard(), "Park Rig");
+  await toast(page, /rig yard parked/).waitFor({ timeout: 20_000 });
+  await row(page, "rig yard, 0 of 2 running, parked").first().waitFor({ timeout: 15_000 });
+  await screenshot(page, "operator-rig-parked");
+  assert.deepEqual((await withServer((c) => c.request("rig/list", {}))).parked, ["yard"]);
+  await runCommand(page, "Gas Town: Unpark Rig");
+  // The only parked rig is the one offered (with one, it is taken).
+  const unparked = toast(page, /rig yard unparked; started yard\/(witness|refinery)/);
+  try {
+    await unparked.waitFor({ timeout: 5_000 });
+  } catch {
+    await pick(page, "yard", "Unpark which rig");
+    await unparked.waitFor({ timeout: 20_000 });
+  }
+  await row(page, "rig yard, 2 of 2 running").first().waitFor({ timeout: 20_000 });
+  // Remove asks first; with its agents running the server refuses, and the toast offers to stop them.
+  await contextMenu(page, yard(), "Remove Rig...");
+  await confirmDialog(page, "Remove");
+  const refused = toast(page, /Remove rig refused: rig 'yard' has running sessions/);
+  await refused.waitFor({ timeout: 15_000 });
+  await screenshot(page, "operator-rig-remove-refused");
+  assert.ok(fs.existsSync(path.join(town, "yard")), "the refused removal left the rig in place");
+  await refused.locator(".monaco-button").filter({ hasText: "Stop Sessions and Remove..." }).first().click();
+  await confirmDialog(page, "Stop and Remove");
+  await toast(page, /removed rig yard/).waitFor({ timeout: 30_000 });
+  await eventually(async () => (await row(page, "rig yard, ").count()) === 0, 15_000, "the rig to leave the Town view");
+  assert.ok(!fs.existsSync(path.join(town, "yard")), "the rig's directory is gone");
+  await screenshot(page, "operator-rig-removed");
 });

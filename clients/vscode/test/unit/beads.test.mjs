@@ -105,3 +105,24 @@ test("a paused list (its view hidden) reloads only when shown again", async () =
   sub.dispose();
   assert.ok(extra);
 });
+
+test("dependencies added and removed through bead/depAdd and bead/depRemove; the list follows by push", async () => {
+  const { addDependency, removeDependency, directEdges } = client;
+  const x = bdJson(town, "create", "Lay the rails", "-p", "2").id;
+  const y = bdJson(town, "create", "Run the first train", "-p", "2").id;
+  await list.setQuery({ preset: "ready", q: "first train" });
+  assert.deepEqual(list.beads.map((b) => b.id), [y]);
+  const blocked = waitFor(list.onDidChange, () => !list.beads.some((b) => b.id === y), 5000, "the new blocked bead to leave the ready list");
+  assert.equal(await addDependency(conn, y, x), "blocks");
+  await blocked;
+  assert.deepEqual(await directEdges(conn, y), [{ issue: y, dependsOn: x, type: "blocks", title: "Lay the rails" }]);
+  assert.deepEqual(await directEdges(conn, x), [{ issue: y, dependsOn: x, type: "blocks", title: "Run the first train" }]);
+  await assert.rejects(addDependency(conn, x, y), /would create a cycle/);
+  await assert.rejects(addDependency(conn, x, x), /cannot depend on itself/);
+  await assert.rejects(removeDependency(conn, x, y), new RegExp(`${x} does not depend on ${y}`));
+  const ready = waitFor(list.onDidChange, () => list.beads.some((b) => b.id === y), 5000, "the bead to be ready again");
+  assert.equal(await removeDependency(conn, y, x), "blocks");
+  await ready;
+  assert.deepEqual(await directEdges(conn, y), []);
+  await list.setQuery({ preset: "open", q: undefined });
+});

@@ -58,7 +58,8 @@ test("parsers: full status, merge queue items with gate output, doctor findings 
     town: { name: "t", root: "/t" },
     ledger: { total: 3, ready: 2, blocked: 1 },
     status: {
-      rigs: [{ name: "demo", prefix: "de", url: "/src" }],
+      rigs: [{ name: "demo", prefix: "de", url: "/src" }, { name: "yard", prefix: "ya", url: "/yard" }],
+      parked_rigs: ["yard"],
       agents: [
         { address: "demo/witness", role: "witness", rig: "demo", running: true, alive: false, agent_state: "running", hook: [] },
         { address: "mayor", role: "mayor", rig: "", running: true, alive: true, agent_state: "idle", hook: [] },
@@ -70,6 +71,7 @@ test("parsers: full status, merge queue items with gate output, doctor findings 
     },
   });
   assert.equal(st.ledgerOnly, false);
+  assert.deepEqual(st.rigs.map((r) => [r.name, r.parked]), [["demo", false], ["yard", true]]);
   assert.deepEqual([...st.dead], ["demo/witness"]);
   assert.deepEqual(client.failingAgents(st).map((a) => a.address), ["demo/witness"]);
   assert.equal(client.opsAgentState(st.agents[1], st.dead), "idle");
