@@ -966,12 +966,14 @@ the boxes, each edge as \"blocker --type--> dependent\"."
 
 (defun gastown-bead-dep--subject ()
   "Return the bead a dependency verb is about.
-The bead of a bead or dependency buffer, the bead on a bead list's line,
-else one read."
+The bead of a bead or dependency buffer, the bead on a bead list's or
+the work board's line, else one read."
   (cond ((and (derived-mode-p 'gastown-bead-mode) gastown-bead-id) gastown-bead-id)
         ((derived-mode-p 'gastown-bead-deps-mode 'gastown-bead-graph-mode) gastown-bead-deps--id)
         ((derived-mode-p 'gastown-beadlist-mode)
          (or (gastown-beadlist-bead-at-point) (user-error "No bead on this line")))
+        ((derived-mode-p 'gastown-work-mode)
+         (or (get-text-property (line-beginning-position) 'gastown-bead) (user-error "No bead on this line")))
         (t (gastown-read-bead "Bead: " (gastown-current-town) t))))
 
 ;;;###autoload

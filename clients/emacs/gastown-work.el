@@ -21,6 +21,10 @@
 (require 'transient)
 
 (declare-function gastown-bead "gastown-beads" (id &optional town))
+(declare-function gastown-bead-dep-add "gastown-beadlist" (issue depends-on &optional type town))
+(declare-function gastown-bead-dep-remove "gastown-beadlist" (issue depends-on &optional town))
+(autoload 'gastown-bead-dep-add "gastown-beadlist" nil t)
+(autoload 'gastown-bead-dep-remove "gastown-beadlist" nil t)
 (declare-function gastown-agent-addresses "gastown-transcript" (town))
 
 ;;;; Ready and blocked work
@@ -30,6 +34,8 @@
     (set-keymap-parent map magit-section-mode-map)
     (define-key map (kbd "RET") #'gastown-work-visit)
     (define-key map (kbd "g") #'gastown-work-refresh)
+    (define-key map (kbd "b") #'gastown-bead-dep-add)
+    (define-key map (kbd "B") #'gastown-bead-dep-remove)
     map)
   "Keymap of `gastown-work-mode'.")
 

@@ -16,6 +16,7 @@
 (require 'gastown-polecats)
 (require 'gastown-formula)
 (require 'gastown-work)
+(require 'gastown-beadlist)
 
 (defun gastown-ops-test--git-repo ()
   "Return a fresh git repository with one commit."
@@ -195,6 +196,24 @@
         (goto-char (point-min))
         (re-search-forward (concat "^  " (regexp-quote second)))
         (should (equal (buffer-name (gastown-work-visit)) (buffer-name (gastown-bead second town)))))
+      ;; b / B on a board line: the dependency verbs, about that line's bead.
+      (let ((third (gastown-test-bead town "Paint the station")))
+        (gastown-test-wait-for (lambda () (gastown-test-buffer-matches buf (concat "^  " (regexp-quote third) " ")))
+                               10 "the new bead on the board")
+        (with-current-buffer buf
+          (should (eq (key-binding (kbd "b")) #'gastown-bead-dep-add))
+          (should (eq (key-binding (kbd "B")) #'gastown-bead-dep-remove))
+          (goto-char (point-min))
+          (re-search-forward (concat "^  " (regexp-quote third)))
+          (should (equal (gastown-bead-dep--subject) third))
+          (gastown-bead-dep-add third first nil town))
+        (gastown-test-wait-for
+         (lambda () (gastown-test-buffer-matches buf (concat "^  " (regexp-quote third) " .*blocked by " (regexp-quote first))))
+         10 "the board to show the new blocker by push")
+        (gastown-bead-dep-remove third first town)
+        (gastown-test-wait-for
+         (lambda () (not (gastown-test-buffer-matches buf (concat "^  " (regexp-quote third) " .*blocked by"))))
+         10 "the board to show the bead ready again"))
       (gastown-test-sh town "bd" "close" first)
       (gastown-test-wait-for
        (lambda () (gastown-test-buffer-matches buf "^Blocked (0)"))
